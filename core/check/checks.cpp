@@ -1,0 +1,482 @@
+// Self-test checks: each compares our computation with an answer obtained independently of it.
+#include "core/check/checks.h"
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+
+#include <unistd.h>
+
+#include "core/io/model_io.h"
+#include "core/io/safetensors.h"
+#include "core/model/ponet_model.h"
+#include "core/model/segments.h"
+#include "core/util/error.h"
+
+namespace ponet::check {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr double kOutputTol = 1e-4;  // golden README: max abs error on outputs
+constexpr double kGradTol = 1e-4;    // golden README: relative L2 error on gradients
+
+std::string device_name(const torch::Device& d) { return d.str(); }
+
+double max_abs(const torch::Tensor& a, const torch::Tensor& b) {
+    if (a.numel() == 0) return 0.0;
+    auto diff = (a.detach().to(torch::kCPU, torch::kDouble) - b.detach().to(torch::kCPU, torch::kDouble)).abs();
+    const double m = diff.max().item<double>();
+    return std::isnan(m) ? INFINITY : m;
+}
+
+double rel_l2(const torch::Tensor& got, const torch::Tensor& want) {
+    auto g = got.detach().to(torch::kCPU, torch::kDouble), w = want.detach().to(torch::kCPU, torch::kDouble);
+    const double denom = w.norm().item<double>();
+    const double num = (g - w).norm().item<double>();
+    if (std::isnan(num)) return INFINITY;
+    return denom > 0 ? num / denom : num;
+}
+
+CheckResult result(std::string name, const torch::Device& dev, double err, double tol, std::string metric,
+                   std::string detail = {}) {
+    CheckResult r;
+    r.name = std::move(name);
+    r.device = device_name(dev);
+    r.error = err;
+    r.tolerance = tol;
+    r.metric = std::move(metric);
+    r.passed = err <= tol;
+    r.detail = std::move(detail);
+    return r;
+}
+
+CheckResult compare_shape_then(const std::string& name, const torch::Device& dev, const torch::Tensor& got,
+                               const torch::Tensor& want) {
+    if (!got.defined() || got.sizes() != want.sizes()) {
+        std::ostringstream os;
+        os << "shape " << (got.defined() ? got.sizes() : torch::IntArrayRef{}) << " vs expected " << want.sizes();
+        auto r = result(name, dev, INFINITY, kOutputTol, "max abs", os.str());
+        return r;
+    }
+    return result(name, dev, max_abs(got, want), kOutputTol, "max abs");
+}
+
+ModelConfig tiny_config(const std::string& arch, MixerKind mixer) {
+    ModelConfig c;
+    c.architectures = {arch};
+    c.vocab_size = 160;
+    c.hidden_size = 32;
+    c.num_hidden_layers = 2;
+    c.num_attention_heads = 4;
+    c.intermediate_size = 64;
+    c.max_position_embeddings = 64;
+    c.mixer = mixer;
+    return c;
+}
+
+// Fills every parameter with N(0, 0.5) so that zero-initialised biases and unit LayerNorms do not hide mistakes.
+void randomise(torch::nn::Module& m, uint64_t seed) {
+    torch::NoGradGuard g;
+    auto gen = at::detail::createCPUGenerator(seed);
+    for (auto& p : m.parameters()) {
+        auto r = at::normal(0.0, 0.5, p.sizes(), gen, torch::TensorOptions().dtype(torch::kFloat));
+        p.copy_(r);
+    }
+}
+
+// A batch of three rows in the pre-training layout: [CLS] a.. [SEP] b.. [SEP] [PAD]..
+struct TinyBatch {
+    torch::Tensor ids, mask;
+};
+TinyBatch tiny_batch(int64_t L, const std::vector<int64_t>& lengths, at::Generator& gen, int64_t vocab = 160) {
+    const int64_t B = static_cast<int64_t>(lengths.size());
+    // Ordinary tokens avoid the special ids 0..103.
+    auto ids = at::randint(104, vocab, {B, L}, gen, torch::TensorOptions().dtype(torch::kLong));
+    auto mask = torch::zeros({B, L}, torch::kLong);
+    for (int64_t b = 0; b < B; ++b) {
+        const int64_t n = lengths[b];
+        ids[b][0] = 101;
+        ids[b][n / 2] = 102;
+        ids[b][n - 1] = 102;
+        for (int64_t i = n; i < L; ++i) ids[b][i] = 0;
+        mask[b].narrow(0, 0, n).fill_(1);
+    }
+    return {ids, mask};
+}
+
+PoNetMixingInputs random_mixing_inputs(uint64_t seed, bool clsgsepg, bool explicit_segments,
+                                       const torch::Device& dev) {
+    auto gen = at::detail::createCPUGenerator(seed);
+    const int64_t L = 17, D = 12, H = 3;
+    auto batch = tiny_batch(L, {17, 12, 9}, gen);
+    const int64_t B = batch.ids.size(0);
+    PoNetMixingInputs in;
+    auto rnd = [&] { return at::randn({B, L, D}, gen, torch::TensorOptions().dtype(torch::kFloat)).to(dev); };
+    in.q = rnd();
+    in.k = rnd();
+    in.o = rnd();
+    in.s = rnd();
+    in.l = rnd();
+    in.keep = batch.mask.eq(1).to(dev);
+    in.special = special_token_mask(batch.ids, 101, 102).to(dev);
+    if (explicit_segments) {
+        // Sentence-level ids as pre-training passes them: non-decreasing, several tokens per id, padding last.
+        auto steps = at::randint(0, 2, {B, L}, gen, torch::TensorOptions().dtype(torch::kLong));
+        steps.select(1, 0).zero_();
+        in.segment_ids = steps.cumsum(1).to(dev);
+    } else {
+        in.segment_ids = derive_segment_ids(batch.ids, 101, 102).to(dev);
+    }
+    in.heads = H;
+    in.clsgsepg = clsgsepg;
+    return in;
+}
+
+ModelInputs inputs_of(const torch::Tensor& ids, const torch::Tensor& mask) {
+    ModelInputs in;
+    in.input_ids = ids;
+    in.attention_mask = mask;
+    return in;
+}
+
+std::string temp_dir(const std::string& tag) {
+    static std::atomic<int> counter{0};
+    auto dir = fs::temp_directory_path() /
+               ("ponet-check-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    fs::create_directories(dir);
+    return dir.string();
+}
+
+}  // namespace
+
+NaiveMixing naive_ponet_mixing(const PoNetMixingInputs& in) {
+    auto cpu = [](const torch::Tensor& t) { return t.detach().to(torch::kCPU, torch::kDouble).contiguous(); };
+    auto q = cpu(in.q), k = cpu(in.k), o = cpu(in.o), s = cpu(in.s), l = cpu(in.l);
+    auto keep = in.keep.to(torch::kCPU, torch::kBool).contiguous();
+    auto seg = in.segment_ids.to(torch::kCPU, torch::kLong).contiguous();
+    torch::Tensor spec = in.clsgsepg ? in.special.to(torch::kCPU, torch::kBool).contiguous()
+                                     : torch::zeros_like(keep);
+    const int64_t B = q.size(0), L = q.size(1), D = q.size(2), H = in.heads, d = D / H;
+    auto Q = q.accessor<double, 3>(), K = k.accessor<double, 3>(), O = o.accessor<double, 3>();
+    auto S = s.accessor<double, 3>(), Lc = l.accessor<double, 3>();
+    auto keepA = keep.accessor<bool, 2>(), specA = spec.accessor<bool, 2>();
+    auto segA = seg.accessor<int64_t, 2>();
+    auto y = torch::zeros({B, L, D}, torch::kDouble);
+    auto alpha = torch::zeros({B, H, L}, torch::kDouble);
+    auto Y = y.accessor<double, 3>();
+    auto A = alpha.accessor<double, 3>();
+    const double NEG = kPoolingSentinel;
+    for (int64_t b = 0; b < B; ++b) {
+        int64_t n = 0;
+        for (int64_t i = 0; i < L; ++i) n += keepA[b][i];
+        const double count = std::max<int64_t>(n, 1);
+        std::vector<double> gp(D, 0.0);
+        for (int64_t h = 0; h < H; ++h) {
+            std::vector<double> g(d, 0.0), z(L);
+            for (int64_t i = 0; i < L; ++i)
+                if (keepA[b][i])
+                    for (int64_t c = 0; c < d; ++c) g[c] += Q[b][i][h * d + c] / count;
+            double zmax = -INFINITY;
+            for (int64_t i = 0; i < L; ++i) {
+                double dot = 0;
+                for (int64_t c = 0; c < d; ++c) dot += g[c] * K[b][i][h * d + c];
+                z[i] = dot / std::sqrt(static_cast<double>(d)) + (keepA[b][i] ? 0.0 : NEG);
+                zmax = std::max(zmax, z[i]);
+            }
+            double total = 0;
+            for (int64_t i = 0; i < L; ++i) total += std::exp(z[i] - zmax);
+            for (int64_t i = 0; i < L; ++i) {
+                A[b][h][i] = std::exp(z[i] - zmax) / total;
+                for (int64_t c = 0; c < d; ++c) gp[h * d + c] += A[b][h][i] * K[b][i][h * d + c];
+            }
+        }
+        for (int64_t i = 0; i < L; ++i) {
+            if (!keepA[b][i]) continue;  // padding rows stay 0
+            for (int64_t ch = 0; ch < D; ++ch) {
+                double shat = -INFINITY, lhat = -INFINITY;
+                for (int64_t j = 0; j < L; ++j)
+                    if (segA[b][j] == segA[b][i]) shat = std::max(shat, keepA[b][j] ? S[b][j][ch] : NEG);
+                for (int64_t j = std::max<int64_t>(i - 1, 0); j <= std::min(i + 1, L - 1); ++j) {
+                    const bool blocked = !keepA[b][j] || specA[b][j];
+                    lhat = std::max(lhat, blocked ? NEG : Lc[b][j][ch]);
+                }
+                if (specA[b][i]) shat = lhat = 0.0;
+                Y[b][i][ch] = (gp[ch] + shat) * O[b][i][ch] + lhat;
+            }
+        }
+    }
+    return {y, alpha};
+}
+
+CheckResult mixing_vs_naive(const torch::Device& device, bool clsgsepg, bool explicit_segments, uint64_t seed) {
+    auto in = random_mixing_inputs(seed, clsgsepg, explicit_segments, device);
+    auto got = ponet_mix_reference(in);
+    auto want = naive_ponet_mixing(in);
+    const double err = std::max(max_abs(got.y, want.y), max_abs(got.ga_weights, want.alpha));
+    std::string name = std::string("PoNet mixing vs naive loops (clsgsepg ") + (clsgsepg ? "on" : "off") +
+                       (explicit_segments ? ", explicit segments)" : ", derived segments)");
+    return result(name, device, err, 1e-4, "max abs");
+}
+
+std::vector<CheckResult> golden_parity(const std::string& golden_dir, const torch::Device& device,
+                                       MixerImpl impl) {
+    std::vector<CheckResult> out;
+    auto io = read_safetensors((fs::path(golden_dir) / "io.safetensors").string()).tensors;
+    auto loaded = load_model_dir(golden_dir, device);
+    auto& model = *loaded.model;
+    model.eval();
+    auto t = [&](const std::string& name) {
+        auto it = io.find(name);
+        if (it == io.end()) throw Error("golden io.safetensors has no tensor '" + name + "'");
+        return it->second.to(device);
+    };
+    ModelInputs in;
+    in.input_ids = t("input_ids");
+    in.attention_mask = t("attention_mask");
+    in.token_type_ids = t("token_type_ids");
+    in.labels = t("mlm_labels");
+    in.sso_labels = t("sso_labels");
+    ForwardOptions opt;
+    opt.output_hidden_states = true;
+    opt.output_ga = true;
+    opt.impl = impl;
+    auto res = model.forward(in, opt);
+    const std::string tag = impl == MixerImpl::Reference ? " [reference]" : "";
+    auto add = [&](const std::string& name, const torch::Tensor& got) {
+        out.push_back(compare_shape_then("golden " + name + tag, device, got, t(name)));
+    };
+    add("last_hidden_state", res.encoder.last_hidden_state);
+    add("pooler_output", res.encoder.pooler_output);
+    add("prediction_logits", res.prediction_logits);
+    add("seq_relationship_logits", res.seq_relationship_logits);
+    for (size_t i = 0; i < res.encoder.hidden_states.size(); ++i)
+        add("hidden_states." + std::to_string(i), res.encoder.hidden_states[i]);
+    for (size_t i = 0; i < res.encoder.ga_attention.size(); ++i)
+        add("ga_attention." + std::to_string(i), res.encoder.ga_attention[i]);
+    add("mlm_loss", res.mlm_loss.reshape({1}));
+    add("sso_loss", res.sso_loss.reshape({1}));
+
+    res.loss.backward();
+    std::map<std::string, torch::Tensor> params;
+    for (const auto& p : model.named_parameters()) params[p.key()] = p.value();
+    int grads = 0;
+    for (const auto& [name, want] : io) {
+        if (name.rfind("grad.", 0) != 0) continue;
+        ++grads;
+        const std::string pname = name.substr(5);
+        auto it = params.find(pname);
+        if (it == params.end() || !it->second.grad().defined()) {
+            out.push_back(result("golden " + name + tag, device, INFINITY, kGradTol, "rel L2",
+                                 "the model has no gradient for this parameter"));
+            continue;
+        }
+        out.push_back(result("golden " + name + tag, device, rel_l2(it->second.grad(), want), kGradTol, "rel L2"));
+    }
+    if (grads != static_cast<int>(params.size()))
+        out.push_back(result("golden gradient coverage" + tag, device, INFINITY, 0, "exact",
+                             std::to_string(grads) + " gradients in the file, " + std::to_string(params.size()) +
+                                 " parameters in the model"));
+    return out;
+}
+
+CheckResult golden_segment_ids(const std::string& golden_dir) {
+    auto io = read_safetensors((fs::path(golden_dir) / "io.safetensors").string());
+    auto ids = io.tensors.at("input_ids");
+    auto cls = std::stoll(io.metadata.count("cls_id") ? io.metadata.at("cls_id") : "101");
+    auto sep = std::stoll(io.metadata.count("sep_id") ? io.metadata.at("sep_id") : "102");
+    auto ours = derive_segment_ids(ids, cls, sep);
+    const bool same = torch::equal(ours, io.tensors.at("segment_ids"));
+    return result("derived segment ids = golden segment_ids", torch::kCPU, same ? 0 : 1, 0, "exact",
+                  same ? "" : "derived ids differ from the reference's");
+}
+
+CheckResult padding_invariance(const torch::Device& device, const std::string& mixer) {
+    auto cfg = tiny_config("PoNetModel", mixer_kind_from_string(mixer));
+    auto model = build_model(cfg);
+    randomise(*model, 7);
+    model->to(device);
+    model->eval();
+    auto gen = at::detail::createCPUGenerator(11);
+    const int64_t n = 13, extra = 9;
+    auto b = tiny_batch(n, {n, 10}, gen);
+    auto short_in = inputs_of(b.ids.to(device), b.mask.to(device));
+    auto padded_ids = torch::cat({b.ids, torch::zeros({2, extra}, torch::kLong)}, 1);
+    auto padded_mask = torch::cat({b.mask, torch::zeros({2, extra}, torch::kLong)}, 1);
+    auto long_in = inputs_of(padded_ids.to(device), padded_mask.to(device));
+    torch::NoGradGuard ng;
+    auto a = model->forward(short_in).encoder;
+    auto c = model->forward(long_in).encoder;
+    // Compare only real tokens: row 1 is already padded inside the short batch.
+    auto keep = b.mask.eq(1).unsqueeze(-1).to(device);
+    auto got = c.last_hidden_state.narrow(1, 0, n) * keep;
+    auto want = a.last_hidden_state * keep;
+    const double err = std::max(max_abs(got, want), max_abs(c.pooler_output, a.pooler_output));
+    return result("padding invariance (" + mixer + ")", device, err, 1e-5, "max abs",
+                  "appending " + std::to_string(extra) + " padding tokens");
+}
+
+CheckResult explicit_segments_path(const torch::Device& device) {
+    auto model = build_model(tiny_config("PoNetModel", MixerKind::PoNet));
+    randomise(*model, 3);
+    model->to(device);
+    model->eval();
+    auto gen = at::detail::createCPUGenerator(5);
+    auto b = tiny_batch(20, {20, 16, 11}, gen);
+    torch::NoGradGuard ng;
+    auto derived = inputs_of(b.ids.to(device), b.mask.to(device));
+    ModelInputs explicit_same = derived;
+    explicit_same.segment_ids = derive_segment_ids(b.ids, 101, 102).to(device);
+    ModelInputs explicit_other = derived;
+    // One segment per pair of tokens: a different layout must change the output.
+    explicit_other.segment_ids = (torch::arange(20, torch::kLong) / 2).unsqueeze(0).expand({3, 20}).contiguous().to(device);
+    auto y0 = model->forward(derived).encoder.last_hidden_state;
+    auto y1 = model->forward(explicit_same).encoder.last_hidden_state;
+    auto y2 = model->forward(explicit_other).encoder.last_hidden_state;
+    const double same = max_abs(y0, y1);
+    const double diff = max_abs(y0, y2);
+    auto r = result("explicit segment ids path", device, same, 0.0, "max abs",
+                    "explicit = derived must match exactly; another layout changed outputs by " + std::to_string(diff));
+    if (diff < 1e-6) {
+        r.passed = false;
+        r.detail = "explicit segment ids were ignored: a different layout gave the same output";
+    }
+    return r;
+}
+
+CheckResult fnet_vs_dft(const torch::Device& device) {
+    auto gen = at::detail::createCPUGenerator(21);
+    const int64_t B = 2, L = 11, D = 6;
+    auto x = at::randn({B, L, D}, gen, torch::TensorOptions().dtype(torch::kDouble));
+    FNetSelfImpl fnet;
+    MixContext ctx;
+    auto got = fnet.mix(x.to(device, torch::kFloat), ctx, nullptr).y;
+    auto dft = [](int64_t n) {
+        auto j = torch::arange(n, torch::kDouble);
+        auto angle = torch::outer(j, j) * (2.0 * M_PI / static_cast<double>(n));
+        return std::make_pair(torch::cos(angle), torch::sin(angle));
+    };
+    auto [cl, sl] = dft(L);
+    auto [cd, sd] = dft(D);
+    // Re((C_L − iS_L) X (C_D − iS_D)) = C_L X C_D − S_L X S_D
+    auto want = torch::matmul(torch::matmul(cl, x), cd) - torch::matmul(torch::matmul(sl, x), sd);
+    const double err = max_abs(got, want) / want.abs().max().item<double>();
+    return result("FNet vs explicit DFT matrices", device, err, 1e-5, "max abs / max |ref|");
+}
+
+CheckResult attention_vs_softmax(const torch::Device& device) {
+    auto cfg = tiny_config("PoNetModel", MixerKind::Attention);
+    cfg.hidden_size = 8;
+    cfg.num_attention_heads = 2;
+    AttentionSelfImpl attn(cfg);
+    randomise(attn, 13);
+    attn.eval();
+    auto gen = at::detail::createCPUGenerator(17);
+    const int64_t B = 2, L = 7, D = 8, H = 2, d = 4;
+    auto x = at::randn({B, L, D}, gen, torch::TensorOptions().dtype(torch::kFloat));
+    auto keep = torch::ones({B, L}, torch::kBool);
+    keep[1].narrow(0, 4, 3).fill_(false);
+    attn.to(device);
+    MixContext ctx;
+    ctx.keep = keep.to(device);
+    torch::Tensor got;
+    {
+        torch::NoGradGuard ng;
+        got = attn.mix(x.to(device), ctx, nullptr).y.to(torch::kCPU, torch::kDouble);
+    }
+    auto proj = [&](torch::nn::Linear& lin) {
+        auto w = lin->weight.detach().to(torch::kCPU, torch::kDouble), bias = lin->bias.detach().to(torch::kCPU, torch::kDouble);
+        return (torch::matmul(x.to(torch::kDouble), w.t()) + bias).contiguous();
+    };
+    auto q = proj(attn.query), k = proj(attn.key), v = proj(attn.value);
+    auto Q = q.accessor<double, 3>(), K = k.accessor<double, 3>(), V = v.accessor<double, 3>();
+    auto want = torch::zeros({B, L, D}, torch::kDouble);
+    auto W = want.accessor<double, 3>();
+    auto keepA = keep.accessor<bool, 2>();
+    for (int64_t b = 0; b < B; ++b)
+        for (int64_t h = 0; h < H; ++h)
+            for (int64_t i = 0; i < L; ++i) {
+                std::vector<double> s(L, -INFINITY);
+                double m = -INFINITY;
+                for (int64_t j = 0; j < L; ++j) {
+                    if (!keepA[b][j]) continue;
+                    double dot = 0;
+                    for (int64_t c = 0; c < d; ++c) dot += Q[b][i][h * d + c] * K[b][j][h * d + c];
+                    s[j] = dot / std::sqrt(static_cast<double>(d));
+                    m = std::max(m, s[j]);
+                }
+                double z = 0;
+                for (int64_t j = 0; j < L; ++j) z += keepA[b][j] ? std::exp(s[j] - m) : 0.0;
+                for (int64_t j = 0; j < L; ++j) {
+                    if (!keepA[b][j]) continue;
+                    const double p = std::exp(s[j] - m) / z;
+                    for (int64_t c = 0; c < d; ++c) W[b][i][h * d + c] += p * V[b][j][h * d + c];
+                }
+            }
+    return result("attention vs explicit softmax", device, max_abs(got, want), 1e-5, "max abs");
+}
+
+CheckResult trace_winners(const torch::Device& device) {
+    auto in = random_mixing_inputs(29, true, false, device);
+    MixingTrace tr;
+    ponet_mix_reference(in, &tr);
+    const auto L = in.q.size(1);
+    auto pad_row = in.keep.logical_not().unsqueeze(-1);
+    auto sentinel = torch::full({}, kPoolingSentinel, in.s.options());
+    auto s_tilde = torch::where(pad_row, sentinel, in.s);
+    auto l_tilde = torch::where(pad_row.logical_or(in.special.unsqueeze(-1)), sentinel, in.l);
+    auto ordinary = in.keep.logical_and(in.special.logical_not()).unsqueeze(-1).expand_as(tr.smp);
+    // The winner's own value is the pooled value, it lies in the same segment / window, and it is a real token.
+    auto smp_from_winner = s_tilde.gather(1, tr.smp_winner);
+    auto lmp_from_winner = l_tilde.gather(1, tr.lmp_winner);
+    auto seg_of_winner = in.segment_ids.unsqueeze(-1).expand_as(tr.smp_winner).gather(1, tr.smp_winner);
+    auto pos = torch::arange(L, in.segment_ids.options()).view({1, L, 1});
+    double err = 0;
+    err = std::max(err, max_abs(smp_from_winner.masked_select(ordinary), tr.smp.masked_select(ordinary)));
+    err = std::max(err, max_abs(lmp_from_winner.masked_select(ordinary), tr.lmp.masked_select(ordinary)));
+    const bool same_seg = torch::equal(seg_of_winner.masked_select(ordinary),
+                                       in.segment_ids.unsqueeze(-1).expand_as(tr.smp).masked_select(ordinary));
+    const bool in_window = (tr.lmp_winner - pos).abs().le(1).all().item<bool>();
+    auto r = result("inspection hook winners explain SMP and LMP", device, err, 0.0, "max abs");
+    if (!same_seg || !in_window) {
+        r.passed = false;
+        r.detail = !same_seg ? "an SMP winner lies outside its segment" : "an LMP winner lies outside its window";
+    }
+    return r;
+}
+
+CheckResult save_load_roundtrip(const torch::Device& device) {
+    auto cfg = tiny_config("PoNetForPreTraining", MixerKind::PoNet);
+    auto model = build_model(cfg);
+    randomise(*model, 31);
+    const auto dir = temp_dir("roundtrip");
+    CheckResult r;
+    try {
+        save_model_dir(*model, dir);
+        auto loaded = load_model_dir(dir, device).model;
+        auto a = state_tensors(*model), b = state_tensors(*loaded);
+        int differing = 0;
+        for (auto& [name, t] : a)
+            if (!b.count(name) || !torch::equal(t, b[name])) ++differing;
+        model->to(device);
+        model->eval();
+        auto gen = at::detail::createCPUGenerator(37);
+        auto batch = tiny_batch(12, {12, 8}, gen);
+        torch::NoGradGuard ng;
+        auto in = inputs_of(batch.ids.to(device), batch.mask.to(device));
+        auto ya = model->forward(in).prediction_logits, yb = loaded->forward(in).prediction_logits;
+        const bool same_out = torch::equal(ya, yb);
+        r = result("save → load round trip is bit-exact", device, differing + (same_out ? 0 : 1), 0, "exact",
+                   std::to_string(a.size()) + " tensors compared");
+        if (differing) r.detail = std::to_string(differing) + " tensors differ after the round trip";
+    } catch (...) {
+        fs::remove_all(dir);
+        throw;
+    }
+    fs::remove_all(dir);
+    return r;
+}
+
+}  // namespace ponet::check

@@ -1,0 +1,40 @@
+// The individual self-test checks. Each builds its own inputs, runs on the given device and returns measured
+// errors against an independent answer (golden vectors, a naive loop implementation, an explicit DFT matrix ...).
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "core/check/check_result.h"
+#include "core/kernels/ponet_mixing.h"
+
+namespace ponet::check {
+
+// Every output, hidden state, GA weight, both losses and every parameter gradient of the golden tiny model.
+std::vector<CheckResult> golden_parity(const std::string& golden_dir, const torch::Device& device,
+                                       MixerImpl impl = MixerImpl::Auto);
+// Our derived segment ids equal the golden file's (which the reference computed).
+CheckResult golden_segment_ids(const std::string& golden_dir);
+// The mixing against a naive per-element loop in float64 (random projections, padding, specials, segments).
+CheckResult mixing_vs_naive(const torch::Device& device, bool clsgsepg, bool explicit_segments, uint64_t seed);
+// Appending padding changes no real token's output (PoNet and attention mixers).
+CheckResult padding_invariance(const torch::Device& device, const std::string& mixer);
+// Explicit segment ids equal to the derived ones give identical outputs; other explicit layouts change SMP only.
+CheckResult explicit_segments_path(const torch::Device& device);
+// FNet mixing against Re(W_L X W_D) with explicit DFT matrices in float64.
+CheckResult fnet_vs_dft(const torch::Device& device);
+// Attention mixing against an explicit masked softmax computed element by element in float64.
+CheckResult attention_vs_softmax(const torch::Device& device);
+// The inspection hook's winner indices reproduce the SMP and LMP values they explain.
+CheckResult trace_winners(const torch::Device& device);
+// save_model_dir → load_model_dir is bit-exact in every parameter and output.
+CheckResult save_load_roundtrip(const torch::Device& device);
+
+// Naive float64 PoNet mixing used by mixing_vs_naive (exposed for the tests).
+struct NaiveMixing {
+    torch::Tensor y, alpha;
+};
+NaiveMixing naive_ponet_mixing(const PoNetMixingInputs& in);
+
+}  // namespace ponet::check

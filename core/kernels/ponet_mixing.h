@@ -1,0 +1,52 @@
+// The PoNet token-mixing computation (PONET-SPEC §1.4) behind one dispatch point.
+// The plain ATen composition here is the *reference path*: fused CPU/CUDA kernels are checked against it.
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+
+namespace ponet {
+
+// Auto: the fastest implementation available for the tensors' device. Reference: the plain ATen composition.
+enum class MixerImpl { Auto, Reference };
+std::string to_string(MixerImpl impl);
+MixerImpl mixer_impl_from_string(const std::string& s);  // "auto" | "reference"; throws ponet::InvalidInput
+
+// Projections and masks of one mixing call. q, k, o, s, l: [B, L, D]; keep, special: bool [B, L];
+// segment_ids: int64 [B, L] with 0 <= id.
+struct PoNetMixingInputs {
+    torch::Tensor q, k, o, s, l;
+    torch::Tensor keep;         // true = real token (attention_mask == 1)
+    torch::Tensor special;      // true = [CLS]/[SEP] (σ); may be undefined when clsgsepg is off
+    torch::Tensor segment_ids;  // SMP index
+    int64_t heads = 1;
+    bool clsgsepg = false;
+};
+
+// What the inspection hook records for one layer. Winner indices are token positions (int64).
+struct MixingTrace {
+    torch::Tensor ga_weights;  // [B, H, L]  α of GA stage 2
+    torch::Tensor smp;         // [B, L, D]  Ŝ after the clsgsepg zeroing (what enters the fusion)
+    torch::Tensor smp_winner;  // [B, L, D]  index j of the token whose S̃ won the segment max (lowest j on ties)
+    torch::Tensor lmp;         // [B, L, D]  L̂ after the clsgsepg zeroing
+    torch::Tensor lmp_winner;  // [B, L, D]  index of the window token (i-1, i or i+1) that won the local max
+};
+
+struct PoNetMixingOutput {
+    torch::Tensor y;           // [B, L, D] mixed tokens, zero at padding
+    torch::Tensor ga_weights;  // [B, H, L]
+};
+
+// The reference path: ATen ops only, autograd through every op. Pooling and softmax run in fp32 whatever the input
+// dtype (PONET-SPEC §1.9); y comes back in the dtype of `o`. Fills `trace` when given.
+PoNetMixingOutput ponet_mix_reference(const PoNetMixingInputs& in, MixingTrace* trace = nullptr);
+
+// The dispatch point every mixer call goes through; implementations for other devices register here.
+PoNetMixingOutput ponet_mix(const PoNetMixingInputs& in, MixerImpl impl, MixingTrace* trace = nullptr);
+// The implementation `Auto` resolves to for tensors on `device` (for logs and benchmarks).
+std::string resolved_mixer_impl(MixerImpl impl, const torch::Device& device);
+
+// The sentinel the reference writes into padded (and, with clsgsepg, special) rows before max-pooling.
+constexpr double kPoolingSentinel = -10000.0;
+
+}  // namespace ponet

@@ -1,0 +1,240 @@
+// Reading and writing `config.json`: every BERT field, `clsgsepg`, our own fields, and unknown fields kept verbatim.
+#include "core/model/model_config.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/io/atomic_file.h"
+#include "core/util/error.h"
+
+namespace ponet {
+using nlohmann::json;
+
+std::string to_string(MixerKind k) {
+    switch (k) {
+        case MixerKind::PoNet: return "ponet";
+        case MixerKind::FNet: return "fnet";
+        case MixerKind::Attention: return "attention";
+    }
+    return "ponet";
+}
+std::string to_string(ModelVariant v) { return v == ModelVariant::Lra ? "lra" : "bert"; }
+std::string to_string(SegmentStrategy s) { return s == SegmentStrategy::Fixed ? "fixed" : "derived"; }
+
+MixerKind mixer_kind_from_string(const std::string& s) {
+    if (s == "ponet") return MixerKind::PoNet;
+    if (s == "fnet") return MixerKind::FNet;
+    if (s == "attention" || s == "softmax") return MixerKind::Attention;
+    throw InvalidInput("unknown mixer '" + s + "' (expected ponet, fnet or attention)");
+}
+ModelVariant model_variant_from_string(const std::string& s) {
+    if (s == "bert") return ModelVariant::Bert;
+    if (s == "lra") return ModelVariant::Lra;
+    throw InvalidInput("unknown ponet_variant '" + s + "' (expected bert or lra)");
+}
+SegmentStrategy segment_strategy_from_string(const std::string& s) {
+    if (s == "derived") return SegmentStrategy::Derived;
+    if (s == "fixed") return SegmentStrategy::Fixed;
+    throw InvalidInput("unknown segment_strategy '" + s + "' (expected derived or fixed)");
+}
+
+namespace {
+
+// Keys this struct owns; everything else goes to extra_json untouched.
+const char* const kKnownKeys[] = {
+    "architectures", "model_type", "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+    "intermediate_size", "hidden_act", "hidden_dropout_prob", "attention_probs_dropout_prob",
+    "max_position_embeddings", "type_vocab_size", "initializer_range", "layer_norm_eps", "clsgsepg",
+    "position_embedding_type", "pad_token_id", "unk_token_id", "cls_token_id", "sep_token_id", "mask_token_id",
+    "id2label", "label2id", "num_labels", "problem_type", "mixer", "ponet_variant", "segment_strategy",
+    "segment_num", "classifier_hidden"};
+
+template <class T>
+void read_field(const json& j, const char* key, T& out, const std::string& origin) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return;
+    try {
+        out = it->get<T>();
+    } catch (const json::exception&) {
+        throw InvalidInput(origin + ": field '" + key + "' has the wrong type (" + it->type_name() + ")");
+    }
+}
+
+void require(bool ok, const std::string& message) {
+    if (!ok) throw InvalidInput(message);
+}
+
+}  // namespace
+
+void ModelConfig::validate() const {
+    auto positive = [](int64_t v, const char* name) {
+        require(v > 0, std::string("config: ") + name + " must be positive, got " + std::to_string(v));
+    };
+    positive(vocab_size, "vocab_size");
+    positive(hidden_size, "hidden_size");
+    positive(num_hidden_layers, "num_hidden_layers");
+    positive(num_attention_heads, "num_attention_heads");
+    positive(intermediate_size, "intermediate_size");
+    positive(max_position_embeddings, "max_position_embeddings");
+    require(hidden_size % num_attention_heads == 0,
+            "config: hidden_size " + std::to_string(hidden_size) + " is not a multiple of num_attention_heads " +
+                std::to_string(num_attention_heads));
+    require(variant == ModelVariant::Lra || type_vocab_size > 0, "config: type_vocab_size must be positive");
+    require(hidden_act == "gelu" || hidden_act == "relu" || hidden_act == "gelu_new" || hidden_act == "tanh",
+            "config: unsupported hidden_act '" + hidden_act + "' (gelu, gelu_new, relu, tanh)");
+    require(position_embedding_type == "absolute",
+            "config: only absolute position embeddings are supported, got '" + position_embedding_type + "'");
+    require(hidden_dropout_prob >= 0 && hidden_dropout_prob < 1, "config: hidden_dropout_prob must be in [0, 1)");
+    require(attention_probs_dropout_prob >= 0 && attention_probs_dropout_prob < 1,
+            "config: attention_probs_dropout_prob must be in [0, 1)");
+    require(layer_norm_eps > 0, "config: layer_norm_eps must be positive");
+    require(pad_token_id >= 0 && pad_token_id < vocab_size,
+            "config: pad_token_id " + std::to_string(pad_token_id) + " is outside the vocabulary");
+    // The LRA skeleton has no special tokens (§4.2.2), so only BERT-style models must hold them in the vocabulary.
+    if (variant == ModelVariant::Bert)
+        for (auto [id, name] : {std::pair{cls_token_id, "cls_token_id"}, {sep_token_id, "sep_token_id"},
+                                {mask_token_id, "mask_token_id"}}) {
+        require(id >= 0 && id < vocab_size, std::string("config: ") + name + " " + std::to_string(id) +
+                                                 " is outside the vocabulary [0, " + std::to_string(vocab_size) + ")");
+    }
+    require(!id2label.empty(), "config: id2label must name at least one label");
+    require(problem_type == "single_label_classification" || problem_type == "multi_label_classification" ||
+                problem_type == "regression",
+            "config: unknown problem_type '" + problem_type + "'");
+    require(segment_num > 0, "config: segment_num must be positive");
+    require(classifier_hidden >= 0, "config: classifier_hidden must be >= 0");
+}
+
+ModelConfig ModelConfig::from_json_text(const std::string& text, const std::string& origin) {
+    json j;
+    try {
+        j = json::parse(text);
+    } catch (const json::parse_error& e) {
+        throw InvalidInput(origin + ": not valid JSON (" + std::string(e.what()) + ")");
+    }
+    if (!j.is_object()) throw InvalidInput(origin + ": expected a JSON object, got " + std::string(j.type_name()));
+
+    ModelConfig c;
+    read_field(j, "architectures", c.architectures, origin);
+    read_field(j, "model_type", c.model_type, origin);
+    read_field(j, "vocab_size", c.vocab_size, origin);
+    read_field(j, "hidden_size", c.hidden_size, origin);
+    read_field(j, "num_hidden_layers", c.num_hidden_layers, origin);
+    read_field(j, "num_attention_heads", c.num_attention_heads, origin);
+    read_field(j, "intermediate_size", c.intermediate_size, origin);
+    read_field(j, "hidden_act", c.hidden_act, origin);
+    read_field(j, "hidden_dropout_prob", c.hidden_dropout_prob, origin);
+    read_field(j, "attention_probs_dropout_prob", c.attention_probs_dropout_prob, origin);
+    read_field(j, "max_position_embeddings", c.max_position_embeddings, origin);
+    read_field(j, "type_vocab_size", c.type_vocab_size, origin);
+    read_field(j, "initializer_range", c.initializer_range, origin);
+    read_field(j, "layer_norm_eps", c.layer_norm_eps, origin);
+    read_field(j, "clsgsepg", c.clsgsepg, origin);  // absent → true, as the reference
+    read_field(j, "position_embedding_type", c.position_embedding_type, origin);
+    read_field(j, "pad_token_id", c.pad_token_id, origin);
+    read_field(j, "unk_token_id", c.unk_token_id, origin);
+    read_field(j, "cls_token_id", c.cls_token_id, origin);
+    read_field(j, "sep_token_id", c.sep_token_id, origin);
+    read_field(j, "mask_token_id", c.mask_token_id, origin);
+    read_field(j, "problem_type", c.problem_type, origin);
+    read_field(j, "segment_num", c.segment_num, origin);
+    read_field(j, "classifier_hidden", c.classifier_hidden, origin);
+
+    if (auto it = j.find("id2label"); it != j.end() && it->is_object() && !it->empty()) {
+        // HF writes {"0": "neg", "1": "pos"}; order by the integer key, which must cover 0..n-1.
+        std::map<int64_t, std::string> by_id;
+        for (auto& [k, v] : it->items()) {
+            int64_t id = -1;
+            try {
+                size_t used = 0;
+                id = std::stoll(k, &used);
+                if (used != k.size()) id = -1;
+            } catch (const std::exception&) {
+            }
+            if (id < 0 || !v.is_string()) throw InvalidInput(origin + ": id2label entry '" + k + "' is not int → string");
+            by_id[id] = v.get<std::string>();
+        }
+        c.id2label.clear();
+        for (auto& [id, name] : by_id) {
+            if (id != static_cast<int64_t>(c.id2label.size()))
+                throw InvalidInput(origin + ": id2label ids must be 0.." + std::to_string(by_id.size() - 1));
+            c.id2label.push_back(name);
+        }
+    } else if (auto n = j.find("num_labels"); n != j.end() && n->is_number_integer()) {
+        const int64_t count = n->get<int64_t>();
+        if (count < 1 || count > 1000000) throw InvalidInput(origin + ": num_labels out of range");
+        c.id2label.clear();
+        for (int64_t i = 0; i < count; ++i) c.id2label.push_back("LABEL_" + std::to_string(i));
+    }
+    if (auto it = j.find("mixer"); it != j.end() && it->is_string()) c.mixer = mixer_kind_from_string(*it);
+    if (auto it = j.find("ponet_variant"); it != j.end() && it->is_string())
+        c.variant = model_variant_from_string(*it);
+    if (auto it = j.find("segment_strategy"); it != j.end() && it->is_string())
+        c.segment_strategy = segment_strategy_from_string(*it);
+
+    json extra = json::object();
+    for (auto& [k, v] : j.items()) {
+        bool known = false;
+        for (const char* key : kKnownKeys) known = known || k == key;
+        if (!known) extra[k] = v;
+    }
+    c.extra_json = extra.dump();
+    try {
+        c.validate();
+    } catch (const InvalidInput& e) {
+        throw InvalidInput(origin + ": " + e.what());
+    }
+    return c;
+}
+
+std::string ModelConfig::to_json_text() const {
+    json j = json::parse(extra_json.empty() ? "{}" : extra_json);
+    j["architectures"] = architectures;
+    j["model_type"] = model_type;
+    j["vocab_size"] = vocab_size;
+    j["hidden_size"] = hidden_size;
+    j["num_hidden_layers"] = num_hidden_layers;
+    j["num_attention_heads"] = num_attention_heads;
+    j["intermediate_size"] = intermediate_size;
+    j["hidden_act"] = hidden_act;
+    j["hidden_dropout_prob"] = hidden_dropout_prob;
+    j["attention_probs_dropout_prob"] = attention_probs_dropout_prob;
+    j["max_position_embeddings"] = max_position_embeddings;
+    j["type_vocab_size"] = type_vocab_size;
+    j["initializer_range"] = initializer_range;
+    j["layer_norm_eps"] = layer_norm_eps;
+    j["clsgsepg"] = clsgsepg;
+    j["position_embedding_type"] = position_embedding_type;
+    j["pad_token_id"] = pad_token_id;
+    j["unk_token_id"] = unk_token_id;
+    j["cls_token_id"] = cls_token_id;
+    j["sep_token_id"] = sep_token_id;
+    j["mask_token_id"] = mask_token_id;
+    json id2 = json::object(), label2 = json::object();
+    for (size_t i = 0; i < id2label.size(); ++i) {
+        id2[std::to_string(i)] = id2label[i];
+        label2[id2label[i]] = i;
+    }
+    j["id2label"] = id2;
+    j["label2id"] = label2;
+    j["problem_type"] = problem_type;
+    j["mixer"] = to_string(mixer);
+    j["ponet_variant"] = to_string(variant);
+    j["segment_strategy"] = to_string(segment_strategy);
+    j["segment_num"] = segment_num;
+    j["classifier_hidden"] = classifier_hidden;
+    return j.dump(2) + "\n";
+}
+
+ModelConfig ModelConfig::load(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw InvalidInput("cannot open model config '" + path + "'");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return from_json_text(ss.str(), path);
+}
+
+void ModelConfig::save(const std::string& path) const { write_file_atomic(path, to_json_text()); }
+
+}  // namespace ponet

@@ -1,0 +1,146 @@
+// The PoNet model family: embeddings, token mixers (PoNet, FNet, attention), encoder layers (post-LN BERT skeleton
+// or pre-LN LRA skeleton), the pooler and the task heads. Module names follow the Hugging Face parameter names
+// (`ponet.encoder.layer.N.attention.self.dense_q.weight` ...), so `named_parameters()` *is* the checkpoint layout.
+#pragma once
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/kernels/ponet_mixing.h"
+#include "core/model/model_config.h"
+
+namespace ponet {
+
+// Inputs of one forward pass; every tensor is [B, L] int64 except `labels` (task-dependent) and `sso_labels` [B].
+struct ModelInputs {
+    torch::Tensor input_ids;
+    torch::Tensor attention_mask;  // 1 = real token; default: all ones (BERT) or input_ids != pad (LRA)
+    torch::Tensor token_type_ids;  // default: zeros
+    torch::Tensor segment_ids;     // SMP index; default: derived or fixed per ModelConfig::segment_strategy
+    torch::Tensor labels;          // MLM labels (-100 = ignored) or classification labels
+    torch::Tensor sso_labels;      // pre-training only
+};
+
+struct ForwardOptions {
+    bool output_hidden_states = false;        // hidden_states[0] = embeddings, [i+1] = layer i
+    bool output_ga = false;                   // GA weights per layer (PoNet mixer only)
+    std::vector<MixingTrace>* traces = nullptr;  // inspection hook: one entry per layer when set
+    MixerImpl impl = MixerImpl::Auto;
+    bool validate_inputs = true;              // range checks on ids (one host sync)
+};
+
+struct EncoderOutput {
+    torch::Tensor last_hidden_state;   // [B, L, D]
+    torch::Tensor pooler_output;       // [B, D]: tanh pooler on [CLS] (BERT) or the mean over all L (LRA)
+    std::vector<torch::Tensor> hidden_states;
+    std::vector<torch::Tensor> ga_attention;
+};
+
+struct ModelOutput {
+    EncoderOutput encoder;
+    torch::Tensor prediction_logits;        // [B, L, V]  (pre-training)
+    torch::Tensor seq_relationship_logits;  // [B, 3]     (pre-training, SSO)
+    torch::Tensor logits;                   // [B, C]     (classification)
+    torch::Tensor loss, mlm_loss, sso_loss;
+};
+
+// Per-call context shared by the mixers of every layer.
+struct MixContext {
+    torch::Tensor keep;         // bool [B, L]
+    torch::Tensor special;      // bool [B, L] (σ) or undefined
+    torch::Tensor segment_ids;  // int64 [B, L]
+    MixerImpl impl = MixerImpl::Auto;
+};
+
+struct MixerResult {
+    torch::Tensor y;
+    torch::Tensor ga_weights;  // PoNet only
+};
+
+// A token mixer: the `attention.self` sub-module.
+class TokenMixerImpl : public torch::nn::Module {
+public:
+    virtual MixerResult mix(const torch::Tensor& x, const MixContext& ctx, MixingTrace* trace) = 0;
+};
+
+class PoNetSelfImpl : public TokenMixerImpl {
+public:
+    explicit PoNetSelfImpl(const ModelConfig& c);
+    MixerResult mix(const torch::Tensor& x, const MixContext& ctx, MixingTrace* trace) override;
+    torch::nn::Linear dense_local{nullptr}, dense_segment{nullptr}, dense_q{nullptr}, dense_k{nullptr},
+        dense_o{nullptr};
+
+private:
+    int64_t heads_;
+    bool clsgsepg_;
+};
+
+// FNet (§6.1): Re(fft2) over the (sequence, hidden) axes in fp32; no parameters, the mask is ignored.
+class FNetSelfImpl : public TokenMixerImpl {
+public:
+    MixerResult mix(const torch::Tensor& x, const MixContext& ctx, MixingTrace* trace) override;
+};
+
+// Softmax self-attention (BERT names query/key/value), key padding masked.
+class AttentionSelfImpl : public TokenMixerImpl {
+public:
+    explicit AttentionSelfImpl(const ModelConfig& c);
+    MixerResult mix(const torch::Tensor& x, const MixContext& ctx, MixingTrace* trace) override;
+    torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr};
+
+private:
+    int64_t heads_;
+    double dropout_;
+};
+
+// Plain softmax attention composed from ATen ops; used where the LibTorch has no fused kernel, and by the tests.
+torch::Tensor softmax_attention_composed(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                         const torch::Tensor& key_keep, double dropout, bool training);
+
+class PoNetModelImpl;
+class PoNetTaskModelImpl;
+
+// Builds the task model named by config.architectures[0]: PoNetModel, PoNetForPreTraining,
+// PoNetForSequenceClassification or PoNetForLraClassification. Initialised as PONET-SPEC §1.7 unless
+// `initialise` is false (the weights are then left as allocated, for counting or for an immediate load).
+std::shared_ptr<PoNetTaskModelImpl> build_model(const ModelConfig& config, bool initialise = true);
+
+// The common interface of every task model.
+class PoNetTaskModelImpl : public torch::nn::Module {
+public:
+    explicit PoNetTaskModelImpl(ModelConfig c) : config_(std::move(c)) {}
+    virtual ModelOutput forward(const ModelInputs& in, const ForwardOptions& opt = {}) = 0;
+    virtual PoNetModelImpl& base() = 0;
+    const ModelConfig& config() const { return config_; }
+    // Prefix of the base model's parameter names ("ponet." or "" for a bare PoNetModel).
+    virtual std::string base_prefix() const { return "ponet."; }
+
+protected:
+    ModelConfig config_;
+};
+
+// Embeddings + encoder (+ pooler for the BERT skeleton).
+class PoNetModelImpl : public torch::nn::Module {
+public:
+    explicit PoNetModelImpl(const ModelConfig& c);
+    EncoderOutput forward(const ModelInputs& in, const ForwardOptions& opt);
+    const ModelConfig& config() const { return config_; }
+    torch::Tensor word_embedding_weight() const;
+
+private:
+    ModelConfig config_;
+    std::shared_ptr<class EmbeddingsImpl> embeddings_;
+    std::shared_ptr<class EncoderImpl> encoder_;
+    std::shared_ptr<class PoolerImpl> pooler_;  // BERT skeleton only
+};
+
+// Initialises every parameter as the reference does (§1.7; PyTorch defaults for the LRA skeleton's layers).
+void init_weights(PoNetTaskModelImpl& model);
+
+// Fills defaults (attention mask, token types, segment ids) and checks shapes and id ranges; throws
+// ponet::InvalidInput naming the problem.
+ModelInputs complete_inputs(const ModelConfig& config, const ModelInputs& in, bool validate);
+
+}  // namespace ponet

@@ -1,0 +1,26 @@
+#include "core/model/segments.h"
+
+namespace ponet {
+
+torch::Tensor special_token_mask(const torch::Tensor& input_ids, int64_t cls_id, int64_t sep_id) {
+    return input_ids.eq(cls_id).logical_or(input_ids.eq(sep_id));
+}
+
+torch::Tensor derive_segment_ids(const torch::Tensor& input_ids, int64_t cls_id, int64_t sep_id) {
+    auto sigma = special_token_mask(input_ids, cls_id, sep_id).to(torch::kLong);
+    // c_i = σ_i + σ_{i−1}: a boundary at a special token and right after it.
+    auto prev = torch::zeros_like(sigma);
+    if (sigma.size(1) > 1) prev.narrow(1, 1, sigma.size(1) - 1).copy_(sigma.narrow(1, 0, sigma.size(1) - 1));
+    auto counts = (sigma + prev).cumsum(1);
+    if (sigma.size(1) == 0) return counts;
+    auto starts_with_cls = input_ids.narrow(1, 0, 1).eq(cls_id).to(torch::kLong);  // [B,1]
+    return counts - starts_with_cls;
+}
+
+torch::Tensor fixed_segment_ids(int64_t batch, int64_t length, int64_t segment_num, const torch::Device& device) {
+    const int64_t seg_len = length / segment_num + 1;
+    auto pos = torch::arange(length, torch::TensorOptions().dtype(torch::kLong).device(device));
+    return pos.div(seg_len, "floor").unsqueeze(0).expand({batch, length}).contiguous();
+}
+
+}  // namespace ponet
