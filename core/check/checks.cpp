@@ -1,19 +1,17 @@
 // Self-test checks: each compares our computation with an answer obtained independently of it.
 #include "core/check/checks.h"
 
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <sstream>
-
-#include <unistd.h>
 
 #include "core/io/model_io.h"
 #include "core/io/safetensors.h"
 #include "core/model/ponet_model.h"
 #include "core/model/segments.h"
 #include "core/util/error.h"
+#include "core/util/fs_util.h"
 
 namespace ponet::check {
 namespace fs = std::filesystem;
@@ -142,13 +140,6 @@ ModelInputs inputs_of(const torch::Tensor& ids, const torch::Tensor& mask) {
     return in;
 }
 
-std::string temp_dir(const std::string& tag) {
-    static std::atomic<int> counter{0};
-    auto dir = fs::temp_directory_path() /
-               ("ponet-check-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::create_directories(dir);
-    return dir.string();
-}
 
 }  // namespace
 
@@ -451,7 +442,7 @@ CheckResult save_load_roundtrip(const torch::Device& device) {
     auto cfg = tiny_config("PoNetForPreTraining", MixerKind::PoNet);
     auto model = build_model(cfg);
     randomise(*model, 31);
-    const auto dir = temp_dir("roundtrip");
+    const auto dir = make_temp_dir("roundtrip");
     CheckResult r;
     try {
         save_model_dir(*model, dir);
@@ -472,10 +463,10 @@ CheckResult save_load_roundtrip(const torch::Device& device) {
                    std::to_string(a.size()) + " tensors compared");
         if (differing) r.detail = std::to_string(differing) + " tensors differ after the round trip";
     } catch (...) {
-        fs::remove_all(dir);
+        remove_tree(dir);
         throw;
     }
-    fs::remove_all(dir);
+    remove_tree(dir);
     return r;
 }
 

@@ -12,7 +12,7 @@ std::vector<std::string> available_devices() {
     std::vector<std::string> out{"cpu"};
     try {
         if (torch::cuda::is_available())
-            for (size_t i = 0; i < torch::cuda::device_count(); ++i) out.push_back("cuda:" + std::to_string(i));
+            for (int i = 0; i < static_cast<int>(torch::cuda::device_count()); ++i) out.push_back("cuda:" + std::to_string(i));
     } catch (const std::exception&) {
         // A driver that is too old or absent means "no GPU", never a crash (TOOLCHAIN.md §6).
     }
