@@ -1,0 +1,187 @@
+// The Model page on its own: sequence length, drag-and-drop, weights detection and configuration errors.
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFile>
+#include <QLabel>
+#include <QMimeData>
+#include <QPlainTextEdit>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QTemporaryDir>
+#include <QUrl>
+#include <QtTest>
+
+#include "gui_test_support.h"
+#include "widgets/model_page.h"
+#include "widgets/model_source.h"
+
+using ponet::gui::ModelPage;
+
+namespace {
+
+constexpr int kSummaryTimeoutMs = 120000;
+
+QString builtinDirectory(const QString& name) {
+    for (const ponet::gui::BuiltinModel& m : ponet::gui::builtinModels()) {
+        if (m.name == name) return m.directory;
+    }
+    return {};
+}
+
+QByteArray readFile(const QString& path) {
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+bool writeFile(const QString& path, const QByteArray& bytes) {
+    QFile f(path);
+    return f.open(QIODevice::WriteOnly) && f.write(bytes) == bytes.size();
+}
+
+// Sends the enter and drop events a file manager's drag would; returns whether the page took the drop.
+bool dropPath(QWidget* target, const QString& path) {
+    QMimeData mime;
+    mime.setUrls({QUrl::fromLocalFile(path)});
+    QDragEnterEvent enter(QPoint(20, 20), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(target, &enter);
+    if (!enter.isAccepted()) return false;
+    QDropEvent drop(QPointF(20, 20), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(target, &drop);
+    return drop.isAccepted();
+}
+
+}  // namespace
+
+class TestModelPage : public QObject {
+    Q_OBJECT
+  private Q_SLOTS:
+    void initTestCase();
+    void sequenceLengthRecomputesActivations();
+    void dropOpensDirectoryOrConfigJson();
+    void reportsWeightsFile();
+    void badConfigurationsKeepThePreviousModel();
+    void builtinShapesAllSummarise();
+};
+
+void TestModelPage::initTestCase() {
+    ponet::gui::test::isolateSettings();
+    QVERIFY(!builtinDirectory(QStringLiteral("ponet-base-uncased")).isEmpty());
+    QVERIFY(!builtinDirectory(QStringLiteral("ponet-tiny")).isEmpty());
+}
+
+void TestModelPage::sequenceLengthRecomputesActivations() {
+    ModelPage page;
+    page.show();
+    QVERIFY(page.openModelDirectory(builtinDirectory(QStringLiteral("ponet-tiny"))));
+    QTRY_COMPARE_WITH_TIMEOUT(page.currentModelName(), QStringLiteral("ponet-tiny"), kSummaryTimeoutMs);
+    QCOMPARE(page.currentSummary()->seq_len, qint64(512));  // the default length
+    const qint64 at512 = page.currentSummary()->activation_bytes_per_sequence;
+    auto* activation = page.findChild<QLabel*>(QStringLiteral("activationBytes"));
+    const QString text512 = activation->text();
+
+    auto* spin = page.findChild<QSpinBox*>(QStringLiteral("sequenceLengthSpin"));
+    QSignalSpy shown(&page, &ModelPage::modelShown);
+    spin->setValue(128);
+    QTRY_COMPARE_WITH_TIMEOUT(shown.count(), 1, kSummaryTimeoutMs);
+    QCOMPARE(page.currentSummary()->seq_len, qint64(128));
+    QVERIFY(page.currentSummary()->activation_bytes_per_sequence < at512);
+    QVERIFY(activation->text() != text512);
+    QCOMPARE(page.requestedSequenceLength(), 128);
+
+    // Longer than the model's positions: capped for this model, remembered for the next one.
+    page.setRequestedSequenceLength(100000);
+    QTRY_COMPARE_WITH_TIMEOUT(page.currentSummary()->seq_len, qint64(512), kSummaryTimeoutMs);
+    QCOMPARE(spin->value(), 512);
+    QCOMPARE(page.requestedSequenceLength(), 100000);
+}
+
+void TestModelPage::dropOpensDirectoryOrConfigJson() {
+    ModelPage page;
+    page.show();
+    page.showDefaultModel();
+    QTRY_COMPARE_WITH_TIMEOUT(page.currentModelName(), QStringLiteral("ponet-base-uncased"),
+                              kSummaryTimeoutMs);
+
+    QVERIFY(dropPath(&page, builtinDirectory(QStringLiteral("ponet-tiny"))));
+    QTRY_COMPARE_WITH_TIMEOUT(page.currentModelName(), QStringLiteral("ponet-tiny"), kSummaryTimeoutMs);
+
+    QVERIFY(dropPath(
+        &page, builtinDirectory(QStringLiteral("ponet-base-uncased")) + QStringLiteral("/config.json")));
+    QTRY_COMPARE_WITH_TIMEOUT(page.currentModelName(), QStringLiteral("ponet-base-uncased"),
+                              kSummaryTimeoutMs);
+
+    // Something that is no model is refused at the door, not half-loaded.
+    QTemporaryDir empty;
+    QVERIFY(!dropPath(&page, empty.path()));
+    QCOMPARE(page.currentModelName(), QStringLiteral("ponet-base-uncased"));
+}
+
+void TestModelPage::reportsWeightsFile() {
+    QTemporaryDir dir;
+    const QByteArray config =
+        readFile(builtinDirectory(QStringLiteral("ponet-tiny")) + QStringLiteral("/config.json"));
+    QVERIFY(!config.isEmpty());
+    QVERIFY(writeFile(dir.filePath(QStringLiteral("config.json")), config));
+    QVERIFY(writeFile(dir.filePath(QStringLiteral("model.safetensors")), QByteArray(2048, '\0')));
+
+    ModelPage page;
+    QVERIFY(page.openModelDirectory(dir.path()));
+    QTRY_COMPARE_WITH_TIMEOUT(page.currentModelDirectory(), QFileInfo(dir.path()).canonicalFilePath(),
+                              kSummaryTimeoutMs);
+    const QString source = page.findChild<QLabel*>(QStringLiteral("modelSource"))->text();
+    QVERIFY2(source.contains(QStringLiteral("model.safetensors")), qPrintable(source));
+    // The raw view shows the file verbatim, not a re-serialisation.
+    QCOMPARE(page.findChild<QPlainTextEdit*>(QStringLiteral("configJsonView"))->toPlainText(),
+             QString::fromUtf8(config));
+}
+
+void TestModelPage::badConfigurationsKeepThePreviousModel() {
+    ModelPage page;
+    page.show();
+    page.showDefaultModel();
+    QTRY_COMPARE_WITH_TIMEOUT(page.currentModelName(), QStringLiteral("ponet-base-uncased"),
+                              kSummaryTimeoutMs);
+
+    const struct {
+        const char* what;
+        QByteArray json;
+        QString expected;  // a word the message must contain
+    } cases[] = {
+        {"not JSON", "{ \"hidden_size\": ", QStringLiteral("config.json")},
+        {"heads do not divide hidden size",
+         R"({"model_type": "ponet", "hidden_size": 100, "num_attention_heads": 12})",
+         QStringLiteral("hidden_size")},
+        {"negative layer count", R"({"model_type": "ponet", "num_hidden_layers": -1})",
+         QStringLiteral("num_hidden_layers")},
+    };
+    for (const auto& c : cases) {
+        QTemporaryDir dir;
+        QVERIFY(writeFile(dir.filePath(QStringLiteral("config.json")), c.json));
+        QSignalSpy failed(&page, &ModelPage::loadFailed);
+        QVERIFY2(!page.openModelDirectory(dir.path()), c.what);
+        QCOMPARE(failed.count(), 1);
+        QVERIFY2(page.errorText().contains(c.expected), qPrintable(page.errorText()));
+        QCOMPARE(page.currentModelName(), QStringLiteral("ponet-base-uncased"));
+        QVERIFY(page.findChild<QLabel*>(QStringLiteral("totalParameters"))
+                    ->text()
+                    .contains(QStringLiteral("124,281,405")));
+    }
+
+    // The next successful pick clears the error.
+    QVERIFY(page.openModelDirectory(builtinDirectory(QStringLiteral("ponet-tiny"))));
+    QVERIFY(page.errorText().isEmpty());
+    QTRY_COMPARE_WITH_TIMEOUT(page.currentModelName(), QStringLiteral("ponet-tiny"), kSummaryTimeoutMs);
+}
+
+void TestModelPage::builtinShapesAllSummarise() {
+    ModelPage page;
+    for (const ponet::gui::BuiltinModel& m : ponet::gui::builtinModels()) {
+        QVERIFY2(page.openModelDirectory(m.directory), qPrintable(page.errorText()));
+        QTRY_COMPARE_WITH_TIMEOUT(page.currentModelName(), m.name, kSummaryTimeoutMs);
+        QVERIFY2(page.errorText().isEmpty(), qPrintable(page.errorText()));
+        QVERIFY(page.currentSummary()->total_parameters > 0);
+    }
+}
+
+QTEST_MAIN(TestModelPage)
+#include "test_gui_model_page.moc"
