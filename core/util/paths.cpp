@@ -10,10 +10,11 @@ namespace ponet {
 namespace fs = std::filesystem;
 
 std::string executable_dir() {
-    std::error_code ec;
-    fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    if (ec) return {};
-    return exe.parent_path().string();
+    // readlink(2), not std::filesystem::read_symlink: pip LibTorch exports a copy of the latter (see fs_util.h).
+    char buf[4096];
+    const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) return {};
+    return fs::path(std::string(buf, static_cast<size_t>(n))).parent_path().string();
 }
 
 std::string resources_dir() {
