@@ -2,6 +2,8 @@
 // users can check our numbers against their Python tooling.
 #include <torch/torch.h>
 
+#include <unistd.h>
+
 #include <iostream>
 
 #include "commands.h"
@@ -50,6 +52,8 @@ torch::Tensor input_tensor(const std::map<std::string, torch::Tensor>& in, const
 int run_forward(const ParsedArgs& a) {
     const std::string device = resolve_device(a.get("device"));
     const std::string input_path = a.get("input");
+    // A missing input is the user's mistake (exit 2), not a failure of ours.
+    if (::access(input_path.c_str(), R_OK) != 0) throw InvalidInput("cannot read input file '" + input_path + "'");
     auto inputs = read_safetensors(input_path).tensors;
     ModelInputs in;
     in.input_ids = input_tensor(inputs, "input_ids", true, input_path);

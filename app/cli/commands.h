@@ -1,5 +1,7 @@
 // The `ponet` commands; each returns its spec (options + run function) for the table in main.cpp.
 #pragma once
+#include <vector>
+
 #include "options.h"
 
 namespace ponet::cli {

@@ -38,8 +38,9 @@ int main(int argc, char** argv) {
     for (const auto& c : commands) {
         if (c.name != args[0]) continue;
         std::vector<std::string> rest(args.begin() + 1, args.end());
-        for (const auto& r : rest)
-            if (r == "--help" || r == "-h") return std::cout << command_help(c), 0;
+        if (!c.pass_through)
+            for (const auto& r : rest)
+                if (r == "--help" || r == "-h") return std::cout << command_help(c), 0;
         try {
             const ParsedArgs parsed = parse_args(c, rest);
             ponet::init_runtime();

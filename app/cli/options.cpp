@@ -17,6 +17,10 @@ const std::vector<std::string>& ParsedArgs::all(const std::string& name) const {
 
 ParsedArgs parse_args(const CommandSpec& spec, const std::vector<std::string>& args) {
     ParsedArgs out;
+    if (spec.pass_through) {
+        out.positionals = args;
+        return out;
+    }
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
         if (a.rfind("--", 0) != 0 || a == "--") {

@@ -46,6 +46,8 @@ struct CommandSpec {
     std::string description;  // a paragraph for --help
     std::vector<OptionSpec> options;
     std::function<int(const ParsedArgs&)> run;
+    // Every argument (options too) goes to `positionals` unparsed: for commands with subcommands of their own.
+    bool pass_through = false;
 };
 
 // Thrown for bad command lines; main() prints the message and exits with 2.

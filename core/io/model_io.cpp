@@ -185,7 +185,8 @@ LoadedModel load_model_dir(const std::string& dir, const torch::Device& device, 
         throw InvalidInput("'" + dir + "' is not a model directory: model.safetensors is missing");
     ModelConfig config = config_override ? *config_override : ModelConfig::load(config_path.string());
     LoadedModel out;
-    out.model = build_model(config, /*initialise=*/false);  // every tensor is overwritten below
+    // Without missing heads every tensor is overwritten below; with them, the heads keep the §1.7 initialisation.
+    out.model = build_model(config, /*initialise=*/options.allow_missing_heads);
     auto content = read_safetensors(weights_path.string());
     try {
         out.report = load_state(*out.model, content.tensors, options);

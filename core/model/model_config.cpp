@@ -141,6 +141,11 @@ ModelConfig ModelConfig::from_json_text(const std::string& text, const std::stri
     read_field(j, "segment_num", c.segment_num, origin);
     read_field(j, "classifier_hidden", c.classifier_hidden, origin);
 
+    if (auto it = j.find("id2label"); it != j.end() && !it->is_null() && !it->is_object())
+        throw InvalidInput(origin + ": field 'id2label' must be an object {\"0\": \"name\", ...}, got " +
+                           std::string(it->type_name()));
+    if (auto n = j.find("num_labels"); n != j.end() && !n->is_null() && !n->is_number_integer())
+        throw InvalidInput(origin + ": field 'num_labels' must be an integer, got " + std::string(n->type_name()));
     if (auto it = j.find("id2label"); it != j.end() && it->is_object() && !it->empty()) {
         // HF writes {"0": "neg", "1": "pos"}; order by the integer key, which must cover 0..n-1.
         std::map<int64_t, std::string> by_id;
@@ -167,11 +172,20 @@ ModelConfig ModelConfig::from_json_text(const std::string& text, const std::stri
         c.id2label.clear();
         for (int64_t i = 0; i < count; ++i) c.id2label.push_back("LABEL_" + std::to_string(i));
     }
-    if (auto it = j.find("mixer"); it != j.end() && it->is_string()) c.mixer = mixer_kind_from_string(*it);
-    if (auto it = j.find("ponet_variant"); it != j.end() && it->is_string())
-        c.variant = model_variant_from_string(*it);
-    if (auto it = j.find("segment_strategy"); it != j.end() && it->is_string())
-        c.segment_strategy = segment_strategy_from_string(*it);
+    auto enum_field = [&](const char* key, auto parse, auto& out) {
+        auto it = j.find(key);
+        if (it == j.end() || it->is_null()) return;
+        if (!it->is_string())
+            throw InvalidInput(origin + ": field '" + key + "' must be a string, got " + it->type_name());
+        try {
+            out = parse(it->template get<std::string>());
+        } catch (const InvalidInput& e) {
+            throw InvalidInput(origin + ": " + e.what());
+        }
+    };
+    enum_field("mixer", mixer_kind_from_string, c.mixer);
+    enum_field("ponet_variant", model_variant_from_string, c.variant);
+    enum_field("segment_strategy", segment_strategy_from_string, c.segment_strategy);
 
     json extra = json::object();
     for (auto& [k, v] : j.items()) {

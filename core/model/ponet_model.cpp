@@ -111,9 +111,11 @@ MixerResult AttentionSelfImpl::mix(const torch::Tensor& x, const MixContext& ctx
 class EmbeddingsImpl : public torch::nn::Module {
 public:
     explicit EmbeddingsImpl(const ModelConfig& c) : c_(c) {
-        word_embeddings = register_module(
-            "word_embeddings",
-            torch::nn::Embedding(torch::nn::EmbeddingOptions(c.vocab_size, c.hidden_size).padding_idx(c.pad_token_id)));
+        // BERT's word embeddings have padding_idx (row 0 gets no lookup gradient, §1.2); the LRA code's have none
+        // (§4.2.1), which matters where id 0 is a real black pixel (§7 #18).
+        auto word_opts = torch::nn::EmbeddingOptions(c.vocab_size, c.hidden_size);
+        if (c.variant == ModelVariant::Bert) word_opts.padding_idx(c.pad_token_id);
+        word_embeddings = register_module("word_embeddings", torch::nn::Embedding(word_opts));
         position_embeddings = register_module(
             "position_embeddings", torch::nn::Embedding(c.max_position_embeddings, c.hidden_size));
         if (c.variant == ModelVariant::Bert) {
