@@ -9,6 +9,10 @@ namespace ponet::cli {
 CommandSpec forward_command();
 CommandSpec info_command();
 CommandSpec selftest_command();
+CommandSpec tokenize_command();                      // cmd_tokenize.cpp
+CommandSpec data_command();                          // cmd_data.cpp: `ponet data SUBCOMMAND ...`
+std::vector<CommandSpec> data_source_commands();     // cmd_data_sources.cpp: list, fetch, import
+std::vector<CommandSpec> data_generate_commands();   // cmd_data_generate.cpp: generate
 
 // "cpu", "cuda", "cuda:N" → a device LibTorch can use here; throws ponet::InvalidInput when it cannot.
 std::string resolve_device(const std::string& requested);

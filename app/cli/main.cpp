@@ -10,7 +10,8 @@
 namespace {
 
 std::vector<ponet::cli::CommandSpec> command_table() {
-    return {ponet::cli::forward_command(), ponet::cli::info_command(), ponet::cli::selftest_command()};
+    return {ponet::cli::forward_command(), ponet::cli::info_command(), ponet::cli::selftest_command(),
+            ponet::cli::tokenize_command(), ponet::cli::data_command()};
 }
 
 }  // namespace

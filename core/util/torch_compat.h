@@ -4,3 +4,95 @@
 
 #define PONET_TORCH_AT_LEAST(maj, min) \
     (TORCH_VERSION_MAJOR > (maj) || (TORCH_VERSION_MAJOR == (maj) && TORCH_VERSION_MINOR >= (min)))
+
+#include <ATen/core/Tensor.h>
+#if !PONET_TORCH_AT_LEAST(2, 2)
+#include <c10/util/C++17.h>
+
+#include <string>
+#endif
+
+namespace ponet {
+
+// The key of a parameter in torch::optim::Optimizer::state(): the decimal TensorImpl address as a string
+// in 1.13, the address itself since 2.2 (pytorch#108480, which also removed c10::guts::to_string). Both are
+// what the optimizer's own step() uses, so a state inserted under this key is found by the next step().
+#if PONET_TORCH_AT_LEAST(2, 2)
+inline void* optimizer_state_key(const at::Tensor& p) {
+    return p.unsafeGetTensorImpl();
+}
+#else
+inline std::string optimizer_state_key(const at::Tensor& p) {
+    return c10::guts::to_string(p.unsafeGetTensorImpl());
+}
+#endif
+
+}  // namespace ponet
+
+// ---------------------------------------------------------------------------------------------------------------
+// Autocast and the CUDA allocator, for the trainer's mixed precision and memory report. 1.13 has only the
+// CUDA-specific set_enabled()/set_autocast_gpu_dtype(); 2.4 added the per-device-type functions and deprecated
+// the old ones (a warning we keep at zero), so each version gets its own spelling.
+#include <ATen/autocast_mode.h>
+#if defined(PONET_WITH_CUDA)
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
+namespace ponet {
+
+// Turns CUDA autocast on with `dtype` for its lifetime (nothing when disabled), restoring the previous state
+// and dropping the cast cache when it ends, as torch.autocast's __exit__ does.
+class CudaAutocastGuard {
+  public:
+    CudaAutocastGuard(bool enabled, at::ScalarType dtype) : enabled_(enabled) {
+        if (!enabled_) return;
+#if PONET_TORCH_AT_LEAST(2, 4)
+        was_enabled_ = at::autocast::is_autocast_enabled(at::kCUDA);
+        old_dtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
+        at::autocast::set_autocast_enabled(at::kCUDA, true);
+        at::autocast::set_autocast_dtype(at::kCUDA, dtype);
+#else
+        was_enabled_ = at::autocast::is_enabled();
+        old_dtype_ = at::autocast::get_autocast_gpu_dtype();
+        at::autocast::set_enabled(true);
+        at::autocast::set_autocast_gpu_dtype(dtype);
+#endif
+        at::autocast::increment_nesting();
+    }
+    ~CudaAutocastGuard() {
+        if (!enabled_) return;
+        if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if PONET_TORCH_AT_LEAST(2, 4)
+        at::autocast::set_autocast_enabled(at::kCUDA, was_enabled_);
+        at::autocast::set_autocast_dtype(at::kCUDA, old_dtype_);
+#else
+        at::autocast::set_enabled(was_enabled_);
+        at::autocast::set_autocast_gpu_dtype(old_dtype_);
+#endif
+    }
+    CudaAutocastGuard(const CudaAutocastGuard&) = delete;
+    CudaAutocastGuard& operator=(const CudaAutocastGuard&) = delete;
+
+  private:
+    bool enabled_;
+    bool was_enabled_ = false;
+    at::ScalarType old_dtype_ = at::kHalf;
+};
+
+// Bytes the CUDA caching allocator has handed out on `device` (-1 in a build without CUDA). Index 0 of the
+// stat arrays is the aggregate pool in every version, whose StatType enum moved between namespaces.
+inline int64_t cuda_memory_allocated(int device) {
+#if defined(PONET_WITH_CUDA)
+#if PONET_TORCH_AT_LEAST(2, 0)
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(device));
+#else
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device);
+#endif
+    return stats.allocated_bytes[0].current;
+#else
+    (void)device;
+    return -1;
+#endif
+}
+
+}  // namespace ponet

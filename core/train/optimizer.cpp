@@ -1,0 +1,157 @@
+#include "core/train/optimizer.h"
+
+#include <set>
+#include <type_traits>
+
+#include "core/io/safetensors.h"
+#include "core/util/error.h"
+#include "core/util/torch_compat.h"
+
+namespace ponet {
+
+namespace {
+
+// Optimizer::state() changed its key type between LibTorch versions; the shim must follow it, or a restored
+// state would sit under a key step() never looks up.
+using StateKey = std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state())>::key_type;
+static_assert(
+    std::is_same_v<StateKey, std::decay_t<decltype(optimizer_state_key(std::declval<at::Tensor>()))>>,
+    "optimizer_state_key (core/util/torch_compat.h) does not match Optimizer::state()'s key type");
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+constexpr const char* kExpAvg = ".exp_avg";
+constexpr const char* kExpAvgSq = ".exp_avg_sq";
+constexpr const char* kStep = ".step";
+
+}  // namespace
+
+bool uses_weight_decay(const std::string& hf_name) {
+    if (ends_with(hf_name, "bias")) return false;
+    // "LayerNorm.weight" is Hugging Face's rule; the LRA skeleton's final norm is a LayerNorm under another
+    // name.
+    if (hf_name.find("LayerNorm.") != std::string::npos || hf_name.find("layer_norm.") != std::string::npos)
+        return false;
+    return true;
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> named_trainable_parameters(PoNetTaskModelImpl& model) {
+    std::vector<std::pair<std::string, torch::Tensor>> out;
+    std::set<const void*> seen;
+    const bool bare = model.base_prefix().empty();
+    for (const auto& p : model.named_parameters()) {
+        if (!p.value().requires_grad() || !seen.insert(p.value().unsafeGetTensorImpl()).second) continue;
+        std::string name = p.key();
+        // Same naming rule as the model files: a bare PoNetModel's names carry no "ponet." (§1.8).
+        if (bare && name.rfind("ponet.", 0) == 0) name = name.substr(6);
+        out.emplace_back(std::move(name), p.value());
+    }
+    return out;
+}
+
+std::unique_ptr<torch::optim::AdamW> build_adamw(PoNetTaskModelImpl& model, const TrainConfig& train) {
+    auto defaults = torch::optim::AdamWOptions(train.lr)
+                        .betas(std::make_tuple(train.adam_beta1, train.adam_beta2))
+                        .eps(train.adam_eps)
+                        .weight_decay(train.weight_decay)
+                        .amsgrad(false);
+    std::vector<torch::Tensor> decay, no_decay;
+    for (const auto& [name, p] : named_trainable_parameters(model))
+        (uses_weight_decay(name) ? decay : no_decay).push_back(p);
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    if (!decay.empty()) groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(defaults));
+    if (!no_decay.empty()) {
+        auto o = std::make_unique<torch::optim::AdamWOptions>(defaults);
+        o->weight_decay(0.0);
+        groups.emplace_back(no_decay, std::move(o));
+    }
+    if (groups.empty()) throw InvalidInput("the model has no trainable parameters");
+    return std::make_unique<torch::optim::AdamW>(std::move(groups), defaults);
+}
+
+void apply_schedule(torch::optim::Optimizer& optimizer, const LrSchedule& schedule, int64_t step) {
+    const double lr = schedule.lr(step), beta1 = schedule.beta1_at(step);
+    for (auto& group : optimizer.param_groups()) {
+        if (auto* o = dynamic_cast<torch::optim::AdamWOptions*>(&group.options())) {
+            o->lr(lr);
+            o->betas(std::make_tuple(beta1, std::get<1>(o->betas())));
+        } else if (auto* a = dynamic_cast<torch::optim::AdamOptions*>(&group.options())) {
+            a->lr(lr);
+            a->betas(std::make_tuple(beta1, std::get<1>(a->betas())));
+        } else {
+            group.options().set_lr(lr);
+        }
+    }
+}
+
+double clip_grad_norm(const std::vector<torch::Tensor>& parameters, double max_norm) {
+    std::vector<torch::Tensor> with_grad;
+    for (const auto& p : parameters)
+        if (p.grad().defined()) with_grad.push_back(p);
+    if (with_grad.empty()) return 0.0;
+    if (max_norm > 0) return torch::nn::utils::clip_grad_norm_(with_grad, max_norm);
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> norms;
+    norms.reserve(with_grad.size());
+    for (const auto& p : with_grad) norms.push_back(p.grad().norm(2).to(torch::kFloat));
+    return torch::stack(norms).norm(2).item<double>();
+}
+
+void save_optimizer_state(const torch::optim::AdamW& optimizer, PoNetTaskModelImpl& model,
+                          const std::string& path) {
+    std::map<std::string, torch::Tensor> tensors;
+    const auto& state = optimizer.state();
+    for (const auto& [name, p] : named_trainable_parameters(model)) {
+        const auto it = state.find(optimizer_state_key(p));
+        if (it == state.end()) continue;
+        const auto& s = static_cast<const torch::optim::AdamWParamState&>(*it->second);
+        tensors[name + kExpAvg] = s.exp_avg();
+        tensors[name + kExpAvgSq] = s.exp_avg_sq();
+        tensors[name + kStep] = torch::tensor({static_cast<int64_t>(s.step())}, torch::kLong);
+    }
+    write_safetensors(path, tensors, {{"format", "ponet-adamw"}, {"version", "1"}});
+}
+
+void load_optimizer_state(torch::optim::AdamW& optimizer, PoNetTaskModelImpl& model,
+                          const std::string& path) {
+    auto content = read_safetensors(path);
+    const auto meta = content.metadata.find("format");
+    if (meta == content.metadata.end() || meta->second != "ponet-adamw")
+        throw InvalidInput(path + ": not a PoNet AdamW state (metadata 'format' is not 'ponet-adamw')");
+    auto& tensors = content.tensors;
+
+    // Build everything first, so that a bad file leaves the optimizer as it was.
+    std::vector<std::pair<StateKey, std::unique_ptr<torch::optim::AdamWParamState>>> restored;
+    for (const auto& [name, p] : named_trainable_parameters(model)) {
+        const auto avg = tensors.find(name + kExpAvg), sq = tensors.find(name + kExpAvgSq),
+                   step = tensors.find(name + kStep);
+        const int present = (avg != tensors.end()) + (sq != tensors.end()) + (step != tensors.end());
+        if (present == 0) continue;
+        if (present != 3)
+            throw InvalidInput(path + ": parameter " + name + " lacks one of .exp_avg, .exp_avg_sq, .step");
+        for (const auto* t : {&avg->second, &sq->second})
+            if (t->sizes() != p.sizes())
+                throw InvalidInput(path + ": optimizer state of " + name + " has shape " +
+                                   c10::str(t->sizes()) + ", the parameter " + c10::str(p.sizes()));
+        if (step->second.numel() != 1 || step->second.scalar_type() != torch::kLong)
+            throw InvalidInput(path + ": " + name + kStep + " must be one int64");
+        auto s = std::make_unique<torch::optim::AdamWParamState>();
+        const auto opts = p.options();
+        s->exp_avg(avg->second.to(opts).contiguous());
+        s->exp_avg_sq(sq->second.to(opts).contiguous());
+        s->step(step->second.item<int64_t>());
+        restored.emplace_back(optimizer_state_key(p), std::move(s));
+        tensors.erase(avg);
+        tensors.erase(sq);
+        tensors.erase(step);
+    }
+    if (!tensors.empty())
+        throw InvalidInput(
+            path + ": optimizer state for a parameter the model does not have: " + tensors.begin()->first);
+    optimizer.state().clear();
+    for (auto& [key, s] : restored) optimizer.state()[key] = std::move(s);
+}
+
+}  // namespace ponet

@@ -1,0 +1,47 @@
+// AdamW for PoNet models: Hugging Face's two parameter groups, the schedule applied per step, gradient
+// clipping, and the optimizer state saved as safetensors under the parameters' Hugging Face names.
+#pragma once
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/model/ponet_model.h"
+#include "core/train/run_config.h"
+#include "core/train/schedule.h"
+
+namespace ponet {
+
+// False for biases and LayerNorm weights (embeddings' LayerNorm and the LRA final_layer_norm included): the
+// names Hugging Face's Trainer exempts from weight decay.
+bool uses_weight_decay(const std::string& hf_name);
+
+// The model's trainable parameters under their Hugging Face names (the tied MLM decoder appears once).
+std::vector<std::pair<std::string, torch::Tensor>> named_trainable_parameters(PoNetTaskModelImpl& model);
+
+// AdamW with group 0 = parameters with weight decay (train.weight_decay), group 1 = without (0); an empty
+// group is left out. lr and betas start at the schedule's step-0 values once apply_schedule() runs.
+std::unique_ptr<torch::optim::AdamW> build_adamw(PoNetTaskModelImpl& model, const TrainConfig& train);
+
+// Sets lr(step) and beta1(step) on every group; call before optimizer.step() for optimizer step `step`.
+void apply_schedule(torch::optim::Optimizer& optimizer, const LrSchedule& schedule, int64_t step);
+
+// Clips the global L2 norm of the gradients to `max_norm` (no clipping when max_norm <= 0) and returns the
+// norm before clipping (inf or nan when a gradient is not finite).
+double clip_grad_norm(const std::vector<torch::Tensor>& parameters, double max_norm);
+
+// Writes `<hf name>.exp_avg`, `<hf name>.exp_avg_sq` (fp32 as held, on the CPU) and `<hf name>.step` (int64
+// [1]) for every parameter that has state, atomically. Parameters without state yet (never stepped) are
+// omitted.
+void save_optimizer_state(const torch::optim::AdamW& optimizer, PoNetTaskModelImpl& model,
+                          const std::string& path);
+
+// Restores the moments and step counts into `optimizer` (built by build_adamw for `model`), on each
+// parameter's device and dtype. Hyper-parameters come from the run configuration, not from the file. A
+// tensor for an unknown parameter, a missing partner or a shape mismatch throws InvalidInput.
+void load_optimizer_state(torch::optim::AdamW& optimizer, PoNetTaskModelImpl& model, const std::string& path);
+
+}  // namespace ponet

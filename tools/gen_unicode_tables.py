@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""Generates core/text/unicode_tables.cpp from Python's unicodedata.
+
+The BERT basic tokenizer is defined by what Python's `unicodedata` and `str` methods say, so the tables come
+from the same place: running this script with the Python that produced the reference ids reproduces its
+Unicode version exactly. Usage: tools/gen_unicode_tables.py [OUTPUT] (default: core/text/unicode_tables.cpp).
+"""
+import os
+import sys
+import unicodedata
+
+MAX_CP = 0x110000
+
+# Flag bits; keep in sync with core/text/unicode.h.
+CONTROL = 1  # category C* other than \t \n \r (BERT's _is_control)
+WHITESPACE = 2  # ' ', \t, \n, \r or category Zs (BERT's _is_whitespace)
+PUNCT = 4  # BERT's _is_punctuation: ASCII symbol ranges plus category P*
+MN = 8  # category Mn (dropped by accent stripping)
+PY_SPACE = 16  # str.isspace(): what str.split() splits on
+
+
+def is_surrogate(cp):
+    return 0xD800 <= cp <= 0xDFFF
+
+
+def flags_of(cp):
+    if is_surrogate(cp):
+        return CONTROL  # category Cs; never produced by our decoder anyway
+    ch = chr(cp)
+    cat = unicodedata.category(ch)
+    f = 0
+    # Noncharacters (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF) are category Cn, but Hugging Face's Rust BertNormalizer
+    # (what transformers 5's BertTokenizer runs) keeps them, so they become [UNK] rather than vanish.
+    noncharacter = 0xFDD0 <= cp <= 0xFDEF or (cp & 0xFFFE) == 0xFFFE
+    if ch not in "\t\n\r" and cat.startswith("C") and not noncharacter:
+        f |= CONTROL
+    if ch in " \t\n\r" or cat == "Zs":
+        f |= WHITESPACE
+    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126 or cat.startswith("P"):
+        f |= PUNCT
+    if cat == "Mn":
+        f |= MN
+    if ch.isspace():
+        f |= PY_SPACE
+    return f
+
+
+def flag_runs():
+    runs = []
+    prev = None
+    for cp in range(MAX_CP):
+        f = flags_of(cp)
+        if f != prev:
+            runs.append((cp, f))
+            prev = f
+    return runs
+
+
+def lower_tables():
+    """Single code point mappings as (first, last, stride, delta) runs, plus the multi-code-point ones."""
+    pairs = []
+    multi = []
+    for cp in range(MAX_CP):
+        if is_surrogate(cp):
+            continue
+        low = chr(cp).lower()
+        if low == chr(cp):
+            continue
+        # The tokenizer lower-cases twice (per character, then per word); one table serves both only if
+        # lower() is idempotent, which this checks for the Unicode version at hand.
+        assert low.lower() == low, hex(cp)
+        if len(low) == 1:
+            pairs.append((cp, ord(low) - cp))
+        else:
+            multi.append((cp, [ord(c) for c in low]))
+    runs = []
+    i = 0
+    while i < len(pairs):
+        first, delta = pairs[i]
+        best_last, best_stride, best_next = first, 1, i + 1
+        for stride in (1, 2):
+            j = i + 1
+            last = first
+            while j < len(pairs) and pairs[j][0] == last + stride and pairs[j][1] == delta:
+                last = pairs[j][0]
+                j += 1
+            if last > best_last:
+                best_last, best_stride, best_next = last, stride, j
+        runs.append((first, best_last, best_stride, delta))
+        i = best_next
+    return runs, multi
+
+
+def decompositions():
+    """Full canonical decompositions (NFD of one code point), Hangul syllables excluded (done by formula)."""
+    out = []
+    for cp in range(MAX_CP):
+        if is_surrogate(cp) or 0xAC00 <= cp <= 0xD7A3:
+            continue
+        d = unicodedata.normalize("NFD", chr(cp))
+        if d != chr(cp):
+            out.append((cp, [ord(c) for c in d]))
+    return out
+
+
+def ccc_runs():
+    runs = []
+    for cp in range(MAX_CP):
+        if is_surrogate(cp):
+            continue
+        c = unicodedata.combining(chr(cp))
+        if not c:
+            continue
+        if runs and runs[-1][1] == cp - 1 and runs[-1][2] == c:
+            runs[-1][1] = cp
+        else:
+            runs.append([cp, cp, c])
+    return runs
+
+
+def hex_list(values, per_line=8):
+    items = [f"0x{v:X}" for v in values]
+    return "\n".join("    " + ", ".join(items[i : i + per_line]) + "," for i in range(0, len(items), per_line))
+
+
+def main():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out_path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "core", "text", "unicode_tables.cpp")
+    version = unicodedata.unidata_version
+    runs = flag_runs()
+    lower_runs, lower_multi = lower_tables()
+    decomps = decompositions()
+    cccs = ccc_runs()
+
+    decomp_data = []
+    decomp_index = []
+    for cp, seq in decomps:
+        assert len(seq) < 256
+        decomp_index.append((cp, len(decomp_data), len(seq)))
+        decomp_data.extend(seq)
+    assert len(decomp_data) < 65536
+    multi_data = []
+    multi_index = []
+    for cp, seq in lower_multi:
+        multi_index.append((cp, len(multi_data), len(seq)))
+        multi_data.extend(seq)
+
+    lines = []
+    w = lines.append
+    w("// GENERATED by tools/gen_unicode_tables.py from Python " + sys.version.split()[0] + "'s unicodedata,")
+    w(f"// Unicode {version}. Do not edit; rerun the script (see core/text/unicode.h for the meaning).")
+    w("// clang-format off")
+    w('#include "core/text/unicode_tables.h"')
+    w("")
+    w("namespace ponet::unicode::tables {")
+    w("")
+    w(f'const char* const kUnicodeVersion = "{version}";')
+    w("")
+    w(f"const FlagRun kFlagRuns[] = {{")
+    for i in range(0, len(runs), 6):
+        w("    " + " ".join(f"{{0x{cp:X}, {f}}}," for cp, f in runs[i : i + 6]))
+    w("};")
+    w(f"const size_t kFlagRunCount = {len(runs)};")
+    w("")
+    w("const LowerRun kLowerRuns[] = {")
+    for i in range(0, len(lower_runs), 4):
+        w("    " + " ".join(f"{{0x{a:X}, 0x{b:X}, {s}, {d}}}," for a, b, s, d in lower_runs[i : i + 4]))
+    w("};")
+    w(f"const size_t kLowerRunCount = {len(lower_runs)};")
+    w("")
+    w("const Expansion kLowerMulti[] = {")
+    for cp, off, n in multi_index:
+        w(f"    {{0x{cp:X}, {off}, {n}}},")
+    w("};")
+    w(f"const size_t kLowerMultiCount = {len(multi_index)};")
+    w("const char32_t kLowerMultiData[] = {")
+    w(hex_list(multi_data))
+    w("};")
+    w("")
+    w("const Expansion kDecompositions[] = {")
+    for i in range(0, len(decomp_index), 4):
+        w("    " + " ".join(f"{{0x{cp:X}, {off}, {n}}}," for cp, off, n in decomp_index[i : i + 4]))
+    w("};")
+    w(f"const size_t kDecompositionCount = {len(decomp_index)};")
+    w("const char32_t kDecompositionData[] = {")
+    w(hex_list(decomp_data))
+    w("};")
+    w("")
+    w("const CccRun kCccRuns[] = {")
+    for i in range(0, len(cccs), 4):
+        w("    " + " ".join(f"{{0x{a:X}, 0x{b:X}, {c}}}," for a, b, c in cccs[i : i + 4]))
+    w("};")
+    w(f"const size_t kCccRunCount = {len(cccs)};")
+    w("")
+    w("}  // namespace ponet::unicode::tables")
+    w("// clang-format on")
+    with open(out_path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    print(
+        f"{out_path}: Unicode {version}, {len(runs)} flag runs, {len(lower_runs)} lower runs, "
+        f"{len(decomp_index)} decompositions, {len(cccs)} ccc runs"
+    )
+
+
+if __name__ == "__main__":
+    main()
