@@ -580,7 +580,7 @@ class TestExamples : public QObject {
         QCOMPARE(ponet::byte_ids("A\xff", 10), (std::vector<int64_t>{66, 256}));
         QCOMPARE(ponet::byte_ids("abcdef", 3).size(), size_t(3));
         const uint8_t px[3] = {0, 7, 255};
-        QCOMPARE(ponet::pixel_ids(px, 3, ponet::PixelIds::Parity), (std::vector<int64_t>{0, 7, 255}));
+        QCOMPARE(ponet::pixel_ids(px, 3, ponet::PixelIds::Raw), (std::vector<int64_t>{0, 7, 255}));
         QCOMPARE(ponet::pixel_ids(px, 3, ponet::PixelIds::Shifted), (std::vector<int64_t>{1, 8, 256}));
         // IDX: two 2×3 images.
         std::string images = std::string("\0\0\x08\x03\0\0\0\x02\0\0\0\x02\0\0\0\x03", 16) +
@@ -604,8 +604,8 @@ class TestExamples : public QObject {
         QCOMPARE(int(cf[0].pixels[1]), 149);  // 0.5870 * 255.5
         QCOMPARE(int(cf[0].pixels[2]), 255);
         QVERIFY_THROWS_EXCEPTION(ponet::InvalidInput, ponet::parse_cifar10(cifar + "x"));
-        // Parity mode with the LRA mask: black pixels count as padding (§7 #18); shifted ids keep them.
-        const auto parity = ponet::image_example("p", cf[0], ponet::PixelIds::Parity);
+        // Raw ids with the LRA mask: black pixels count as padding (§7 #18); shifted ids keep them.
+        const auto parity = ponet::image_example("p", cf[0], ponet::PixelIds::Raw);
         const auto shifted = ponet::image_example("s", cf[0], ponet::PixelIds::Shifted);
         ponet::CollateOptions lra;
         lra.mask_pad_ids = true;

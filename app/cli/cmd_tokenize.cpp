@@ -86,7 +86,7 @@ int run_tokenize(const ParsedArgs& a) {
 CommandSpec tokenize_command() {
     CommandSpec c;
     c.name = "tokenize";
-    c.summary = "Show the tokens (or ids) a tokenizer makes of some text, or train a SentencePiece model";
+    c.summary = "show the tokens (or ids) a tokenizer makes of some text, or train a SentencePiece model";
     c.positionals = "TEXT...";
     c.description =
         "Prints one line per TEXT (or per line of standard input when no TEXT is given): the tokens, or with "

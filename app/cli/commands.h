@@ -13,6 +13,7 @@ CommandSpec tokenize_command();                      // cmd_tokenize.cpp
 CommandSpec data_command();                          // cmd_data.cpp: `ponet data SUBCOMMAND ...`
 std::vector<CommandSpec> data_source_commands();     // cmd_data_sources.cpp: list, fetch, import
 std::vector<CommandSpec> data_generate_commands();   // cmd_data_generate.cpp: generate
+std::vector<CommandSpec> train_commands();           // cmd_train.cpp: pretrain, finetune, lra, resume, eval, ...
 
 // "cpu", "cuda", "cuda:N" → a device LibTorch can use here; throws ponet::InvalidInput when it cannot.
 std::string resolve_device(const std::string& requested);

@@ -487,7 +487,7 @@ Example byte_text_example(const Document& doc, const LabelMap& labels, int64_t m
 }
 
 PixelIds pixel_ids_from_string(const std::string& s) {
-    if (s == "parity") return PixelIds::Parity;
+    if (s == "raw" || s == "parity") return PixelIds::Raw;
     if (s == "shifted") return PixelIds::Shifted;
     throw InvalidInput("unknown pixel id mode '" + s + "'; expected parity or shifted");
 }

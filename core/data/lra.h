@@ -11,6 +11,7 @@
 
 #include "core/data/classification.h"
 #include "core/data/pretraining.h"
+#include "core/text/byte_tokenizer.h"  // PixelIds: Raw (the reference's ids) or Shifted (§7 #18 fixed)
 
 namespace ponet {
 
@@ -120,10 +121,9 @@ bool pathfinder_connected(const PathfinderImage& img, int64_t link_radius = 2);
 std::vector<int64_t> byte_ids(const std::string& text, int64_t max_length = 4000);
 Example byte_text_example(const Document& doc, const LabelMap& labels, int64_t max_length = 4000);
 
-// Pixel intensity → token id. Parity: id = pixel, as the reference (black pixels then look like padding to
+// Pixel intensity → token id (PixelIds from byte_tokenizer.h). Raw: id = pixel, as the reference (black pixels then look like padding to
 // the `id != 0` mask, §7 #18). Shifted: id = pixel + 1, the fixed variant (vocabulary 257).
-enum class PixelIds { Parity, Shifted };
-PixelIds pixel_ids_from_string(const std::string& s);  // "parity", "shifted"
+PixelIds pixel_ids_from_string(const std::string& s);  // "raw" (alias "parity"), "shifted"
 std::vector<int64_t> pixel_ids(const uint8_t* pixels, size_t n, PixelIds mode);
 
 struct LabelledImage {

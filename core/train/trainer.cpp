@@ -1,0 +1,834 @@
+// The trainer: one loop for every task, its evaluation, and the run directory bookkeeping around it.
+#include "core/train/trainer.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "core/io/model_io.h"
+#include "core/text/byte_tokenizer.h"
+#include "core/train/checkpoint.h"
+#include "core/train/metrics.h"
+#include "core/train/optimizer.h"
+#include "core/train/run_directory.h"
+#include "core/train/schedule.h"
+#include "core/util/error.h"
+#include "core/util/paths.h"
+#include "core/util/torch_compat.h"
+
+namespace ponet {
+
+using json = nlohmann::json;
+
+namespace {
+
+bool is_dir(const std::string& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+bool is_file(const std::string& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// NaN, not null, is what the observer structs use for "does not apply"; JSON has no NaN.
+json num(double v) {
+    return std::isfinite(v) ? json(v) : json(nullptr);
+}
+
+int64_t resident_bytes() {
+    std::ifstream f("/proc/self/statm");
+    int64_t size = 0, resident = 0;
+    if (!(f >> size >> resident)) return 0;
+    return resident * static_cast<int64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+std::string architecture_for(TaskKind t) {
+    switch (t) {
+        case TaskKind::Pretrain:
+            return "PoNetForPreTraining";
+        case TaskKind::Finetune:
+            return "PoNetForSequenceClassification";
+        case TaskKind::Lra:
+            return "PoNetForLraClassification";
+    }
+    return "PoNetForPreTraining";
+}
+
+std::string main_metric(const RunConfig& c) {
+    if (c.train.early_stopping.metric != "auto") return c.train.early_stopping.metric;
+    return c.task == TaskKind::Pretrain ? "mlm_loss" : "accuracy";
+}
+
+bool lower_is_better(const RunConfig& c, const std::string& metric) {
+    switch (c.train.early_stopping.mode) {
+        case MetricMode::Max:
+            return false;
+        case MetricMode::Min:
+            return true;
+        case MetricMode::Auto:
+            break;
+    }
+    return metric.find("loss") != std::string::npos;
+}
+
+bool is_out_of_memory(const std::exception& e) {
+    return std::string(e.what()).find("out of memory") != std::string::npos;
+}
+
+std::string first_line(const std::string& s) {
+    const auto nl = s.find('\n');
+    return nl == std::string::npos ? s : s.substr(0, nl);
+}
+
+ModelInputs to_device(const Batch& b, const torch::Device& d) {
+    ModelInputs in = b.to_model_inputs();
+    auto mv = [&](torch::Tensor& t) {
+        if (t.defined()) t = t.to(d);
+    };
+    mv(in.input_ids), mv(in.attention_mask), mv(in.token_type_ids), mv(in.segment_ids), mv(in.labels),
+        mv(in.sso_labels);
+    return in;
+}
+
+at::ScalarType autocast_dtype(Precision p) {
+    return p == Precision::Bf16 ? at::kBFloat16 : at::kHalf;
+}
+
+// Observer that also keeps the run directory's metrics.jsonl and log.txt, whatever the caller observes.
+class Recorder {
+  public:
+    Recorder(const RunDirectory& dir, TrainObserver& outer) : dir_(dir), outer_(outer) {}
+
+    void log(const std::string& level, const std::string& message) {
+        try {
+            dir_.append_log(iso_time_utc(std::time(nullptr)) + " " + level + " " + message);
+        } catch (const std::exception&) {  // a full disk must not hide the message itself
+        }
+        outer_.on_log(level, message);
+    }
+    void step(const StepMetrics& m) {
+        json j{{"event", "step"},
+               {"step", m.step},
+               {"max_steps", m.max_steps},
+               {"epoch", m.epoch},
+               {"loss", num(m.loss)},
+               {"mlm_loss", num(m.mlm_loss)},
+               {"mlm_accuracy", num(m.mlm_accuracy)},
+               {"sso_loss", num(m.sso_loss)},
+               {"sso_accuracy", num(m.sso_accuracy)},
+               {"accuracy", num(m.accuracy)},
+               {"lr", m.learning_rate},
+               {"grad_norm", num(m.grad_norm)},
+               {"tokens_per_second", m.tokens_per_second},
+               {"examples_per_second", m.examples_per_second},
+               {"memory_bytes", m.memory_bytes},
+               {"eta_seconds", num(m.eta_seconds)},
+               {"effective_batch", m.effective_batch},
+               {"elapsed_seconds", m.elapsed_seconds}};
+        dir_.append_metrics(j.dump());
+        outer_.on_step(m);
+    }
+    void eval(const EvalMetrics& m) {
+        json values = json::object();
+        for (const auto& [k, v] : m.values) values[k] = num(v);
+        json per_class = json::array();
+        for (const auto& c : m.per_class)
+            per_class.push_back({{"label", c.label},
+                                 {"precision", c.precision},
+                                 {"recall", c.recall},
+                                 {"f1", c.f1},
+                                 {"support", c.support}});
+        dir_.append_metrics(json{
+            {"event", "eval"},
+            {"step", m.step},
+            {"split", m.split},
+            {"values", values},
+            {"per_class", per_class},
+            {"confusion", m.confusion},
+            {"is_best",
+             m.is_best}}.dump());
+        outer_.on_eval(m);
+    }
+    void checkpoint(const CheckpointEvent& e) {
+        dir_.append_metrics(
+            json{{"event", "checkpoint"}, {"step", e.step}, {"path", e.path}, {"is_best", e.is_best}}.dump());
+        outer_.on_checkpoint(e);
+    }
+    TrainObserver& outer() { return outer_; }
+
+  private:
+    const RunDirectory& dir_;
+    TrainObserver& outer_;
+};
+
+// Sums of one logging interval.
+struct Interval {
+    RunningMean loss, mlm_loss, sso_loss;
+    int64_t mlm_correct = 0, mlm_counted = 0, sso_correct = 0, sso_counted = 0, cls_correct = 0,
+            cls_counted = 0;
+    double grad_norm = 0;
+    int64_t examples = 0, tokens = 0;
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+};
+
+// Correct predictions of a classification batch: argmax for single-label, all labels right for multi-label.
+std::pair<int64_t, int64_t> class_hits(const torch::Tensor& logits, const torch::Tensor& labels) {
+    if (labels.dim() == 2) {
+        auto pred = logits.detach().gt(0).to(torch::kFloat);
+        auto exact = pred.eq(labels.gt(0.5).to(torch::kFloat)).all(1);
+        return {exact.sum().item<int64_t>(), labels.size(0)};
+    }
+    auto pred = logits.detach().argmax(-1);
+    return {pred.eq(labels).sum().item<int64_t>(), labels.size(0)};
+}
+
+std::pair<int64_t, int64_t> mlm_hits(const torch::Tensor& logits, const torch::Tensor& labels) {
+    auto keep = labels.ne(-100);
+    auto pred = logits.detach().argmax(-1);
+    return {pred.eq(labels).logical_and(keep).sum().item<int64_t>(), keep.sum().item<int64_t>()};
+}
+
+double ratio(int64_t a, int64_t b) {
+    return b > 0 ? static_cast<double>(a) / static_cast<double>(b) : NAN;
+}
+
+// Stops the loop from inside with a status and message; the caller decides about a checkpoint.
+struct RunStop {
+    std::string status, message;
+    bool save_checkpoint = false;
+};
+
+}  // namespace
+
+torch::Device resolve_train_device(const std::string& requested) {
+    if (requested.empty() || requested == "auto")
+        return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+    torch::Device d(requested);
+    if (d.is_cuda() && !torch::cuda::is_available())
+        throw InvalidInput("train.device = " + requested + " but this LibTorch sees no CUDA device");
+    if (d.is_cuda() && d.has_index() && d.index() >= static_cast<int>(torch::cuda::device_count()))
+        throw InvalidInput("train.device = " + requested + " but there are only " +
+                           std::to_string(torch::cuda::device_count()) + " CUDA devices");
+    return d;
+}
+
+std::string resolve_checkpoint_dir(const std::string& path, const std::string& which) {
+    if (is_file(path + "/trainer_state.json") || is_model_dir(path)) return path;
+    if (!is_dir(path + "/checkpoints"))
+        throw InvalidInput("'" + path + "' is neither a run, a checkpoint nor a model directory");
+    if (which == "best" || which.empty()) {
+        if (auto s = best_checkpoint_step(path)) return path + "/checkpoints/" + checkpoint_dir_name(*s);
+    } else if (which != "last") {
+        const auto step = checkpoint_step_from_name(which);
+        if (!step) throw InvalidInput("checkpoint '" + which + "': expected best, last or step-N");
+        const std::string dir = path + "/checkpoints/" + which;
+        const CheckpointInfo info = check_checkpoint(dir);
+        if (!info.valid) throw InvalidInput("checkpoint " + dir + " is not usable: " + info.problem);
+        return dir;
+    }
+    const auto latest = latest_valid_checkpoint(path);
+    if (!latest) throw InvalidInput("run '" + path + "' has no valid checkpoint");
+    return latest->path;
+}
+
+std::shared_ptr<PoNetTaskModelImpl> build_task_model(const RunConfig& c, const TaskData& data,
+                                                     std::string* note) {
+    std::string source;
+    bool fresh = false;
+    if (!c.model.dir.empty()) {
+        source = c.model.dir;
+    } else if (!c.model.init_checkpoint.empty()) {
+        source = resolve_checkpoint_dir(c.model.init_checkpoint, "best");
+    } else {
+        const std::string res = resources_dir();
+        source = res + "/models/" + c.model.preset;
+        fresh = true;
+    }
+    ModelConfig mc = ModelConfig::load(source + "/config.json");
+    const std::string old_arch = mc.architecture();
+    mc.architectures = {architecture_for(c.task)};
+    if (fresh) {
+        if (c.model.hidden_size > 0) mc.hidden_size = c.model.hidden_size;
+        if (c.model.num_layers > 0) mc.num_hidden_layers = c.model.num_layers;
+        if (c.model.num_heads > 0) mc.num_attention_heads = c.model.num_heads;
+        if (c.model.intermediate_size > 0) mc.intermediate_size = c.model.intermediate_size;
+        mc.vocab_size = c.model.vocab_size > 0 ? c.model.vocab_size : data.vocab_size;
+        mc.max_position_embeddings = std::max(mc.max_position_embeddings, c.model.max_length);
+        const SpecialTokens& s = data.specials;
+        if (s.pad >= 0) mc.pad_token_id = s.pad;
+        if (s.unk >= 0) mc.unk_token_id = s.unk;
+        if (s.cls >= 0) mc.cls_token_id = s.cls;
+        if (s.sep >= 0) mc.sep_token_id = s.sep;
+        if (s.mask >= 0) mc.mask_token_id = s.mask;
+    } else {
+        if (data.vocab_size > mc.vocab_size)
+            throw InvalidInput("the tokenizer has " + std::to_string(data.vocab_size) +
+                               " ids but the model at " + source + " only " + std::to_string(mc.vocab_size));
+        if (c.model.max_length > mc.max_position_embeddings)
+            throw InvalidInput("model.max_length " + std::to_string(c.model.max_length) + " exceeds the " +
+                               std::to_string(mc.max_position_embeddings) + " positions of the model at " +
+                               source);
+    }
+    if (c.model.mixer != "auto") mc.mixer = mixer_kind_from_string(c.model.mixer);
+    if (c.model.segment_strategy != "auto")
+        mc.segment_strategy = segment_strategy_from_string(c.model.segment_strategy);
+    if (c.model.segment_num > 0) mc.segment_num = c.model.segment_num;
+    if (c.model.dropout >= 0) mc.hidden_dropout_prob = mc.attention_probs_dropout_prob = c.model.dropout;
+    if (c.task != TaskKind::Pretrain) {
+        mc.id2label = data.labels.names();
+        mc.problem_type =
+            data.labels.multi_label() ? "multi_label_classification" : "single_label_classification";
+    }
+    mc.validate();
+    if (fresh) {
+        if (note)
+            *note = "a fresh " + c.model.preset + " model (" + std::to_string(mc.num_hidden_layers) +
+                    " layers, hidden " + std::to_string(mc.hidden_size) + ", vocabulary " +
+                    std::to_string(mc.vocab_size) + ")";
+        return build_model(mc, true);
+    }
+    LoadOptions lo;
+    lo.allow_missing_heads = true;
+    LoadedModel lm = load_model_dir(source, torch::kCPU, lo, &mc);
+    if (note) {
+        *note = "weights from " + source + " (" + old_arch + ")";
+        if (!lm.report.initialised.empty())
+            *note += "; fresh heads: " + std::to_string(lm.report.initialised.size()) + " tensors";
+    }
+    return lm.model;
+}
+
+EvalMetrics evaluate_examples(PoNetTaskModelImpl& model, const std::vector<Example>& examples,
+                              const TaskData& data, const EvalSettings& s, const torch::Device& device) {
+    EvalMetrics m;
+    model.eval();
+    torch::NoGradGuard no_grad;
+    SamplerOptions so;
+    so.batch_size = s.batch_size;
+    so.shuffle = false;
+    so.bucket_pool = 0;
+    std::shared_ptr<MlmMasker> masker;
+    const bool pretrain = data.task == TaskKind::Pretrain;
+    if (pretrain) {
+        MlmOptions mo;
+        mo.probability = s.mlm_probability;
+        masker = std::make_shared<MlmMasker>(data.specials, data.vocab_size, s.mask_seed, mo);
+    }
+    auto shared = std::make_shared<const std::vector<Example>>(examples);
+    BatchStream stream(shared, so, data.collate, masker, 1);
+    RunningMean loss, mlm_loss, sso_loss;
+    int64_t mlm_c = 0, mlm_n = 0, sso_c = 0, sso_n = 0;
+    std::vector<int64_t> pred, gold;
+    std::vector<std::vector<uint8_t>> mpred, mgold;
+    const bool multi = data.labels.multi_label();
+    const bool amp = device.is_cuda() && s.precision != Precision::Fp32;
+    int64_t batches = 0;
+    while (auto b = stream.next()) {
+        if (s.max_batches > 0 && batches >= s.max_batches) break;
+        ++batches;
+        ModelInputs in = to_device(*b, device);
+        ModelOutput out;
+        {
+            CudaAutocastGuard autocast(amp, autocast_dtype(s.precision));
+            out = model.forward(in);
+        }
+        const double n = static_cast<double>(b->size());
+        if (pretrain) {
+            const auto [mc, mn] = mlm_hits(out.prediction_logits, in.labels);
+            mlm_c += mc, mlm_n += mn;
+            const auto [sc, sn] = class_hits(out.seq_relationship_logits, in.sso_labels);
+            sso_c += sc, sso_n += sn;
+            if (mn > 0) mlm_loss.add(out.mlm_loss.item<double>(), static_cast<double>(mn));
+            sso_loss.add(out.sso_loss.item<double>(), n);
+            continue;
+        }
+        if (out.loss.defined()) loss.add(out.loss.item<double>(), n);
+        auto logits = out.logits.to(torch::kCPU, torch::kFloat);
+        auto labels = in.labels.to(torch::kCPU);
+        if (multi) {
+            auto p = logits.gt(0).to(torch::kUInt8).contiguous();
+            auto g = labels.gt(0.5).to(torch::kUInt8).contiguous();
+            for (int64_t i = 0; i < p.size(0); ++i) {
+                mpred.emplace_back(p[i].data_ptr<uint8_t>(), p[i].data_ptr<uint8_t>() + p.size(1));
+                mgold.emplace_back(g[i].data_ptr<uint8_t>(), g[i].data_ptr<uint8_t>() + g.size(1));
+            }
+        } else {
+            auto p = logits.argmax(-1).contiguous();
+            pred.insert(pred.end(), p.data_ptr<int64_t>(), p.data_ptr<int64_t>() + p.numel());
+            auto g = labels.contiguous();
+            gold.insert(gold.end(), g.data_ptr<int64_t>(), g.data_ptr<int64_t>() + g.numel());
+        }
+    }
+    m.values["examples"] = static_cast<double>(pretrain ? sso_n : (multi ? mgold.size() : gold.size()));
+    if (pretrain) {
+        m.values["mlm_loss"] = mlm_loss.mean();
+        m.values["sso_loss"] = sso_loss.mean();
+        m.values["loss"] = mlm_loss.mean() + sso_loss.mean();
+        m.values["mlm_accuracy"] = ratio(mlm_c, mlm_n);
+        m.values["sso_accuracy"] = ratio(sso_c, sso_n);
+        return m;
+    }
+    if (loss.weight() > 0) m.values["loss"] = loss.mean();
+    const auto& names = data.labels.names();
+    if (multi) {
+        if (mgold.empty()) return m;
+        const MultiLabelReport r = multi_label_report(mpred, mgold, data.labels.size());
+        m.values["accuracy"] = r.exact_match;
+        m.values["hamming_accuracy"] = r.hamming_accuracy;
+        m.values["macro_f1"] = r.macro_f1;
+        m.values["micro_f1"] = r.micro_f1;
+        for (size_t i = 0; i < r.per_label.size(); ++i)
+            m.per_class.push_back({names[i], r.per_label[i].precision, r.per_label[i].recall,
+                                   r.per_label[i].f1, r.per_label[i].support});
+        return m;
+    }
+    if (gold.empty()) return m;
+    const ClassificationReport r = classification_report(pred, gold, data.labels.size());
+    m.values["accuracy"] = r.accuracy;
+    m.values["macro_f1"] = r.macro_f1;
+    m.values["micro_f1"] = r.micro_f1;
+    if (data.labels.size() == 2) m.values["f1"] = binary_f1(pred, gold, 1);
+    for (size_t i = 0; i < r.per_class.size(); ++i)
+        m.per_class.push_back({i < names.size() ? names[i] : std::to_string(i), r.per_class[i].precision,
+                               r.per_class[i].recall, r.per_class[i].f1, r.per_class[i].support});
+    m.confusion = r.confusion;
+    return m;
+}
+
+RunOutcome Trainer::run(const RunConfig& config, const std::string& run_dir, TrainObserver& observer,
+                        RunControl& control) {
+    return execute(config, run_dir, false, observer, control);
+}
+
+RunOutcome Trainer::resume(const std::string& run_dir, TrainObserver& observer, RunControl& control) {
+    RunConfig config;
+    try {
+        config = RunDirectory::open(run_dir).load_config();
+    } catch (const std::exception& e) {
+        RunOutcome o{"failed", std::string("cannot resume: ") + e.what(), 0, {}, NAN, run_dir};
+        observer.on_finished(o);
+        return o;
+    }
+    return execute(config, run_dir, true, observer, control);
+}
+
+RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resuming, TrainObserver& observer,
+                            RunControl& control) {
+    RunOutcome outcome;
+    outcome.run_dir = run_dir;
+    std::unique_ptr<RunDirectory> dir;
+    try {
+        dir = std::make_unique<RunDirectory>(resuming ? RunDirectory::open(run_dir)
+                                                      : RunDirectory::create(run_dir));
+    } catch (const std::exception& e) {
+        outcome.status = "failed";
+        outcome.message = e.what();
+        observer.on_finished(outcome);
+        return outcome;
+    }
+    Recorder rec(*dir, observer);
+    RunStatus status;
+    status.task = to_string(c.task);
+    TrainerState st;
+    int64_t current_batch = 0, current_length = 0;  // for the out-of-memory message
+    auto finish = [&](const std::string& state, const std::string& message) {
+        outcome.status = state;
+        outcome.message = message;
+        outcome.steps = st.step;
+        outcome.best_metric_name = st.best_metric_name;
+        outcome.best_metric = st.best_metric ? *st.best_metric : NAN;
+        status.state = run_state_from_string(state);
+        status.step = st.step;
+        status.best_metric_name = st.best_metric_name;
+        status.best_metric = st.best_metric;
+        status.best_step = st.best_step;
+        status.message = message;
+        try {
+            dir->write_status(status);
+        } catch (const std::exception& e) {
+            rec.log("error", std::string("could not write status.json: ") + e.what());
+        }
+        rec.log(state == "failed" ? "error" : "info",
+                "run " + state + (message.empty() ? "" : ": " + message));
+        observer.on_finished(outcome);
+        return outcome;
+    };
+
+    try {
+        c.validate_runnable();
+        const torch::Device device = resolve_train_device(c.train.device);
+        Precision precision = c.train.precision;
+        if (!device.is_cuda() && precision != Precision::Fp32) {
+            rec.log("warning", "train.precision = " + to_string(precision) +
+                                   " needs CUDA; this run computes in fp32 on the CPU");
+            precision = Precision::Fp32;
+        }
+        if (c.train.grad_checkpointing)
+            rec.log("warning",
+                    "train.grad_checkpointing is not available in this build (LibTorch C++ has no activation "
+                    "checkpointing); the run keeps every activation");
+        const bool amp = precision != Precision::Fp32;
+        const bool scaled = precision == Precision::Fp16;
+
+        if (c.name.empty()) c.name = dir->name();
+        status.max_steps = c.train.max_steps;
+        dir->write_status(status);
+        rec.log("info", std::string(resuming ? "resuming" : "starting") + " " + to_string(c.task) +
+                            " run in " + run_dir + " on " + device.str());
+
+        TaskDataHooks hooks;
+        hooks.log = [&](const std::string& m) { rec.log("info", m); };
+        int64_t last_reported = -1;
+        hooks.fetch_progress = [&](const FetchProgress& p) {
+            const int64_t mb = p.bytes >> 20;
+            if (mb == last_reported) return;
+            last_reported = mb;
+            rec.log("info", p.stage + " " + std::to_string(mb) + " MiB" +
+                                (p.total > 0 ? " of " + std::to_string(p.total >> 20) + " MiB" : ""));
+        };
+        if (resuming && is_dir(dir->tokenizer_dir())) hooks.tokenizer_dir = dir->tokenizer_dir();
+        const TaskData data = prepare_task_data(c, hooks);
+        rec.log("info", data.summary);
+        if (!resuming) {
+            dir->save_config(c);
+            save_task_artifacts(data, *dir);
+        }
+
+        torch::manual_seed(static_cast<uint64_t>(c.train.seed));
+        std::string note;
+        std::shared_ptr<PoNetTaskModelImpl> model = build_task_model(c, data, &note);
+        model->to(device);
+        rec.log("info", "model: " + note);
+        auto optimizer = build_adamw(*model, c.train);
+        std::vector<torch::Tensor> params;
+        for (auto& [name, p] : named_trainable_parameters(*model)) params.push_back(p);
+
+        SamplerOptions so;
+        so.batch_size = c.train.batch_size;
+        so.seed = static_cast<uint64_t>(c.train.seed);
+        std::shared_ptr<MlmMasker> masker;
+        if (c.task == TaskKind::Pretrain) {
+            MlmOptions mo;
+            mo.probability = c.data.mlm_probability;
+            masker = std::make_shared<MlmMasker>(data.specials, data.vocab_size,
+                                                 static_cast<uint64_t>(c.train.seed) + 1, mo);
+        }
+        auto stream = std::make_shared<BatchStream>(data.train, so, data.collate, masker, 0);
+        const int64_t accum = c.train.grad_accum;
+        const int64_t steps_per_epoch =
+            std::max<int64_t>(1, (stream->batches_per_epoch() + accum - 1) / accum);
+        const int64_t total = c.train.max_steps > 0 ? c.train.max_steps : c.train.epochs * steps_per_epoch;
+        status.max_steps = total;
+        const LrSchedule schedule = LrSchedule::from_config(c.train, total);
+        const std::string metric = main_metric(c);
+        const bool minimise = lower_is_better(c, metric);
+        st.best_metric_name = metric;
+        st.scaler.enabled = scaled;
+
+        if (resuming) {
+            std::vector<CheckpointInfo> skipped;
+            const auto latest = latest_valid_checkpoint(run_dir, &skipped);
+            for (const auto& s : skipped)
+                rec.log("warning", "skipping broken checkpoint " + s.path + ": " + s.problem);
+            if (!latest) throw InvalidInput("run '" + run_dir + "' has no valid checkpoint to resume from");
+            st = load_checkpoint(latest->path, *model, optimizer.get());
+            st.scaler.enabled = scaled;
+            if (!st.data_cursor.empty()) stream->restore(DataCursor::from_json(st.data_cursor));
+            if (st.torch_cpu_rng.defined()) restore_cpu_rng_state(st.torch_cpu_rng);
+            rec.log("info", "resumed from " + latest->path + " at step " + std::to_string(st.step));
+        }
+        DataCursor cursor = stream->cursor();
+        auto prefetcher = prefetch(stream, static_cast<size_t>(c.data.prefetch));
+
+        EvalSettings es;
+        es.batch_size = c.train.batch_size;
+        es.max_batches = c.train.eval_batches;
+        es.mask_seed = static_cast<uint64_t>(c.train.seed) + 2;
+        es.mlm_probability = c.data.mlm_probability;
+        es.precision = precision;
+
+        int64_t last_checkpoint = -1;
+        auto save = [&](bool best) {
+            st.data_cursor = cursor.to_json();
+            st.epoch = cursor.epoch;
+            st.torch_cpu_rng = capture_cpu_rng_state();
+            st.scheduler_step = st.step;
+            const std::string path = write_checkpoint(run_dir, *model, optimizer.get(), st);
+            last_checkpoint = st.step;
+            if (best) set_best_checkpoint(run_dir, st.step);
+            prune_checkpoints(run_dir, c.train.keep_last);
+            status.step = st.step;
+            status.best_metric = st.best_metric;
+            status.best_metric_name = st.best_metric_name;
+            status.best_step = st.best_step;
+            dir->write_status(status);
+            rec.checkpoint({st.step, path, best});
+        };
+
+        const auto session_start = std::chrono::steady_clock::now();
+        const double elapsed_before = st.elapsed_seconds;
+        const int64_t first_step = st.step;
+        auto elapsed = [&] {
+            return elapsed_before +
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - session_start).count();
+        };
+        Interval iv;
+        double scale = st.scaler.scale;
+
+        auto run_eval = [&]() -> std::optional<RunStop> {
+            if (!data.dev || data.dev->empty()) return std::nullopt;
+            EvalMetrics em = evaluate_examples(*model, *data.dev, data, es, device);
+            model->train();
+            em.step = st.step;
+            em.split = "dev";
+            const auto it = em.values.find(metric);
+            if (it == em.values.end() || !std::isfinite(it->second)) {
+                rec.eval(em);
+                return std::nullopt;
+            }
+            const double v = it->second;
+            const bool better = !st.best_metric || (minimise ? v < *st.best_metric : v > *st.best_metric);
+            em.is_best = better;
+            rec.eval(em);
+            if (better) {
+                st.best_metric = v;
+                st.best_step = st.step;
+                st.patience_counter = 0;
+                save(true);
+            } else {
+                ++st.patience_counter;
+            }
+            const int64_t patience = c.train.early_stopping.patience;
+            if (patience > 0 && st.patience_counter >= patience)
+                return RunStop{"finished",
+                               "early stopping: no better " + metric + " in " + std::to_string(patience) +
+                                   " evaluations (best at step " + std::to_string(st.best_step) + ")",
+                               true};
+            return std::nullopt;
+        };
+
+        model->train();
+        std::optional<RunStop> stop;
+        while (st.step < total && !stop) {
+            if (control.stop.load()) {
+                stop = RunStop{"stopped", "stopped at step " + std::to_string(st.step), true};
+                break;
+            }
+            while (control.pause.load() && !control.stop.load())
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            if (control.stop.load()) continue;
+
+            const int64_t step = st.step + 1;
+            optimizer->zero_grad();
+            double step_loss = 0;
+            for (int64_t micro = 0; micro < accum; ++micro) {
+                auto lb = prefetcher->next();
+                if (!lb) throw Error("the training data ended unexpectedly");
+                const Batch& b = lb->batch;
+                current_batch = b.size();
+                current_length = b.input_ids.size(1);
+                ModelInputs in = to_device(b, device);
+                ModelOutput out;
+                {
+                    CudaAutocastGuard autocast(amp, autocast_dtype(precision));
+                    out = model->forward(in);
+                }
+                torch::Tensor loss = out.loss.to(torch::kFloat);
+                if (hooks_.after_forward) hooks_.after_forward(step, loss);
+                const double lv = loss.item<double>();
+                if (!std::isfinite(lv)) {
+                    const auto latest = latest_valid_checkpoint(run_dir);
+                    stop = RunStop{
+                        "failed",
+                        "the loss became " + std::string(std::isnan(lv) ? "NaN" : "infinite") + " at step " +
+                            std::to_string(step) + " (batch of " + std::to_string(current_batch) + " x " +
+                            std::to_string(current_length) + " tokens); nothing from that state was saved" +
+                            (latest ? "; the newest checkpoint is " + latest->path
+                                    : "; there is no checkpoint yet") +
+                            ". Try a lower train.lr or train.clip_norm = 1",
+                        false};
+                    break;
+                }
+                torch::Tensor scaled_loss = loss / static_cast<double>(accum);
+                if (scaled) scaled_loss = scaled_loss * scale;
+                scaled_loss.backward();
+                cursor = lb->cursor;
+                step_loss += lv / static_cast<double>(accum);
+                iv.examples += b.size();
+                iv.tokens += b.tokens;
+                if (c.task == TaskKind::Pretrain) {
+                    iv.mlm_loss.add(out.mlm_loss.item<double>());
+                    iv.sso_loss.add(out.sso_loss.item<double>());
+                    const auto [mc, mn] = mlm_hits(out.prediction_logits, in.labels);
+                    iv.mlm_correct += mc, iv.mlm_counted += mn;
+                    const auto [sc, sn] = class_hits(out.seq_relationship_logits, in.sso_labels);
+                    iv.sso_correct += sc, iv.sso_counted += sn;
+                } else {
+                    const auto [cc, cn] = class_hits(out.logits, in.labels);
+                    iv.cls_correct += cc, iv.cls_counted += cn;
+                }
+            }
+            if (stop) break;
+
+            bool skip_step = false;
+            if (scaled) {
+                // Dynamic loss scaling as torch.cuda.amp.GradScaler: unscale, skip a step with inf/NaN
+                // gradients and halve the scale; double it after 2,000 good steps.
+                for (auto& p : params)
+                    if (p.grad().defined()) p.grad().div_(scale);
+            }
+            const double norm = clip_grad_norm(params, c.train.clip_norm);
+            if (!std::isfinite(norm)) {
+                if (!scaled) {
+                    stop = RunStop{"failed",
+                                   "the gradient norm became " +
+                                       std::string(std::isnan(norm) ? "NaN" : "infinite") + " at step " +
+                                       std::to_string(step) +
+                                       "; nothing from that state was saved. Try a lower train.lr",
+                                   false};
+                    break;
+                }
+                skip_step = true;
+                scale *= 0.5;
+                st.scaler.growth_tracker = 0;
+            } else if (scaled && ++st.scaler.growth_tracker >= 2000) {
+                scale *= 2.0;
+                st.scaler.growth_tracker = 0;
+            }
+            st.scaler.scale = scale;
+            apply_schedule(*optimizer, schedule, st.step);
+            if (!skip_step) optimizer->step();
+            st.step = step;
+            st.examples_seen += iv.examples;
+            iv.loss.add(step_loss);
+            iv.grad_norm = norm;
+            st.elapsed_seconds = elapsed();
+
+            if (step % c.train.log_every == 0 || step == total) {
+                StepMetrics m;
+                m.step = step;
+                m.max_steps = total;
+                m.epoch =
+                    static_cast<double>(cursor.epoch) +
+                    static_cast<double>(cursor.position) / static_cast<double>(stream->batches_per_epoch());
+                m.loss = iv.loss.mean();
+                if (c.task == TaskKind::Pretrain) {
+                    m.mlm_loss = iv.mlm_loss.mean();
+                    m.sso_loss = iv.sso_loss.mean();
+                    m.mlm_accuracy = ratio(iv.mlm_correct, iv.mlm_counted);
+                    m.sso_accuracy = ratio(iv.sso_correct, iv.sso_counted);
+                } else {
+                    m.accuracy = ratio(iv.cls_correct, iv.cls_counted);
+                }
+                m.learning_rate = schedule.lr(step - 1);
+                m.grad_norm = norm;
+                const double secs =
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - iv.start).count();
+                m.tokens_per_second = secs > 0 ? static_cast<double>(iv.tokens) / secs : 0;
+                m.examples_per_second = secs > 0 ? static_cast<double>(iv.examples) / secs : 0;
+                m.memory_bytes = device.is_cuda()
+                                     ? cuda_memory_allocated(device.index() < 0 ? 0 : device.index())
+                                     : resident_bytes();
+                const double session = elapsed() - elapsed_before;
+                m.eta_seconds = step > first_step ? session / static_cast<double>(step - first_step) *
+                                                        static_cast<double>(total - step)
+                                                  : NAN;
+                m.effective_batch = c.train.batch_size * accum;
+                m.elapsed_seconds = elapsed();
+                st.tokens_seen += iv.tokens;
+                rec.step(m);
+                iv = Interval();
+            }
+
+            const bool eval_now =
+                c.train.eval_every > 0 ? step % c.train.eval_every == 0 : step % steps_per_epoch == 0;
+            if (eval_now || step == total) stop = run_eval();
+            if (!stop && c.train.checkpoint_every > 0 && step % c.train.checkpoint_every == 0 &&
+                last_checkpoint != step)
+                save(false);
+        }
+        prefetcher->stop();
+
+        if (stop && stop->status == "failed") return finish("failed", stop->message);
+        if (last_checkpoint != st.step) save(false);
+        if (stop && stop->status == "stopped") return finish("stopped", stop->message);
+
+        // The test split is scored once, with the best weights, as the reference scripts do.
+        if (data.test && !data.test->empty()) {
+            if (st.best_step >= 0 && st.best_step != st.step)
+                load_checkpoint(run_dir + "/checkpoints/" + checkpoint_dir_name(st.best_step), *model,
+                                nullptr);
+            EvalMetrics em = evaluate_examples(*model, *data.test, data, es, device);
+            em.step = st.best_step >= 0 ? st.best_step : st.step;
+            em.split = "test";
+            rec.eval(em);
+        }
+        return finish("finished", stop ? stop->message : "");
+    } catch (const c10::Error& e) {
+        if (is_out_of_memory(e))
+            return finish("failed",
+                          "out of memory at step " + std::to_string(st.step + 1) + " with a batch of " +
+                              std::to_string(current_batch) + " sequences of " +
+                              std::to_string(current_length) +
+                              " tokens; try a smaller train.batch_size with train.grad_accum to keep "
+                              "the effective batch, or a shorter model.max_length");
+        return finish("failed", "LibTorch error at step " + std::to_string(st.step + 1) + ": " +
+                                    first_line(e.what_without_backtrace()));
+    } catch (const std::exception& e) {
+        if (is_out_of_memory(e))
+            return finish("failed", "out of memory with a batch of " + std::to_string(current_batch) + " x " +
+                                        std::to_string(current_length) +
+                                        " tokens; try a smaller train.batch_size with train.grad_accum, or a "
+                                        "shorter model.max_length");
+        return finish("failed", e.what());
+    }
+}
+
+InferenceModel load_inference_model(const std::string& path, const std::string& which,
+                                    const torch::Device& device) {
+    InferenceModel im;
+    im.checkpoint = resolve_checkpoint_dir(path, which);
+    LoadedModel lm = load_model_dir(im.checkpoint, device);
+    im.model = lm.model;
+    const ModelConfig& mc = im.model->config();
+    im.max_length = mc.max_position_embeddings;
+    // A run directory holds the tokenizer and the run config; a checkpoint's run is two levels up.
+    std::string run;
+    for (const std::string& cand : {path, im.checkpoint + "/../.."})
+        if (is_file(cand + "/status.json") || is_dir(cand + "/checkpoints")) {
+            run = cand;
+            break;
+        }
+    TaskData& d = im.data;
+    d.task = mc.architecture() == "PoNetForPreTraining"         ? TaskKind::Pretrain
+             : mc.architecture() == "PoNetForLraClassification" ? TaskKind::Lra
+                                                                : TaskKind::Finetune;
+    d.labels = LabelMap(mc.id2label, mc.problem_type == "multi_label_classification");
+    if (!run.empty()) {
+        const RunConfig rc = RunDirectory::open(run).load_config();
+        im.max_length = rc.model.max_length;
+        if (is_dir(run + "/tokenizer")) d.tokenizer = load_tokenizer(run + "/tokenizer");
+        if (d.task == TaskKind::Lra && !d.tokenizer)
+            d.lra_kind = rc.data.dataset.rfind("listops", 0) == 0 ? "listops" : "pixels";
+    } else if (is_file(im.checkpoint + "/vocab.txt")) {
+        d.tokenizer = load_tokenizer(im.checkpoint);
+    }
+    if (d.tokenizer) {
+        d.specials = d.tokenizer->special_tokens();
+        d.vocab_size = d.tokenizer->vocab_size();
+        if (d.tokenizer->kind() == "bytes") d.lra_kind = "bytes";
+    }
+    d.collate.pad_id = std::max<int64_t>(0, mc.pad_token_id);
+    d.collate.mask_pad_ids = d.task == TaskKind::Lra;
+    im.model->eval();
+    return im;
+}
+
+}  // namespace ponet

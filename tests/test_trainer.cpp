@@ -1,0 +1,363 @@
+// Tests of the training loop on the CPU with tiny configurations: pre-training lowers the MLM loss on a
+// fetched corpus, fine-tuning on Brown's four groups and a short-sequence ListOps run beat the majority
+// class, resume is bit-exact, a NaN loss fails the run cleanly, a trainer killed mid-checkpoint leaves a
+// valid newest checkpoint, and Stop saves a checkpoint that resume continues from.
+#include <torch/torch.h>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "core/data/importers.h"
+#include "core/data/recipes.h"
+#include "core/io/atomic_file.h"
+#include "core/io/model_io.h"
+#include "core/train/checkpoint.h"
+#include "core/train/run_config.h"
+#include "core/train/run_directory.h"
+#include "core/train/trainer.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QTemporaryDir>
+#include <QTest>
+
+namespace fs = std::filesystem;
+using namespace ponet;
+
+namespace {
+
+// Collects what a run reports.
+struct Recorder : TrainObserver {
+    std::vector<StepMetrics> steps;
+    std::vector<EvalMetrics> evals;
+    std::vector<CheckpointEvent> checkpoints;
+    std::function<void(const StepMetrics&)> on_step_hook;
+    void on_step(const StepMetrics& m) override {
+        steps.push_back(m);
+        if (on_step_hook) on_step_hook(m);
+    }
+    void on_eval(const EvalMetrics& m) override { evals.push_back(m); }
+    void on_checkpoint(const CheckpointEvent& e) override { checkpoints.push_back(e); }
+    const EvalMetrics* last(const std::string& split) const {
+        for (auto it = evals.rbegin(); it != evals.rend(); ++it)
+            if (it->split == split) return &*it;
+        return nullptr;
+    }
+};
+
+// Share of the most frequent class in an evaluation, from its per-class support.
+double majority_share(const EvalMetrics& m) {
+    int64_t total = 0, most = 0;
+    for (const auto& c : m.per_class) total += c.support, most = std::max(most, c.support);
+    return total ? static_cast<double>(most) / static_cast<double>(total) : 1.0;
+}
+
+double mean(const std::vector<double>& v) {
+    double s = 0;
+    for (double x : v) s += x;
+    return v.empty() ? NAN : s / static_cast<double>(v.size());
+}
+
+RunConfig tiny(TaskKind task) {
+    RunConfig c = load_preset("tiny");
+    c.task = task;
+    c.train.device = "cpu";
+    c.train.log_every = 1;
+    c.data.prefetch = 2;
+    return c;
+}
+
+std::string text_of(const std::string& path) {
+    std::ifstream f(path);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+}  // namespace
+
+class TestTrainer : public QObject {
+    Q_OBJECT
+
+  private:
+    QTemporaryDir tmp_;
+    std::string corpus_;  // a small JSONL slice of Brown for the quick runs
+
+    std::string dir(const char* sub) const { return QDir(tmp_.path()).filePath(sub).toStdString(); }
+
+    // Tiny pre-training on the Brown slice: short sequences so that a step takes milliseconds.
+    RunConfig quick_pretrain(int64_t steps) const {
+        RunConfig c = tiny(TaskKind::Pretrain);
+        c.data.train = corpus_;
+        c.data.validation_fraction = 0.2;
+        c.data.dupe_factor = 1;
+        c.model.max_length = 32;
+        c.train.batch_size = 4;
+        c.train.max_steps = steps;
+        c.train.warmup_steps = 2;
+        c.train.eval_every = 1000;
+        c.train.eval_batches = 2;
+        c.train.checkpoint_every = 4;
+        c.train.keep_last = 0;
+        return c;
+    }
+
+  private Q_SLOTS:
+    void initTestCase() {
+        QVERIFY(tmp_.isValid());
+        // The data tests keep fetched recipes here; sharing the folder means nothing is downloaded twice.
+        const QString cache = QCoreApplication::applicationDirPath() + "/../test-data-cache";
+        qputenv("PONET_DATA_DIR", QDir(cache).absolutePath().toUtf8());
+        at::set_num_threads(2);
+        for (const char* name : {"bert-vocab", "brown"}) {
+            const FetchResult r = fetch_dataset(*find_recipe(name));
+            QVERIFY2(r.status.ready, r.status.problem.c_str());
+        }
+        const DatasetStatus brown = dataset_status(*find_recipe("brown"));
+        ImportResult docs = import_documents(brown.directory + "/brown.jsonl");
+        std::string slice;
+        for (size_t i = 0; i < docs.documents.size() && i < 500; i += 25)
+            slice += document_to_json_line(docs.documents[i]) + "\n";
+        corpus_ = dir("brown-slice.jsonl");
+        write_file_atomic(corpus_, slice);
+    }
+
+    // (a) MLM loss on Brown falls clearly within a couple of hundred steps.
+    void pretrainingLowersMlmLoss() {
+        RunConfig c = tiny(TaskKind::Pretrain);
+        c.data.dataset = "brown";
+        c.data.dupe_factor = 1;
+        c.data.max_examples = 3000;
+        c.model.max_length = 64;
+        c.train.batch_size = 8;
+        c.train.max_steps = 120;
+        c.train.eval_every = 1000;  // once, at the end
+        c.train.eval_batches = 4;
+        c.train.checkpoint_every = 0;
+        Recorder rec;
+        RunControl ctl;
+        const auto t0 = std::chrono::steady_clock::now();
+        const RunOutcome o = Trainer().run(c, dir("pretrain"), rec, ctl);
+        QVERIFY2(o.status == "finished", o.message.c_str());
+        QCOMPARE(static_cast<int64_t>(rec.steps.size()), int64_t(120));
+        std::vector<double> first, last;
+        for (size_t i = 0; i < 20; ++i) first.push_back(rec.steps[i].mlm_loss);
+        for (size_t i = rec.steps.size() - 20; i < rec.steps.size(); ++i)
+            last.push_back(rec.steps[i].mlm_loss);
+        qInfo("MLM loss: first 20 steps %.3f, last 20 steps %.3f (%.1f s)", mean(first), mean(last),
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        QVERIFY2(mean(last) < mean(first) - 1.0, "the MLM loss did not fall by 1 nat");
+        QVERIFY(std::isfinite(rec.steps.back().sso_loss));
+        const EvalMetrics* dev = rec.last("dev");
+        QVERIFY(dev);
+        QVERIFY(dev->values.count("mlm_accuracy") && dev->values.count("sso_accuracy"));
+        // metrics.jsonl has one line per step, evaluation and checkpoint.
+        const std::string metrics = text_of(dir("pretrain") + "/metrics.jsonl");
+        QCOMPARE(std::count(metrics.begin(), metrics.end(), '\n'), std::ptrdiff_t(120 + 1 + 1));
+        QVERIFY(fs::exists(dir("pretrain") + "/tokenizer/vocab.txt"));
+    }
+
+    // (b) Brown's four groups, 10 % held out as test, against the majority class of that test split.
+    void finetuningBeatsMajorityClass() {
+        RunConfig c = tiny(TaskKind::Finetune);
+        c.data.dataset = "brown";
+        c.data.label_field = "group";
+        c.data.validation_fraction = 0.1;
+        c.model.max_length = 128;
+        c.train.batch_size = 16;
+        c.train.max_steps = 150;
+        c.train.warmup_steps = 15;
+        c.train.eval_every = 25;
+        c.train.checkpoint_every = 0;
+        c.train.log_every = 10;
+        Recorder rec;
+        RunControl ctl;
+        const auto t0 = std::chrono::steady_clock::now();
+        const RunOutcome o = Trainer().run(c, dir("finetune"), rec, ctl);
+        QVERIFY2(o.status == "finished", o.message.c_str());
+        const EvalMetrics* test = rec.last("test");
+        QVERIFY(test);
+        const double acc = test->values.at("accuracy"), base = majority_share(*test);
+        qInfo("Brown 4-class test accuracy %.3f vs majority %.3f (%lld examples, %.1f s)", acc, base,
+              static_cast<long long>(test->values.at("examples")),
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        QVERIFY(acc > base);
+        QCOMPARE(test->confusion.size(), size_t(4));
+        QCOMPARE(RunDirectory::open(dir("finetune")).load_labels().size(), size_t(4));
+        QVERIFY(best_checkpoint_step(dir("finetune")).has_value());
+    }
+
+    // (c) ListOps with short generated sequences (3..30 symbols, depth <= 3) so that it trains in seconds.
+    void listopsBeatsMajorityClass() {
+        RunConfig c = tiny(TaskKind::Lra);
+        c.data.dataset = "listops:train=3000,dev=300,test=300,min_length=3,max_length=30,max_depth=3";
+        c.model.preset = "lra-listops";
+        c.model.max_length = 32;
+        c.train.batch_size = 32;
+        c.train.max_steps = 300;
+        c.train.warmup_steps = 30;
+        c.train.eval_every = 100;
+        c.train.checkpoint_every = 0;
+        c.train.log_every = 50;
+        Recorder rec;
+        RunControl ctl;
+        const auto t0 = std::chrono::steady_clock::now();
+        const RunOutcome o = Trainer().run(c, dir("listops"), rec, ctl);
+        QVERIFY2(o.status == "finished", o.message.c_str());
+        const EvalMetrics* test = rec.last("test");
+        QVERIFY(test);
+        const double acc = test->values.at("accuracy"), base = majority_share(*test);
+        qInfo("ListOps (short) test accuracy %.3f vs majority %.3f (%.1f s)", acc, base,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        QVERIFY(acc > base);
+    }
+
+    // (d) N steps straight == N/2 steps, stop, resume, N/2 steps: bit for bit (dropout and MLM masks
+    // included).
+    void resumeIsBitExact() {
+        const int64_t n = 12;
+        RunConfig c = quick_pretrain(n);
+        Recorder a_rec;
+        RunControl a_ctl;
+        QCOMPARE(Trainer().run(c, dir("straight"), a_rec, a_ctl).status, std::string("finished"));
+
+        Recorder b_rec;
+        RunControl b_ctl;
+        b_rec.on_step_hook = [&](const StepMetrics& m) {
+            if (m.step == n / 2) b_ctl.stop = true;
+        };
+        const RunOutcome stopped = Trainer().run(c, dir("halves"), b_rec, b_ctl);
+        QCOMPARE(stopped.status, std::string("stopped"));
+        QCOMPARE(stopped.steps, n / 2);
+        Recorder r_rec;
+        RunControl r_ctl;
+        const RunOutcome resumed = Trainer().resume(dir("halves"), r_rec, r_ctl);
+        QVERIFY2(resumed.status == "finished", resumed.message.c_str());
+        QCOMPARE(resumed.steps, n);
+
+        const std::string last = "/checkpoints/" + checkpoint_dir_name(n);
+        auto wa = state_tensors(*load_model_dir(dir("straight") + last).model);
+        auto wb = state_tensors(*load_model_dir(dir("halves") + last).model);
+        QCOMPARE(wa.size(), wb.size());
+        for (const auto& [name, t] : wa) QVERIFY2(torch::equal(t, wb.at(name)), name.c_str());
+        // The losses after the resume are the straight run's too.
+        QCOMPARE(r_rec.steps.front().loss, a_rec.steps[n / 2].loss);
+    }
+
+    // (e) A NaN loss at step 10 fails the run naming the step; the newest checkpoint is step 8.
+    void nanLossFailsWithLastGoodCheckpoint() {
+        RunConfig c = quick_pretrain(16);
+        Trainer t;
+        TrainerHooks h;
+        h.after_forward = [](int64_t step, torch::Tensor& loss) {
+            if (step == 10) loss = loss * std::numeric_limits<float>::quiet_NaN();
+        };
+        t.set_hooks(h);
+        Recorder rec;
+        RunControl ctl;
+        const RunOutcome o = t.run(c, dir("nan"), rec, ctl);
+        QCOMPARE(o.status, std::string("failed"));
+        QVERIFY2(o.message.find("step 10") != std::string::npos, o.message.c_str());
+        QVERIFY2(o.message.find("NaN") != std::string::npos, o.message.c_str());
+        const auto latest = latest_valid_checkpoint(dir("nan"));
+        QVERIFY(latest.has_value());
+        QCOMPARE(latest->step, int64_t(8));
+        const auto status = RunDirectory::open(dir("nan")).read_status();
+        QVERIFY(status && status->state == RunState::Failed);
+        QVERIFY(status->message.find("step 10") != std::string::npos);
+    }
+
+    // (f) A training process killed with SIGKILL while it writes a checkpoint: the newest checkpoint on disk
+    // is valid and the run resumes from it.
+    void killedTrainerLeavesValidCheckpoint() {
+        const std::string run = dir("killed");
+        RunConfig c = quick_pretrain(100000);
+        c.train.checkpoint_every = 1;
+        c.train.keep_last = 3;
+        const pid_t child = ::fork();
+        QVERIFY(child >= 0);
+        if (child == 0) {
+            at::set_num_threads(1);  // OpenMP's thread pool does not survive fork()
+            try {
+                TrainObserver quiet;
+                RunControl ctl;
+                Trainer().run(c, run, quiet, ctl);
+            } catch (...) {
+            }
+            ::_exit(3);
+        }
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+        bool writing = false;
+        while (!writing && std::chrono::steady_clock::now() < deadline) {
+            std::error_code ec;
+            const bool have_one = fs::is_directory(run + "/checkpoints/step-2", ec);
+            for (const auto& e : fs::directory_iterator(run + "/checkpoints", ec))
+                if (have_one && e.path().filename().string().rfind(".tmp-step-", 0) == 0 &&
+                    !fs::is_empty(e.path(), ec))
+                    writing = true;
+            std::this_thread::yield();
+        }
+        ::kill(child, SIGKILL);
+        int wstatus = 0;
+        ::waitpid(child, &wstatus, 0);
+        QVERIFY2(writing, "the trainer never wrote a second checkpoint");
+        QVERIFY(WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL);
+
+        const auto latest = latest_valid_checkpoint(run);
+        QVERIFY(latest.has_value());
+        for (const auto& ck : list_checkpoints(run))
+            QVERIFY2(ck.valid, (ck.path + ": " + ck.problem).c_str());
+        // The run continues from there for a few more steps.
+        RunDirectory rd = RunDirectory::open(run);
+        RunConfig more = rd.load_config();
+        more.train.max_steps = latest->step + 3;
+        rd.save_config(more);
+        Recorder rec;
+        RunControl ctl;
+        const RunOutcome o = Trainer().resume(run, rec, ctl);
+        QVERIFY2(o.status == "finished", o.message.c_str());
+        QCOMPARE(o.steps, latest->step + 3);
+        QCOMPARE(rec.steps.front().step, latest->step + 1);
+    }
+
+    // (g) Stop from the control token saves a checkpoint, reports "stopped", and resume finishes the run.
+    void stopSavesCheckpointAndResumeContinues() {
+        RunConfig c = tiny(TaskKind::Finetune);
+        c.data.train = corpus_;
+        c.model.max_length = 64;
+        c.train.batch_size = 4;
+        c.train.max_steps = 8;
+        c.train.warmup_steps = 2;
+        c.train.eval_every = 4;
+        c.train.checkpoint_every = 0;
+        Recorder rec;
+        RunControl ctl;
+        rec.on_step_hook = [&](const StepMetrics& m) {
+            if (m.step == 3) ctl.stop = true;
+        };
+        const RunOutcome o = Trainer().run(c, dir("stop"), rec, ctl);
+        QVERIFY2(o.status == "stopped", o.message.c_str());
+        QCOMPARE(o.steps, int64_t(3));
+        const auto latest = latest_valid_checkpoint(dir("stop"));
+        QVERIFY(latest && latest->step == 3);
+        QVERIFY(RunDirectory::open(dir("stop")).read_status()->state == RunState::Stopped);
+        Recorder r2;
+        RunControl c2;
+        const RunOutcome done = Trainer().resume(dir("stop"), r2, c2);
+        QVERIFY2(done.status == "finished", done.message.c_str());
+        QCOMPARE(done.steps, int64_t(8));
+        QCOMPARE(r2.steps.front().step, int64_t(4));
+        QVERIFY(latest_valid_checkpoint(dir("stop"))->step == 8);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestTrainer)
+#include "test_trainer.moc"
