@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/check/checks.h"
 #include "core/data/batching.h"
 #include "core/data/classification.h"
 #include "core/data/lra.h"
@@ -82,14 +83,8 @@ std::string words(int64_t first, int64_t count) {
 }
 
 ponet::ModelConfig tinyConfig(const std::string& arch) {
-    ponet::ModelConfig c;
-    c.architectures = {arch};
-    c.vocab_size = 160;
-    c.hidden_size = 32;
-    c.num_hidden_layers = 2;
-    c.num_attention_heads = 4;
-    c.intermediate_size = 64;
-    c.max_position_embeddings = 64;
+    // The golden shape with this test's own special-token ids.
+    ponet::ModelConfig c = ponet::check::tiny_config(arch);
     c.pad_token_id = kPad;
     c.unk_token_id = kUnk;
     c.cls_token_id = kCls;

@@ -46,16 +46,7 @@ ponet::ModelConfig builtinConfig(const std::string& name) {
 
 // The golden model's shape (2 layers, hidden 32, 4 heads, vocab 160).
 ponet::ModelConfig tinyConfig(const std::string& arch, ponet::MixerKind mixer = ponet::MixerKind::PoNet) {
-    ponet::ModelConfig c;
-    c.architectures = {arch};
-    c.vocab_size = 160;
-    c.hidden_size = 32;
-    c.num_hidden_layers = 2;
-    c.num_attention_heads = 4;
-    c.intermediate_size = 64;
-    c.max_position_embeddings = 64;
-    c.mixer = mixer;
-    return c;
+    return ponet::check::tiny_config(arch, mixer);
 }
 
 // N(0, 0.5) everywhere, so that zero biases and unit LayerNorms cannot hide a mistake.

@@ -18,6 +18,7 @@
 #include <set>
 #include <thread>
 
+#include "core/check/checks.h"
 #include "core/io/model_io.h"
 #include "core/model/ponet_model.h"
 #include "core/train/checkpoint.h"
@@ -52,17 +53,7 @@ bool contains(const std::string& s, const std::string& part) {
     return s.find(part) != std::string::npos;
 }
 
-ModelConfig tiny_config(const std::string& arch) {
-    ModelConfig c;
-    c.architectures = {arch};
-    c.vocab_size = 160;
-    c.hidden_size = 32;
-    c.num_hidden_layers = 2;
-    c.num_attention_heads = 4;
-    c.intermediate_size = 64;
-    c.max_position_embeddings = 64;
-    return c;
-}
+ModelConfig tiny_config(const std::string& arch) { return check::tiny_config(arch); }
 
 // A fixed pre-training batch: [CLS] a.. [SEP] b.. [SEP] [PAD].., MLM labels on a few positions, SSO labels.
 ModelInputs fixed_batch() {

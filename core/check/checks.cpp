@@ -62,18 +62,6 @@ CheckResult compare_shape_then(const std::string& name, const torch::Device& dev
     return result(name, dev, max_abs(got, want), kOutputTol, "max abs");
 }
 
-ModelConfig tiny_config(const std::string& arch, MixerKind mixer) {
-    ModelConfig c;
-    c.architectures = {arch};
-    c.vocab_size = 160;
-    c.hidden_size = 32;
-    c.num_hidden_layers = 2;
-    c.num_attention_heads = 4;
-    c.intermediate_size = 64;
-    c.max_position_embeddings = 64;
-    c.mixer = mixer;
-    return c;
-}
 
 // Fills every parameter with N(0, 0.5) so that zero-initialised biases and unit LayerNorms do not hide mistakes.
 void randomise(torch::nn::Module& m, uint64_t seed) {
@@ -142,6 +130,19 @@ ModelInputs inputs_of(const torch::Tensor& ids, const torch::Tensor& mask) {
 
 
 }  // namespace
+
+ModelConfig tiny_config(const std::string& architecture, MixerKind mixer) {
+    ModelConfig c;
+    c.architectures = {architecture};
+    c.vocab_size = 160;
+    c.hidden_size = 32;
+    c.num_hidden_layers = 2;
+    c.num_attention_heads = 4;
+    c.intermediate_size = 64;
+    c.max_position_embeddings = 64;
+    c.mixer = mixer;
+    return c;
+}
 
 NaiveMixing naive_ponet_mixing(const PoNetMixingInputs& in) {
     auto cpu = [](const torch::Tensor& t) { return t.detach().to(torch::kCPU, torch::kDouble).contiguous(); };

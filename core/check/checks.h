@@ -8,6 +8,7 @@
 
 #include "core/check/check_result.h"
 #include "core/kernels/ponet_mixing.h"
+#include "core/model/model_config.h"
 
 namespace ponet::check {
 
@@ -30,6 +31,10 @@ CheckResult attention_vs_softmax(const torch::Device& device);
 CheckResult trace_winners(const torch::Device& device);
 // save_model_dir → load_model_dir is bit-exact in every parameter and output.
 CheckResult save_load_roundtrip(const torch::Device& device);
+
+// The golden vectors' model shape (vocab 160, hidden 32, 2 layers, 4 heads, FFN 64, 64 positions), for quick
+// checks and tests.
+ModelConfig tiny_config(const std::string& architecture, MixerKind mixer = MixerKind::PoNet);
 
 // Naive float64 PoNet mixing used by mixing_vs_naive (exposed for the tests).
 struct NaiveMixing {

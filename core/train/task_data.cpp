@@ -17,19 +17,14 @@
 #include "core/text/wordpiece.h"
 #include "core/train/run_directory.h"
 #include "core/util/error.h"
+#include "core/util/fs_util.h"
 
 namespace ponet {
 
 namespace {
 
-bool is_dir(const std::string& p) {
-    struct stat st {};
-    return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-bool is_file(const std::string& p) {
-    struct stat st {};
-    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
+bool is_dir(const std::string& p) { return is_directory_at(p); }
+bool is_file(const std::string& p) { return is_regular_file_at(p); }
 bool ends_with(const std::string& s, const std::string& tail) {
     return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }

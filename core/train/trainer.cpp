@@ -19,6 +19,7 @@
 #include "core/train/run_directory.h"
 #include "core/train/schedule.h"
 #include "core/util/error.h"
+#include "core/util/fs_util.h"
 #include "core/util/paths.h"
 #include "core/util/torch_compat.h"
 
@@ -28,14 +29,8 @@ using json = nlohmann::json;
 
 namespace {
 
-bool is_dir(const std::string& p) {
-    struct stat st {};
-    return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-bool is_file(const std::string& p) {
-    struct stat st {};
-    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
+bool is_dir(const std::string& p) { return is_directory_at(p); }
+bool is_file(const std::string& p) { return is_regular_file_at(p); }
 
 // NaN, not null, is what the observer structs use for "does not apply"; JSON has no NaN.
 json num(double v) {

@@ -1,6 +1,7 @@
 #include "core/util/fs_util.h"
 
 #include <ftw.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,6 +22,16 @@ bool remove_tree(const std::string& path) {
     if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) return true;
     // Depth first, physical walk: children before parents, links removed rather than followed.
     return ::nftw(path.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0;
+}
+
+bool is_directory_at(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool is_regular_file_at(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
 std::string make_temp_dir(const std::string& tag) {
