@@ -172,6 +172,8 @@ class TestModel : public QObject {
     void lraForwardMeanPooling();
     void mixerSwitch_data();
     void mixerSwitch();
+    void gradientCheckpointing_data();
+    void gradientCheckpointing();
     void inputsValidation_data();
     void inputsValidation();
 };
@@ -726,6 +728,71 @@ void TestModel::goldenCopyMatchesShared() {
         const auto theirs = ponet::read_file((fs::path(shared) / name).string());
         QVERIFY2(ours == theirs, (std::string(name) + " differs from the shared golden copy").c_str());
     }
+}
+
+void TestModel::gradientCheckpointing_data() {
+    QTest::addColumn<QString>("architecture");
+    QTest::addColumn<QString>("mixer");
+    QTest::newRow("pretraining ponet") << "PoNetForPreTraining" << "ponet";
+    QTest::newRow("classifier attention") << "PoNetForSequenceClassification" << "attention";
+    QTest::newRow("classifier fnet") << "PoNetForSequenceClassification" << "fnet";
+}
+
+// With dropout on, a checkpointed step must give the same loss and gradients as a normal one: the recompute
+// replays each layer's dropout masks. And the checkpointed forward must really keep no layer graph.
+void TestModel::gradientCheckpointing() {
+    QFETCH(QString, architecture);
+    QFETCH(QString, mixer);
+    auto cfg = ponet::check::tiny_config(architecture.toStdString(), ponet::mixer_kind_from_string(mixer.toStdString()));
+    auto model = ponet::build_model(cfg);
+    model->train();
+    auto gen = at::detail::createCPUGenerator(41);
+    auto ids = at::randint(104, 160, {3, 20}, gen, torch::TensorOptions().dtype(torch::kLong));
+    ids.select(1, 0).fill_(101);
+    ids.select(1, 19).fill_(102);
+    ids[1][9] = 102;
+    ponet::ModelInputs in;
+    in.input_ids = ids;
+    in.attention_mask = torch::ones({3, 20}, torch::kLong);
+    in.attention_mask[2].narrow(0, 15, 5).fill_(0);
+    if (architecture == "PoNetForPreTraining") {
+        in.labels = torch::full({3, 20}, -100, torch::kLong);
+        in.labels.narrow(1, 3, 4).copy_(ids.narrow(1, 3, 4));
+        in.sso_labels = torch::tensor({0, 1, 2}, torch::kLong);
+    } else {
+        in.labels = torch::tensor({0, 1, 1}, torch::kLong);
+    }
+    auto run = [&](bool checkpointing) {
+        model->zero_grad();
+        model->base().set_gradient_checkpointing(checkpointing);
+        torch::manual_seed(1234);  // the same dropout masks in both runs
+        auto loss = model->forward(in).loss;
+        model->base().backward(loss);
+        std::map<std::string, torch::Tensor> grads;
+        for (const auto& p : model->named_parameters())
+            grads[p.key()] = p.value().grad().defined() ? p.value().grad().clone() : torch::Tensor();
+        return std::make_pair(loss.item<double>(), grads);
+    };
+    const auto plain = run(false);
+    const auto ckpt = run(true);
+    QCOMPARE(ckpt.first, plain.first);
+    int compared = 0;
+    for (const auto& [name, g] : plain.second) {
+        const auto& h = ckpt.second.at(name);
+        QVERIFY2(g.defined() == h.defined(), name.c_str());
+        if (!g.defined()) continue;
+        QVERIFY2(torch::allclose(g, h, 1e-5, 1e-7), (name + " differs with checkpointing").c_str());
+        ++compared;
+    }
+    QVERIFY(compared > 20);
+    // The checkpointed forward's output of each layer is a fresh leaf: no graph reaches back through layers.
+    model->base().set_gradient_checkpointing(true);
+    ponet::ForwardOptions opt;
+    opt.output_hidden_states = true;
+    auto out = model->forward(in, opt);
+    QVERIFY(out.encoder.hidden_states.at(1).is_leaf());
+    QVERIFY(out.encoder.hidden_states.at(2).is_leaf());
+    model->base().backward(out.loss);  // consumes the pending recomputation
 }
 
 QTEST_GUILESS_MAIN(TestModel)

@@ -21,6 +21,7 @@
 #include "core/train/run_directory.h"
 #include "core/train/trainer.h"
 #include "core/util/error.h"
+#include "core/util/fs_util.h"
 
 namespace ponet::cli {
 
@@ -320,6 +321,11 @@ int run_eval(const ParsedArgs& a) {
 
 int run_resume(const ParsedArgs& a) {
     if (a.positionals.size() != 1) throw UsageError{"usage: ponet resume RUN_DIR"};
+    const std::string& dir = a.positionals[0];
+    // A wrong path is the user's mistake (exit 2), not a failed run.
+    if (!is_directory_at(dir)) throw InvalidInput("'" + dir + "' is not a directory");
+    if (!is_regular_file_at(dir + "/config.json"))
+        throw InvalidInput("'" + dir + "' is not a run directory (no config.json)");
     ConsoleObserver obs;
     RunControl control;
     SigintScope sigint(control);

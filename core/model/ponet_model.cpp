@@ -286,11 +286,30 @@ EncoderOutput PoNetModelImpl::forward(const ModelInputs& raw, const ForwardOptio
     auto x = embeddings_->forward(in.input_ids, in.token_type_ids);
     if (opt.output_hidden_states) out.hidden_states.push_back(x);
     if (opt.traces) opt.traces->clear();
+    pending_.clear();
+    const bool checkpoint = checkpointing_ && is_training() && torch::GradMode::is_enabled();
     for (size_t i = 0; i < encoder_->layer->size(); ++i) {
         MixingTrace* trace = nullptr;
         if (opt.traces) trace = &opt.traces->emplace_back();
         MixerResult m;
-        x = encoder_->layer->ptr<EncoderLayerImpl>(i)->forward(x, ctx, &m, trace);
+        auto layer = encoder_->layer->ptr<EncoderLayerImpl>(i);
+        if (checkpoint) {
+            CheckpointedLayer rec;
+            rec.layer = i;
+            rec.input = x;
+            rec.ctx = ctx;
+            rec.cpu_rng_state = cpu_generator_state();
+            if (x.is_cuda()) rec.cuda_rng_state = cuda_generator_state(x.device().index());
+            {
+                torch::NoGradGuard no_grad;
+                x = layer->forward(x, ctx, &m, trace);
+            }
+            x = x.detach().requires_grad_(true);
+            rec.output = x;
+            pending_.push_back(std::move(rec));
+        } else {
+            x = layer->forward(x, ctx, &m, trace);
+        }
         if (opt.output_ga && m.ga_weights.defined()) out.ga_attention.push_back(m.ga_weights);
         if (opt.output_hidden_states) out.hidden_states.push_back(x);
     }
@@ -304,6 +323,39 @@ EncoderOutput PoNetModelImpl::forward(const ModelInputs& raw, const ForwardOptio
         out.pooler_output = torch::tanh(pooler_->dense(x.select(1, 0)));
     }
     return out;
+}
+
+void PoNetModelImpl::set_gradient_checkpointing(bool enabled, bool autocast, at::ScalarType autocast_dtype) {
+    checkpointing_ = enabled;
+    checkpoint_autocast_ = autocast;
+    checkpoint_autocast_dtype_ = autocast_dtype;
+}
+
+void PoNetModelImpl::backward(const torch::Tensor& loss) {
+    loss.backward();
+    // Last layer first: each recompute's backward fills the previous layer's output leaf (or, for layer 0, flows
+    // on into the embeddings, whose graph the no-grad forward left untouched).
+    for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
+        const torch::Tensor grad = it->output.grad();
+        if (!grad.defined()) continue;  // nothing downstream used this layer's output
+        // Replay the dropout masks of the forward pass, then put the generators back where training left them.
+        const torch::Tensor cpu_now = cpu_generator_state();
+        const bool cuda = it->cuda_rng_state.defined();
+        const int device = cuda ? it->output.device().index() : -1;
+        const torch::Tensor cuda_now = cuda ? cuda_generator_state(device) : torch::Tensor();
+        set_cpu_generator_state(it->cpu_rng_state);
+        if (cuda) set_cuda_generator_state(device, it->cuda_rng_state);
+        torch::Tensor y;
+        {
+            CudaAutocastGuard autocast(checkpoint_autocast_, checkpoint_autocast_dtype_);
+            MixerResult m;
+            y = encoder_->layer->ptr<EncoderLayerImpl>(it->layer)->forward(it->input, it->ctx, &m, nullptr);
+        }
+        set_cpu_generator_state(cpu_now);
+        if (cuda) set_cuda_generator_state(device, cuda_now);
+        torch::autograd::backward({y}, {grad});
+    }
+    pending_.clear();
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -129,8 +129,28 @@ public:
     const ModelConfig& config() const { return config_; }
     torch::Tensor word_embedding_weight() const;
 
+    // Gradient checkpointing per encoder layer, for long documents: a training forward pass keeps only each
+    // layer's input, and backward() recomputes each layer (replaying its dropout RNG and, on CUDA, the autocast
+    // dtype given here) just before its gradients are needed. Activation memory then grows with one layer,
+    // not all of them. Only forward passes in training mode with grad enabled are checkpointed.
+    void set_gradient_checkpointing(bool enabled, bool autocast = false, at::ScalarType autocast_dtype = at::kBFloat16);
+    bool gradient_checkpointing() const { return checkpointing_; }
+    // loss.backward(), then the checkpointed layers' recompute-and-backward, last layer first. Use it instead
+    // of loss.backward() whenever checkpointing may be on (it is exactly loss.backward() otherwise).
+    void backward(const torch::Tensor& loss);
+
 private:
+    struct CheckpointedLayer {
+        size_t layer = 0;
+        torch::Tensor input;   // the previous layer's (leaf) output, or the embeddings output
+        torch::Tensor output;  // a leaf that collects the gradient flowing back into this layer
+        MixContext ctx;
+        torch::Tensor cpu_rng_state, cuda_rng_state;
+    };
     ModelConfig config_;
+    bool checkpointing_ = false, checkpoint_autocast_ = false;
+    at::ScalarType checkpoint_autocast_dtype_ = at::kBFloat16;
+    std::vector<CheckpointedLayer> pending_;
     std::shared_ptr<class EmbeddingsImpl> embeddings_;
     std::shared_ptr<class EncoderImpl> encoder_;
     std::shared_ptr<class PoolerImpl> pooler_;  // BERT skeleton only

@@ -669,18 +669,9 @@ void RunConfig::validate() const {
         if (!known.empty() && std::find(known.begin(), known.end(), model.preset) == known.end())
             fail("model.preset '" + model.preset + "' is not a built-in model; built-in models are " +
                  join(known));
-    } else {
-        const std::pair<const char*, int64_t> shape[] = {{"model.hidden_size", model.hidden_size},
-                                                         {"model.num_layers", model.num_layers},
-                                                         {"model.num_heads", model.num_heads},
-                                                         {"model.intermediate_size", model.intermediate_size},
-                                                         {"model.vocab_size", model.vocab_size}};
-        for (const auto& [key, v] : shape)
-            if (v != 0)
-                fail(std::string(key) + " = " + std::to_string(v) +
-                     " would change the shape of the loaded weights (model.dir / model.init_checkpoint); "
-                     "leave it 0");
     }
+    // With loaded weights, shape fields (a preset's, typically) must match the loaded model: the trainer checks
+    // that once it has read the model's config.json.
     if (model.hidden_size > 0 && model.num_heads > 0 && model.hidden_size % model.num_heads != 0)
         fail("model.hidden_size (" + std::to_string(model.hidden_size) +
              ") must be a multiple of model.num_heads (" + std::to_string(model.num_heads) + ")");

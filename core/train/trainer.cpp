@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <tuple>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -263,6 +264,18 @@ std::shared_ptr<PoNetTaskModelImpl> build_task_model(const RunConfig& c, const T
         if (s.sep >= 0) mc.sep_token_id = s.sep;
         if (s.mask >= 0) mc.mask_token_id = s.mask;
     } else {
+        // Shape settings (from a preset, say) are allowed when they agree with the loaded weights.
+        const std::tuple<const char*, int64_t, int64_t> shape[] = {
+            {"model.hidden_size", c.model.hidden_size, mc.hidden_size},
+            {"model.num_layers", c.model.num_layers, mc.num_hidden_layers},
+            {"model.num_heads", c.model.num_heads, mc.num_attention_heads},
+            {"model.intermediate_size", c.model.intermediate_size, mc.intermediate_size},
+            {"model.vocab_size", c.model.vocab_size, mc.vocab_size}};
+        for (const auto& [key, wanted, loaded] : shape)
+            if (wanted > 0 && wanted != loaded)
+                throw InvalidInput(std::string(key) + " = " + std::to_string(wanted) + " differs from the " +
+                                   std::to_string(loaded) + " of the weights at " + source +
+                                   "; set it to 0 (keep the loaded shape)");
         if (data.vocab_size > mc.vocab_size)
             throw InvalidInput("the tokenizer has " + std::to_string(data.vocab_size) +
                                " ids but the model at " + source + " only " + std::to_string(mc.vocab_size));
@@ -465,10 +478,6 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                                    " needs CUDA; this run computes in fp32 on the CPU");
             precision = Precision::Fp32;
         }
-        if (c.train.grad_checkpointing)
-            rec.log("warning",
-                    "train.grad_checkpointing is not available in this build (LibTorch C++ has no activation "
-                    "checkpointing); the run keeps every activation");
         const bool amp = precision != Precision::Fp32;
         const bool scaled = precision == Precision::Fp16;
 
@@ -500,6 +509,10 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
         std::string note;
         std::shared_ptr<PoNetTaskModelImpl> model = build_task_model(c, data, &note);
         model->to(device);
+        model->base().set_gradient_checkpointing(c.train.grad_checkpointing, amp, autocast_dtype(precision));
+        if (c.train.grad_checkpointing)
+            rec.log("info", "gradient checkpointing: each encoder layer keeps only its input and is recomputed "
+                            "during backward");
         rec.log("info", "model: " + note);
         auto optimizer = build_adamw(*model, c.train);
         std::vector<torch::Tensor> params;
@@ -653,7 +666,7 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                 }
                 torch::Tensor scaled_loss = loss / static_cast<double>(accum);
                 if (scaled) scaled_loss = scaled_loss * scale;
-                scaled_loss.backward();
+                model->base().backward(scaled_loss);  // = backward(), plus recomputation when checkpointing
                 cursor = lb->cursor;
                 step_loss += lv / static_cast<double>(accum);
                 iv.examples += b.size();

@@ -34,7 +34,11 @@ inline std::string optimizer_state_key(const at::Tensor& p) {
 // CUDA-specific set_enabled()/set_autocast_gpu_dtype(); 2.4 added the per-device-type functions and deprecated
 // the old ones (a warning we keep at zero), so each version gets its own spelling.
 #include <ATen/autocast_mode.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <mutex>
 #if defined(PONET_WITH_CUDA)
+#include <ATen/cuda/CUDAGeneratorImpl.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
 
@@ -78,6 +82,32 @@ class CudaAutocastGuard {
     bool was_enabled_ = false;
     at::ScalarType old_dtype_ = at::kHalf;
 };
+
+// The default generators' states, for replaying dropout when a checkpointed layer is recomputed.
+inline at::Tensor cpu_generator_state() { return at::detail::getDefaultCPUGenerator().get_state(); }
+inline void set_cpu_generator_state(const at::Tensor& state) {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(state);
+}
+inline at::Tensor cuda_generator_state(int device) {
+#if defined(PONET_WITH_CUDA)
+    return at::cuda::detail::getDefaultCUDAGenerator(static_cast<c10::DeviceIndex>(device)).get_state();
+#else
+    (void)device;
+    return {};
+#endif
+}
+inline void set_cuda_generator_state(int device, const at::Tensor& state) {
+#if defined(PONET_WITH_CUDA)
+    auto gen = at::cuda::detail::getDefaultCUDAGenerator(static_cast<c10::DeviceIndex>(device));
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(state);
+#else
+    (void)device;
+    (void)state;
+#endif
+}
 
 // Bytes the CUDA caching allocator has handed out on `device` (-1 in a build without CUDA). Index 0 of the
 // stat arrays is the aggregate pool in every version, whose StatType enum moved between namespaces.

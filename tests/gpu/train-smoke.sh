@@ -17,3 +17,9 @@ done
 echo "== resume of the bf16 run (must find it finished)"
 "$ponet" resume /tmp/smoke-bf16 2>&1 | tail -2; echo "exit $?"
 "$ponet" runs --dir /tmp 2>&1 | head -5
+echo "== cuda bf16 with gradient checkpointing (same run, must give the same losses as the plain bf16 run)"
+"$ponet" lra "${common[@]}" --set train.device=cuda --set train.precision=bf16 --set train.grad_checkpointing=true \
+  --run-dir /tmp/smoke-bf16-ckpt > "$out/train-cuda-bf16-ckpt.log" 2>&1
+echo "exit $?"; tail -3 "$out/train-cuda-bf16-ckpt.log"
+grep -E "^step (100|200|300)/" "/tmp/smoke-bf16/log.txt" "$out/train-cuda-bf16.log" 2>/dev/null | head -3
+grep -E "^step (100|200|300)/" "$out/train-cuda-bf16-ckpt.log" | head -3
