@@ -252,6 +252,38 @@ class TestTrainer : public QObject {
         QCOMPARE(r_rec.steps.front().loss, a_rec.steps[n / 2].loss);
     }
 
+    // Fine-tuning starts from a pre-training run's weights (fresh classifier head); a shape setting that
+    // contradicts those weights fails the run with a message instead of silently rebuilding the model.
+    void finetuningFromPretrainedWeights() {
+        Recorder p_rec;
+        RunControl p_ctl;
+        QCOMPARE(Trainer().run(quick_pretrain(4), dir("pt-for-ft"), p_rec, p_ctl).status, std::string("finished"));
+
+        RunConfig c = tiny(TaskKind::Finetune);
+        c.data.train = corpus_;
+        c.data.validation_fraction = 0.2;
+        c.model.init_checkpoint = dir("pt-for-ft");
+        c.model.max_length = 32;
+        c.train.batch_size = 4;
+        c.train.max_steps = 2;
+        c.train.warmup_steps = 1;
+        c.train.eval_every = 2;
+        Recorder f_rec;
+        RunControl f_ctl;
+        const RunOutcome ft = Trainer().run(c, dir("ft-from-pt"), f_rec, f_ctl);
+        QVERIFY2(ft.status == "finished", ft.message.c_str());
+        const std::string log = text_of(dir("ft-from-pt") + "/log.txt");
+        QVERIFY2(log.find("weights from " + dir("pt-for-ft")) != std::string::npos, log.c_str());
+        QVERIFY2(log.find("fresh heads: 2 tensors") != std::string::npos, log.c_str());
+
+        c.model.hidden_size = 128;
+        Recorder b_rec;
+        RunControl b_ctl;
+        const RunOutcome bad = Trainer().run(c, dir("ft-bad-shape"), b_rec, b_ctl);
+        QCOMPARE(bad.status, std::string("failed"));
+        QVERIFY2(bad.message.find("model.hidden_size = 128 differs") != std::string::npos, bad.message.c_str());
+    }
+
     // (e) A NaN loss at step 10 fails the run naming the step; the newest checkpoint is step 8.
     void nanLossFailsWithLastGoodCheckpoint() {
         RunConfig c = quick_pretrain(16);
