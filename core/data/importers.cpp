@@ -396,16 +396,28 @@ std::string field_list(const json& obj) {
     return s.empty() ? "(none)" : s;
 }
 
-void import_jsonl(Collector& c, const fs::path& path, const ImportOptions& o, bool label_required) {
+// Opens a record file (JSONL, CSV/TSV); an unreadable or empty one is reported as skipped and gives null.
+FilePtr open_nonempty(Collector& c, const fs::path& path) {
     const std::string file = path.filename().string();
     std::string error;
     auto f = open_file(path.string(), &error);
-    if (!f) return c.skip(file, error);
+    if (!f) {
+        c.skip(file, error);
+        return f;
+    }
     std::error_code ec;
     if (fs::file_size(path, ec) == 0) {
         ++c.report().empty_documents;
-        return c.skip(file, "empty file");
+        c.skip(file, "empty file");
+        return FilePtr(nullptr, std::fclose);
     }
+    return f;
+}
+
+void import_jsonl(Collector& c, const fs::path& path, const ImportOptions& o, bool label_required) {
+    const std::string file = path.filename().string();
+    auto f = open_nonempty(c, path);
+    if (!f) return;
     // JSON escapes make a line longer than its text; leave room for that before giving up on a line.
     const int64_t line_cap = o.max_document_bytes > 0 ? 2 * o.max_document_bytes + (1 << 20)
                                                       : std::numeric_limits<int64_t>::max() / 2;
@@ -568,14 +580,8 @@ std::string join_names(const std::vector<std::string>& names) {
 
 void import_delimited(Collector& c, const fs::path& path, const ImportOptions& o, char delim) {
     const std::string file = path.filename().string();
-    std::string error;
-    auto f = open_file(path.string(), &error);
-    if (!f) return c.skip(file, error);
-    std::error_code ec;
-    if (fs::file_size(path, ec) == 0) {
-        ++c.report().empty_documents;
-        return c.skip(file, "empty file");
-    }
+    auto f = open_nonempty(c, path);
+    if (!f) return;
     {
         std::string head(8192, '\0');
         head.resize(std::fread(head.data(), 1, head.size(), f.get()));
