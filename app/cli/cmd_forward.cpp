@@ -112,7 +112,7 @@ CommandSpec forward_command() {
         OptionSpec::required_value("input", "IN.safetensors", "input tensors"),
         OptionSpec::required_value("output", "OUT.safetensors", "where to write the outputs"),
         OptionSpec::value("device", "DEVICE", "cpu, cuda or cuda:N", "cpu"),
-        OptionSpec::value("mixer-impl", "IMPL", "PoNet mixing implementation: auto or reference", "auto"),
+        OptionSpec::value("mixer-impl", "IMPL", "PoNet mixing implementation: auto, fused or reference", "auto"),
     };
     c.run = run_forward;
     return c;

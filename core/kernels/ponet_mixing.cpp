@@ -7,12 +7,20 @@
 
 namespace ponet {
 
-std::string to_string(MixerImpl impl) { return impl == MixerImpl::Reference ? "reference" : "auto"; }
+std::string to_string(MixerImpl impl) {
+    switch (impl) {
+        case MixerImpl::Reference: return "reference";
+        case MixerImpl::Fused: return "fused";
+        case MixerImpl::Auto: break;
+    }
+    return "auto";
+}
 
 MixerImpl mixer_impl_from_string(const std::string& s) {
     if (s == "auto") return MixerImpl::Auto;
     if (s == "reference") return MixerImpl::Reference;
-    throw InvalidInput("unknown mixer implementation '" + s + "' (expected auto or reference)");
+    if (s == "fused") return MixerImpl::Fused;
+    throw InvalidInput("unknown mixer implementation '" + s + "' (expected auto, fused or reference)");
 }
 
 namespace {

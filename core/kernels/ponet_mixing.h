@@ -7,10 +7,11 @@
 
 namespace ponet {
 
-// Auto: the fastest implementation available for the tensors' device. Reference: the plain ATen composition.
-enum class MixerImpl { Auto, Reference };
+// Auto: the fastest implementation available for the tensors' device (fused where built, else the reference).
+// Reference: the plain ATen composition. Fused: the fused kernels (CPU, or CUDA where built); an error where absent.
+enum class MixerImpl { Auto, Reference, Fused };
 std::string to_string(MixerImpl impl);
-MixerImpl mixer_impl_from_string(const std::string& s);  // "auto" | "reference"; throws ponet::InvalidInput
+MixerImpl mixer_impl_from_string(const std::string& s);  // "auto" | "reference" | "fused"; throws ponet::InvalidInput
 
 // Projections and masks of one mixing call. q, k, o, s, l: [B, L, D]; keep, special: bool [B, L];
 // segment_ids: int64 [B, L] with 0 <= id.

@@ -384,6 +384,9 @@ const std::vector<Binding>& bindings() {
             bind(choice_opt("train.precision", "fp32", {"fp32", "bf16", "fp16"},
                             "Arithmetic: fp32, bf16 autocast, or fp16 autocast with a loss scaler (CUDA)"),
                  PONET_FIELD(train.precision)));
+        t.push_back(bind(choice_opt("train.mixer_impl", "auto", {"auto", "fused", "reference"},
+                                    "PoNet mixing code: auto (fused where available), fused, or the reference path"),
+                         PONET_FIELD(train.mixer_impl)));
         t.push_back(bind(bool_opt("train.grad_checkpointing", "false",
                                   "Recompute layer activations in the backward pass to save memory"),
                          PONET_FIELD(train.grad_checkpointing)));

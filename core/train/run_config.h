@@ -74,6 +74,7 @@ struct TrainConfig {
     int64_t keep_last{};         // 0: keep every checkpoint
     Precision precision{};
     bool grad_checkpointing{};
+    std::string mixer_impl;  // auto | fused | reference (PoNet mixing code path)
     int64_t seed{};
     std::string device;  // auto | cpu | cuda | cuda:N
     int64_t log_every{};

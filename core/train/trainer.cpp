@@ -345,7 +345,9 @@ EvalMetrics evaluate_examples(PoNetTaskModelImpl& model, const std::vector<Examp
         ModelOutput out;
         {
             CudaAutocastGuard autocast(amp, autocast_dtype(s.precision));
-            out = model.forward(in);
+            ForwardOptions fo;
+            fo.impl = s.mixer_impl;
+            out = model.forward(in, fo);
         }
         const double n = static_cast<double>(b->size());
         if (pretrain) {
@@ -561,6 +563,9 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
         es.mask_seed = static_cast<uint64_t>(c.train.seed) + 2;
         es.mlm_probability = c.data.mlm_probability;
         es.precision = precision;
+        es.mixer_impl = mixer_impl_from_string(c.train.mixer_impl);
+        ForwardOptions train_forward;
+        train_forward.impl = es.mixer_impl;
 
         int64_t last_checkpoint = -1;
         auto save = [&](bool best) {
@@ -646,7 +651,7 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                 ModelOutput out;
                 {
                     CudaAutocastGuard autocast(amp, autocast_dtype(precision));
-                    out = model->forward(in);
+                    out = model->forward(in, train_forward);
                 }
                 torch::Tensor loss = out.loss.to(torch::kFloat);
                 if (hooks_.after_forward) hooks_.after_forward(step, loss);

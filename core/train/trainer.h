@@ -60,6 +60,7 @@ struct EvalSettings {
     uint64_t mask_seed = 1;   // MLM masks of pre-training evaluation: fixed, so evaluations compare
     double mlm_probability = 0.15;
     Precision precision = Precision::Fp32;
+    MixerImpl mixer_impl = MixerImpl::Auto;
 };
 
 // One full pass over `examples` in eval mode, no gradients: loss and accuracy, macro/micro F1, per-class
