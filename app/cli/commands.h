@@ -7,6 +7,7 @@
 namespace ponet::cli {
 
 CommandSpec forward_command();
+CommandSpec bench_mixer_command();                   // cmd_bench_mixer.cpp
 CommandSpec info_command();
 CommandSpec selftest_command();
 CommandSpec tokenize_command();                      // cmd_tokenize.cpp

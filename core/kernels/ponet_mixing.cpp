@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "core/kernels/ponet_mixing_fused.h"
 #include "core/util/error.h"
 
 namespace ponet {
@@ -134,15 +135,15 @@ PoNetMixingOutput ponet_mix_reference(const PoNetMixingInputs& in, MixingTrace* 
 }
 
 PoNetMixingOutput ponet_mix(const PoNetMixingInputs& in, MixerImpl impl, MixingTrace* trace) {
-    switch (impl) {
-        case MixerImpl::Auto:
-        case MixerImpl::Reference: return ponet_mix_reference(in, trace);
-    }
+    if (trace || impl == MixerImpl::Reference) return ponet_mix_reference(in, trace);
+    if (impl == MixerImpl::Fused || fused_mixing_supported(in)) return ponet_mix_fused(in);
     return ponet_mix_reference(in, trace);
 }
 
-std::string resolved_mixer_impl(MixerImpl impl, const torch::Device&) {
-    (void)impl;
+std::string resolved_mixer_impl(MixerImpl impl, const torch::Device& device) {
+    if (impl == MixerImpl::Reference) return "reference";
+    if (fused_mixing_built_for(device)) return device.is_cuda() ? "fused-cuda" : "fused-cpu";
+    if (impl == MixerImpl::Fused) return "fused (unavailable on " + device.str() + ")";
     return "reference";
 }
 

@@ -51,6 +51,7 @@ struct MixContext {
     torch::Tensor keep;         // bool [B, L]
     torch::Tensor special;      // bool [B, L] (σ) or undefined
     torch::Tensor segment_ids;  // int64 [B, L]
+    int64_t num_segments = -1;  // every id is below this when known (-1: unknown)
     MixerImpl impl = MixerImpl::Auto;
 };
 

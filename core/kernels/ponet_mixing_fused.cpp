@@ -1,0 +1,587 @@
+// Fused PoNet mixing: the autograd function, the CPU implementation and the glue to the CUDA kernels.
+//
+// One task per (batch row b, head h) owns the channels [h·d, (h+1)·d) of row b: GA needs a whole head, and SMP,
+// LMP and the fusion are channel-wise, so a task never touches another task's outputs. Forward: one pass over Q
+// (masked mean), one over K (scores, softmax, g′), one over S (segment maxima), one over O and L (window maxima,
+// fusion). Backward: one pass over dY, O and S (dO, dL, g′'s gradient, segment sums and tie counts), one over K
+// (dK, the query-mean gradient), one writing dQ and dS.
+#include "core/kernels/ponet_mixing_fused.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "core/util/error.h"
+
+#if defined(PONET_WITH_CUDA)
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+
+#include "core/kernels/cuda/ponet_mixing_cuda.h"
+#endif
+
+namespace ponet {
+
+namespace {
+
+constexpr float kSentinel = static_cast<float>(kPoolingSentinel);
+
+// Tensors one call works on; every [B, L, D] tensor contiguous, masks as bytes.
+struct Prepared {
+    torch::Tensor q, k, o, s, l;
+    torch::Tensor keep, special;  // uint8 [B, L]; special undefined without clsgsepg
+    torch::Tensor seg;            // int64 [B, L]
+    int64_t B = 0, L = 0, D = 0, H = 1, d = 1, S = 1;
+    bool clsgsepg = false;
+};
+
+struct ForwardState {
+    torch::Tensor y, alpha, g, gp, cnt, segmax, win;
+};
+
+struct Grads {
+    torch::Tensor dq, dk, dout, ds, dl;
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// CPU
+
+template <typename T>
+inline float ld(const T* p) {
+    return static_cast<float>(*p);
+}
+
+template <typename T>
+void cpu_forward_typed(const Prepared& p, ForwardState& st) {
+    const int64_t L = p.L, D = p.D, H = p.H, d = p.d, S = p.S;
+    const T* Q = p.q.data_ptr<T>();
+    const T* K = p.k.data_ptr<T>();
+    const T* O = p.o.data_ptr<T>();
+    const T* Sv = p.s.data_ptr<T>();
+    const T* Lv = p.l.data_ptr<T>();
+    const uint8_t* keep = p.keep.data_ptr<uint8_t>();
+    const uint8_t* spec = p.clsgsepg ? p.special.data_ptr<uint8_t>() : nullptr;
+    const int64_t* seg = p.seg.data_ptr<int64_t>();
+    T* Y = st.y.data_ptr<T>();
+    float* alpha = st.alpha.data_ptr<float>();
+    float* gq = st.g.data_ptr<float>();
+    float* gp = st.gp.data_ptr<float>();
+    float* cnt = st.cnt.data_ptr<float>();
+    float* segmax = st.segmax.data_ptr<float>();
+    int8_t* win = st.win.data_ptr<int8_t>();
+    const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(d));
+
+    at::parallel_for(0, p.B * H, 1, [&](int64_t begin, int64_t end) {
+        std::vector<float> acc(static_cast<size_t>(d));
+        for (int64_t task = begin; task < end; ++task) {
+            const int64_t b = task / H, h = task % H, c0 = h * d;
+            const int64_t row0 = b * L;
+            const uint8_t* kb = keep + row0;
+            const int64_t* sb = seg + row0;
+            const uint8_t* pb = spec ? spec + row0 : nullptr;
+            for (int64_t i = 0; i < L; ++i)
+                if (sb[i] < 0 || sb[i] >= S)
+                    throw InvalidInput("segment id " + std::to_string(sb[i]) + " outside [0, " + std::to_string(S) +
+                                       ") in batch row " + std::to_string(b));
+
+            // GA stage 1: masked mean of the head's queries.
+            float n = 0;
+            std::fill(acc.begin(), acc.end(), 0.0f);
+            for (int64_t i = 0; i < L; ++i) {
+                if (!kb[i]) continue;
+                n += 1;
+                const T* qi = Q + (row0 + i) * D + c0;
+                for (int64_t c = 0; c < d; ++c) acc[c] += ld(qi + c);
+            }
+            if (h == 0) cnt[b] = n;
+            const float denom = std::max(n, 1.0f);
+            float* g = gq + b * D + c0;
+            for (int64_t c = 0; c < d; ++c) g[c] = acc[c] / denom;
+
+            // GA stage 2: scores, softmax, weighted sum of the keys.
+            float* a = alpha + (b * H + h) * L;
+            float zmax = -std::numeric_limits<float>::infinity();
+            for (int64_t i = 0; i < L; ++i) {
+                const T* ki = K + (row0 + i) * D + c0;
+                float z = 0;
+                for (int64_t c = 0; c < d; ++c) z += g[c] * ld(ki + c);
+                z = z * inv_sqrt_d + (kb[i] ? 0.0f : kSentinel);
+                a[i] = z;
+                zmax = std::max(zmax, z);
+            }
+            float sum = 0;
+            for (int64_t i = 0; i < L; ++i) {
+                a[i] = std::exp(a[i] - zmax);
+                sum += a[i];
+            }
+            const float inv_sum = 1.0f / sum;
+            float* gpb = gp + b * D + c0;
+            std::fill(acc.begin(), acc.end(), 0.0f);
+            for (int64_t i = 0; i < L; ++i) {
+                a[i] *= inv_sum;
+                const T* ki = K + (row0 + i) * D + c0;
+                for (int64_t c = 0; c < d; ++c) acc[c] += a[i] * ld(ki + c);
+            }
+            for (int64_t c = 0; c < d; ++c) gpb[c] = acc[c];
+
+            // SMP: maxima of S̃ per segment (only this head's channels of the [S, D] table).
+            float* sm = segmax + b * S * D + c0;
+            for (int64_t sidx = 0; sidx < S; ++sidx)
+                std::fill(sm + sidx * D, sm + sidx * D + d, -std::numeric_limits<float>::infinity());
+            for (int64_t i = 0; i < L; ++i) {
+                float* m = sm + sb[i] * D;
+                const T* si = Sv + (row0 + i) * D + c0;
+                if (kb[i]) {
+                    for (int64_t c = 0; c < d; ++c) m[c] = std::max(m[c], ld(si + c));
+                } else {
+                    for (int64_t c = 0; c < d; ++c) m[c] = std::max(m[c], kSentinel);
+                }
+            }
+
+            // LMP (window 3, leftmost winner on ties) and the fusion.
+            auto lt_open = [&](int64_t j) { return kb[j] && !(pb && pb[j]); };
+            for (int64_t i = 0; i < L; ++i) {
+                const bool has_left = i > 0, has_right = i + 1 < L;
+                const bool open_l = has_left && lt_open(i - 1), open_s = lt_open(i), open_r = has_right && lt_open(i + 1);
+                const T* ll = Lv + (row0 + i - 1) * D + c0;
+                const T* ls = Lv + (row0 + i) * D + c0;
+                const T* lr = Lv + (row0 + i + 1) * D + c0;
+                const T* oi = O + (row0 + i) * D + c0;
+                const float* m = sm + sb[i] * D;
+                T* yi = Y + (row0 + i) * D + c0;
+                int8_t* wi = win + (row0 + i) * D + c0;
+                const bool real = kb[i] != 0, sp = pb && pb[i];
+                for (int64_t c = 0; c < d; ++c) {
+                    float best;
+                    int8_t w;
+                    if (has_left) {
+                        best = open_l ? ld(ll + c) : kSentinel;
+                        w = 0;
+                        const float vs = open_s ? ld(ls + c) : kSentinel;
+                        if (vs > best) best = vs, w = 1;
+                    } else {
+                        best = open_s ? ld(ls + c) : kSentinel;
+                        w = 1;
+                    }
+                    if (has_right) {
+                        const float vr = open_r ? ld(lr + c) : kSentinel;
+                        if (vr > best) best = vr, w = 2;
+                    }
+                    wi[c] = w;
+                    if (!real) {
+                        yi[c] = static_cast<T>(0.0f);
+                    } else if (sp) {
+                        yi[c] = static_cast<T>(gpb[c] * ld(oi + c));
+                    } else {
+                        yi[c] = static_cast<T>((gpb[c] + m[c]) * ld(oi + c) + best);
+                    }
+                }
+            }
+        }
+    });
+}
+
+template <typename T>
+void cpu_backward_typed(const Prepared& p, const ForwardState& st, const torch::Tensor& dy,
+                        const torch::Tensor& dalpha, Grads& gr) {
+    const int64_t L = p.L, D = p.D, H = p.H, d = p.d, S = p.S;
+    const T* K = p.k.data_ptr<T>();
+    const T* O = p.o.data_ptr<T>();
+    const T* Sv = p.s.data_ptr<T>();
+    const uint8_t* keep = p.keep.data_ptr<uint8_t>();
+    const uint8_t* spec = p.clsgsepg ? p.special.data_ptr<uint8_t>() : nullptr;
+    const int64_t* seg = p.seg.data_ptr<int64_t>();
+    const T* dY = dy.data_ptr<T>();
+    const float* dA = dalpha.defined() ? dalpha.data_ptr<float>() : nullptr;
+    const float* alpha = st.alpha.data_ptr<float>();
+    const float* gq = st.g.data_ptr<float>();
+    const float* gp = st.gp.data_ptr<float>();
+    const float* cnt = st.cnt.data_ptr<float>();
+    const float* segmax = st.segmax.data_ptr<float>();
+    const int8_t* win = st.win.data_ptr<int8_t>();
+    T* dQ = gr.dq.data_ptr<T>();
+    T* dK = gr.dk.data_ptr<T>();
+    T* dO = gr.dout.data_ptr<T>();
+    T* dS = gr.ds.data_ptr<T>();
+    T* dL = gr.dl.data_ptr<T>();
+    const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(d));
+
+    at::parallel_for(0, p.B * H, 1, [&](int64_t begin, int64_t end) {
+        std::vector<float> dgp(static_cast<size_t>(d)), dg(static_cast<size_t>(d));
+        std::vector<float> gsum(static_cast<size_t>(S * d)), ties(static_cast<size_t>(S * d));
+        std::vector<float> da(static_cast<size_t>(L));
+        for (int64_t task = begin; task < end; ++task) {
+            const int64_t b = task / H, h = task % H, c0 = h * d;
+            const int64_t row0 = b * L;
+            const uint8_t* kb = keep + row0;
+            const int64_t* sb = seg + row0;
+            const uint8_t* pb = spec ? spec + row0 : nullptr;
+            const float* g = gq + b * D + c0;
+            const float* gpb = gp + b * D + c0;
+            const float* sm = segmax + b * S * D + c0;
+            auto dl_hat = [&](int64_t i, int64_t c) {  // gradient reaching L̂[i]: zero at padding and specials
+                return (kb[i] && !(pb && pb[i])) ? ld(dY + (row0 + i) * D + c0 + c) : 0.0f;
+            };
+
+            // Pass 1: dO, dL, g′'s gradient, per-segment gradient sums and tie counts.
+            std::fill(dgp.begin(), dgp.end(), 0.0f);
+            std::fill(gsum.begin(), gsum.end(), 0.0f);
+            std::fill(ties.begin(), ties.end(), 0.0f);
+            for (int64_t i = 0; i < L; ++i) {
+                const bool real = kb[i] != 0, sp = pb && pb[i];
+                const T* oi = O + (row0 + i) * D + c0;
+                const T* si = Sv + (row0 + i) * D + c0;
+                const T* dyi = dY + (row0 + i) * D + c0;
+                const float* m = sm + sb[i] * D;
+                float* gs = gsum.data() + sb[i] * d;
+                float* tc = ties.data() + sb[i] * d;
+                T* doi = dO + (row0 + i) * D + c0;
+                T* dli = dL + (row0 + i) * D + c0;
+                const int8_t* wl = win + (row0 + i - 1) * D + c0;
+                const int8_t* ws = win + (row0 + i) * D + c0;
+                const int8_t* wr = win + (row0 + i + 1) * D + c0;
+                const bool open = real && !sp;
+                for (int64_t c = 0; c < d; ++c) {
+                    const float s_tilde = real ? ld(si + c) : kSentinel;
+                    if (s_tilde == m[c]) tc[c] += 1.0f;
+                    if (!real) {
+                        doi[c] = static_cast<T>(0.0f);
+                        dli[c] = static_cast<T>(0.0f);
+                        continue;
+                    }
+                    const float gy = ld(dyi + c), ov = ld(oi + c);
+                    dgp[c] += gy * ov;
+                    doi[c] = static_cast<T>(gy * (gpb[c] + (sp ? 0.0f : m[c])));
+                    if (!sp) gs[c] += gy * ov;
+                    float acc = 0;
+                    if (open) {
+                        if (i > 0 && wl[c] == 2) acc += dl_hat(i - 1, c);
+                        if (ws[c] == 1) acc += gy;
+                        if (i + 1 < L && wr[c] == 0) acc += dl_hat(i + 1, c);
+                    }
+                    dli[c] = static_cast<T>(acc);
+                }
+            }
+
+            // Pass 2: GA backward. dα_i = <dg′, K_i> (+ the α output's own gradient), dz = α (dα − Σ α dα).
+            const float* a = alpha + (b * H + h) * L;
+            const float* dab = dA ? dA + (b * H + h) * L : nullptr;
+            float c_sum = 0;
+            for (int64_t i = 0; i < L; ++i) {
+                const T* ki = K + (row0 + i) * D + c0;
+                float v = dab ? dab[i] : 0.0f;
+                for (int64_t c = 0; c < d; ++c) v += dgp[c] * ld(ki + c);
+                da[i] = v;
+                c_sum += a[i] * v;
+            }
+            std::fill(dg.begin(), dg.end(), 0.0f);
+            for (int64_t i = 0; i < L; ++i) {
+                const T* ki = K + (row0 + i) * D + c0;
+                T* dki = dK + (row0 + i) * D + c0;
+                const float dz = a[i] * (da[i] - c_sum) * inv_sqrt_d;
+                for (int64_t c = 0; c < d; ++c) {
+                    dki[c] = static_cast<T>(a[i] * dgp[c] + dz * g[c]);
+                    dg[c] += dz * ld(ki + c);
+                }
+            }
+
+            // Pass 3: dQ (the mean's gradient, real tokens only) and dS (tied maxima share the segment's sum).
+            const float inv_n = 1.0f / std::max(cnt[b], 1.0f);
+            for (int64_t i = 0; i < L; ++i) {
+                T* dqi = dQ + (row0 + i) * D + c0;
+                T* dsi = dS + (row0 + i) * D + c0;
+                if (!kb[i]) {
+                    for (int64_t c = 0; c < d; ++c) dqi[c] = dsi[c] = static_cast<T>(0.0f);
+                    continue;
+                }
+                const T* si = Sv + (row0 + i) * D + c0;
+                const float* m = sm + sb[i] * D;
+                const float* gs = gsum.data() + sb[i] * d;
+                const float* tc = ties.data() + sb[i] * d;
+                for (int64_t c = 0; c < d; ++c) {
+                    dqi[c] = static_cast<T>(dg[c] * inv_n);
+                    dsi[c] = static_cast<T>(ld(si + c) == m[c] ? gs[c] / tc[c] : 0.0f);
+                }
+            }
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Device-independent driver
+
+int64_t segment_capacity(const PoNetMixingInputs& in) {
+    const int64_t L = in.q.size(1);
+    if (in.num_segments > 0) return in.num_segments;
+    if (L == 0 || in.q.size(0) == 0) return 1;
+    const int64_t min_id = in.segment_ids.min().item<int64_t>();
+    if (min_id < 0) throw InvalidInput("segment_ids must be >= 0, found " + std::to_string(min_id));
+    const int64_t n = in.segment_ids.max().item<int64_t>() + 1;
+    if (n > 2 * L + 2)
+        throw InvalidInput("segment id " + std::to_string(n - 1) + " is too large for a sequence of " +
+                           std::to_string(L) + " tokens (ids must be below 2·L + 2)");
+    return n;
+}
+
+Prepared prepare(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& o, const torch::Tensor& s,
+                 const torch::Tensor& l, const torch::Tensor& keep, const torch::Tensor& special,
+                 const torch::Tensor& seg, int64_t heads, bool clsgsepg, int64_t n_seg) {
+    Prepared p;
+    p.q = q.contiguous();
+    p.k = k.contiguous();
+    p.o = o.contiguous();
+    p.s = s.contiguous();
+    p.l = l.contiguous();
+    p.keep = keep.to(torch::kUInt8).contiguous();
+    p.clsgsepg = clsgsepg;
+    if (clsgsepg) p.special = special.to(torch::kUInt8).contiguous();
+    p.seg = seg.contiguous();
+    p.B = q.size(0);
+    p.L = q.size(1);
+    p.D = q.size(2);
+    p.H = heads;
+    p.d = p.D / heads;
+    p.S = n_seg;
+    return p;
+}
+
+ForwardState allocate_forward(const Prepared& p) {
+    auto f32 = p.q.options().dtype(torch::kFloat);
+    ForwardState st;
+    st.y = torch::empty_like(p.o);
+    st.alpha = torch::empty({p.B, p.H, p.L}, f32);
+    st.g = torch::empty({p.B, p.D}, f32);
+    st.gp = torch::empty({p.B, p.D}, f32);
+    st.cnt = torch::empty({p.B}, f32);
+    st.segmax = torch::empty({p.B, p.S, p.D}, f32);
+    st.win = torch::empty({p.B, p.L, p.D}, p.q.options().dtype(torch::kChar));
+    return st;
+}
+
+#if defined(PONET_WITH_CUDA)
+cuda_kernels::Problem cuda_problem(const Prepared& p) {
+    cuda_kernels::Problem pr;
+    pr.B = p.B;
+    pr.L = p.L;
+    pr.D = p.D;
+    pr.H = p.H;
+    pr.S = p.S;
+    switch (p.q.scalar_type()) {
+        case torch::kBFloat16: pr.dtype = cuda_kernels::DType::BF16; break;
+        case torch::kHalf: pr.dtype = cuda_kernels::DType::F16; break;
+        default: pr.dtype = cuda_kernels::DType::F32; break;
+    }
+    pr.clsgsepg = p.clsgsepg;
+    pr.keep = p.keep.data_ptr<uint8_t>();
+    pr.special = p.clsgsepg ? p.special.data_ptr<uint8_t>() : nullptr;
+    pr.seg = p.seg.data_ptr<int64_t>();
+    return pr;
+}
+
+cuda_kernels::Saved cuda_saved(const ForwardState& st) {
+    cuda_kernels::Saved sv;
+    sv.alpha = st.alpha.data_ptr<float>();
+    sv.g = st.g.data_ptr<float>();
+    sv.gp = st.gp.data_ptr<float>();
+    sv.cnt = st.cnt.data_ptr<float>();
+    sv.segmax = st.segmax.data_ptr<float>();
+    sv.win = st.win.data_ptr<int8_t>();
+    return sv;
+}
+
+void check_cuda(const char* err, const char* what) {
+    if (err) throw Error(std::string("fused PoNet mixing (") + what + ") failed on the GPU: " + err);
+}
+#endif
+
+ForwardState run_forward(const Prepared& p) {
+    ForwardState st = allocate_forward(p);
+    if (p.B * p.L == 0) {
+        st.y.zero_();
+        st.alpha.zero_();
+        st.g.zero_();
+        st.gp.zero_();
+        st.cnt.zero_();
+        st.segmax.fill_(-std::numeric_limits<float>::infinity());
+        st.win.zero_();
+        return st;
+    }
+    if (p.q.is_cuda()) {
+#if defined(PONET_WITH_CUDA)
+        const c10::cuda::CUDAGuard guard(p.q.device());
+        const auto pr = cuda_problem(p);
+        auto work = torch::empty({static_cast<int64_t>(cuda_kernels::forward_workspace_floats(pr))},
+                                 p.q.options().dtype(torch::kFloat));
+        check_cuda(cuda_kernels::forward(pr, p.q.data_ptr(), p.k.data_ptr(), p.o.data_ptr(), p.s.data_ptr(),
+                                         p.l.data_ptr(), st.y.data_ptr(), cuda_saved(st), work.data_ptr<float>(),
+                                         c10::cuda::getCurrentCUDAStream().stream()),
+                   "forward");
+        return st;
+#else
+        throw InvalidInput("this build has no fused CUDA kernels");
+#endif
+    }
+    switch (p.q.scalar_type()) {
+        case torch::kFloat: cpu_forward_typed<float>(p, st); break;
+        case torch::kBFloat16: cpu_forward_typed<c10::BFloat16>(p, st); break;
+        case torch::kHalf: cpu_forward_typed<c10::Half>(p, st); break;
+        default: throw InvalidInput("fused PoNet mixing takes fp32, bf16 or fp16 inputs");
+    }
+    return st;
+}
+
+Grads run_backward(const Prepared& p, const ForwardState& st, const torch::Tensor& dy_in,
+                   const torch::Tensor& dalpha_in) {
+    Grads gr;
+    gr.dq = torch::empty_like(p.q);
+    gr.dk = torch::empty_like(p.k);
+    gr.dout = torch::empty_like(p.o);
+    gr.ds = torch::empty_like(p.s);
+    gr.dl = torch::empty_like(p.l);
+    const torch::Tensor dy = dy_in.defined() ? dy_in.to(p.o.scalar_type()).contiguous() : torch::zeros_like(p.o);
+    const torch::Tensor dalpha = dalpha_in.defined() ? dalpha_in.to(torch::kFloat).contiguous() : torch::Tensor();
+    if (p.B * p.L == 0) {
+        for (auto* t : {&gr.dq, &gr.dk, &gr.dout, &gr.ds, &gr.dl}) t->zero_();
+        return gr;
+    }
+    if (p.q.is_cuda()) {
+#if defined(PONET_WITH_CUDA)
+        const c10::cuda::CUDAGuard guard(p.q.device());
+        const auto pr = cuda_problem(p);
+        auto work = torch::empty({static_cast<int64_t>(cuda_kernels::backward_workspace_floats(pr))},
+                                 p.q.options().dtype(torch::kFloat));
+        check_cuda(cuda_kernels::backward(pr, p.k.data_ptr(), p.o.data_ptr(), p.s.data_ptr(), cuda_saved(st),
+                                          dy.data_ptr(), dalpha.defined() ? dalpha.data_ptr<float>() : nullptr,
+                                          gr.dq.data_ptr(), gr.dk.data_ptr(), gr.dout.data_ptr(), gr.ds.data_ptr(),
+                                          gr.dl.data_ptr(), work.data_ptr<float>(),
+                                          c10::cuda::getCurrentCUDAStream().stream()),
+                   "backward");
+        return gr;
+#else
+        throw InvalidInput("this build has no fused CUDA kernels");
+#endif
+    }
+    switch (p.q.scalar_type()) {
+        case torch::kFloat: cpu_backward_typed<float>(p, st, dy, dalpha, gr); break;
+        case torch::kBFloat16: cpu_backward_typed<c10::BFloat16>(p, st, dy, dalpha, gr); break;
+        case torch::kHalf: cpu_backward_typed<c10::Half>(p, st, dy, dalpha, gr); break;
+        default: throw InvalidInput("fused PoNet mixing takes fp32, bf16 or fp16 inputs");
+    }
+    return gr;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Autograd
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+class PoNetMixFunction : public torch::autograd::Function<PoNetMixFunction> {
+  public:
+    static variable_list forward(AutogradContext* ctx, const torch::Tensor& q, const torch::Tensor& k,
+                                 const torch::Tensor& o, const torch::Tensor& s, const torch::Tensor& l,
+                                 const torch::Tensor& keep, const torch::Tensor& special, const torch::Tensor& seg,
+                                 int64_t heads, bool clsgsepg, int64_t n_seg) {
+        Prepared p = prepare(q, k, o, s, l, keep, special, seg, heads, clsgsepg, n_seg);
+        ForwardState st = run_forward(p);
+        ctx->save_for_backward({p.k, p.o, p.s, p.keep, p.clsgsepg ? p.special : special, p.seg, st.alpha,
+                                st.g, st.gp, st.cnt, st.segmax, st.win});
+        ctx->saved_data["heads"] = heads;
+        ctx->saved_data["clsgsepg"] = clsgsepg;
+        ctx->saved_data["n_seg"] = n_seg;
+        ctx->saved_data["dims"] = std::vector<int64_t>{p.B, p.L, p.D};
+        return {st.y, st.alpha};
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grads) {
+        const auto saved = ctx->get_saved_variables();
+        const auto dims = ctx->saved_data["dims"].toIntVector();
+        Prepared p;
+        p.k = saved[0];
+        p.o = saved[1];
+        p.s = saved[2];
+        p.q = p.k;  // only its dtype, device and shape are read in the backward
+        p.l = p.k;
+        p.keep = saved[3];
+        p.special = saved[4];
+        p.seg = saved[5];
+        p.B = dims[0];
+        p.L = dims[1];
+        p.D = dims[2];
+        p.H = ctx->saved_data["heads"].toInt();
+        p.d = p.D / p.H;
+        p.clsgsepg = ctx->saved_data["clsgsepg"].toBool();
+        p.S = ctx->saved_data["n_seg"].toInt();
+        ForwardState st;
+        st.alpha = saved[6];
+        st.g = saved[7];
+        st.gp = saved[8];
+        st.cnt = saved[9];
+        st.segmax = saved[10];
+        st.win = saved[11];
+        Grads gr = run_backward(p, st, grads[0], grads[1]);
+        return {gr.dq,           gr.dk,           gr.dout,         gr.ds,           gr.dl,          torch::Tensor(),
+                torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    }
+};
+
+}  // namespace
+
+bool fused_mixing_built_for(const torch::Device& device) {
+    if (device.is_cpu()) return true;
+#if defined(PONET_WITH_CUDA)
+    if (device.is_cuda()) return true;
+#endif
+    return false;
+}
+
+bool fused_mixing_supported(const PoNetMixingInputs& in, std::string* why) {
+    auto no = [&](const std::string& reason) {
+        if (why) *why = reason;
+        return false;
+    };
+    if (!in.q.defined() || in.q.dim() != 3) return no("q must be [B, L, D]");
+    const auto dev = in.q.device();
+    if (!fused_mixing_built_for(dev)) return no("no fused kernels for " + dev.str() + " in this build");
+    const auto dt = in.q.scalar_type();
+    if (dt != torch::kFloat && dt != torch::kBFloat16 && dt != torch::kHalf)
+        return no(std::string("dtype ") + c10::toString(dt) + " (fused takes fp32, bf16, fp16)");
+    for (const torch::Tensor* t : {&in.k, &in.o, &in.s, &in.l}) {
+        if (!t->defined() || t->sizes() != in.q.sizes()) return no("projections of different shapes");
+        if (t->scalar_type() != dt) return no("projections of different dtypes");
+        if (t->device() != dev) return no("projections on different devices");
+    }
+    if (in.heads <= 0 || in.q.size(2) % in.heads != 0) return no("D is not a multiple of the head count");
+#if defined(PONET_WITH_CUDA)
+    if (dev.is_cuda() && in.q.size(2) > cuda_kernels::kMaxHidden)
+        return no("hidden size above " + std::to_string(cuda_kernels::kMaxHidden) + " on CUDA");
+#endif
+    if (why) why->clear();
+    return true;
+}
+
+PoNetMixingOutput ponet_mix_fused(const PoNetMixingInputs& in) {
+    std::string why;
+    if (!fused_mixing_supported(in, &why)) throw InvalidInput("the fused PoNet mixing cannot take these inputs: " + why);
+    const auto B = in.q.size(0), L = in.q.size(1);
+    TORCH_CHECK(in.keep.sizes() == torch::IntArrayRef({B, L}) && in.keep.scalar_type() == torch::kBool,
+                "PoNet mixing: keep must be bool [B, L]");
+    TORCH_CHECK(in.segment_ids.sizes() == torch::IntArrayRef({B, L}) &&
+                    in.segment_ids.scalar_type() == torch::kLong,
+                "PoNet mixing: segment_ids must be int64 [B, L]");
+    if (in.clsgsepg)
+        TORCH_CHECK(in.special.defined() && in.special.sizes() == torch::IntArrayRef({B, L}),
+                    "PoNet mixing: clsgsepg needs the special-token mask [B, L]");
+    const int64_t n_seg = segment_capacity(in);
+    // Autograd inputs must be defined tensors: without the trick an empty mask stands in (never read).
+    const torch::Tensor special =
+        in.clsgsepg ? in.special : torch::empty({0}, in.keep.options().dtype(torch::kUInt8));
+    auto out = PoNetMixFunction::apply(in.q, in.k, in.o, in.s, in.l, in.keep, special, in.segment_ids, in.heads,
+                                       in.clsgsepg, n_seg);
+    return {out[0], out[1]};
+}
+
+}  // namespace ponet
