@@ -12,16 +12,18 @@ namespace ponet::cli {
 
 namespace {
 
-int64_t positive(const ParsedArgs& a, const std::string& name) {
+int64_t count(const ParsedArgs& a, const std::string& name, int64_t min) {
     const std::string v = a.get(name);
     try {
         size_t used = 0;
         const long long n = std::stoll(v, &used);
-        if (used == v.size() && n > 0) return n;
+        if (used == v.size() && n >= min) return n;
     } catch (const std::exception&) {
     }
-    throw InvalidInput("--" + name + " must be a positive integer, got '" + v + "'");
+    throw InvalidInput("--" + name + " must be an integer >= " + std::to_string(min) + ", got '" + v + "'");
 }
+
+int64_t positive(const ParsedArgs& a, const std::string& name) { return count(a, name, 1); }
 
 int run_bench_mixer(const ParsedArgs& a) {
     MixerBenchSpec s;
@@ -33,7 +35,7 @@ int run_bench_mixer(const ParsedArgs& a) {
     s.heads = positive(a, "heads");
     s.sentence = positive(a, "sentence");
     s.iters = positive(a, "iters");
-    s.warmup = positive(a, "warmup");
+    s.warmup = count(a, "warmup", 0);
     const auto rep = run_mixer_bench(s);
     std::printf("PoNet mixing, %s, %s, B %lld, L %lld, D %lld, H %lld, sentences of %lld tokens; %s%d threads\n",
                 rep.device_name.c_str(), s.dtype.c_str(), static_cast<long long>(s.batch),

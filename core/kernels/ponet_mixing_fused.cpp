@@ -54,6 +54,40 @@ inline float ld(const T* p) {
     return static_cast<float>(*p);
 }
 
+// Row helpers written so that GCC vectorizes them (restrict-qualified, branch-free bodies).
+template <typename T>
+inline void load_row(const T* __restrict__ src, float* __restrict__ dst, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) dst[c] = static_cast<float>(src[c]);
+}
+
+template <typename T>
+inline void store_row(const float* __restrict__ src, T* __restrict__ dst, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) dst[c] = static_cast<T>(src[c]);
+}
+
+inline void fill_row(float* __restrict__ dst, float v, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) dst[c] = v;
+}
+
+// Dot product with eight independent partial sums (a plain `+=` chain neither vectorizes nor pipelines).
+inline float dot(const float* __restrict__ a, const float* __restrict__ b, int64_t n) {
+    float p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t c = 0;
+    for (; c + 8 <= n; c += 8)
+        for (int j = 0; j < 8; ++j) p[j] += a[c + j] * b[c + j];
+    float s = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+    for (; c < n; ++c) s += a[c] * b[c];
+    return s;
+}
+
+// Scratch rows of one task: d floats each.
+struct Scratch {
+    std::vector<float> buf;
+    int64_t d = 0;
+    explicit Scratch(int64_t d_, int rows) : buf(static_cast<size_t>(d_ * rows)), d(d_) {}
+    float* row(int i) { return buf.data() + i * d; }
+};
+
 template <typename T>
 void cpu_forward_typed(const Prepared& p, ForwardState& st) {
     const int64_t L = p.L, D = p.D, H = p.H, d = p.d, S = p.S;
@@ -73,28 +107,31 @@ void cpu_forward_typed(const Prepared& p, ForwardState& st) {
     float* segmax = st.segmax.data_ptr<float>();
     int8_t* win = st.win.data_ptr<int8_t>();
     const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(d));
+    constexpr float kInf = std::numeric_limits<float>::infinity();
 
     at::parallel_for(0, p.B * H, 1, [&](int64_t begin, int64_t end) {
-        std::vector<float> acc(static_cast<size_t>(d));
+        Scratch sc(d, 2);
+        float* acc = sc.row(0);
+        float* x = sc.row(1);
         for (int64_t task = begin; task < end; ++task) {
             const int64_t b = task / H, h = task % H, c0 = h * d;
             const int64_t row0 = b * L;
             const uint8_t* kb = keep + row0;
             const int64_t* sb = seg + row0;
-            const uint8_t* pb = spec ? spec + row0 : nullptr;
             for (int64_t i = 0; i < L; ++i)
                 if (sb[i] < 0 || sb[i] >= S)
                     throw InvalidInput("segment id " + std::to_string(sb[i]) + " outside [0, " + std::to_string(S) +
                                        ") in batch row " + std::to_string(b));
+            auto at_row = [&](const T* base, int64_t i) { return base + (row0 + i) * D + c0; };
 
             // GA stage 1: masked mean of the head's queries.
             float n = 0;
-            std::fill(acc.begin(), acc.end(), 0.0f);
+            fill_row(acc, 0.0f, d);
             for (int64_t i = 0; i < L; ++i) {
                 if (!kb[i]) continue;
                 n += 1;
-                const T* qi = Q + (row0 + i) * D + c0;
-                for (int64_t c = 0; c < d; ++c) acc[c] += ld(qi + c);
+                load_row(at_row(Q, i), x, d);
+                for (int64_t c = 0; c < d; ++c) acc[c] += x[c];
             }
             if (h == 0) cnt[b] = n;
             const float denom = std::max(n, 1.0f);
@@ -103,12 +140,10 @@ void cpu_forward_typed(const Prepared& p, ForwardState& st) {
 
             // GA stage 2: scores, softmax, weighted sum of the keys.
             float* a = alpha + (b * H + h) * L;
-            float zmax = -std::numeric_limits<float>::infinity();
+            float zmax = -kInf;
             for (int64_t i = 0; i < L; ++i) {
-                const T* ki = K + (row0 + i) * D + c0;
-                float z = 0;
-                for (int64_t c = 0; c < d; ++c) z += g[c] * ld(ki + c);
-                z = z * inv_sqrt_d + (kb[i] ? 0.0f : kSentinel);
+                load_row(at_row(K, i), x, d);
+                const float z = dot(g, x, d) * inv_sqrt_d + (kb[i] ? 0.0f : kSentinel);
                 a[i] = z;
                 zmax = std::max(zmax, z);
             }
@@ -118,67 +153,96 @@ void cpu_forward_typed(const Prepared& p, ForwardState& st) {
                 sum += a[i];
             }
             const float inv_sum = 1.0f / sum;
-            float* gpb = gp + b * D + c0;
-            std::fill(acc.begin(), acc.end(), 0.0f);
+            fill_row(acc, 0.0f, d);
             for (int64_t i = 0; i < L; ++i) {
                 a[i] *= inv_sum;
-                const T* ki = K + (row0 + i) * D + c0;
-                for (int64_t c = 0; c < d; ++c) acc[c] += a[i] * ld(ki + c);
+                const float w = a[i];
+                load_row(at_row(K, i), x, d);
+                for (int64_t c = 0; c < d; ++c) acc[c] += w * x[c];
             }
+            float* gpb = gp + b * D + c0;
             for (int64_t c = 0; c < d; ++c) gpb[c] = acc[c];
+        }
+    });
+
+    // Phase B, one task per (batch row, channel chunk): SMP, LMP and the fusion are channel-wise, so chunks narrower
+    // than a head keep every core busy even for one long sequence.
+    const int64_t cw = std::min<int64_t>(D, 32), chunks = (D + cw - 1) / cw;
+    at::parallel_for(0, p.B * chunks, 1, [&](int64_t begin, int64_t end) {
+        // Rows: 0 x, 1-3 the LMP window (rotating), 4 sentinel row, 5 -inf row, 6 y.
+        Scratch sc(cw, 7);
+        float* x = sc.row(0);
+        float* yrow = sc.row(6);
+        fill_row(sc.row(4), kSentinel, cw);
+        fill_row(sc.row(5), -kInf, cw);
+        const float* sent_row = sc.row(4);
+        const float* ninf_row = sc.row(5);
+        for (int64_t task = begin; task < end; ++task) {
+            const int64_t b = task / chunks, c0 = (task % chunks) * cw, d = std::min(cw, D - c0);
+            const int64_t row0 = b * L;
+            const uint8_t* kb = keep + row0;
+            const int64_t* sb = seg + row0;
+            const uint8_t* pb = spec ? spec + row0 : nullptr;
+            auto at_row = [&](const T* base, int64_t i) { return base + (row0 + i) * D + c0; };
+            const float* gpb = gp + b * D + c0;
 
             // SMP: maxima of S̃ per segment (only this head's channels of the [S, D] table).
             float* sm = segmax + b * S * D + c0;
-            for (int64_t sidx = 0; sidx < S; ++sidx)
-                std::fill(sm + sidx * D, sm + sidx * D + d, -std::numeric_limits<float>::infinity());
+            for (int64_t sidx = 0; sidx < S; ++sidx) fill_row(sm + sidx * D, -kInf, d);
             for (int64_t i = 0; i < L; ++i) {
-                float* m = sm + sb[i] * D;
-                const T* si = Sv + (row0 + i) * D + c0;
+                float* __restrict__ m = sm + sb[i] * D;
                 if (kb[i]) {
-                    for (int64_t c = 0; c < d; ++c) m[c] = std::max(m[c], ld(si + c));
+                    load_row(at_row(Sv, i), x, d);
+                    for (int64_t c = 0; c < d; ++c) m[c] = std::max(m[c], x[c]);
                 } else {
                     for (int64_t c = 0; c < d; ++c) m[c] = std::max(m[c], kSentinel);
                 }
             }
 
-            // LMP (window 3, leftmost winner on ties) and the fusion.
-            auto lt_open = [&](int64_t j) { return kb[j] && !(pb && pb[j]); };
+            // LMP (window 3, leftmost winner on ties) and the fusion, on a rotating window of float rows.
+            auto open = [&](int64_t j) { return kb[j] && !(pb && pb[j]); };
+            float* win_rows[3] = {sc.row(1), sc.row(2), sc.row(3)};
+            auto load_l = [&](int64_t j, float* dst) -> const float* {
+                if (j < 0 || j >= L) return ninf_row;
+                if (!open(j)) return sent_row;
+                load_row(at_row(Lv, j), dst, d);
+                return dst;
+            };
+            const float* lprev = ninf_row;
+            const float* lcur = load_l(0, win_rows[1]);
+            int slot = 2;
             for (int64_t i = 0; i < L; ++i) {
-                const bool has_left = i > 0, has_right = i + 1 < L;
-                const bool open_l = has_left && lt_open(i - 1), open_s = lt_open(i), open_r = has_right && lt_open(i + 1);
-                const T* ll = Lv + (row0 + i - 1) * D + c0;
-                const T* ls = Lv + (row0 + i) * D + c0;
-                const T* lr = Lv + (row0 + i + 1) * D + c0;
-                const T* oi = O + (row0 + i) * D + c0;
-                const float* m = sm + sb[i] * D;
-                T* yi = Y + (row0 + i) * D + c0;
-                int8_t* wi = win + (row0 + i) * D + c0;
+                const float* lnext = load_l(i + 1, win_rows[slot]);
+                const float* __restrict__ vl = lprev;
+                const float* __restrict__ vs = lcur;
+                const float* __restrict__ vr = lnext;
+                int8_t* __restrict__ wi = win + (row0 + i) * D + c0;
+                const float* __restrict__ m = sm + sb[i] * D;
                 const bool real = kb[i] != 0, sp = pb && pb[i];
-                for (int64_t c = 0; c < d; ++c) {
-                    float best;
-                    int8_t w;
-                    if (has_left) {
-                        best = open_l ? ld(ll + c) : kSentinel;
-                        w = 0;
-                        const float vs = open_s ? ld(ls + c) : kSentinel;
-                        if (vs > best) best = vs, w = 1;
-                    } else {
-                        best = open_s ? ld(ls + c) : kSentinel;
-                        w = 1;
+                if (!real) {
+                    for (int64_t c = 0; c < d; ++c) {
+                        const float best0 = vs[c] > vl[c] ? vs[c] : vl[c];
+                        wi[c] = static_cast<int8_t>(vr[c] > best0 ? 2 : (vs[c] > vl[c] ? 1 : 0));
+                        yrow[c] = 0.0f;
                     }
-                    if (has_right) {
-                        const float vr = open_r ? ld(lr + c) : kSentinel;
-                        if (vr > best) best = vr, w = 2;
-                    }
-                    wi[c] = w;
-                    if (!real) {
-                        yi[c] = static_cast<T>(0.0f);
-                    } else if (sp) {
-                        yi[c] = static_cast<T>(gpb[c] * ld(oi + c));
-                    } else {
-                        yi[c] = static_cast<T>((gpb[c] + m[c]) * ld(oi + c) + best);
+                } else {
+                    load_row(at_row(O, i), x, d);
+                    const float mscale = sp ? 0.0f : 1.0f;  // specials: Ŝ = L̂ = 0
+                    for (int64_t c = 0; c < d; ++c) {
+                        const bool self_wins = vs[c] > vl[c];
+                        const float best0 = self_wins ? vs[c] : vl[c];
+                        const bool right_wins = vr[c] > best0;
+                        const float best = right_wins ? vr[c] : best0;
+                        wi[c] = static_cast<int8_t>(right_wins ? 2 : (self_wins ? 1 : 0));
+                        yrow[c] = (gpb[c] + mscale * m[c]) * x[c] + mscale * best;
                     }
                 }
+                store_row(yrow, Y + (row0 + i) * D + c0, d);
+                // Rotate the window: the slot that held `prev` receives the next load.
+                lprev = lcur;
+                lcur = lnext;
+                for (int r = 0; r < 3; ++r)
+                    if (win_rows[r] != lprev && win_rows[r] != lcur) slot = r;
             }
         }
     });
@@ -209,103 +273,154 @@ void cpu_backward_typed(const Prepared& p, const ForwardState& st, const torch::
     T* dL = gr.dl.data_ptr<T>();
     const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(d));
 
-    at::parallel_for(0, p.B * H, 1, [&](int64_t begin, int64_t end) {
-        std::vector<float> dgp(static_cast<size_t>(d)), dg(static_cast<size_t>(d));
-        std::vector<float> gsum(static_cast<size_t>(S * d)), ties(static_cast<size_t>(S * d));
-        std::vector<float> da(static_cast<size_t>(L));
+    // g′'s gradient per channel, filled by phase A, read by phase B.
+    std::vector<float> dgp_all(static_cast<size_t>(p.B * D));
+
+    // Phase A, one task per (batch row, channel chunk): dO, dL, g′'s gradient, and dS from the per-segment
+    // gradient sums and tie counts (all channel-wise).
+    const int64_t cw = std::min<int64_t>(D, 32), chunks = (D + cw - 1) / cw;
+    at::parallel_for(0, p.B * chunks, 1, [&](int64_t begin, int64_t end) {
+        // Rows: 0 o, 1 s, 2-4 the dL̂ window (rotating), 5 zero row, 6 out1, 7 out2, 8 dy.
+        Scratch sc(cw, 9);
+        std::vector<float> gsum(static_cast<size_t>(S * cw)), ties(static_cast<size_t>(S * cw));
+        std::vector<int8_t> no_win(static_cast<size_t>(cw), int8_t(-1));
+        float* orow = sc.row(0);
+        float* srow = sc.row(1);
+        float* zero_row = sc.row(5);
+        float* out1 = sc.row(6);
+        float* out2 = sc.row(7);
+        float* dyrow = sc.row(8);
+        fill_row(zero_row, 0.0f, cw);
         for (int64_t task = begin; task < end; ++task) {
-            const int64_t b = task / H, h = task % H, c0 = h * d;
+            const int64_t b = task / chunks, c0 = (task % chunks) * cw, d = std::min(cw, D - c0);
             const int64_t row0 = b * L;
             const uint8_t* kb = keep + row0;
             const int64_t* sb = seg + row0;
             const uint8_t* pb = spec ? spec + row0 : nullptr;
-            const float* g = gq + b * D + c0;
             const float* gpb = gp + b * D + c0;
             const float* sm = segmax + b * S * D + c0;
-            auto dl_hat = [&](int64_t i, int64_t c) {  // gradient reaching L̂[i]: zero at padding and specials
-                return (kb[i] && !(pb && pb[i])) ? ld(dY + (row0 + i) * D + c0 + c) : 0.0f;
+            float* dgp = dgp_all.data() + b * D + c0;
+            auto at_row = [&](const T* base, int64_t i) { return base + (row0 + i) * D + c0; };
+            auto at_out = [&](T* base, int64_t i) { return base + (row0 + i) * D + c0; };
+            auto open = [&](int64_t j) { return kb[j] && !(pb && pb[j]); };
+            float* gwin[3] = {sc.row(2), sc.row(3), sc.row(4)};
+            // The gradient reaching L̂[j]: dY at open rows, zero at padding, specials and outside the sequence.
+            auto load_gl = [&](int64_t j, float* dst) -> const float* {
+                if (j < 0 || j >= L || !open(j)) return zero_row;
+                load_row(at_row(dY, j), dst, d);
+                return dst;
+            };
+            auto win_row = [&](int64_t j) -> const int8_t* {
+                return (j < 0 || j >= L) ? no_win.data() : win + (row0 + j) * D + c0;
             };
 
-            // Pass 1: dO, dL, g′'s gradient, per-segment gradient sums and tie counts.
-            std::fill(dgp.begin(), dgp.end(), 0.0f);
+            fill_row(dgp, 0.0f, d);
             std::fill(gsum.begin(), gsum.end(), 0.0f);
             std::fill(ties.begin(), ties.end(), 0.0f);
+            const float* gprev = zero_row;
+            const float* gcur = load_gl(0, gwin[1]);
+            int slot = 2;
             for (int64_t i = 0; i < L; ++i) {
+                const float* gnext = load_gl(i + 1, gwin[slot]);
                 const bool real = kb[i] != 0, sp = pb && pb[i];
-                const T* oi = O + (row0 + i) * D + c0;
-                const T* si = Sv + (row0 + i) * D + c0;
-                const T* dyi = dY + (row0 + i) * D + c0;
-                const float* m = sm + sb[i] * D;
-                float* gs = gsum.data() + sb[i] * d;
-                float* tc = ties.data() + sb[i] * d;
-                T* doi = dO + (row0 + i) * D + c0;
-                T* dli = dL + (row0 + i) * D + c0;
-                const int8_t* wl = win + (row0 + i - 1) * D + c0;
-                const int8_t* ws = win + (row0 + i) * D + c0;
-                const int8_t* wr = win + (row0 + i + 1) * D + c0;
-                const bool open = real && !sp;
-                for (int64_t c = 0; c < d; ++c) {
-                    const float s_tilde = real ? ld(si + c) : kSentinel;
-                    if (s_tilde == m[c]) tc[c] += 1.0f;
-                    if (!real) {
-                        doi[c] = static_cast<T>(0.0f);
-                        dli[c] = static_cast<T>(0.0f);
-                        continue;
+                const float* __restrict__ m = sm + sb[i] * D;
+                float* __restrict__ gs = gsum.data() + sb[i] * cw;
+                float* __restrict__ tc = ties.data() + sb[i] * cw;
+                if (!real) {
+                    for (int64_t c = 0; c < d; ++c) tc[c] += kSentinel == m[c] ? 1.0f : 0.0f;
+                    fill_row(out1, 0.0f, d);
+                    store_row(out1, at_out(dO, i), d);
+                    store_row(out1, at_out(dL, i), d);
+                } else {
+                    load_row(at_row(O, i), orow, d);
+                    load_row(at_row(Sv, i), srow, d);
+                    load_row(at_row(dY, i), dyrow, d);
+                    const float mscale = sp ? 0.0f : 1.0f;  // specials: no Ŝ or L̂ gradient
+                    const int8_t* __restrict__ wl = win_row(i - 1);
+                    const int8_t* __restrict__ ws = win_row(i);
+                    const int8_t* __restrict__ wr = win_row(i + 1);
+                    const float* __restrict__ gl = gprev;
+                    const float* __restrict__ gr_ = gnext;
+                    const float* __restrict__ ov = orow;
+                    const float* __restrict__ sv = srow;
+                    const float* __restrict__ gy = dyrow;
+                    for (int64_t c = 0; c < d; ++c) {
+                        const float prod = gy[c] * ov[c];
+                        dgp[c] += prod;
+                        gs[c] += mscale * prod;
+                        tc[c] += sv[c] == m[c] ? 1.0f : 0.0f;
+                        out1[c] = gy[c] * (gpb[c] + mscale * m[c]);
+                        const float lsum = (wl[c] == 2 ? gl[c] : 0.0f) + (ws[c] == 1 ? gy[c] : 0.0f) +
+                                           (wr[c] == 0 ? gr_[c] : 0.0f);
+                        out2[c] = mscale * lsum;
                     }
-                    const float gy = ld(dyi + c), ov = ld(oi + c);
-                    dgp[c] += gy * ov;
-                    doi[c] = static_cast<T>(gy * (gpb[c] + (sp ? 0.0f : m[c])));
-                    if (!sp) gs[c] += gy * ov;
-                    float acc = 0;
-                    if (open) {
-                        if (i > 0 && wl[c] == 2) acc += dl_hat(i - 1, c);
-                        if (ws[c] == 1) acc += gy;
-                        if (i + 1 < L && wr[c] == 0) acc += dl_hat(i + 1, c);
-                    }
-                    dli[c] = static_cast<T>(acc);
+                    store_row(out1, at_out(dO, i), d);
+                    store_row(out2, at_out(dL, i), d);
                 }
+                gprev = gcur;
+                gcur = gnext;
+                for (int r = 0; r < 3; ++r)
+                    if (gwin[r] != gprev && gwin[r] != gcur) slot = r;
             }
 
-            // Pass 2: GA backward. dα_i = <dg′, K_i> (+ the α output's own gradient), dz = α (dα − Σ α dα).
+            // dS: tied maxima share their segment's summed gradient (as scatter_reduce "amax" does).
+            for (int64_t i = 0; i < L; ++i) {
+                if (!kb[i]) {
+                    fill_row(out2, 0.0f, d);
+                    store_row(out2, at_out(dS, i), d);
+                    continue;
+                }
+                load_row(at_row(Sv, i), srow, d);
+                const float* __restrict__ m = sm + sb[i] * D;
+                const float* __restrict__ gs = gsum.data() + sb[i] * cw;
+                const float* __restrict__ tc = ties.data() + sb[i] * cw;
+                const float* __restrict__ sv = srow;
+                for (int64_t c = 0; c < d; ++c) out2[c] = sv[c] == m[c] ? gs[c] / tc[c] : 0.0f;
+                store_row(out2, at_out(dS, i), d);
+            }
+        }
+    });
+
+    // Phase B, one task per (batch row, head): GA backward. dα_i = <dg′, K_i> (+ the α output's own gradient),
+    // dz = α (dα − Σ α dα); then dK, and dQ from the query mean's gradient.
+    at::parallel_for(0, p.B * H, 1, [&](int64_t begin, int64_t end) {
+        Scratch sc(d, 3);
+        std::vector<float> da(static_cast<size_t>(L));
+        float* dg = sc.row(0);
+        float* krow = sc.row(1);
+        float* out1 = sc.row(2);
+        for (int64_t task = begin; task < end; ++task) {
+            const int64_t b = task / H, h = task % H, c0 = h * d;
+            const int64_t row0 = b * L;
+            const uint8_t* kb = keep + row0;
+            const float* g = gq + b * D + c0;
+            const float* dgp = dgp_all.data() + b * D + c0;
+            auto at_row = [&](const T* base, int64_t i) { return base + (row0 + i) * D + c0; };
+            auto at_out = [&](T* base, int64_t i) { return base + (row0 + i) * D + c0; };
             const float* a = alpha + (b * H + h) * L;
             const float* dab = dA ? dA + (b * H + h) * L : nullptr;
             float c_sum = 0;
             for (int64_t i = 0; i < L; ++i) {
-                const T* ki = K + (row0 + i) * D + c0;
-                float v = dab ? dab[i] : 0.0f;
-                for (int64_t c = 0; c < d; ++c) v += dgp[c] * ld(ki + c);
+                load_row(at_row(K, i), krow, d);
+                const float v = dot(dgp, krow, d) + (dab ? dab[i] : 0.0f);
                 da[i] = v;
                 c_sum += a[i] * v;
             }
-            std::fill(dg.begin(), dg.end(), 0.0f);
+            fill_row(dg, 0.0f, d);
             for (int64_t i = 0; i < L; ++i) {
-                const T* ki = K + (row0 + i) * D + c0;
-                T* dki = dK + (row0 + i) * D + c0;
-                const float dz = a[i] * (da[i] - c_sum) * inv_sqrt_d;
+                load_row(at_row(K, i), krow, d);
+                const float ai = a[i], dz = ai * (da[i] - c_sum) * inv_sqrt_d;
+                const float* __restrict__ kv = krow;
                 for (int64_t c = 0; c < d; ++c) {
-                    dki[c] = static_cast<T>(a[i] * dgp[c] + dz * g[c]);
-                    dg[c] += dz * ld(ki + c);
+                    out1[c] = ai * dgp[c] + dz * g[c];
+                    dg[c] += dz * kv[c];
                 }
+                store_row(out1, at_out(dK, i), d);
             }
-
-            // Pass 3: dQ (the mean's gradient, real tokens only) and dS (tied maxima share the segment's sum).
             const float inv_n = 1.0f / std::max(cnt[b], 1.0f);
-            for (int64_t i = 0; i < L; ++i) {
-                T* dqi = dQ + (row0 + i) * D + c0;
-                T* dsi = dS + (row0 + i) * D + c0;
-                if (!kb[i]) {
-                    for (int64_t c = 0; c < d; ++c) dqi[c] = dsi[c] = static_cast<T>(0.0f);
-                    continue;
-                }
-                const T* si = Sv + (row0 + i) * D + c0;
-                const float* m = sm + sb[i] * D;
-                const float* gs = gsum.data() + sb[i] * d;
-                const float* tc = ties.data() + sb[i] * d;
-                for (int64_t c = 0; c < d; ++c) {
-                    dqi[c] = static_cast<T>(dg[c] * inv_n);
-                    dsi[c] = static_cast<T>(ld(si + c) == m[c] ? gs[c] / tc[c] : 0.0f);
-                }
-            }
+            for (int64_t c = 0; c < d; ++c) out1[c] = dg[c] * inv_n;
+            for (int64_t c = 0; c < d; ++c) krow[c] = 0.0f;
+            for (int64_t i = 0; i < L; ++i) store_row(kb[i] ? out1 : krow, at_out(dQ, i), d);
         }
     });
 }
