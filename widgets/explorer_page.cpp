@@ -318,8 +318,8 @@ QWidget* ExplorerPage::buildGaTab() {
     gaView_->setTracks({TokenTrackView::Track::Text, TokenTrackView::Track::GaLayer, TokenTrackView::Track::GaLayers});
     connect(gaView_, &TokenTrackView::tokenClicked, this, [this](qint64) { refreshDetails(); });
     v->addWidget(gaView_);
-    v->addWidget(legend({{explorer_colors::heat(0.0), tr("low")}, {explorer_colors::heat(0.35), QString()},
-                         {explorer_colors::heat(0.7), QString()}, {explorer_colors::heat(1.0), tr("the layer's largest GA weight α")}},
+    v->addWidget(legend({{explorer_colors::heat(0.0), tr("α at or below the uniform share 1/L")}, {explorer_colors::heat(0.35), QString()},
+                         {explorer_colors::heat(0.7), QString()}, {explorer_colors::heat(1.0), tr("the document's largest α (log scale)")}},
                         tab));
     auto* h = new QHBoxLayout;
     heatmap_ = new QCustomPlot(tab);
@@ -969,7 +969,7 @@ void ExplorerPage::refreshLayerViews() {
                                              .arg(w.token)
                                              .arg(tokenText(r, w.token))
                                              .arg(w.weight, 0, 'g', 3)
-                                             .arg(w.weight * static_cast<double>(r.length), 0, 'f', 1),
+                                             .arg(w.weight * static_cast<double>(r.length), 0, 'f', 2),
                                          topList_);
         item->setData(Qt::UserRole, static_cast<qlonglong>(w.token));
     }
@@ -1113,7 +1113,7 @@ QString ExplorerPage::teachHtml() const {
                     const int64_t w = (*winners)[static_cast<size_t>(i * h + c)];
                     cell += w < i ? QStringLiteral(" ←") : w > i ? QStringLiteral(" →") : QStringLiteral(" ·");
                 }
-                s += QStringLiteral("<td align='right' bgcolor='%1'>%2</td>").arg(cellColour(v, scale), cell);
+                s += QStringLiteral("<td nowrap align='right' bgcolor='%1'>%2</td>").arg(cellColour(v, scale), cell);
             }
             s += QStringLiteral("</tr>");
         }
@@ -1157,16 +1157,16 @@ QString ExplorerPage::teachHtml() const {
                 .arg(h + 1)
                 .arg(tr("③ segment maxima (winner)"));
     for (int64_t s = 0; s < t.segments; ++s) {
-        html += QStringLiteral("<tr><td><b>%1 %2</b></td>").arg(tr("segment")).arg(s);
+        html += QStringLiteral("<tr><td nowrap><b>§%1</b></td>").arg(s);
         for (int64_t c = 0; c < h; ++c) {
             const size_t e = static_cast<size_t>(s * h + c);
-            html += QStringLiteral("<td align='right' bgcolor='%1'>%2 <small>(%3)</small></td>")
+            html += QStringLiteral("<td nowrap align='right' bgcolor='%1'>%2 <small>%3</small></td>")
                         .arg(cellColour(t.segment_max[e], 2.0), num(t.segment_max[e]), tok(t.segment_winner[e]));
         }
         html += QStringLiteral("</tr>");
     }
     html += QStringLiteral("</table></td><td valign='top'>") + matrix(tr("L = x·Wl"), t.l, 2.0);
-    html += QStringLiteral("</td><td valign='top'>") + matrix(tr("④ window maxima L̂ (← · → winner)"), t.l_hat, 2.0, &t.l_winner);
+    html += QStringLiteral("</td><td valign='top'>") + matrix(tr("④ L̂ = window max (←·→)"), t.l_hat, 2.0, &t.l_winner);
     html += QStringLiteral("</td><td valign='top'>") + matrix(tr("O = x·Wo"), t.o, 2.0);
     html += QStringLiteral("</td><td valign='top'>") + matrix(tr("⑤ y = (g′ + Ŝ) ⊙ O + L̂"), t.y, 3.0);
     html += QStringLiteral("</td></tr></table>");

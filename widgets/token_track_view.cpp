@@ -220,6 +220,12 @@ QSize TokenTrackView::minimumSizeHint() const {
 void TokenTrackView::resizeEvent(QResizeEvent*) {
     const int sh = scroll_->sizeHint().height();
     scroll_->setGeometry(kLabelWidth, height() - sh, width() - kLabelWidth, sh);
+    // Only a view on screen knows the real width (hidden tabs get arbitrary sizes).
+    if (drivesViewport_ && isVisible()) viewport_->setWidth(tokenAreaWidth());
+    syncScrollBar();
+}
+
+void TokenTrackView::showEvent(QShowEvent*) {
     if (drivesViewport_) viewport_->setWidth(tokenAreaWidth());
     syncScrollBar();
 }
@@ -310,8 +316,13 @@ void TokenTrackView::paintEvent(QPaintEvent*) {
                     const int head = row.track == Track::GaLayer ? head_ : -1;
                     float m = 0;
                     for (qint64 t = a; t <= b; ++t) m = std::max(m, head < 0 ? r.ga_mean(l, t) : r.ga_at(l, head, t));
-                    const float mx = gaMax_[static_cast<size_t>(l * (r.heads + 1) + head + 1)];
-                    setColumn(explorer_colors::heat(std::sqrt(m / mx)).rgb());
+                    // α × L on a log scale shared by all layers: uniform (or less) is white, the document's
+                    // heaviest weight is the darkest colour; a layer that spreads evenly stays pale.
+                    float top = 0;
+                    for (int64_t k = 0; k < r.layers; ++k) top = std::max(top, gaMax_[static_cast<size_t>(k * (r.heads + 1) + head + 1)]);
+                    const double v = static_cast<double>(m) * static_cast<double>(L);
+                    const double scale = std::log(std::max(1.0001, static_cast<double>(top) * static_cast<double>(L)));
+                    setColumn(explorer_colors::heat(v <= 1.0 ? 0.0 : std::log(v) / scale).rgb());
                     break;
                 }
                 case Track::SmpWins: {
