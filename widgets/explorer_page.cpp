@@ -517,7 +517,7 @@ QWidget* ExplorerPage::buildCompareTab() {
     compareLabelA_->setText(tr("<b>A</b>: the main inspection"));
     compareLabelB_->setText(tr("<b>B</b>: choose another model, document or checkpoint"));
     v->addLayout(sides, 1);
-    v->addWidget(legend({{explorer_colors::heat(1.0), tr("GA weight (each layer's maximum)")},
+    v->addWidget(legend({{explorer_colors::heat(1.0), tr("GA weight α × L (log scale)")},
                          {explorer_colors::branch(ponet::Branch::Global), tr("global")},
                          {explorer_colors::branch(ponet::Branch::Segment), tr("segment")},
                          {explorer_colors::branch(ponet::Branch::Local), tr("local share")}},
