@@ -184,7 +184,7 @@ class TestGuiExplorer : public QObject {
 
         // Teach mode shows the numbers of every step.
         const QString teach = page.teachHtml();
-        for (const char* step : {"softmax", "segment maxima", "window maxima", "y = (g′ + Ŝ) ⊙ O + L̂"})
+        for (const char* step : {"softmax", "segment maxima", "window max", "y = (g′ + Ŝ) ⊙ O + L̂"})
             QVERIFY2(teach.contains(QString::fromUtf8(step)), step);
         QVERIFY(page.scrubSteps().isEmpty());  // a model directory has no checkpoints to scrub
         page.grab().save(ponet::gui::test::screenshotPath(QStringLiteral("explorer-test.png")));
