@@ -23,6 +23,7 @@
 #include <QToolBar>
 
 #include "core/check/check_result.h"
+#include "widgets/explorer_page.h"
 #include "widgets/model_page.h"
 #include "widgets/model_source.h"
 #include "widgets/number_format.h"
@@ -37,6 +38,7 @@ namespace {
 
 const char kModelPage[] = "model";
 const char kSelfTestPage[] = "selftest";
+const char kExplorerPage[] = "explore";
 
 namespace key {
 const char geometry[] = "window/geometry";
@@ -80,7 +82,7 @@ MainWindow::MainWindow(const Options& options, QWidget* parent)
 MainWindow::~MainWindow() = default;
 
 QStringList MainWindow::pageIds() {
-    return {QString::fromLatin1(kModelPage), QString::fromLatin1(kSelfTestPage)};
+    return {QString::fromLatin1(kModelPage), QString::fromLatin1(kSelfTestPage), QString::fromLatin1(kExplorerPage)};
 }
 
 void MainWindow::createPages() {
@@ -100,6 +102,7 @@ void MainWindow::createPages() {
         {tr("Model"), QStyle::SP_FileDialogDetailedView,
          tr("Model shapes: configuration, parameters, memory")},
         {tr("Self-test"), QStyle::SP_DialogApplyButton, tr("Check the numerics against the golden vectors")},
+        {tr("Explore"), QStyle::SP_FileDialogContentsView, tr("What GA, SMP and LMP see in a document")},
     };
     int width = 0;
     for (const auto& p : pages) {
@@ -123,6 +126,10 @@ void MainWindow::createPages() {
     stack_ = new QStackedWidget(this);
     stack_->addWidget(modelPage_);
     stack_->addWidget(selfTestPage_);
+    explorerPage_ = new ExplorerPage(this);
+    explorerPage_->setObjectName(QStringLiteral("explorerPage"));
+    stack_->addWidget(explorerPage_);
+    connect(explorerPage_, &ExplorerPage::logMessage, this, &MainWindow::appendLog);
 
     auto* central = new QWidget(this);
     auto* layout = new QHBoxLayout(central);
@@ -324,7 +331,7 @@ QString MainWindow::logText() const {
 }
 
 bool MainWindow::isBusy() const {
-    return modelPage_->isBusy() || selfTestPage_->isRunning();
+    return modelPage_->isBusy() || selfTestPage_->isRunning() || explorerPage_->isBusy();
 }
 
 void MainWindow::runSelfTest() {
