@@ -6,6 +6,7 @@
 
 namespace ponet::cli {
 
+CommandSpec bench_command();                         // cmd_bench.cpp
 CommandSpec forward_command();
 CommandSpec info_command();
 CommandSpec selftest_command();
