@@ -23,6 +23,7 @@
 #include <QToolBar>
 
 #include "core/check/check_result.h"
+#include "widgets/benchmark_page.h"
 #include "widgets/model_page.h"
 #include "widgets/model_source.h"
 #include "widgets/number_format.h"
@@ -37,6 +38,7 @@ namespace {
 
 const char kModelPage[] = "model";
 const char kSelfTestPage[] = "selftest";
+const char kBenchmarkPage[] = "benchmark";
 
 namespace key {
 const char geometry[] = "window/geometry";
@@ -80,7 +82,7 @@ MainWindow::MainWindow(const Options& options, QWidget* parent)
 MainWindow::~MainWindow() = default;
 
 QStringList MainWindow::pageIds() {
-    return {QString::fromLatin1(kModelPage), QString::fromLatin1(kSelfTestPage)};
+    return {QString::fromLatin1(kModelPage), QString::fromLatin1(kSelfTestPage), QString::fromLatin1(kBenchmarkPage)};
 }
 
 void MainWindow::createPages() {
@@ -100,6 +102,7 @@ void MainWindow::createPages() {
         {tr("Model"), QStyle::SP_FileDialogDetailedView,
          tr("Model shapes: configuration, parameters, memory")},
         {tr("Self-test"), QStyle::SP_DialogApplyButton, tr("Check the numerics against the golden vectors")},
+        {tr("Benchmark"), QStyle::SP_ComputerIcon, tr("Speed and memory against sequence length per mixer")},
     };
     int width = 0;
     for (const auto& p : pages) {
@@ -123,6 +126,10 @@ void MainWindow::createPages() {
     stack_ = new QStackedWidget(this);
     stack_->addWidget(modelPage_);
     stack_->addWidget(selfTestPage_);
+    benchmarkPage_ = new BenchmarkPage(devices_, this);
+    benchmarkPage_->setObjectName(QStringLiteral("benchmarkPage"));
+    stack_->addWidget(benchmarkPage_);
+    connect(benchmarkPage_, &BenchmarkPage::logMessage, this, &MainWindow::appendLog);
 
     auto* central = new QWidget(this);
     auto* layout = new QHBoxLayout(central);
@@ -324,7 +331,7 @@ QString MainWindow::logText() const {
 }
 
 bool MainWindow::isBusy() const {
-    return modelPage_->isBusy() || selfTestPage_->isRunning();
+    return modelPage_->isBusy() || selfTestPage_->isRunning() || benchmarkPage_->isRunning();
 }
 
 void MainWindow::runSelfTest() {
@@ -336,6 +343,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
     saveWindowSettings();
     // The page joins its thread when destroyed; cancelling now makes that join quick.
     selfTestPage_->cancel();
+    benchmarkPage_->cancel();
     event->accept();
 }
 

@@ -13,6 +13,7 @@ class QStackedWidget;
 
 namespace ponet::gui {
 
+class BenchmarkPage;
 class ModelPage;
 class SelfTestPage;
 
@@ -27,12 +28,13 @@ class MainWindow : public QMainWindow {
     explicit MainWindow(const Options& options = {}, QWidget* parent = nullptr);
     ~MainWindow() override;
 
-    static QStringList pageIds();  // "model", "selftest"
+    static QStringList pageIds();  // "model", "selftest", "benchmark"
     QString currentPage() const;
     void showPage(const QString& id);  // unknown ids are ignored
 
     ModelPage* modelPage() const { return modelPage_; }
     SelfTestPage* selfTestPage() const { return selfTestPage_; }
+    BenchmarkPage* benchmarkPage() const { return benchmarkPage_; }
     QString computeDevice() const;
     QString logText() const;
 
@@ -62,6 +64,7 @@ class MainWindow : public QMainWindow {
     QStackedWidget* stack_ = nullptr;
     ModelPage* modelPage_ = nullptr;
     SelfTestPage* selfTestPage_ = nullptr;
+    BenchmarkPage* benchmarkPage_ = nullptr;
     QComboBox* deviceCombo_ = nullptr;
     QDockWidget* logDock_ = nullptr;
     QPlainTextEdit* log_ = nullptr;
