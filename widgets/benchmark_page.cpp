@@ -17,6 +17,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSaveFile>
+#include <QScrollArea>
 #include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
@@ -249,8 +250,15 @@ void BenchmarkPage::buildForm() {
     settingsLayout->addWidget(progress_);
     settingsLayout->addWidget(status_);
     settingsLayout->addStretch(1);
-    settingsBox->setMinimumWidth(290);
-    settingsBox->setMaximumWidth(340);
+    settingsBox->setMinimumWidth(270);
+    // Scrolls rather than forcing a tall window.
+    auto* settingsScroll = new QScrollArea(this);
+    settingsScroll->setWidget(settingsBox);
+    settingsScroll->setWidgetResizable(true);
+    settingsScroll->setFrameShape(QFrame::NoFrame);
+    settingsScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    settingsScroll->setMinimumWidth(settingsBox->minimumWidth() + 14);
+    settingsScroll->setMaximumWidth(340);
 
     // ---- results ----
     speedQuantity_ = new QComboBox(this);
@@ -300,15 +308,18 @@ void BenchmarkPage::buildForm() {
     toolbar->addWidget(compareLabel);
     toolbar->addWidget(compare_, 1);
     toolbar->addWidget(loadButton);
-    toolbar->addSpacing(12);
-    toolbar->addWidget(saveButton_);
-    toolbar->addWidget(csvButton_);
-    toolbar->addWidget(pngButton_);
 
     source_ = new QLabel(this);
     source_->setObjectName(QStringLiteral("benchSource"));
     source_->setTextFormat(Qt::PlainText);
     source_->setWordWrap(true);
+    // Where the shown results come from, with the file actions beside it: two rows keep the page narrow
+    // enough for small windows.
+    auto* sourceRow = new QHBoxLayout;
+    sourceRow->addWidget(source_, 1);
+    sourceRow->addWidget(saveButton_);
+    sourceRow->addWidget(csvButton_);
+    sourceRow->addWidget(pngButton_);
     message_ = new InlineMessage(this);
 
     plots_ = new QWidget(this);
@@ -344,11 +355,11 @@ void BenchmarkPage::buildForm() {
     auto* results = new QVBoxLayout;
     results->addLayout(toolbar);
     results->addWidget(message_);
-    results->addWidget(source_);
+    results->addLayout(sourceRow);
     results->addWidget(split, 1);
 
     auto* layout = new QHBoxLayout(this);
-    layout->addWidget(settingsBox);
+    layout->addWidget(settingsScroll);
     layout->addLayout(results, 1);
 }
 

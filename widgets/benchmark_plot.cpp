@@ -42,7 +42,7 @@ QSharedPointer<QCPAxisTickerText> logTicks(double lo, double hi) {
 }  // namespace
 
 BenchmarkPlot::BenchmarkPlot(const QString& title, QWidget* parent) : QCustomPlot(parent) {
-    setMinimumSize(260, 220);
+    setMinimumSize(200, 170);
     plotLayout()->insertRow(0);
     QFont titleFont = font();
     titleFont.setBold(true);

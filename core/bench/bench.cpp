@@ -23,7 +23,7 @@
 #include "core/util/runtime.h"
 #include "core/util/torch_compat.h"
 
-#if PONET_TORCH_AT_LEAST(2, 5)
+#if PONET_TORCH_AT_LEAST(2, 6)
 #include <c10/core/Event.h>
 #include <c10/core/impl/VirtualGuardImpl.h>
 #define PONET_BENCH_CUDA_EVENTS 1
