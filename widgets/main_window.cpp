@@ -24,6 +24,7 @@
 
 #include "core/check/check_result.h"
 #include "widgets/explorer_page.h"
+#include "widgets/benchmark_page.h"
 #include "widgets/model_page.h"
 #include "widgets/model_source.h"
 #include "widgets/number_format.h"
@@ -39,6 +40,7 @@ namespace {
 const char kModelPage[] = "model";
 const char kSelfTestPage[] = "selftest";
 const char kExplorerPage[] = "explore";
+const char kBenchmarkPage[] = "benchmark";
 
 namespace key {
 const char geometry[] = "window/geometry";
@@ -82,7 +84,8 @@ MainWindow::MainWindow(const Options& options, QWidget* parent)
 MainWindow::~MainWindow() = default;
 
 QStringList MainWindow::pageIds() {
-    return {QString::fromLatin1(kModelPage), QString::fromLatin1(kSelfTestPage), QString::fromLatin1(kExplorerPage)};
+    return {QString::fromLatin1(kModelPage), QString::fromLatin1(kSelfTestPage), QString::fromLatin1(kExplorerPage),
+            QString::fromLatin1(kBenchmarkPage)};
 }
 
 void MainWindow::createPages() {
@@ -103,6 +106,7 @@ void MainWindow::createPages() {
          tr("Model shapes: configuration, parameters, memory")},
         {tr("Self-test"), QStyle::SP_DialogApplyButton, tr("Check the numerics against the golden vectors")},
         {tr("Explore"), QStyle::SP_FileDialogContentsView, tr("What GA, SMP and LMP see in a document")},
+        {tr("Benchmark"), QStyle::SP_ComputerIcon, tr("Speed and memory against sequence length per mixer")},
     };
     int width = 0;
     for (const auto& p : pages) {
@@ -130,6 +134,10 @@ void MainWindow::createPages() {
     explorerPage_->setObjectName(QStringLiteral("explorerPage"));
     stack_->addWidget(explorerPage_);
     connect(explorerPage_, &ExplorerPage::logMessage, this, &MainWindow::appendLog);
+    benchmarkPage_ = new BenchmarkPage(devices_, this);
+    benchmarkPage_->setObjectName(QStringLiteral("benchmarkPage"));
+    stack_->addWidget(benchmarkPage_);
+    connect(benchmarkPage_, &BenchmarkPage::logMessage, this, &MainWindow::appendLog);
 
     auto* central = new QWidget(this);
     auto* layout = new QHBoxLayout(central);
@@ -331,7 +339,8 @@ QString MainWindow::logText() const {
 }
 
 bool MainWindow::isBusy() const {
-    return modelPage_->isBusy() || selfTestPage_->isRunning() || explorerPage_->isBusy();
+    return modelPage_->isBusy() || selfTestPage_->isRunning() || explorerPage_->isBusy() ||
+           benchmarkPage_->isRunning();
 }
 
 void MainWindow::runSelfTest() {
@@ -343,6 +352,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
     saveWindowSettings();
     // The page joins its thread when destroyed; cancelling now makes that join quick.
     selfTestPage_->cancel();
+    benchmarkPage_->cancel();
     event->accept();
 }
 

@@ -14,6 +14,7 @@ class QStackedWidget;
 namespace ponet::gui {
 
 class ExplorerPage;
+class BenchmarkPage;
 class ModelPage;
 class SelfTestPage;
 
@@ -28,13 +29,14 @@ class MainWindow : public QMainWindow {
     explicit MainWindow(const Options& options = {}, QWidget* parent = nullptr);
     ~MainWindow() override;
 
-    static QStringList pageIds();  // "model", "selftest", "explore"
+    static QStringList pageIds();  // "model", "selftest", "explore", "benchmark"
     QString currentPage() const;
     void showPage(const QString& id);  // unknown ids are ignored
 
     ModelPage* modelPage() const { return modelPage_; }
     SelfTestPage* selfTestPage() const { return selfTestPage_; }
     ExplorerPage* explorerPage() const { return explorerPage_; }
+    BenchmarkPage* benchmarkPage() const { return benchmarkPage_; }
     QString computeDevice() const;
     QString logText() const;
 
@@ -65,6 +67,7 @@ class MainWindow : public QMainWindow {
     ModelPage* modelPage_ = nullptr;
     SelfTestPage* selfTestPage_ = nullptr;
     ExplorerPage* explorerPage_ = nullptr;
+    BenchmarkPage* benchmarkPage_ = nullptr;
     QComboBox* deviceCombo_ = nullptr;
     QDockWidget* logDock_ = nullptr;
     QPlainTextEdit* log_ = nullptr;

@@ -6,6 +6,7 @@
 
 namespace ponet::cli {
 
+CommandSpec bench_command();                         // cmd_bench.cpp
 CommandSpec forward_command();
 CommandSpec bench_mixer_command();                   // cmd_bench_mixer.cpp
 CommandSpec info_command();
