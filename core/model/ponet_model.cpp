@@ -214,9 +214,10 @@ public:
 // ---------------------------------------------------------------------------------------------------------------
 // Inputs
 
-// `num_segments` receives a bound on the segment ids when it is known without reading the device (-1 if not).
 ModelInputs complete_inputs(const ModelConfig& c, const ModelInputs& in, bool validate, int64_t* num_segments) {
-    *num_segments = -1;
+    int64_t unused = -1;
+    if (!num_segments) num_segments = &unused;
+    *num_segments = in.num_segments;
     ModelInputs r = in;
     if (!r.input_ids.defined()) throw InvalidInput("input_ids are required");
     if (r.input_ids.dim() != 2) throw InvalidInput("input_ids must be [batch, seq], got " + std::to_string(r.input_ids.dim()) + " dimensions");
@@ -246,7 +247,7 @@ ModelInputs complete_inputs(const ModelConfig& c, const ModelInputs& in, bool va
         const bool fixed = c.segment_strategy == SegmentStrategy::Fixed;
         r.segment_ids = fixed ? fixed_segment_ids(B, L, c.segment_num, r.input_ids.device())
                               : derive_segment_ids(r.input_ids, c.cls_token_id, c.sep_token_id);
-        if (fixed) *num_segments = std::max<int64_t>(c.segment_num, 1);
+        *num_segments = fixed ? std::max<int64_t>(c.segment_num, 1) : -1;
     }
     r.segment_ids = r.segment_ids.to(torch::kLong);
     if (validate && B * L > 0) {
@@ -262,6 +263,7 @@ ModelInputs complete_inputs(const ModelConfig& c, const ModelInputs& in, bool va
         range(r.attention_mask, 2, "attention_mask");
         *num_segments = range(r.segment_ids, 2 * L + 2, "segment_ids") + 1;
     }
+    r.num_segments = *num_segments;
     return r;
 }
 
