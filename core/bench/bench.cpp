@@ -23,13 +23,10 @@
 #include "core/util/runtime.h"
 #include "core/util/torch_compat.h"
 
-#if PONET_TORCH_AT_LEAST(2, 6)
-#include <c10/core/Event.h>
-#include <c10/core/impl/VirtualGuardImpl.h>
-#define PONET_BENCH_CUDA_EVENTS 1
-#endif
 #if defined(PONET_WITH_CUDA)
 #include <ATen/cuda/CUDAContext.h>
+#include <ATen/cuda/CUDAEvent.h>
+#define PONET_BENCH_CUDA_EVENTS 1
 #endif
 
 namespace ponet::bench {
@@ -313,12 +310,11 @@ void measure(CellContext& ctx, BenchRow& row) {
     if (ctx.device.is_cuda()) {
         // Events at the step boundaries, on the stream the work runs on; the host only waits once, at the
         // end.
-        c10::impl::VirtualGuardImpl guard(c10::DeviceType::CUDA);
-        const c10::Stream stream = guard.getStream(ctx.device);
-        std::vector<c10::Event> marks;
+        // Timing-enabled CUDA events (cudaEventDefault; the generic c10::Event's default flag disables timing).
+        const auto stream = at::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(cuda_index(ctx.device)));
+        std::vector<at::cuda::CUDAEvent> marks;
         marks.reserve(static_cast<size_t>(spec.steps) + 1);
-        for (int64_t i = 0; i <= spec.steps; ++i)
-            marks.emplace_back(c10::DeviceType::CUDA, c10::EventFlag::BACKEND_DEFAULT);
+        for (int64_t i = 0; i <= spec.steps; ++i) marks.emplace_back(cudaEventDefault);
         marks[0].record(stream);
         for (int64_t i = 0; i < spec.steps; ++i) {
             step();
@@ -328,7 +324,7 @@ void measure(CellContext& ctx, BenchRow& row) {
         marks.back().synchronize();
         for (int64_t i = 0; i < spec.steps; ++i)
             row.step_ms[static_cast<size_t>(i)] =
-                marks[static_cast<size_t>(i)].elapsedTime(marks[static_cast<size_t>(i) + 1]);
+                marks[static_cast<size_t>(i)].elapsed_time(marks[static_cast<size_t>(i) + 1]);
         timed = true;
     }
 #endif
@@ -432,10 +428,6 @@ BenchReport run_bench(const BenchSpec& spec, const BenchCallbacks& callbacks) {
         report.timing_method =
             "CUDA events recorded on the compute stream at every step boundary; the host synchronises once "
             "after the timed steps, never inside a step";
-#else
-        report.timing_method =
-            "wall clock with a device synchronisation at each step boundary (this LibTorch has no timed "
-            "generic events)";
 #endif
         report.memory_metric =
             "peak bytes allocated by the CUDA caching allocator during the cell (reset before it): weights, "

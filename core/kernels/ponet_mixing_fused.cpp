@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/util/error.h"
+#include "core/util/parallel.h"
 
 #if defined(PONET_WITH_CUDA)
 #include <c10/cuda/CUDAGuard.h>
@@ -48,6 +49,15 @@ struct Grads {
 
 // ---------------------------------------------------------------------------------------------------------------
 // CPU
+
+// Threads only pay off for real sizes; a tiny call (tests, toy models) runs its tasks in order.
+template <typename F>
+void parallel_ranges_if(const Prepared& p, int64_t n, const F& fn) {
+    if (p.B * p.L * p.D < (int64_t(1) << 16))
+        fn(int64_t{0}, n);
+    else
+        parallel_ranges(n, fn);
+}
 
 template <typename T>
 inline float ld(const T* p) {
@@ -109,7 +119,7 @@ void cpu_forward_typed(const Prepared& p, ForwardState& st) {
     const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(d));
     constexpr float kInf = std::numeric_limits<float>::infinity();
 
-    at::parallel_for(0, p.B * H, 1, [&](int64_t begin, int64_t end) {
+    parallel_ranges_if(p, p.B * H, [&](int64_t begin, int64_t end) {
         Scratch sc(d, 2);
         float* acc = sc.row(0);
         float* x = sc.row(1);
@@ -167,8 +177,8 @@ void cpu_forward_typed(const Prepared& p, ForwardState& st) {
 
     // Phase B, one task per (batch row, channel chunk): SMP, LMP and the fusion are channel-wise, so chunks narrower
     // than a head keep every core busy even for one long sequence.
-    const int64_t cw = std::min<int64_t>(D, 32), chunks = (D + cw - 1) / cw;
-    at::parallel_for(0, p.B * chunks, 1, [&](int64_t begin, int64_t end) {
+    const int64_t cw = std::min<int64_t>(D, 16), chunks = (D + cw - 1) / cw;
+    parallel_ranges_if(p, p.B * chunks, [&](int64_t begin, int64_t end) {
         // Rows: 0 x, 1-3 the LMP window (rotating), 4 sentinel row, 5 -inf row, 6 y.
         Scratch sc(cw, 7);
         float* x = sc.row(0);
@@ -278,8 +288,8 @@ void cpu_backward_typed(const Prepared& p, const ForwardState& st, const torch::
 
     // Phase A, one task per (batch row, channel chunk): dO, dL, g′'s gradient, and dS from the per-segment
     // gradient sums and tie counts (all channel-wise).
-    const int64_t cw = std::min<int64_t>(D, 32), chunks = (D + cw - 1) / cw;
-    at::parallel_for(0, p.B * chunks, 1, [&](int64_t begin, int64_t end) {
+    const int64_t cw = std::min<int64_t>(D, 16), chunks = (D + cw - 1) / cw;
+    parallel_ranges_if(p, p.B * chunks, [&](int64_t begin, int64_t end) {
         // Rows: 0 o, 1 s, 2-4 the dL̂ window (rotating), 5 zero row, 6 out1, 7 out2, 8 dy.
         Scratch sc(cw, 9);
         std::vector<float> gsum(static_cast<size_t>(S * cw)), ties(static_cast<size_t>(S * cw));
@@ -383,7 +393,7 @@ void cpu_backward_typed(const Prepared& p, const ForwardState& st, const torch::
 
     // Phase B, one task per (batch row, head): GA backward. dα_i = <dg′, K_i> (+ the α output's own gradient),
     // dz = α (dα − Σ α dα); then dK, and dQ from the query mean's gradient.
-    at::parallel_for(0, p.B * H, 1, [&](int64_t begin, int64_t end) {
+    parallel_ranges_if(p, p.B * H, [&](int64_t begin, int64_t end) {
         Scratch sc(d, 3);
         std::vector<float> da(static_cast<size_t>(L));
         float* dg = sc.row(0);

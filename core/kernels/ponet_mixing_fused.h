@@ -1,5 +1,5 @@
 // The fused PoNet mixing (PONET-SPEC §1.4) as one autograd function: a few passes over the projections instead of
-// the reference path's dozens of ATen ops and fp32 copies. CPU (at::parallel_for) always; CUDA where built.
+// the reference path's dozens of ATen ops and fp32 copies. CPU (on all intra-op threads) always; CUDA where built.
 //
 // What the backward keeps instead of the reference's intermediates: K, O, S, the GA weights α, the masked query
 // mean g, g', the segment maxima [B, S, D] (fp32) and one byte per element for the LMP winner (left/self/right).
