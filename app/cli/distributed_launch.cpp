@@ -102,6 +102,8 @@ std::optional<int> launch_workers_if_requested(const std::string& command, const
     plan.master_addr = a.get("master-addr", "127.0.0.1");
     plan.master_port = int_option(a, "master-port", 29500, 1, 65535);
     plan.timeout_seconds = timeout_option(a, 600);
+    // A short timeout asks for a quick verdict; the survivors' grace period follows it.
+    plan.grace_seconds = std::min(plan.grace_seconds, plan.timeout_seconds);
     plan.validate();
 
     std::vector<std::string> argv{self_executable(), command};
