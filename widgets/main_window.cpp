@@ -23,9 +23,11 @@
 #include <QToolBar>
 
 #include "core/check/check_result.h"
+#include "widgets/data_page.h"
 #include "widgets/model_page.h"
 #include "widgets/model_source.h"
 #include "widgets/number_format.h"
+#include "widgets/run_library.h"
 #include "widgets/selftest_page.h"
 
 #ifndef PONET_VERSION
@@ -35,7 +37,9 @@
 namespace ponet::gui {
 namespace {
 
+const char kDataPage[] = "data";
 const char kModelPage[] = "model";
+const char kRunsPage[] = "runs";
 const char kSelfTestPage[] = "selftest";
 
 namespace key {
@@ -80,7 +84,8 @@ MainWindow::MainWindow(const Options& options, QWidget* parent)
 MainWindow::~MainWindow() = default;
 
 QStringList MainWindow::pageIds() {
-    return {QString::fromLatin1(kModelPage), QString::fromLatin1(kSelfTestPage)};
+    return {QString::fromLatin1(kDataPage), QString::fromLatin1(kModelPage), QString::fromLatin1(kRunsPage),
+            QString::fromLatin1(kSelfTestPage)};
 }
 
 void MainWindow::createPages() {
@@ -97,8 +102,10 @@ void MainWindow::createPages() {
         QStyle::StandardPixmap icon;
         QString tip;
     } pages[] = {
+        {tr("Data"), QStyle::SP_DriveHDIcon, tr("Datasets: built-in, generated and your own documents")},
         {tr("Model"), QStyle::SP_FileDialogDetailedView,
          tr("Model shapes: configuration, parameters, memory")},
+        {tr("Runs"), QStyle::SP_FileDialogListView, tr("The run library: compare, resume and tidy up runs")},
         {tr("Self-test"), QStyle::SP_DialogApplyButton, tr("Check the numerics against the golden vectors")},
     };
     int width = 0;
@@ -116,12 +123,18 @@ void MainWindow::createPages() {
         if (!restoring_) QSettings().setValue(key::page, pageIds().value(row));
     });
 
+    dataPage_ = new DataPage(this);
+    dataPage_->setObjectName(QStringLiteral("dataPage"));
     modelPage_ = new ModelPage(this);
     modelPage_->setObjectName(QStringLiteral("modelPage"));
+    runLibraryPage_ = new RunLibraryPage(this);
+    runLibraryPage_->setObjectName(QStringLiteral("runLibraryPage"));
     selfTestPage_ = new SelfTestPage(devices_, this);
     selfTestPage_->setObjectName(QStringLiteral("selfTestPage"));
     stack_ = new QStackedWidget(this);
+    stack_->addWidget(dataPage_);
     stack_->addWidget(modelPage_);
+    stack_->addWidget(runLibraryPage_);
     stack_->addWidget(selfTestPage_);
 
     auto* central = new QWidget(this);
@@ -131,6 +144,8 @@ void MainWindow::createPages() {
     layout->addWidget(stack_, 1);
     setCentralWidget(central);
 
+    connect(dataPage_, &DataPage::logMessage, this, &MainWindow::appendLog);
+    connect(runLibraryPage_, &RunLibraryPage::logMessage, this, &MainWindow::appendLog);
     connect(modelPage_, &ModelPage::logMessage, this, &MainWindow::appendLog);
     connect(modelPage_, &ModelPage::modelShown, this, &MainWindow::onModelShown);
     connect(selfTestPage_, &SelfTestPage::logMessage, this, &MainWindow::appendLog);
@@ -324,7 +339,7 @@ QString MainWindow::logText() const {
 }
 
 bool MainWindow::isBusy() const {
-    return modelPage_->isBusy() || selfTestPage_->isRunning();
+    return modelPage_->isBusy() || selfTestPage_->isRunning() || dataPage_->isBusy() || runLibraryPage_->isBusy();
 }
 
 void MainWindow::runSelfTest() {

@@ -13,7 +13,9 @@ class QStackedWidget;
 
 namespace ponet::gui {
 
+class DataPage;
 class ModelPage;
+class RunLibraryPage;
 class SelfTestPage;
 
 class MainWindow : public QMainWindow {
@@ -27,11 +29,13 @@ class MainWindow : public QMainWindow {
     explicit MainWindow(const Options& options = {}, QWidget* parent = nullptr);
     ~MainWindow() override;
 
-    static QStringList pageIds();  // "model", "selftest"
+    static QStringList pageIds();  // "data", "model", "runs", "selftest"
     QString currentPage() const;
     void showPage(const QString& id);  // unknown ids are ignored
 
+    DataPage* dataPage() const { return dataPage_; }
     ModelPage* modelPage() const { return modelPage_; }
+    RunLibraryPage* runLibraryPage() const { return runLibraryPage_; }
     SelfTestPage* selfTestPage() const { return selfTestPage_; }
     QString computeDevice() const;
     QString logText() const;
@@ -60,7 +64,9 @@ class MainWindow : public QMainWindow {
     QStringList devices_;
     QListWidget* pageList_ = nullptr;
     QStackedWidget* stack_ = nullptr;
+    DataPage* dataPage_ = nullptr;
     ModelPage* modelPage_ = nullptr;
+    RunLibraryPage* runLibraryPage_ = nullptr;
     SelfTestPage* selfTestPage_ = nullptr;
     QComboBox* deviceCombo_ = nullptr;
     QDockWidget* logDock_ = nullptr;
