@@ -90,7 +90,7 @@ void TestRunRecords::plannedSplitsMatchWhatTheTrainerCuts() {
     }
     writeText(file, jsonl);
     RunConfig c = load_preset("tiny");
-    c.task = TaskKind::Finetune;
+    c.task = TaskKind::Lra;  // byte-level classification: no vocabulary needed, and dev and test are held out
     c.data.dataset = file;
     c.data.tokenizer = "byte";
     c.data.validation_fraction = 0.2;

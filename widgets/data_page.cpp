@@ -396,6 +396,7 @@ QWidget* DataPage::createPreviewPanel() {
     vertical->addWidget(plots);
     vertical->setStretchFactor(0, 3);
     vertical->setStretchFactor(1, 2);
+    vertical->setSizes({300, 200});
 
     layout->addWidget(message_);
     layout->addWidget(title_);
@@ -629,8 +630,8 @@ void DataPage::onLoaded(quint64 id, const LoadedDataset& dataset) {
             const auto& first = dataset.report.skipped.front();
             why += QLatin1Char(' ') + tr("%1: %2").arg(qs(first.where), qs(first.reason));
             if (dataset.report.skipped.size() > 1)
-                why += QLatin1Char(' ') + tr("(and %n more in the import report)", nullptr,
-                                             static_cast<int>(dataset.report.skipped.size() - 1));
+                why += QLatin1Char(' ') + tr("(and %1 more in the import report)")
+                                              .arg(count(static_cast<qint64>(dataset.report.skipped.size() - 1)));
         }
         message_->showMessage(InlineMessage::Kind::Error, why);
         tabs_->setCurrentWidget(report_);
@@ -648,8 +649,10 @@ void DataPage::onLoaded(quint64 id, const LoadedDataset& dataset) {
     validation_->setEnabled(!generated);
     if (!dataset_.report.skipped.empty()) {
         message_->showMessage(InlineMessage::Kind::Information,
-                              tr("%n file(s) or line(s) were left out; the import report says why.", nullptr,
-                                 static_cast<int>(dataset_.report.skipped.size())));
+                              dataset_.report.skipped.size() == 1
+                                  ? tr("One file or line was left out; the import report says why.")
+                                  : tr("%1 files or lines were left out; the import report says why.")
+                                        .arg(count(static_cast<qint64>(dataset_.report.skipped.size()))));
     }
     updateTitle();
     updateBalancePlot();
@@ -703,12 +706,15 @@ void DataPage::updateTitle() {
     if (!dataset_.documents) return;
     title_->setText(dataset_.name);
     QStringList parts;
-    parts << tr("%n document(s)", nullptr, static_cast<int>(dataset_.documents->size()));
+    const auto n = static_cast<qint64>(dataset_.documents->size());
+    parts << (n == 1 ? tr("1 document") : tr("%1 documents").arg(count(n)));
     const qint64 labels = std::count_if(balance_.begin(), balance_.end(),
                                         [](const ponet::LabelCount& c) { return !c.label.empty(); });
-    parts << (labels > 0 ? tr("%n label(s)", nullptr, static_cast<int>(labels)) : tr("unlabelled (pre-training text)"));
+    parts << (labels == 1   ? tr("1 label")
+              : labels > 1 ? tr("%1 labels").arg(count(labels))
+                           : tr("unlabelled (pre-training text)"));
     if (!dataset_.report.skipped.empty())
-        parts << tr("%n skipped", nullptr, static_cast<int>(dataset_.report.skipped.size()));
+        parts << tr("%1 skipped").arg(count(static_cast<qint64>(dataset_.report.skipped.size())));
     if (histogram_.documents > 0)
         parts << tr("median %1 tokens (%2)").arg(count(histogram_.median), lengthTokenizer_);
     if (dataset_.origin == DatasetOrigin::Import) parts << dataset_.path;
@@ -766,9 +772,9 @@ void DataPage::updateHistogramPlot() {
     histogramPlot_->xAxis->setRange(0, std::max(1.0, static_cast<double>(histogram_.counts.size()) * w));
     histogramPlot_->yAxis->setRange(0, top * 1.1);
     title->setText(histogram_.documents > 0
-                       ? tr("Length in tokens (%1): median %2, mean %3, max %4")
-                             .arg(lengthTokenizer_, count(histogram_.median),
-                                  QLocale().toString(histogram_.mean, 'f', 0), count(histogram_.max))
+                       ? tr("Tokens per document: median %1 · mean %2 · max %3")
+                             .arg(count(histogram_.median), QLocale().toString(histogram_.mean, 'f', 0),
+                                  count(histogram_.max))
                        : tr("Length in tokens"));
     histogramPlot_->replot(QCustomPlot::rpQueuedReplot);
 }
@@ -844,7 +850,11 @@ ponet::TaskKind DataPage::suggestedTask() const {
         return ponet::TaskKind::Lra;
     const bool labelled = std::any_of(balance_.begin(), balance_.end(),
                                       [](const ponet::LabelCount& c) { return !c.label.empty(); });
-    return labelled ? ponet::TaskKind::Finetune : ponet::TaskKind::Pretrain;
+    if (!labelled) return ponet::TaskKind::Pretrain;
+    // Pixels, and text read as bytes, are the LRA classification tasks; BERT-style fine-tuning needs a
+    // tokenizer with [CLS] and [SEP].
+    if (dataset_.images || tokenizerChoice().kind == TokenizerChoice::Kind::Bytes) return ponet::TaskKind::Lra;
+    return ponet::TaskKind::Finetune;
 }
 
 std::optional<ponet::DataConfig> DataPage::dataConfig() const {
@@ -941,6 +951,7 @@ void DataPage::setTokenizer(const TokenizerChoice& choice) {
     tokenizerCombo_->setCurrentIndex(index);
     lastTokenizerIndex_ = index;
     if (dataset_.documents && tokenizerCombo_->isEnabled()) measureLengths();
+    updateSplits();  // the tokenizer decides the task, and the task whether a test part is held out
     Q_EMIT dataSelectionChanged();
 }
 
@@ -951,6 +962,7 @@ void DataPage::onTokenizerIndexChanged(int index) {
     }
     lastTokenizerIndex_ = index;
     if (dataset_.documents && tokenizerCombo_->isEnabled()) measureLengths();
+    updateSplits();  // the tokenizer decides the task, and the task whether a test part is held out
     Q_EMIT dataSelectionChanged();
 }
 
@@ -1018,9 +1030,9 @@ void DataPage::dropEvent(QDropEvent* event) {
     importPath(urls.first().toLocalFile());
     if (urls.size() > 1) {
         message_->showMessage(InlineMessage::Kind::Information,
-                              tr("Importing the first of the %n dropped items; drop a folder to import several "
-                                 "files as one dataset.",
-                                 nullptr, static_cast<int>(urls.size())));
+                              tr("Importing the first of the %1 dropped items; drop a folder to import several "
+                                 "files as one dataset.")
+                                  .arg(urls.size()));
     }
 }
 

@@ -57,7 +57,9 @@ class DataPage : public QWidget {
     // The dataset shown, as a run's data section (nullopt while there is none); the split seed is the run's
     // train.seed, so applyTo() sets both.
     std::optional<ponet::DataConfig> dataConfig() const;
-    ponet::TaskKind suggestedTask() const;  // fine-tune for labels, pre-train for plain text, LRA for ListOps
+    // Pre-train for plain text; for labels fine-tune, or LRA when they are read as bytes or pixels; LRA for
+    // the generated tasks.
+    ponet::TaskKind suggestedTask() const;
     bool applyTo(ponet::RunConfig& config) const;  // false (and nothing changed) without a dataset
 
     // What the page shows, for tests and the status bar.

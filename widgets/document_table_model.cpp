@@ -48,7 +48,7 @@ QString DocumentTableModel::excerpt(const ponet::Document& d) const {
     if (images_) {
         const auto side = static_cast<qint64>(std::llround(std::sqrt(static_cast<double>(d.text.size()))));
         if (side * side == static_cast<qint64>(d.text.size())) return tr("%1 × %1 image").arg(side);
-        return tr("image of %n pixel(s)", nullptr, static_cast<int>(d.text.size()));
+        return tr("image of %1 pixels").arg(static_cast<qlonglong>(d.text.size()));
     }
     // Only the start is decoded: a document can be megabytes long. Cut on a UTF-8 lead byte.
     size_t cut = std::min(d.text.size(), static_cast<size_t>(kExcerptChars * 4));

@@ -44,6 +44,24 @@ QString preferredMetric(const QStringList& names) {
     return names.value(0);
 }
 
+// Runs of one sweep share a long name prefix ("finetune-reviews-base", "finetune-reviews-bs32"): the diff's
+// column headers show what tells them apart ("…base", "…bs32"); the tooltips keep the full paths.
+QStringList distinctParts(const QStringList& names) {
+    if (names.size() < 2) return names;
+    qsizetype common = names.first().size();
+    for (const QString& n : names) {
+        qsizetype i = 0;
+        while (i < common && i < n.size() && n[i] == names.first()[i]) ++i;
+        common = i;
+    }
+    // Cut at a separator, so that "lr5e-4" is not shown as "5e-4".
+    while (common > 0 && !QStringLiteral("-_. ").contains(names.first()[common - 1])) --common;
+    if (common < 4) return names;
+    QStringList out;
+    for (const QString& n : names) out << (n.size() > common ? QStringLiteral("…") + n.mid(common) : n);
+    return out;
+}
+
 }  // namespace
 
 RunLibraryPage::RunLibraryPage(QWidget* parent)
@@ -106,7 +124,7 @@ RunLibraryPage::RunLibraryPage(QWidget* parent)
     header->resizeSection(RunListModel::StepsColumn, 60);
     header->resizeSection(RunListModel::BestColumn, 140);
     header->resizeSection(RunListModel::TagsColumn, 130);
-    header->resizeSection(RunListModel::ModifiedColumn, 130);
+    header->setSectionResizeMode(RunListModel::ModifiedColumn, QHeaderView::ResizeToContents);
     header->setSortIndicator(-1, Qt::AscendingOrder);  // newest first, as scanned, until a header is clicked
     table_->setSortingEnabled(true);
     connect(table_->selectionModel(), &QItemSelectionModel::selectionChanged, this,
@@ -146,7 +164,8 @@ RunLibraryPage::RunLibraryPage(QWidget* parent)
     diff_->setEditTriggers(QAbstractItemView::NoEditTriggers);
     diff_->setAlternatingRowColors(true);
     diff_->verticalHeader()->setDefaultSectionSize(diff_->fontMetrics().height() + 6);
-    diff_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    // Columns share the width (names elide, their tooltips have them whole) rather than scroll sideways.
+    diff_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
     diffNote_ = new QLabel(this);
     diffNote_->setWordWrap(true);
     diffNote_->setTextFormat(Qt::PlainText);
@@ -166,7 +185,7 @@ RunLibraryPage::RunLibraryPage(QWidget* parent)
     vertical->setChildrenCollapsible(false);
     vertical->addWidget(table_);
     vertical->addWidget(bottom);
-    vertical->setSizes({220, 300});
+    vertical->setSizes({200, 340});
 
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
@@ -324,7 +343,8 @@ void RunLibraryPage::onDetails(quint64 id, const RunDetails& details) {
     // Diff: only the options whose values differ.
     diff_->clear();
     diff_->setColumnCount(static_cast<int>(details_.names.size()));
-    diff_->setHorizontalHeaderLabels(details_.names);
+    diff_->setHorizontalHeaderLabels(distinctParts(details_.names));
+    for (int c = 0; c < diff_->columnCount(); ++c) diff_->horizontalHeaderItem(c)->setToolTip(details_.paths.value(c));
     diff_->setRowCount(static_cast<int>(details_.differences.size()));
     QStringList keys;
     for (int r = 0; r < static_cast<int>(details_.differences.size()); ++r) {
@@ -343,7 +363,9 @@ void RunLibraryPage::onDetails(quint64 id, const RunDetails& details) {
     } else if (details_.differences.empty() && details_.problems.isEmpty()) {
         note = tr("The configurations are identical (apart from the run names).");
     } else {
-        note = tr("%n option(s) differ; all others are equal.", nullptr, static_cast<int>(details_.differences.size()));
+        note = details_.differences.size() == 1
+                   ? tr("One option differs; all others are equal.")
+                   : tr("%1 options differ; all others are equal.").arg(details_.differences.size());
     }
     if (!details_.problems.isEmpty()) note += QLatin1Char('\n') + details_.problems.join(QLatin1Char('\n'));
     diffNote_->setText(note);
@@ -370,7 +392,7 @@ void RunLibraryPage::updatePlot() {
             y << p.value;
         }
         // Evaluations are few: mark each one.
-        if (s->points.size() < 60) g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
+        if (!metric.empty() && metric.rfind("train/", 0) != 0 && s->points.size() < 200) g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
         g->setData(x, y, true);
         const auto [lo, hi] = std::minmax_element(y.begin(), y.end());
         if (!any) {
@@ -437,8 +459,11 @@ bool RunLibraryPage::deleteSelected() {
         yes = confirm_(names);
     } else {
         QMessageBox box(QMessageBox::Warning, tr("Delete Runs"),
-                        tr("Delete %n run(s) with their checkpoints and metrics? This cannot be undone.", nullptr,
-                           static_cast<int>(names.size())),
+                        names.size() == 1
+                            ? tr("Delete the run %1 with its checkpoints and metrics? This cannot be undone.")
+                                  .arg(names.first())
+                            : tr("Delete %1 runs with their checkpoints and metrics? This cannot be undone.")
+                                  .arg(names.size()),
                         QMessageBox::Cancel, this);
         box.setObjectName(QStringLiteral("deleteRunsDialog"));
         box.setInformativeText(names.join(QLatin1Char('\n')));

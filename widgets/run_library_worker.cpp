@@ -38,9 +38,9 @@ void RunLibraryWorker::loadDetails(quint64 id, const QStringList& paths) {
         try {
             d.metrics.push_back(ponet::read_run_metrics(p + "/metrics.jsonl"));
             if (d.metrics.back().bad_lines > 0)
-                d.problems << tr("%1: %n line(s) of metrics.jsonl could not be read", nullptr,
-                                 static_cast<int>(d.metrics.back().bad_lines))
-                                  .arg(d.names.back());
+                d.problems << tr("%1: %2 lines of metrics.jsonl could not be read")
+                                  .arg(d.names.back())
+                                  .arg(d.metrics.back().bad_lines);
         } catch (const std::exception& e) {
             d.metrics.emplace_back();
             d.problems << tr("%1: %2").arg(d.names.back(), QString::fromStdString(e.what()));

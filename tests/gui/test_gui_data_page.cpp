@@ -135,7 +135,8 @@ void TestDataPage::importsFolderPerClassWithReport() {
     QCOMPARE(QString::fromStdString(data->dataset), QDir::cleanPath(root));
     QCOMPARE(data->format, std::string("folder"));
     QCOMPARE(data->tokenizer, std::string("byte"));
-    QCOMPARE(page.suggestedTask(), ponet::TaskKind::Finetune);
+    // Labelled text read as bytes is the LRA byte-level classification task.
+    QCOMPARE(page.suggestedTask(), ponet::TaskKind::Lra);
     ponet::RunConfig config;
     QVERIFY(page.applyTo(config));
     QCOMPARE(config.data.dataset, data->dataset);
@@ -318,6 +319,7 @@ void TestDataPage::screenshot() {
     page->importPath(shared + "/hyperpartisan/train.jsonl");
     QTRY_VERIFY_WITH_TIMEOUT(idleWithLengths(*page) && !w.isBusy(), 120000);
     QCOMPARE(page->documents()->rowCount(), 516);
+    QCOMPARE(page->suggestedTask(), ponet::TaskKind::Finetune);  // labels and a WordPiece vocabulary
     QTest::qWait(200);  // queued replots
     const QImage image = w.grab().toImage();
     QVERIFY(ponet::gui::test::distinctColours(image) >= 32);

@@ -41,7 +41,8 @@ QString makeRun(const QString& runsDir, const RunSpec& spec) {
     const std::string path = (runsDir + "/" + spec.name).toStdString();
     const ponet::RunDirectory dir = ponet::RunDirectory::create(path);
     ponet::RunConfig c = ponet::load_preset("tiny");
-    c.task = ponet::TaskKind::Finetune;
+    const bool pretrain = spec.name.startsWith(QLatin1String("pretrain"));
+    c.task = pretrain ? ponet::TaskKind::Pretrain : ponet::TaskKind::Finetune;
     c.name = spec.name.toStdString();
     c.data.dataset = "reviews.jsonl";
     c.train.lr = spec.lr;
@@ -66,7 +67,7 @@ QString makeRun(const QString& runsDir, const RunSpec& spec) {
     }
     ponet::RunStatus st;
     st.state = spec.state;
-    st.task = "finetune";
+    st.task = pretrain ? "pretrain" : "finetune";
     st.step = spec.steps;
     st.max_steps = spec.steps;
     if (spec.evals) {
