@@ -39,6 +39,7 @@ class TestRunRecords : public QObject {
     void labelBalanceCountsEachLabel();
     void histogramBinsAreRoundAndCountEverything();
     void plannedSplitsMatchWhatTheTrainerCuts();
+    void generatorSpecsOfTheDataPageRun();
     void notesRoundTripAtomically();
     void malformedNotesAreReported();
     void metricsAreReadIntoSeries();
@@ -107,6 +108,23 @@ void TestRunRecords::plannedSplitsMatchWhatTheTrainerCuts() {
     const SplitCounts pretrain = planned_split_counts(docs, 0.1, 11, false);
     QCOMPARE(pretrain.test, int64_t(0));
     QCOMPARE(pretrain.train + pretrain.dev, int64_t(120));
+}
+
+// The data.dataset strings the Data page writes for its generated tasks are ones the trainer takes.
+void TestRunRecords::generatorSpecsOfTheDataPageRun() {
+    RunConfig c = load_preset("tiny");
+    c.task = TaskKind::Lra;
+    c.data.dataset = "listops:train=40,seed=3,max_length=64,min_length=32";
+    TaskData d = prepare_task_data(c);
+    QCOMPARE(d.lra_kind, std::string("listops"));
+    QCOMPARE(d.train->size(), size_t(40));
+    QCOMPARE(d.dev->size(), size_t(4));
+    c.model.max_length = 1024;
+    c.data.dataset = "pathfinder:train=20,seed=3,size=32";
+    d = prepare_task_data(c);
+    QCOMPARE(d.lra_kind, std::string("pathfinder"));
+    QCOMPARE(d.train->size(), size_t(20));
+    QCOMPARE(d.test->size(), size_t(2));
 }
 
 void TestRunRecords::notesRoundTripAtomically() {

@@ -74,6 +74,9 @@ RunLibraryPage::RunLibraryPage(QWidget* parent)
     folderLabel_->setObjectName(QStringLiteral("runsFolderLabel"));
     folderLabel_->setTextFormat(Qt::PlainText);
     folderLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    // Wrapped, so that a long folder path never widens the window.
+    folderLabel_->setWordWrap(true);
+    folderLabel_->setMinimumWidth(200);
     auto* changeFolder = new QPushButton(style()->standardIcon(QStyle::SP_DirIcon), tr("C&hange Folder…"), this);
     connect(changeFolder, &QPushButton::clicked, this, [this] {
         const QString dir = QFileDialog::getExistingDirectory(this, tr("Runs Folder"), runsDir_);
@@ -221,6 +224,7 @@ RunLibraryPage::RunLibraryPage(QWidget* parent)
     connect(&livePoll_, &QTimer::timeout, this, &RunLibraryPage::refresh);
 
     updateButtons();
+    onSelectionChanged();  // the empty state: no curves, and a hint where the diff goes
     setRunsFolder(runsDir_);
 }
 
@@ -264,6 +268,11 @@ void RunLibraryPage::onScanned(quint64 id, const QList<RunRecord>& runs) {
     const QStringList selected = selectedRuns();
     model_->setRuns(runs);
     selectRuns(selected);
+    const QString folder = QDir::toNativeSeparators(runsDir_);
+    folderLabel_->setText(runs.isEmpty() ? tr("No runs in %1 yet: runs started here or with the ponet command "
+                                              "appear by themselves.")
+                                               .arg(folder)
+                                         : tr("Runs in %1").arg(folder));
     const bool live = std::any_of(runs.begin(), runs.end(),
                                   [](const RunRecord& r) { return r.summary.state == ponet::RunState::Running; });
     if (live && !livePoll_.isActive()) livePoll_.start();
