@@ -9,6 +9,7 @@
 #include <QItemSelectionModel>
 #include <QLabel>
 #include <QMessageBox>
+#include <QMetaMethod>
 #include <QPushButton>
 #include <QSet>
 #include <QSortFilterProxyModel>
@@ -424,6 +425,9 @@ void RunLibraryPage::updatePlot() {
 
 void RunLibraryPage::updateButtons() {
     const int n = static_cast<int>(table_->selectionModel()->selectedRows().size());
+    // Resuming is done by whoever listens (the main window's training worker); without one the button would
+    // do nothing, so it is not shown.
+    resumeButton_->setVisible(isSignalConnected(QMetaMethod::fromSignal(&RunLibraryPage::resumeRequested)));
     resumeButton_->setEnabled(n == 1);
     openButton_->setEnabled(n == 1);
     deleteButton_->setEnabled(n >= 1);
