@@ -25,9 +25,11 @@
 #include "core/check/check_result.h"
 #include "widgets/explorer_page.h"
 #include "widgets/benchmark_page.h"
+#include "widgets/data_page.h"
 #include "widgets/model_page.h"
 #include "widgets/model_source.h"
 #include "widgets/number_format.h"
+#include "widgets/run_library.h"
 #include "widgets/selftest_page.h"
 
 #ifndef PONET_VERSION
@@ -37,7 +39,9 @@
 namespace ponet::gui {
 namespace {
 
+const char kDataPage[] = "data";
 const char kModelPage[] = "model";
+const char kRunsPage[] = "runs";
 const char kSelfTestPage[] = "selftest";
 const char kExplorerPage[] = "explore";
 const char kBenchmarkPage[] = "benchmark";
@@ -84,8 +88,9 @@ MainWindow::MainWindow(const Options& options, QWidget* parent)
 MainWindow::~MainWindow() = default;
 
 QStringList MainWindow::pageIds() {
-    return {QString::fromLatin1(kModelPage), QString::fromLatin1(kSelfTestPage), QString::fromLatin1(kExplorerPage),
-            QString::fromLatin1(kBenchmarkPage)};
+    // The order of the page list and the stack.
+    return {QString::fromLatin1(kDataPage),     QString::fromLatin1(kModelPage),    QString::fromLatin1(kRunsPage),
+            QString::fromLatin1(kSelfTestPage), QString::fromLatin1(kExplorerPage), QString::fromLatin1(kBenchmarkPage)};
 }
 
 void MainWindow::createPages() {
@@ -102,8 +107,10 @@ void MainWindow::createPages() {
         QStyle::StandardPixmap icon;
         QString tip;
     } pages[] = {
+        {tr("Data"), QStyle::SP_DriveHDIcon, tr("Datasets: built-in, generated and your own documents")},
         {tr("Model"), QStyle::SP_FileDialogDetailedView,
          tr("Model shapes: configuration, parameters, memory")},
+        {tr("Runs"), QStyle::SP_FileDialogListView, tr("The run library: compare, resume and tidy up runs")},
         {tr("Self-test"), QStyle::SP_DialogApplyButton, tr("Check the numerics against the golden vectors")},
         {tr("Explore"), QStyle::SP_FileDialogContentsView, tr("What GA, SMP and LMP see in a document")},
         {tr("Benchmark"), QStyle::SP_ComputerIcon, tr("Speed and memory against sequence length per mixer")},
@@ -123,12 +130,18 @@ void MainWindow::createPages() {
         if (!restoring_) QSettings().setValue(key::page, pageIds().value(row));
     });
 
+    dataPage_ = new DataPage(this);
+    dataPage_->setObjectName(QStringLiteral("dataPage"));
     modelPage_ = new ModelPage(this);
     modelPage_->setObjectName(QStringLiteral("modelPage"));
+    runLibraryPage_ = new RunLibraryPage(this);
+    runLibraryPage_->setObjectName(QStringLiteral("runLibraryPage"));
     selfTestPage_ = new SelfTestPage(devices_, this);
     selfTestPage_->setObjectName(QStringLiteral("selfTestPage"));
     stack_ = new QStackedWidget(this);
+    stack_->addWidget(dataPage_);
     stack_->addWidget(modelPage_);
+    stack_->addWidget(runLibraryPage_);
     stack_->addWidget(selfTestPage_);
     explorerPage_ = new ExplorerPage(this);
     explorerPage_->setObjectName(QStringLiteral("explorerPage"));
@@ -146,6 +159,8 @@ void MainWindow::createPages() {
     layout->addWidget(stack_, 1);
     setCentralWidget(central);
 
+    connect(dataPage_, &DataPage::logMessage, this, &MainWindow::appendLog);
+    connect(runLibraryPage_, &RunLibraryPage::logMessage, this, &MainWindow::appendLog);
     connect(modelPage_, &ModelPage::logMessage, this, &MainWindow::appendLog);
     connect(modelPage_, &ModelPage::modelShown, this, &MainWindow::onModelShown);
     connect(selfTestPage_, &SelfTestPage::logMessage, this, &MainWindow::appendLog);
@@ -339,8 +354,8 @@ QString MainWindow::logText() const {
 }
 
 bool MainWindow::isBusy() const {
-    return modelPage_->isBusy() || selfTestPage_->isRunning() || explorerPage_->isBusy() ||
-           benchmarkPage_->isRunning();
+    return modelPage_->isBusy() || selfTestPage_->isRunning() || dataPage_->isBusy() || runLibraryPage_->isBusy() ||
+           explorerPage_->isBusy() || benchmarkPage_->isRunning();
 }
 
 void MainWindow::runSelfTest() {

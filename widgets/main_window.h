@@ -15,7 +15,9 @@ namespace ponet::gui {
 
 class ExplorerPage;
 class BenchmarkPage;
+class DataPage;
 class ModelPage;
+class RunLibraryPage;
 class SelfTestPage;
 
 class MainWindow : public QMainWindow {
@@ -29,11 +31,13 @@ class MainWindow : public QMainWindow {
     explicit MainWindow(const Options& options = {}, QWidget* parent = nullptr);
     ~MainWindow() override;
 
-    static QStringList pageIds();  // "model", "selftest", "explore", "benchmark"
+    static QStringList pageIds();  // "data", "model", "runs", "selftest", "explore", "benchmark"
     QString currentPage() const;
     void showPage(const QString& id);  // unknown ids are ignored
 
+    DataPage* dataPage() const { return dataPage_; }
     ModelPage* modelPage() const { return modelPage_; }
+    RunLibraryPage* runLibraryPage() const { return runLibraryPage_; }
     SelfTestPage* selfTestPage() const { return selfTestPage_; }
     ExplorerPage* explorerPage() const { return explorerPage_; }
     BenchmarkPage* benchmarkPage() const { return benchmarkPage_; }
@@ -64,7 +68,9 @@ class MainWindow : public QMainWindow {
     QStringList devices_;
     QListWidget* pageList_ = nullptr;
     QStackedWidget* stack_ = nullptr;
+    DataPage* dataPage_ = nullptr;
     ModelPage* modelPage_ = nullptr;
+    RunLibraryPage* runLibraryPage_ = nullptr;
     SelfTestPage* selfTestPage_ = nullptr;
     ExplorerPage* explorerPage_ = nullptr;
     BenchmarkPage* benchmarkPage_ = nullptr;

@@ -20,6 +20,7 @@
 #include "core/io/atomic_file.h"
 #include "core/io/model_io.h"
 #include "core/train/run_directory.h"
+#include "core/train/run_notes.h"
 #include "core/train/trainer.h"
 #include "core/util/error.h"
 #include "core/util/fs_util.h"
@@ -373,12 +374,18 @@ int run_runs(const ParsedArgs& a) {
         return 0;
     }
     std::cout << std::left << std::setw(32) << "NAME" << std::setw(10) << "TASK" << std::setw(10) << "STATUS"
-              << std::setw(8) << "STEPS"
-              << "BEST\n";
+              << std::setw(8) << "STEPS" << std::setw(24) << "BEST"
+              << "TAGS\n";
     for (const auto& r : runs) {
         std::cout << std::setw(32) << r.name << std::setw(10) << r.task << std::setw(10) << to_string(r.state)
-                  << std::setw(8) << r.steps;
-        if (r.best_metric) std::cout << r.best_metric_name << " " << fmt(*r.best_metric);
+                  << std::setw(8) << r.steps
+                  << std::setw(24) << (r.best_metric ? r.best_metric_name + " " + fmt(*r.best_metric) : "");
+        // Tags are written in the run library; unreadable notes must not hide the run from the list.
+        try {
+            std::cout << join_tags(read_run_notes(r.path).tags);
+        } catch (const Error&) {
+            std::cout << "(notes.json unreadable)";
+        }
         std::cout << "\n";
     }
     return 0;

@@ -27,4 +27,11 @@ timeout 120 xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" "$app" --page m
 check "$out/xvfb-model.png"
 timeout 300 xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" "$app" --page selftest --run-selftest --screenshot "$out/xvfb-selftest.png"
 check "$out/xvfb-selftest.png"
+# The Data page and the run library on an empty data folder (no user datasets or runs read).
+export PONET_DATA_DIR=$(mktemp -d)
+timeout 120 xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" "$app" --page data --screenshot "$out/xvfb-data.png"
+check "$out/xvfb-data.png"
+timeout 120 xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" "$app" --page runs --screenshot "$out/xvfb-runs.png"
+check "$out/xvfb-runs.png"
+rm -rf "$PONET_DATA_DIR"
 rm -rf "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME"
