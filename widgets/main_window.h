@@ -14,6 +14,7 @@ class QStackedWidget;
 namespace ponet::gui {
 
 class ModelPage;
+class PreferencesDialog;
 class SelfTestPage;
 
 class MainWindow : public QMainWindow {
@@ -40,6 +41,7 @@ class MainWindow : public QMainWindow {
     bool isBusy() const;
 
     void runSelfTest();  // shows the Self-test page and starts a run
+    PreferencesDialog* showPreferences();  // opens the Preferences dialog (versions, folders, runs folder)
 
   protected:
     void closeEvent(QCloseEvent* event) override;
@@ -72,6 +74,7 @@ class MainWindow : public QMainWindow {
     QAction* quitAction_ = nullptr;
     QAction* runSelfTestAction_ = nullptr;
     QAction* cancelSelfTestAction_ = nullptr;
+    QAction* preferencesAction_ = nullptr;
     QAction* aboutAction_ = nullptr;
     QAction* aboutQtAction_ = nullptr;
     QList<QAction*> pageActions_;
