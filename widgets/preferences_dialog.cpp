@@ -91,7 +91,7 @@ PreferencesDialog::PreferencesDialog(const QStringList& devices, QWidget* parent
     layout->addWidget(createLicenceBox());
     layout->addStretch(1);
     layout->addWidget(buttons);
-    setMinimumWidth(760);
+    setMinimumWidth(840);
 }
 
 QString PreferencesDialog::runsDirectorySetting() {
@@ -135,7 +135,9 @@ QWidget* PreferencesDialog::createVersionsBox(const QStringList& devices) {
 
 QWidget* PreferencesDialog::createFoldersBox() {
     auto* box = new QGroupBox(tr("Folders"), this);
-    auto* grid = new QGridLayout(box);
+    auto* boxLayout = new QVBoxLayout(box);
+    auto* grid = new QGridLayout;
+    boxLayout->addLayout(grid);
     grid->setColumnStretch(1, 1);
     int row = 0;
     addFolderRow(grid, row++, tr("Settings:"), QSettings().fileName(), QStringLiteral("settings"), true);
@@ -178,18 +180,19 @@ QWidget* PreferencesDialog::createFoldersBox() {
     grid->addWidget(open, row, 3);
     refreshRunsRow();
 
+    // Two fixed lines rather than word wrap: a wrapped label inside a group box gets squeezed by the layout.
     auto* note = new QLabel(tr("The folders follow the XDG base directories ($XDG_CONFIG_HOME, $XDG_DATA_HOME, "
-                               "$XDG_CACHE_HOME); $PONET_DATA_DIR and $PONET_RUNS_DIR override them."),
+                               "$XDG_CACHE_HOME);\n$PONET_DATA_DIR and $PONET_RUNS_DIR override them."),
                             box);
-    note->setWordWrap(true);
+    note->setObjectName(QStringLiteral("foldersNote"));
     note->setEnabled(false);  // drawn in the palette's secondary text colour
-    grid->addWidget(note, row + 1, 0, 1, 4);
+    boxLayout->addWidget(note);
     return box;
 }
 
 void PreferencesDialog::addFolderRow(QGridLayout* grid, int row, const QString& label, const QString& path,
                                      const QString& what, bool isFile) {
-    auto* box = grid->parentWidget();
+    QWidget* box = grid->parentWidget();
     auto* field = new QLineEdit(QDir::toNativeSeparators(path), box);
     field->setObjectName(QStringLiteral("folder_") + what);
     field->setReadOnly(true);
@@ -220,8 +223,8 @@ QWidget* PreferencesDialog::createLicenceBox() {
            "(<a href='https://www.gnu.org/licenses/gpl-3.0.html'>GPL-3.0-or-later</a>). It comes with "
            "ABSOLUTELY NO WARRANTY. It uses LibTorch (BSD-style licence), Qt (LGPL-3.0) and QCustomPlot "
            "(GPL-3.0).</p>"
-           "<p>If you use PoNet, please cite Tan et al., <i>PoNet: Pooling Network for Efficient Token Mixing "
-           "in Long Sequences</i>, ICLR 2022 (arXiv:2110.02442).</p>"),
+           "<p>If you use PoNet, please cite:<br>Tan et al., <i>PoNet: Pooling Network for Efficient Token "
+           "Mixing in Long Sequences</i>, ICLR 2022, arXiv:2110.02442.</p>"),
         box);
     text->setObjectName(QStringLiteral("licenceText"));
     text->setWordWrap(true);
