@@ -38,7 +38,8 @@ done
 
 echo "== contents"
 expect=(./usr/bin/ponet ./usr/share/man/man1/ponet.1.gz ./usr/share/ponet-studio/presets/tiny.json
-        ./usr/share/ponet-studio/models/ponet-tiny/config.json ./usr/share/ponet-studio/golden/)
+        ./usr/share/ponet-studio/models/ponet-tiny/config.json ./usr/share/ponet-studio/golden/
+        "./usr/share/doc/$name/copyright")
 if [[ "$gui" == 1 ]]; then
   expect+=(./usr/bin/ponet-studio ./usr/share/applications/ponet-studio.desktop ./usr/share/metainfo/
            ./usr/share/icons/hicolor/scalable/apps/ponet-studio.svg ./usr/share/icons/hicolor/48x48/apps/ponet-studio.png
