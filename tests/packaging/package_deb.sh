@@ -65,6 +65,9 @@ grep -q '^usage: ponet COMMAND' <<<"$help" || fail "--help has no usage line"
 # The man page was generated from the same table as --help: every command of one is in the other.
 man=$(gzip -dc "$root/usr/share/man/man1/ponet.1.gz")
 grep -q '^\.TH PONET 1' <<<"$man" || fail "ponet.1 has no .TH header"
+for section in NAME SYNOPSIS COMMANDS "EXIT STATUS" ENVIRONMENT FILES; do
+  grep -qx "\.SH $section" <<<"$man" || fail "ponet.1 has no $section section"
+done
 commands=$(sed -n '/^commands:/,/^$/p' <<<"$help" | awk 'NF>1 {print $1}')
 [[ -n "$commands" ]] || fail "no commands listed by --help"
 for c in $commands; do
