@@ -21,7 +21,7 @@ prefix=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
 build=build-package-cuda
 echo "== configure ($prefix)"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPONET_BUILD_GUI=OFF -DPONET_BUILD_TESTS=OFF \
-      -DCMAKE_PREFIX_PATH="$prefix" -DPONET_WITH_CUDA=ON -DPONET_CUDA_ARCHITECTURES=90 \
+      -DCMAKE_PREFIX_PATH="$prefix" -DPONET_WITH_CUDA=ON -DPONET_CUDA_ARCHITECTURES=90 -DCMAKE_CUDA_ARCHITECTURES=90 \
       >"$out/configure.log" 2>&1 || { tail -40 "$out/configure.log"; exit 1; }
 grep -E "PoNet:" "$out/configure.log" || true
 echo "== build"
