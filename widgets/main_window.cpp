@@ -30,6 +30,7 @@
 #include "widgets/model_source.h"
 #include "widgets/number_format.h"
 #include "widgets/run_library.h"
+#include "widgets/preferences_dialog.h"
 #include "widgets/selftest_page.h"
 
 #ifndef PONET_VERSION
@@ -203,6 +204,13 @@ void MainWindow::createActions() {
     cancelSelfTestAction_->setEnabled(false);
     connect(cancelSelfTestAction_, &QAction::triggered, selfTestPage_, &SelfTestPage::cancel);
 
+    preferencesAction_ = new QAction(tr("&Preferences…"), this);
+    preferencesAction_->setObjectName(QStringLiteral("preferencesAction"));
+    preferencesAction_->setShortcut(QKeySequence::Preferences);
+    preferencesAction_->setMenuRole(QAction::PreferencesRole);
+    preferencesAction_->setStatusTip(tr("Versions, the folders PoNet Studio uses, and where runs are saved"));
+    connect(preferencesAction_, &QAction::triggered, this, &MainWindow::showPreferences);
+
     aboutAction_ = new QAction(tr("&About PoNet Studio"), this);
     aboutAction_->setObjectName(QStringLiteral("aboutAction"));
     aboutAction_->setMenuRole(QAction::AboutRole);
@@ -235,6 +243,8 @@ void MainWindow::createMenus() {
     QMenu* tools = menuBar()->addMenu(tr("&Tools"));
     tools->addAction(runSelfTestAction_);
     tools->addAction(cancelSelfTestAction_);
+    tools->addSeparator();
+    tools->addAction(preferencesAction_);
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(aboutAction_);
@@ -398,6 +408,15 @@ void MainWindow::onComputeDeviceChanged(int index) {
         QSettings().setValue(key::computeDevice, device);
         appendLog(tr("Compute device: %1").arg(device));
     }
+}
+
+PreferencesDialog* MainWindow::showPreferences() {
+    auto* dialog = new PreferencesDialog(devices_, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &PreferencesDialog::runsDirectoryChanged, this,
+            [this](const QString& dir) { appendLog(tr("Runs folder: %1").arg(QDir::toNativeSeparators(dir))); });
+    dialog->open();
+    return dialog;
 }
 
 void MainWindow::showAbout() {

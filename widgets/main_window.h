@@ -18,6 +18,7 @@ class BenchmarkPage;
 class DataPage;
 class ModelPage;
 class RunLibraryPage;
+class PreferencesDialog;
 class SelfTestPage;
 
 class MainWindow : public QMainWindow {
@@ -48,6 +49,7 @@ class MainWindow : public QMainWindow {
     bool isBusy() const;
 
     void runSelfTest();  // shows the Self-test page and starts a run
+    PreferencesDialog* showPreferences();  // opens the Preferences dialog (versions, folders, runs folder)
 
   protected:
     void closeEvent(QCloseEvent* event) override;
@@ -84,6 +86,7 @@ class MainWindow : public QMainWindow {
     QAction* quitAction_ = nullptr;
     QAction* runSelfTestAction_ = nullptr;
     QAction* cancelSelfTestAction_ = nullptr;
+    QAction* preferencesAction_ = nullptr;
     QAction* aboutAction_ = nullptr;
     QAction* aboutQtAction_ = nullptr;
     QList<QAction*> pageActions_;
