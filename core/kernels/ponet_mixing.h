@@ -7,7 +7,7 @@
 
 namespace ponet {
 
-// Auto: the fastest implementation available for the tensors' device (fused where built, else the reference).
+// Auto: the fastest path for the tensors' device (fused on CUDA where built, the reference on the CPU).
 // Reference: the plain ATen composition. Fused: the fused kernels (CPU, or CUDA where built); an error where absent.
 enum class MixerImpl { Auto, Reference, Fused };
 std::string to_string(MixerImpl impl);
@@ -45,7 +45,7 @@ struct PoNetMixingOutput {
 // dtype (PONET-SPEC §1.9); y comes back in the dtype of `o`. Fills `trace` when given.
 PoNetMixingOutput ponet_mix_reference(const PoNetMixingInputs& in, MixingTrace* trace = nullptr);
 
-// The dispatch point every mixer call goes through. Auto: fused where the inputs allow it, else the reference;
+// The dispatch point every mixer call goes through. Auto: fused on CUDA where the inputs allow it, else the reference;
 // Fused: the fused kernels or an InvalidInput saying why not; Reference: the ATen composition. A call that asks
 // for a trace (the inspection hook) always takes the reference path, whose intermediates the trace records.
 PoNetMixingOutput ponet_mix(const PoNetMixingInputs& in, MixerImpl impl, MixingTrace* trace = nullptr);
