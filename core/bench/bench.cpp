@@ -104,6 +104,9 @@ void cuda_empty_cache() {
 
 void cuda_reset_peak(const torch::Device& d) {
 #if defined(PONET_WITH_CUDA)
+    // The caching allocator sets itself up on the first allocation; its statistics calls fail before that
+    // ("Invalid device argument ... did you call init?"), so allocate once first.
+    (void)torch::empty({1}, torch::TensorOptions().device(d));
     c10::cuda::CUDACachingAllocator::resetPeakStats(static_cast<c10::DeviceIndex>(cuda_index(d)));
 #else
     (void)d;
