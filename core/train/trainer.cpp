@@ -585,7 +585,7 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
             rec.checkpoint({st.step, path, best});
         };
 
-        const auto session_start = std::chrono::steady_clock::now();
+        auto session_start = std::chrono::steady_clock::now();
         const double elapsed_before = st.elapsed_seconds;
         const int64_t first_step = st.step;
         auto elapsed = [&] {
@@ -634,8 +634,19 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                 stop = RunStop{"stopped", "stopped at step " + std::to_string(st.step), true};
                 break;
             }
-            while (control.pause.load() && !control.stop.load())
-                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            if (control.pause.load() && !control.stop.load()) {
+                // Held between steps; the wait counts neither in the run's time nor in its throughput.
+                const auto paused_at = std::chrono::steady_clock::now();
+                rec.log("info", "paused at step " + std::to_string(st.step));
+                observer.on_pause_changed(true, st.step);
+                while (control.pause.load() && !control.stop.load())
+                    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                const auto held = std::chrono::steady_clock::now() - paused_at;
+                session_start += held;
+                iv.start += held;
+                observer.on_pause_changed(false, st.step);
+                if (!control.stop.load()) rec.log("info", "resumed at step " + std::to_string(st.step));
+            }
             if (control.stop.load()) continue;
 
             const int64_t step = st.step + 1;
