@@ -32,7 +32,8 @@ PlotControls::PlotControls(QWidget* parent) : QWidget(parent) {
     smoothing_->addItem(tr("EMA"), static_cast<int>(Smoothing::Ema));
     smoothing_->addItem(tr("Moving average"), static_cast<int>(Smoothing::MovingAverage));
     smoothing_->setToolTip(tr("Smoothing of the curves; the raw values stay faint behind"));
-    auto* smoothingLabel = new QLabel(tr("&Smoothing:"), this);
+    auto* smoothingLabel = new QLabel(tr("&Smooth:"), this);
+    smoothing_->setAccessibleName(tr("Smoothing"));
     smoothingLabel->setBuddy(smoothing_);
 
     weight_ = new QDoubleSpinBox(this);
@@ -58,12 +59,14 @@ PlotControls::PlotControls(QWidget* parent) : QWidget(parent) {
     xAxis_->addItem(tr("Step"), static_cast<int>(XAxisKind::Step));
     xAxis_->addItem(tr("Epoch"), static_cast<int>(XAxisKind::Epoch));
     xAxis_->addItem(tr("Wall time"), static_cast<int>(XAxisKind::WallTime));
-    auto* xLabel = new QLabel(tr("&X axis:"), this);
+    auto* xLabel = new QLabel(tr("&X:"), this);
+    xAxis_->setAccessibleName(tr("X axis"));
+    xAxis_->setToolTip(tr("What the x axis counts: optimizer steps, epochs or wall time"));
     xLabel->setBuddy(xAxis_);
 
     follow_ = new QToolButton(this);
     follow_->setObjectName(QStringLiteral("followButton"));
-    follow_->setText(tr("&Follow Latest"));
+    follow_->setText(tr("&Follow"));
     follow_->setToolTip(tr("Show all points and keep up with new ones (panning or zooming a plot pauses this)"));
     connect(follow_, &QToolButton::clicked, this, [this] {
         for (const auto& p : plots_)
@@ -74,7 +77,8 @@ PlotControls::PlotControls(QWidget* parent) : QWidget(parent) {
     export_->setObjectName(QStringLiteral("exportButton"));
     export_->setText(tr("&Export…"));
     export_->setIcon(style()->standardIcon(QStyle::SP_DialogSaveButton));
-    export_->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    export_->setToolButtonStyle(Qt::ToolButtonIconOnly);
+    export_->setAccessibleName(tr("Export plots"));
     export_->setToolTip(tr("Save the curves' data as CSV, or every plot as PNG or PDF images"));
     connect(export_, &QToolButton::clicked, this, &PlotControls::chooseExport);
 
@@ -82,9 +86,7 @@ PlotControls::PlotControls(QWidget* parent) : QWidget(parent) {
     layout->addWidget(smoothing_);
     layout->addWidget(weight_);
     layout->addWidget(window_);
-    layout->addSpacing(8);
     layout->addWidget(logY_);
-    layout->addSpacing(8);
     layout->addWidget(xLabel);
     layout->addWidget(xAxis_);
     layout->addStretch(1);
