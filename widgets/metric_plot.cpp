@@ -79,7 +79,7 @@ MetricPlot::MetricPlot(const QString& title, QWidget* parent) : QWidget(parent),
     plot_->yAxis2->setLabelFont(small);
     plot_->legend->setFont(small);
     plot_->legend->setVisible(false);
-    plot_->legend->setBrush(QColor(255, 255, 255, 200));
+    plot_->legend->setBrush(QColor(255, 255, 255, 170));
     plot_->legend->setBorderPen(QPen(QColor(200, 200, 200)));
     plot_->legend->setRowSpacing(0);
     plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
@@ -114,6 +114,11 @@ MetricPlot::~MetricPlot() = default;
 void MetricPlot::setYLabel(const QString& text, const QString& rightText) {
     plot_->yAxis->setLabel(text);
     plot_->yAxis2->setLabel(rightText);
+    scheduleRedraw();
+}
+
+void MetricPlot::setLegendAlignment(Qt::Alignment alignment) {
+    plot_->axisRect()->insetLayout()->setInsetAlignment(0, alignment);
     scheduleRedraw();
 }
 
@@ -310,7 +315,7 @@ void MetricPlot::rebuildGraphs() {
             ys.push_back(usable ? p.value : std::numeric_limits<double>::quiet_NaN());
         }
         std::vector<double> smooth;
-        const bool smoothed = !s.options.markers && style_.smoothing != Smoothing::None;
+        const bool smoothed = !s.options.markers && s.options.smoothable && style_.smoothing != Smoothing::None;
         if (smoothed) {
             smooth = style_.smoothing == Smoothing::Ema ? emaBiasCorrected(ys, style_.emaWeight)
                                                          : trailingMovingAverage(ys, style_.window);

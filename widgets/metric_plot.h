@@ -44,6 +44,7 @@ struct SeriesOptions {
     QColor color;            // invalid: the next colour of the palette
     bool rightAxis = false;  // a second quantity with its own scale (memory beside tokens/s)
     bool markers = false;    // sparse points (evaluations): drawn as dots joined by a line, never smoothed
+    bool smoothable = true;  // false for exact quantities (the learning rate): always drawn raw
 };
 
 class MetricPlot : public QWidget {
@@ -53,6 +54,8 @@ class MetricPlot : public QWidget {
     ~MetricPlot() override;
 
     QString title() const { return title_; }
+    // Where the legend sits inside the plot (default: top right); rising curves read better with it low.
+    void setLegendAlignment(Qt::Alignment alignment);
     void setYLabel(const QString& text, const QString& rightText = {});
 
     // Adds (or replaces) the series (runId, metric) with `points`.

@@ -120,6 +120,8 @@ RunConfigForm::RunConfigForm(const QSet<QString>& excluded, QWidget* parent) : Q
         index_.insert(key, static_cast<int>(fields_.size()));
         fields_ << f;
     }
+    // The training options are what a run is most often adjusted by.
+    tabs_->setCurrentIndex(tabs_->count() - 1);
     setConfig(config_);
 }
 

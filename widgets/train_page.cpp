@@ -84,13 +84,14 @@ QList<TrainPage::PlotSpec> TrainPage::plotSpecs(ponet::TaskKind task) {
         out << f1;
     }
     PlotSpec lr{QStringLiteral("lr"), tr("Learning rate"), tr("learning rate"), {}, {}};
-    lr.series << SeriesSpec{QStringLiteral("lr"), tr("learning rate"), false, QStringLiteral("lr"), false, 1};
+    lr.series << SeriesSpec{QStringLiteral("lr"), tr("learning rate"), false, QStringLiteral("lr"), false, 1, false};
     out << lr;
     PlotSpec speed{QStringLiteral("throughput"), tr("Throughput and memory"), tr("tokens/s"), tr("MiB"), {}};
     speed.series << SeriesSpec{QStringLiteral("tokens_per_second"), tr("tokens/s"), false,
                                QStringLiteral("tokens_per_second"), false, 1};
     speed.series << SeriesSpec{QStringLiteral("memory"), tr("memory (MiB)"), false, QStringLiteral("memory_bytes"),
-                               true, 1.0 / (1024.0 * 1024.0)};
+                               true, 1.0 / (1024.0 * 1024.0), false};
+    for (PlotSpec& p : out) p.rising = p.id.contains(QLatin1String("accuracy")) || p.id == QLatin1String("macro_f1");
     out << speed;
     return out;
 }
@@ -382,6 +383,7 @@ void TrainPage::buildPlots(ponet::TaskKind task) {
         auto* p = new MetricPlot(s.title, plotArea_);
         p->setObjectName(QStringLiteral("plot:") + s.id);
         p->setYLabel(s.yLabel, s.rightLabel);
+        p->setLegendAlignment(s.rising ? Qt::AlignBottom | Qt::AlignRight : Qt::AlignTop | Qt::AlignRight);
         plots_.insert(s.id, p);
         const bool lastAlone = i == n - 1 && n % 2 == 1;
         plotGrid_->addWidget(p, i / 2, i % 2, 1, lastAlone ? 2 : 1);
@@ -400,6 +402,7 @@ void TrainPage::addStep(const QString& run, const ponet::StepMetrics& m) {
             SeriesOptions o;
             o.label = s.label;
             o.rightAxis = s.rightAxis;
+            o.smoothable = s.smoothable;
             plot->appendPoints(run, s.metric,
                                {MetricPoint{static_cast<double>(m.step), m.epoch, m.elapsed_seconds, v * s.scale}}, o);
         }

@@ -89,10 +89,12 @@ class TrainPage : public QWidget {
         QString key;              // StepMetrics field name, or the EvalMetrics value key
         bool rightAxis = false;
         double scale = 1;         // bytes -> MiB
+        bool smoothable = true;
     };
     struct PlotSpec {
         QString id, title, yLabel, rightLabel;
         QList<SeriesSpec> series;
+        bool rising = false;  // accuracies: the legend goes to the bottom right, away from the curve
     };
     static QList<PlotSpec> plotSpecs(ponet::TaskKind task);
 
