@@ -140,6 +140,7 @@ class TestTrainPage : public QObject {
         QVERIFY(page->plot(QStringLiteral("macro_f1")));
         // Navigation lists only pages that exist, the toolbar carries the run's controls.
         QCOMPARE(w.findChild<QListWidget*>(QStringLiteral("pageList"))->count(), MainWindow::pageIds().size());
+        QVERIFY(MainWindow::pageIds().contains(QStringLiteral("train")));
         QVERIFY(w.findChild<QLabel*>(QStringLiteral("activeRunLabel")));
         auto* device = w.findChild<QComboBox*>(QStringLiteral("deviceCombo"));
         QCOMPARE(device->itemData(0).toString(), QStringLiteral("cpu"));
