@@ -2,13 +2,16 @@
 #pragma once
 #include <QMainWindow>
 #include <QStringList>
+#include <QStyle>
 
 class QAction;
 class QComboBox;
 class QDockWidget;
 class QLabel;
 class QListWidget;
+class QMenu;
 class QPlainTextEdit;
+class QProgressBar;
 class QStackedWidget;
 
 namespace ponet::gui {
@@ -20,6 +23,7 @@ class ModelPage;
 class RunLibraryPage;
 class PreferencesDialog;
 class SelfTestPage;
+class TrainPage;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -32,7 +36,7 @@ class MainWindow : public QMainWindow {
     explicit MainWindow(const Options& options = {}, QWidget* parent = nullptr);
     ~MainWindow() override;
 
-    static QStringList pageIds();  // "data", "model", "runs", "selftest", "explore", "benchmark"
+    static QStringList pageIds();  // in navigation order: "data", "model", "train", "runs", "explore", "benchmark", "selftest"
     QString currentPage() const;
     void showPage(const QString& id);  // unknown ids are ignored
 
@@ -42,7 +46,9 @@ class MainWindow : public QMainWindow {
     SelfTestPage* selfTestPage() const { return selfTestPage_; }
     ExplorerPage* explorerPage() const { return explorerPage_; }
     BenchmarkPage* benchmarkPage() const { return benchmarkPage_; }
-    QString computeDevice() const;
+    TrainPage* trainPage() const { return trainPage_; }
+    QString computeDevice() const;  // the device id: "cpu", "cuda:0", ...
+    QStringList recentRuns() const;
     QString logText() const;
 
     // True while a page computes something whose result will change what the window shows.
@@ -56,6 +62,9 @@ class MainWindow : public QMainWindow {
 
   private:
     void createPages();
+    // One navigation entry and its page; `id` must be listed in pageIds() at the same position.
+    void addPage(const QString& id, const QString& title, QStyle::StandardPixmap icon, const QString& tip,
+                 QWidget* page);
     void createActions();
     void createMenus();
     void createToolBar();
@@ -66,6 +75,11 @@ class MainWindow : public QMainWindow {
     void onModelShown(const QString& name, const QString& directory);
     void onComputeDeviceChanged(int index);
     void showAbout();
+    void createStatusBar();
+    void connectTrainPage();
+    void rememberRun(const QString& dir);
+    void updateRecentRunsMenu();
+    void openRunFolder();
 
     QStringList devices_;
     QListWidget* pageList_ = nullptr;
@@ -76,7 +90,14 @@ class MainWindow : public QMainWindow {
     SelfTestPage* selfTestPage_ = nullptr;
     ExplorerPage* explorerPage_ = nullptr;
     BenchmarkPage* benchmarkPage_ = nullptr;
+    TrainPage* trainPage_ = nullptr;
     QComboBox* deviceCombo_ = nullptr;
+    QLabel* activeRun_ = nullptr;
+    QProgressBar* progress_ = nullptr;
+    QLabel* etaStatus_ = nullptr;
+    QLabel* speedStatus_ = nullptr;
+    QMenu* recentRunsMenu_ = nullptr;
+    QAction* openRunAction_ = nullptr;
     QDockWidget* logDock_ = nullptr;
     QPlainTextEdit* log_ = nullptr;
     QLabel* modelStatus_ = nullptr;
@@ -91,6 +112,7 @@ class MainWindow : public QMainWindow {
     QAction* aboutQtAction_ = nullptr;
     QList<QAction*> pageActions_;
     bool restoring_ = true;  // settings are written only after the initial state has been restored
+    bool closeAfterStop_ = false;  // a close waits for the run's stop checkpoint, then closes
 };
 
 }  // namespace ponet::gui

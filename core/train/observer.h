@@ -65,6 +65,9 @@ class TrainObserver {
     virtual void on_eval(const EvalMetrics&) {}
     virtual void on_checkpoint(const CheckpointEvent&) {}
     virtual void on_log(const std::string& /*level*/, const std::string& /*message*/) {}
+    // The loop has stopped between steps for RunControl::pause (true), or goes on again (false); `step` is
+    // the number of optimizer steps done.
+    virtual void on_pause_changed(bool /*paused*/, int64_t /*step*/) {}
     virtual void on_finished(const RunOutcome&) {}
 };
 

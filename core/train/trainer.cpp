@@ -679,7 +679,7 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
             rec.checkpoint({st.step, path, best});
         };
 
-        const auto session_start = std::chrono::steady_clock::now();
+        auto session_start = std::chrono::steady_clock::now();
         const double elapsed_before = st.elapsed_seconds;
         const int64_t first_step = st.step;
         auto elapsed = [&] {
@@ -730,9 +730,22 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                 stop = RunStop{"stopped", "stopped at step " + std::to_string(st.step), true};
                 break;
             }
-            // A paused worker would stall the others into their timeout, so pause is single-process only.
-            while (!comm && control.pause.load() && !control.stop.load())
-                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            if (control.pause.load() && !control.stop.load()) {
+                // A paused worker would stall the others into their timeout, so pause is single-process only.
+                if (!comm) {
+                    // Held between steps; the wait counts neither in the run's time nor in its throughput.
+                    const auto paused_at = std::chrono::steady_clock::now();
+                    rec.log("info", "paused at step " + std::to_string(st.step));
+                    observer.on_pause_changed(true, st.step);
+                    while (control.pause.load() && !control.stop.load())
+                        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                    const auto held = std::chrono::steady_clock::now() - paused_at;
+                    session_start += held;
+                    iv.start += held;
+                    observer.on_pause_changed(false, st.step);
+                    if (!control.stop.load()) rec.log("info", "resumed at step " + std::to_string(st.step));
+                }
+            }
             if (!comm && control.stop.load()) continue;
 
             const int64_t step = st.step + 1;
