@@ -12,6 +12,8 @@
 #include <system_error>
 #include <tuple>
 
+#include "core/util/json_limits.h"
+
 namespace ponet {
 namespace {
 
@@ -135,6 +137,10 @@ class HeaderParser {
         if (size >= 3 && std::equal(text, text + 3, "\xEF\xBB\xBF")) {
             fail(StErrc::HeaderNotJson,
                  "the header starts with a UTF-8 byte-order mark, which JSON forbids here");
+        }
+        if (const auto at = json_too_deep_at(std::string_view(text, size))) {
+            fail(StErrc::HeaderNotJson, "the header nests JSON more than " + std::to_string(kMaxJsonDepth) +
+                                            " levels deep (at byte " + std::to_string(8 + *at) + ")");
         }
         // nlohmann keeps only one of two equal keys, so duplicates are caught while parsing, per open object.
         std::vector<std::set<std::string>> open_objects;

@@ -15,6 +15,7 @@
 
 #include "core/io/atomic_file.h"
 #include "core/util/error.h"
+#include "core/util/json_limits.h"
 #include "core/util/paths.h"
 
 namespace ponet {
@@ -623,6 +624,7 @@ RunConfig RunConfig::from_json_text(const std::string& text, const std::string& 
 }
 
 void RunConfig::merge_json_text(const std::string& text, const std::string& origin) {
+    check_json_depth(text, origin);
     json j;
     try {
         j = json::parse(text);

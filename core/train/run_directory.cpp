@@ -14,6 +14,7 @@
 
 #include "core/io/atomic_file.h"
 #include "core/util/error.h"
+#include "core/util/json_limits.h"
 
 namespace ponet {
 
@@ -90,6 +91,7 @@ std::string RunStatus::to_json_text() const {
 }
 
 RunStatus RunStatus::from_json_text(const std::string& text, const std::string& origin) {
+    check_json_depth(text, origin);
     try {
         const json j = json::parse(text);
         if (j.at("version").get<int>() > kVersion)
