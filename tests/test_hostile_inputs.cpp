@@ -304,6 +304,23 @@ class TestHostileInputs : public QObject {
     }
 
     // --- regressions found by the fuzz targets
+    void numbersBeyondDouble() {
+        // Found by fuzz_model_config: nlohmann reports 1e405 as out_of_range, not parse_error, and that
+        // exception escaped the readers (std::terminate: the app would have crashed on such a config.json).
+        QVERIFY(mentions(refusal([] { ModelConfig::from_json_text(R"({"cnns": 1e405})", "c.json"); }),
+                         "c.json: not valid JSON"));
+        QVERIFY(mentions(refusal([] { RunConfig::from_json_text(R"({"train": {"lr": 1e999}})", "r.json"); }),
+                         "r.json: not valid JSON"));
+        const std::string path = file("number.safetensors", safetensors_bytes(R"({"__metadata__":{},"x":-1e400})"));
+        try {
+            (void)read_safetensors(path);
+            QFAIL("a header with -1e400 was accepted");
+        } catch (const SafetensorsError& e) {
+            QCOMPARE(e.code(), StErrc::HeaderNotJson);
+            QVERIFY(mentions(e.what(), "number overflow"));
+        }
+    }
+
     void idxDimensionsThatWrapAround() {
         // Found by fuzz_import_idx: 65536^4 = 2^64 wrapped to 0, so a 20-byte file matched its "size" and the
         // importer then allocated 2^48-byte images.

@@ -170,7 +170,7 @@ class HeaderParser {
         json root;
         try {
             root = json::parse(text, text + size, on_event);
-        } catch (const json::parse_error& e) {
+        } catch (const json::exception& e) {  // parse_error, and out_of_range for a number such as 1e400
             // Drop nlohmann's "[json.exception.parse_error.101] " prefix; the rest says where and why.
             std::string why = e.what();
             if (const auto pos = why.find("] "); pos != std::string::npos) why = why.substr(pos + 2);

@@ -172,7 +172,7 @@ ModelConfig ModelConfig::from_json_text(const std::string& text, const std::stri
     json j;
     try {
         j = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, and out_of_range for a number such as 1e400
         throw InvalidInput(origin + ": not valid JSON (" + std::string(e.what()) + ")");
     }
     if (!j.is_object()) throw InvalidInput(origin + ": expected a JSON object, got " + std::string(j.type_name()));

@@ -628,7 +628,7 @@ void RunConfig::merge_json_text(const std::string& text, const std::string& orig
     json j;
     try {
         j = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, and out_of_range for a number such as 1e400
         throw InvalidInput(origin + ": not valid JSON (" + e.what() + ")");
     }
     if (!j.is_object()) throw InvalidInput(origin + ": a run configuration is a JSON object");

@@ -148,7 +148,7 @@ void RunDirectory::append_metrics(const std::string& json_object) const {
     json j;
     try {
         j = json::parse(json_object);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, and out_of_range for a number such as 1e400
         throw InvalidInput(std::string("metrics event is not JSON: ") + e.what());
     }
     if (!j.is_object()) throw InvalidInput("a metrics event must be a JSON object");

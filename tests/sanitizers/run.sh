@@ -17,7 +17,7 @@ jobs=${PONET_BUILD_JOBS:-$(nproc 2>/dev/null || echo 2)}
 # end to end (it runs `ponet` itself, also built with the sanitizers). test_trainer (minutes of training) and
 # test_crash_safety (kills processes on purpose) are left to the full run.
 subset='^(test_hostile_inputs|test_safetensors|test_config_io|test_tokenizers|test_examples|test_train_parts|test_model|test_cli)$'
-ctest_args=(-E '^(test_data_sources|fuzz_smoke)$')
+ctest_args=(-E '^(test_data_sources|fuzz_smoke|sanitizers_subset)$')
 case "${1:-}" in
   --subset) ctest_args=(-R "$subset") ;;
   -R) ctest_args=(-R "$2") ;;
