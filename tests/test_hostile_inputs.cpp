@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "core/data/importers.h"
@@ -17,6 +18,7 @@
 #include "core/model/model_summary.h"
 #include "core/model/ponet_model.h"
 #include "core/train/checkpoint.h"
+#include "core/text/sentencepiece_tokenizer.h"
 #include "core/train/run_config.h"
 #include "core/util/json_limits.h"
 
@@ -334,6 +336,18 @@ class TestHostileInputs : public QObject {
         const auto z = import_documents(file("zero-images-idx3-ubyte", zero), ImportFormat::Idx);
         QCOMPARE(z.documents.size(), size_t(0));
         QVERIFY(mentions(z.report.summary(), "0 pixels"));
+    }
+
+    void sentencePieceModelWithAnEmptyPiece() {
+        // Found by fuzz_sentencepiece: SentencePiece's trie builder throws for an empty piece instead of
+        // returning a status, and the exception crossed our module's boundary (std::terminate).
+        std::string reason;
+        if (!sentencepiece_available(&reason)) QSKIP(reason.c_str());
+        std::ifstream in(PONET_TEST_SOURCE_DIR "/fixtures/spm-empty-piece.model", std::ios::binary);
+        const std::string model((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        QVERIFY(!model.empty());
+        QVERIFY(mentions(refusal([&] { SentencePieceTokenizer::from_model(model); }),
+                         "not a SentencePiece model: "));
     }
 
   private:
