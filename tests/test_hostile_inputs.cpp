@@ -338,6 +338,16 @@ class TestHostileInputs : public QObject {
         QVERIFY(mentions(z.report.summary(), "0 pixels"));
     }
 
+    void megabyteLongUnknownKey() {
+        // Found by fuzz_run_config (100 inputs per second): the did-you-mean search compared a key of any
+        // length against every option. A 1 MB key is now reported without a suggestion, at once.
+        const std::string key(1 << 20, 'k');
+        const std::string message = refusal([&] { RunConfig::from_json_text("{\"" + key + "\": 1}", "r.json"); });
+        QVERIFY(mentions(message, "r.json: unknown key 'kkk"));
+        QVERIFY(message.find("did you mean") == std::string::npos);
+        QCOMPARE(suggest_option("trian.lr"), std::string("train.lr"));
+    }
+
     void sentencePieceModelWithAnEmptyPiece() {
         // Found by fuzz_sentencepiece: SentencePiece's trie builder throws for an empty piece instead of
         // returning a status, and the exception crossed our module's boundary (std::terminate).

@@ -582,6 +582,9 @@ std::string suggest_option(const std::string& unknown_key) {
     };
     const auto alias = aliases.find(leaf(unknown_key));
     if (alias != aliases.end()) return alias->second;
+    // The edit distance costs length × key length for each of the ~70 keys: a megabyte-long key in a hostile
+    // file would take minutes, and no typo is that long (fuzz_run_config ran at 100 inputs per second).
+    if (unknown_key.size() > 200) return {};
     std::string best;
     size_t best_d = SIZE_MAX;
     for (const auto& b : bindings()) {
