@@ -29,9 +29,9 @@ if(SentencePiece_FOUND)
   set_source_files_properties(${PROJECT_SOURCE_DIR}/core/spm/spm_module.cpp PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
   # Whatever links the core can tokenize with SentencePiece as soon as it is built.
   add_dependencies(ponet_core ponet_spm)
-  install(TARGETS ponet_spm LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/ponet)
+  install(TARGETS ponet_spm LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/ponet-studio)
   set_source_files_properties(${_ponet_spm_client} DIRECTORY ${PROJECT_SOURCE_DIR}/core PROPERTIES
-    COMPILE_DEFINITIONS "PONET_SPM_MODULE_BUILD=\"$<TARGET_FILE:ponet_spm>\";PONET_SPM_MODULE_RELDIR=\"${CMAKE_INSTALL_LIBDIR}/ponet\"")
+    COMPILE_DEFINITIONS "PONET_SPM_MODULE_BUILD=\"$<TARGET_FILE:ponet_spm>\";PONET_SPM_MODULE_RELDIR=\"${CMAKE_INSTALL_LIBDIR}/ponet-studio\"")
 else()
   message(STATUS "PoNet: SentencePiece not found (pkg-config sentencepiece); SentencePiece tokenizers are unavailable")
 endif()

@@ -8,11 +8,11 @@ packages=(
   cmake ninja-build pkgconf g++ ccache
   qt6-base-dev qt6-base-dev-tools libqt6test6 libgl-dev
   libqcustomplot-dev libqcustomplot2.1-qt6
-  libtorch-dev libopenblas0-openmp
+  libtorch-dev libopenblas0-openmp libgloo-dev
   libsentencepiece-dev nlohmann-json3-dev
 )
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(xvfb xauth imagemagick desktop-file-utils file clang libclang-rt-14-dev)
+  packages+=(xvfb xauth imagemagick desktop-file-utils appstream file clang libclang-rt-14-dev)
 fi
 
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then

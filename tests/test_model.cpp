@@ -15,6 +15,7 @@
 #include "core/check/checks.h"
 #include "core/io/atomic_file.h"
 #include "core/kernels/ponet_mixing.h"
+#include "core/kernels/ponet_mixing_fused.h"
 #include "core/model/model_config.h"
 #include "core/model/model_summary.h"
 #include "core/model/ponet_model.h"
@@ -143,6 +144,7 @@ class TestModel : public QObject {
   private Q_SLOTS:
     void initTestCase();
 
+    void goldenParity_data();
     void goldenParity();
     void goldenSegmentIds();
     void goldenCopyMatchesShared();
@@ -154,6 +156,9 @@ class TestModel : public QObject {
 
     void mixingVsNaive_data();
     void mixingVsNaive();
+    void fusedVsReference_data();
+    void fusedVsReference();
+    void fusedDispatch();
     void specialTokensSeeOnlyGlobal();
     void specialTokensWithoutTrick();
     void paddingRowsAreZero_data();
@@ -186,8 +191,16 @@ void TestModel::initTestCase() {
 // ---------------------------------------------------------------------------------------------------------------
 // Golden vectors and segment ids
 
+void TestModel::goldenParity_data() {
+    QTest::addColumn<int>("impl");
+    QTest::newRow("fused") << static_cast<int>(ponet::MixerImpl::Fused);
+    QTest::newRow("reference") << static_cast<int>(ponet::MixerImpl::Reference);
+}
+
 void TestModel::goldenParity() {
-    const auto results = ponet::check::golden_parity(goldenDir(), torch::kCPU);
+    QFETCH(int, impl);
+    const auto results =
+        ponet::check::golden_parity(goldenDir(), torch::kCPU, static_cast<ponet::MixerImpl>(impl));
     std::set<std::string> names;
     int grads = 0;
     for (const auto& r : results) {
@@ -199,7 +212,8 @@ void TestModel::goldenParity() {
         "last_hidden_state", "pooler_output",   "prediction_logits", "seq_relationship_logits",
         "hidden_states.0",   "hidden_states.1", "hidden_states.2",   "ga_attention.0",
         "ga_attention.1",    "mlm_loss",        "sso_loss"};
-    for (const auto& o : outputs) QVERIFY2(names.count("golden " + o), ("no result for " + o).c_str());
+    const std::string tag = impl == static_cast<int>(ponet::MixerImpl::Reference) ? " [reference]" : "";
+    for (const auto& o : outputs) QVERIFY2(names.count("golden " + o + tag), ("no result for " + o).c_str());
     QCOMPARE(grads, 54);  // every parameter of the golden model
     QCOMPARE(results.size(), outputs.size() + 54);
 }
@@ -305,6 +319,55 @@ void TestModel::mixingVsNaive() {
         const auto r = ponet::check::mixing_vs_naive(torch::kCPU, clsgsepg, explicitSegments, seed);
         QVERIFY2(r.passed, qPrintable(QString::fromStdString(ponet::format_result_line(r))));
     }
+}
+
+void TestModel::fusedVsReference_data() {
+    QTest::addColumn<int>("dtype");
+    QTest::addColumn<bool>("large");
+    QTest::newRow("fp32, random shapes") << static_cast<int>(torch::kFloat) << false;
+    QTest::newRow("fp32, long rows") << static_cast<int>(torch::kFloat) << true;
+    QTest::newRow("bf16, random shapes") << static_cast<int>(torch::kBFloat16) << false;
+    QTest::newRow("bf16, long rows") << static_cast<int>(torch::kBFloat16) << true;
+    QTest::newRow("fp16, random shapes") << static_cast<int>(torch::kHalf) << false;
+}
+
+void TestModel::fusedVsReference() {
+    QFETCH(int, dtype);
+    QFETCH(bool, large);
+    for (uint64_t seed : {11u, 12u, 13u}) {
+        const auto r = ponet::check::fused_vs_reference(torch::kCPU, static_cast<torch::ScalarType>(dtype), seed, large);
+        QVERIFY2(r.passed, qPrintable(QString::fromStdString(ponet::format_result_line(r) + " " + r.detail)));
+    }
+}
+
+void TestModel::fusedDispatch() {
+    auto c = mixCase(/*clsgsepg=*/true, 7);
+    // Auto keeps the reference path on the CPU (faster whole steps there); Fused asks for the kernels; the trace
+    // forces the reference path (its intermediates are recorded).
+    QCOMPARE(QString::fromStdString(ponet::resolved_mixer_impl(ponet::MixerImpl::Auto, torch::kCPU)),
+             QStringLiteral("reference"));
+    QCOMPARE(QString::fromStdString(ponet::resolved_mixer_impl(ponet::MixerImpl::Fused, torch::kCPU)),
+             QStringLiteral("fused-cpu"));
+    QCOMPARE(QString::fromStdString(ponet::resolved_mixer_impl(ponet::MixerImpl::Reference, torch::kCPU)),
+             QStringLiteral("reference"));
+    const auto fused = ponet::ponet_mix(c.in, ponet::MixerImpl::Fused);
+    const auto ref = ponet::ponet_mix(c.in, ponet::MixerImpl::Reference);
+    QVERIFY(torch::allclose(fused.y, ref.y, 1e-5, 1e-5));
+    ponet::MixingTrace trace;
+    ponet::ponet_mix(c.in, ponet::MixerImpl::Fused, &trace);
+    QVERIFY(trace.smp_winner.defined());
+    // Fused refuses what it cannot take with the reason; the reference path still takes it.
+    auto bad = c.in;
+    for (auto* t : {&bad.q, &bad.k, &bad.o, &bad.s, &bad.l}) *t = t->to(torch::kDouble);
+    std::string why;
+    QVERIFY(!ponet::fused_mixing_supported(bad, &why));
+    QVERIFY(QString::fromStdString(why).contains("dtype"));
+    expectInvalidInput([&] { ponet::ponet_mix(bad, ponet::MixerImpl::Fused); }, "fused");
+    QVERIFY(ponet::ponet_mix(bad, ponet::MixerImpl::Auto).y.defined());
+    // A promised segment count that the ids exceed is refused, never written out of bounds.
+    auto lie = c.in;
+    lie.num_segments = 1;
+    expectInvalidInput([&] { ponet::ponet_mix(lie, ponet::MixerImpl::Fused); }, "segment id");
 }
 
 void TestModel::specialTokensSeeOnlyGlobal() {

@@ -6,10 +6,17 @@
 #include "core/check/check_result.h"
 #include "core/model/model_config.h"
 #include "core/model/model_summary.h"
+#include "core/train/observer.h"
+#include "core/train/run_config.h"
 
 Q_DECLARE_METATYPE(ponet::CheckResult)
 Q_DECLARE_METATYPE(ponet::ModelConfig)
 Q_DECLARE_METATYPE(ponet::ModelSummary)
+Q_DECLARE_METATYPE(ponet::StepMetrics)
+Q_DECLARE_METATYPE(ponet::EvalMetrics)
+Q_DECLARE_METATYPE(ponet::CheckpointEvent)
+Q_DECLARE_METATYPE(ponet::RunOutcome)
+Q_DECLARE_METATYPE(ponet::RunConfig)
 
 namespace ponet::gui {
 

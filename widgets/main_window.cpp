@@ -16,17 +16,32 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPlainTextEdit>
+#include <QProgressBar>
 #include <QSettings>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QStyle>
+#include <QFileDialog>
+#include <QLocale>
 #include <QToolBar>
 
+#include <climits>
+#include <cmath>
+
 #include "core/check/check_result.h"
+#include "core/util/compute_devices.h"
+#include "widgets/benchmark_page.h"
+#include "widgets/data_page.h"
+#include "widgets/explorer_page.h"
 #include "widgets/model_page.h"
 #include "widgets/model_source.h"
 #include "widgets/number_format.h"
+#include "widgets/plot_controls.h"
+#include "widgets/preferences_dialog.h"
+#include "widgets/run_library.h"
 #include "widgets/selftest_page.h"
+#include "widgets/train_page.h"
+#include "widgets/training_worker.h"
 
 #ifndef PONET_VERSION
 #error "PONET_VERSION comes from ponet_core's public compile definitions"
@@ -35,8 +50,19 @@
 namespace ponet::gui {
 namespace {
 
+const char kDataPage[] = "data";
 const char kModelPage[] = "model";
+const char kTrainPage[] = "train";
+const char kRunsPage[] = "runs";
 const char kSelfTestPage[] = "selftest";
+const char kExplorerPage[] = "explore";
+const char kBenchmarkPage[] = "benchmark";
+// Navigation order (the workflow's); createPages() adds the pages in this order.
+const char* const kPageIds[] = {kDataPage,     kModelPage,     kTrainPage,   kRunsPage,
+                                kExplorerPage, kBenchmarkPage, kSelfTestPage};
+const char kDefaultPage[] = "train";  // a first start opens on the ready ListOps example
+
+constexpr int kMaxRecentRuns = 8;
 
 namespace key {
 const char geometry[] = "window/geometry";
@@ -47,7 +73,26 @@ const char sequenceLength[] = "model/sequenceLength";
 const char computeDevice[] = "device/compute";
 const char selfTestDevices[] = "selftest/devices";
 const char selfTestCounts[] = "selftest/checkCounts";
+const char trainPreset[] = "train/preset";
+const char trainConfig[] = "train/config";
+const char plotSmoothing[] = "plots/smoothing";
+const char plotEmaWeight[] = "plots/emaWeight";
+const char plotWindow[] = "plots/window";
+const char plotLogY[] = "plots/logY";
+const char plotXAxis[] = "plots/xAxis";
+const char recentRuns[] = "runs/recent";
 }  // namespace key
+
+QString formatDuration(double seconds) {
+    if (!std::isfinite(seconds) || seconds < 0) return QStringLiteral("–");
+    const qint64 s = static_cast<qint64>(std::llround(seconds));
+    if (s >= 3600)
+        return QStringLiteral("%1:%2:%3")
+            .arg(s / 3600)
+            .arg((s / 60) % 60, 2, 10, QLatin1Char('0'))
+            .arg(s % 60, 2, 10, QLatin1Char('0'));
+    return QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
+}
 
 QStringList toQStringList(const std::vector<std::string>& v) {
     QStringList out;
@@ -68,11 +113,8 @@ MainWindow::MainWindow(const Options& options, QWidget* parent)
     createMenus();
     createToolBar();
     createLogDock();
-
-    modelStatus_ = new QLabel(this);
-    deviceStatus_ = new QLabel(this);
-    statusBar()->addPermanentWidget(modelStatus_);
-    statusBar()->addPermanentWidget(deviceStatus_);
+    createStatusBar();
+    connectTrainPage();
 
     restoreSettings(options);
 }
@@ -80,7 +122,22 @@ MainWindow::MainWindow(const Options& options, QWidget* parent)
 MainWindow::~MainWindow() = default;
 
 QStringList MainWindow::pageIds() {
-    return {QString::fromLatin1(kModelPage), QString::fromLatin1(kSelfTestPage)};
+    QStringList ids;
+    for (const char* id : kPageIds) ids << QString::fromLatin1(id);
+    return ids;
+}
+
+void MainWindow::addPage(const QString& id, const QString& title, QStyle::StandardPixmap icon, const QString& tip,
+                         QWidget* page) {
+    Q_ASSERT(pageIds().value(stack_->count()) == id);
+    page->setObjectName(id + QStringLiteral("Page"));
+    auto* item = new QListWidgetItem(style()->standardIcon(icon), title, pageList_);
+    item->setToolTip(tip);
+    item->setSizeHint(QSize(0, 36));
+    item->setData(Qt::UserRole, id);
+    stack_->addWidget(page);
+    const int width = pageList_->fontMetrics().horizontalAdvance(title) + pageList_->iconSize().width() + 48;
+    pageList_->setFixedWidth(std::max(pageList_->minimumWidth(), width));
 }
 
 void MainWindow::createPages() {
@@ -92,23 +149,7 @@ void MainWindow::createPages() {
     pageList_->setSpacing(2);
     pageList_->setUniformItemSizes(true);
     pageList_->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    const struct {
-        QString text;
-        QStyle::StandardPixmap icon;
-        QString tip;
-    } pages[] = {
-        {tr("Model"), QStyle::SP_FileDialogDetailedView,
-         tr("Model shapes: configuration, parameters, memory")},
-        {tr("Self-test"), QStyle::SP_DialogApplyButton, tr("Check the numerics against the golden vectors")},
-    };
-    int width = 0;
-    for (const auto& p : pages) {
-        auto* item = new QListWidgetItem(style()->standardIcon(p.icon), p.text, pageList_);
-        item->setToolTip(p.tip);
-        item->setSizeHint(QSize(0, 36));
-        width = std::max(width, pageList_->fontMetrics().horizontalAdvance(p.text));
-    }
-    pageList_->setFixedWidth(width + pageList_->iconSize().width() + 48);
+    pageList_->setFixedWidth(0);
     connect(pageList_, &QListWidget::currentRowChanged, this, [this](int row) {
         if (row < 0) return;
         stack_->setCurrentIndex(row);
@@ -116,13 +157,34 @@ void MainWindow::createPages() {
         if (!restoring_) QSettings().setValue(key::page, pageIds().value(row));
     });
 
-    modelPage_ = new ModelPage(this);
-    modelPage_->setObjectName(QStringLiteral("modelPage"));
-    selfTestPage_ = new SelfTestPage(devices_, this);
-    selfTestPage_->setObjectName(QStringLiteral("selfTestPage"));
     stack_ = new QStackedWidget(this);
-    stack_->addWidget(modelPage_);
-    stack_->addWidget(selfTestPage_);
+    dataPage_ = new DataPage(this);
+    addPage(QString::fromLatin1(kDataPage), tr("Data"), QStyle::SP_DriveHDIcon,
+            tr("Datasets: built-in, generated and your own documents"), dataPage_);
+    modelPage_ = new ModelPage(this);
+    addPage(QString::fromLatin1(kModelPage), tr("Model"), QStyle::SP_FileDialogDetailedView,
+            tr("Model shapes: configuration, parameters, memory"), modelPage_);
+    trainPage_ = new TrainPage(this);
+    addPage(QString::fromLatin1(kTrainPage), tr("Train"), QStyle::SP_MediaPlay,
+            tr("Train a model: options, schedule and live curves"), trainPage_);
+    runLibraryPage_ = new RunLibraryPage(this);
+    addPage(QString::fromLatin1(kRunsPage), tr("Runs"), QStyle::SP_FileDialogListView,
+            tr("The run library: compare, resume and tidy up runs"), runLibraryPage_);
+    runLibraryPage_->setObjectName(QStringLiteral("runLibraryPage"));
+    explorerPage_ = new ExplorerPage(this);
+    addPage(QString::fromLatin1(kExplorerPage), tr("Explore"), QStyle::SP_FileDialogContentsView,
+            tr("What GA, SMP and LMP see in a document"), explorerPage_);
+    explorerPage_->setObjectName(QStringLiteral("explorerPage"));
+    connect(explorerPage_, &ExplorerPage::logMessage, this, &MainWindow::appendLog);
+    benchmarkPage_ = new BenchmarkPage(devices_, this);
+    addPage(QString::fromLatin1(kBenchmarkPage), tr("Benchmark"), QStyle::SP_ComputerIcon,
+            tr("Speed and memory against sequence length per mixer"), benchmarkPage_);
+    benchmarkPage_->setObjectName(QStringLiteral("benchmarkPage"));
+    connect(benchmarkPage_, &BenchmarkPage::logMessage, this, &MainWindow::appendLog);
+    selfTestPage_ = new SelfTestPage(devices_, this);
+    addPage(QString::fromLatin1(kSelfTestPage), tr("Self-test"), QStyle::SP_DialogApplyButton,
+            tr("Check the numerics against the golden vectors"), selfTestPage_);
+    selfTestPage_->setObjectName(QStringLiteral("selfTestPage"));
 
     auto* central = new QWidget(this);
     auto* layout = new QHBoxLayout(central);
@@ -131,6 +193,13 @@ void MainWindow::createPages() {
     layout->addWidget(stack_, 1);
     setCentralWidget(central);
 
+    connect(dataPage_, &DataPage::logMessage, this, &MainWindow::appendLog);
+    connect(runLibraryPage_, &RunLibraryPage::logMessage, this, &MainWindow::appendLog);
+    // Resume from the run library: the Train page opens the run and continues it from its newest checkpoint.
+    connect(runLibraryPage_, &RunLibraryPage::resumeRequested, this, [this](const QString& dir) {
+        showPage(QString::fromLatin1(kTrainPage));
+        if (trainPage_->openRun(dir)) trainPage_->continueActiveRun();
+    });
     connect(modelPage_, &ModelPage::logMessage, this, &MainWindow::appendLog);
     connect(modelPage_, &ModelPage::modelShown, this, &MainWindow::onModelShown);
     connect(selfTestPage_, &SelfTestPage::logMessage, this, &MainWindow::appendLog);
@@ -167,11 +236,23 @@ void MainWindow::createActions() {
         tr("Check every mixer against the golden vectors on the selected devices"));
     connect(runSelfTestAction_, &QAction::triggered, this, &MainWindow::runSelfTest);
 
+    openRunAction_ = new QAction(tr("Open &Run Folder…"), this);
+    openRunAction_->setObjectName(QStringLiteral("openRunAction"));
+    openRunAction_->setStatusTip(tr("Show a run's options and curves on the Train page"));
+    connect(openRunAction_, &QAction::triggered, this, &MainWindow::openRunFolder);
+
     cancelSelfTestAction_ =
         new QAction(style()->standardIcon(QStyle::SP_MediaStop), tr("&Cancel Self-Test"), this);
     cancelSelfTestAction_->setShortcut(QKeySequence(Qt::SHIFT | Qt::Key_F5));
     cancelSelfTestAction_->setEnabled(false);
     connect(cancelSelfTestAction_, &QAction::triggered, selfTestPage_, &SelfTestPage::cancel);
+
+    preferencesAction_ = new QAction(tr("&Preferences…"), this);
+    preferencesAction_->setObjectName(QStringLiteral("preferencesAction"));
+    preferencesAction_->setShortcut(QKeySequence::Preferences);
+    preferencesAction_->setMenuRole(QAction::PreferencesRole);
+    preferencesAction_->setStatusTip(tr("Versions, the folders PoNet Studio uses, and where runs are saved"));
+    connect(preferencesAction_, &QAction::triggered, this, &MainWindow::showPreferences);
 
     aboutAction_ = new QAction(tr("&About PoNet Studio"), this);
     aboutAction_->setObjectName(QStringLiteral("aboutAction"));
@@ -194,6 +275,9 @@ void MainWindow::createActions() {
 void MainWindow::createMenus() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
     file->addAction(openModelAction_);
+    file->addAction(openRunAction_);
+    recentRunsMenu_ = file->addMenu(tr("&Recent Runs"));
+    recentRunsMenu_->setObjectName(QStringLiteral("recentRunsMenu"));
     file->addSeparator();
     file->addAction(quitAction_);
 
@@ -202,9 +286,18 @@ void MainWindow::createMenus() {
     view->addActions(pageActions_);
     view->addSeparator();
 
+    QMenu* run = menuBar()->addMenu(tr("&Run"));
+    run->addAction(trainPage_->startAction());
+    run->addAction(trainPage_->pauseAction());
+    run->addAction(trainPage_->stopAction());
+    run->addSeparator();
+    run->addAction(trainPage_->continueAction());
+
     QMenu* tools = menuBar()->addMenu(tr("&Tools"));
     tools->addAction(runSelfTestAction_);
     tools->addAction(cancelSelfTestAction_);
+    tools->addSeparator();
+    tools->addAction(preferencesAction_);
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(aboutAction_);
@@ -216,9 +309,16 @@ void MainWindow::createToolBar() {
     bar->setObjectName(QStringLiteral("mainToolBar"));
     bar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
     bar->setMovable(false);
-    // Opening a model has its button on the Model page; the toolbar holds what any page may want.
-    bar->addAction(runSelfTestAction_);
-    bar->addAction(cancelSelfTestAction_);
+    // The toolbar holds what any page may want: the active run and its controls, and the device. (The
+    // self-test and opening a model have their buttons on their pages and entries in the menus.)
+    activeRun_ = new QLabel(tr("No run"), bar);
+    activeRun_->setObjectName(QStringLiteral("activeRunLabel"));
+    activeRun_->setToolTip(tr("The run the Train page shows"));
+    activeRun_->setContentsMargins(6, 0, 10, 0);
+    bar->addWidget(activeRun_);
+    bar->addAction(trainPage_->startAction());
+    bar->addAction(trainPage_->pauseAction());
+    bar->addAction(trainPage_->stopAction());
 
     auto* spacer = new QWidget(bar);
     spacer->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
@@ -226,8 +326,15 @@ void MainWindow::createToolBar() {
 
     deviceCombo_ = new QComboBox(bar);
     deviceCombo_->setObjectName(QStringLiteral("deviceCombo"));
-    deviceCombo_->addItems(devices_);
-    deviceCombo_->setToolTip(tr("The device models run on: the CPU, or a CUDA GPU when one is present"));
+    for (const ponet::ComputeDevice& d : ponet::compute_devices()) {
+        const QString id = QString::fromStdString(d.id);
+        const QString memory = d.memory_bytes > 0 ? formatBytes(d.memory_bytes) : tr("memory unknown");
+        const QString text = d.id == "cpu" ? tr("CPU · %1 RAM").arg(memory) : tr("%1 · %2 · %3").arg(id, QString::fromStdString(d.name), memory);
+        deviceCombo_->addItem(text, id);
+        deviceCombo_->setItemData(deviceCombo_->count() - 1, QString::fromStdString(d.name), Qt::ToolTipRole);
+    }
+    deviceCombo_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    deviceCombo_->setToolTip(tr("The device training and the Model page's estimates use: the CPU, or a CUDA GPU when one is present"));
     auto* label = new QLabel(tr("&Device:"), bar);
     label->setBuddy(deviceCombo_);
     label->setContentsMargins(0, 0, 4, 0);
@@ -262,7 +369,7 @@ void MainWindow::restoreSettings(const Options& options) {
     if (!restoreGeometry(settings.value(key::geometry).toByteArray())) resize(1180, 760);
     restoreState(settings.value(key::state).toByteArray());
 
-    const int deviceIndex = deviceCombo_->findText(settings.value(key::computeDevice).toString());
+    const int deviceIndex = deviceCombo_->findData(settings.value(key::computeDevice).toString());
     deviceCombo_->setCurrentIndex(deviceIndex >= 0 ? deviceIndex : 0);
     onComputeDeviceChanged(deviceCombo_->currentIndex());
 
@@ -270,6 +377,22 @@ void MainWindow::restoreSettings(const Options& options) {
     selfTestPage_->setDeviceSelection(settings.value(key::selfTestDevices).toString());
     connect(selfTestPage_, &SelfTestPage::deviceSelectionChanged, this,
             [](const QString& device) { QSettings().setValue(key::selfTestDevices, device); });
+
+    // Training options: the last ones used, else the first-run example.
+    const QString preset = settings.value(key::trainPreset).toString();
+    if (!preset.isEmpty()) trainPage_->loadPreset(preset);
+    const QString config = settings.value(key::trainConfig).toString();
+    if (!config.isEmpty()) trainPage_->restoreConfigJson(config);
+    PlotStyle plotStyle;
+    plotStyle.smoothing = static_cast<Smoothing>(
+        std::clamp(settings.value(key::plotSmoothing, static_cast<int>(plotStyle.smoothing)).toInt(), 0, 2));
+    plotStyle.emaWeight = settings.value(key::plotEmaWeight, plotStyle.emaWeight).toDouble();
+    plotStyle.window = settings.value(key::plotWindow, plotStyle.window).toInt();
+    plotStyle.logY = settings.value(key::plotLogY, plotStyle.logY).toBool();
+    plotStyle.xAxis =
+        static_cast<XAxisKind>(std::clamp(settings.value(key::plotXAxis, static_cast<int>(plotStyle.xAxis)).toInt(), 0, 2));
+    trainPage_->plotControls()->setPlotStyle(plotStyle);
+    updateRecentRunsMenu();
 
     const int seqLen = settings.value(key::sequenceLength, 0).toInt();
     if (seqLen > 0) modelPage_->setRequestedSequenceLength(seqLen);
@@ -294,7 +417,7 @@ void MainWindow::restoreSettings(const Options& options) {
     if (!opened) modelPage_->showDefaultModel();
 
     QString page = options.page.isEmpty() ? settings.value(key::page).toString() : options.page;
-    if (!pageIds().contains(page)) page = QString::fromLatin1(kModelPage);
+    if (!pageIds().contains(page)) page = QString::fromLatin1(kDefaultPage);
     showPage(page);
     restoring_ = false;
 }
@@ -304,6 +427,14 @@ void MainWindow::saveWindowSettings() {
     settings.setValue(key::geometry, saveGeometry());
     settings.setValue(key::state, saveState());
     settings.setValue(key::page, currentPage());
+    settings.setValue(key::trainPreset, trainPage_->presetName());
+    settings.setValue(key::trainConfig, trainPage_->configJson());
+    const PlotStyle plots = trainPage_->plotControls()->plotStyle();
+    settings.setValue(key::plotSmoothing, static_cast<int>(plots.smoothing));
+    settings.setValue(key::plotEmaWeight, plots.emaWeight);
+    settings.setValue(key::plotWindow, plots.window);
+    settings.setValue(key::plotLogY, plots.logY);
+    settings.setValue(key::plotXAxis, static_cast<int>(plots.xAxis));
 }
 
 QString MainWindow::currentPage() const {
@@ -316,7 +447,11 @@ void MainWindow::showPage(const QString& id) {
 }
 
 QString MainWindow::computeDevice() const {
-    return deviceCombo_->currentText();
+    return deviceCombo_->currentData().toString();
+}
+
+QStringList MainWindow::recentRuns() const {
+    return QSettings().value(key::recentRuns).toStringList();
 }
 
 QString MainWindow::logText() const {
@@ -324,7 +459,8 @@ QString MainWindow::logText() const {
 }
 
 bool MainWindow::isBusy() const {
-    return modelPage_->isBusy() || selfTestPage_->isRunning();
+    return modelPage_->isBusy() || selfTestPage_->isRunning() || trainPage_->isTraining() || dataPage_->isBusy() ||
+           runLibraryPage_->isBusy() || explorerPage_->isBusy() || benchmarkPage_->isRunning();
 }
 
 void MainWindow::runSelfTest() {
@@ -333,9 +469,19 @@ void MainWindow::runSelfTest() {
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
+    if (trainPage_->isTraining()) {
+        // The run saves a checkpoint as it stops; the window closes when that is done (the worker's
+        // finished signal), and stays usable until then.
+        closeAfterStop_ = true;
+        trainPage_->stopTraining();
+        statusBar()->showMessage(tr("Saving a checkpoint before closing…"));
+        event->ignore();
+        return;
+    }
     saveWindowSettings();
     // The page joins its thread when destroyed; cancelling now makes that join quick.
     selfTestPage_->cancel();
+    benchmarkPage_->cancel();
     event->accept();
 }
 
@@ -360,12 +506,106 @@ void MainWindow::onModelShown(const QString& name, const QString& directory) {
 
 void MainWindow::onComputeDeviceChanged(int index) {
     if (index < 0) return;
-    const QString device = deviceCombo_->itemText(index);
+    const QString device = deviceCombo_->itemData(index).toString();
+    trainPage_->setDevice(device);
     deviceStatus_->setText(tr("Device: %1").arg(device));
     if (!restoring_) {
         QSettings().setValue(key::computeDevice, device);
         appendLog(tr("Compute device: %1").arg(device));
     }
+}
+
+PreferencesDialog* MainWindow::showPreferences() {
+    auto* dialog = new PreferencesDialog(devices_, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &PreferencesDialog::runsDirectoryChanged, this,
+            [this](const QString& dir) { appendLog(tr("Runs folder: %1").arg(QDir::toNativeSeparators(dir))); });
+    dialog->open();
+    return dialog;
+}
+
+void MainWindow::createStatusBar() {
+    progress_ = new QProgressBar(this);
+    progress_->setObjectName(QStringLiteral("trainingProgress"));
+    progress_->setMaximumWidth(220);
+    progress_->setTextVisible(true);
+    progress_->setFormat(tr("step %v of %m"));
+    progress_->setAccessibleName(tr("Training progress"));
+    progress_->setVisible(false);
+    etaStatus_ = new QLabel(this);
+    etaStatus_->setObjectName(QStringLiteral("etaStatus"));
+    speedStatus_ = new QLabel(this);
+    speedStatus_->setObjectName(QStringLiteral("speedStatus"));
+    modelStatus_ = new QLabel(this);
+    deviceStatus_ = new QLabel(this);
+    statusBar()->addPermanentWidget(progress_);
+    statusBar()->addPermanentWidget(etaStatus_);
+    statusBar()->addPermanentWidget(speedStatus_);
+    statusBar()->addPermanentWidget(modelStatus_);
+    statusBar()->addPermanentWidget(deviceStatus_);
+}
+
+void MainWindow::connectTrainPage() {
+    connect(trainPage_, &TrainPage::logMessage, this, &MainWindow::appendLog);
+    connect(trainPage_, &TrainPage::activeRunChanged, this, [this](const QString& name, const QString& state) {
+        activeRun_->setText(name.isEmpty() ? tr("No run") : tr("%1 · %2").arg(name, state));
+    });
+    connect(trainPage_, &TrainPage::progressChanged, this,
+            [this](qint64 step, qint64 maxSteps, double eta, double tokensPerSecond) {
+                progress_->setVisible(true);
+                progress_->setRange(0, static_cast<int>(std::min<qint64>(maxSteps, INT_MAX)));
+                progress_->setValue(static_cast<int>(std::min<qint64>(step, INT_MAX)));
+                etaStatus_->setText(tr("ETA %1").arg(formatDuration(eta)));
+                speedStatus_->setText(tr("%1 tokens/s").arg(QLocale().toString(tokensPerSecond, 'f', 0)));
+            });
+    connect(trainPage_, &TrainPage::runStarted, this, [this](const QString& dir) {
+        rememberRun(dir);
+        progress_->setValue(0);
+        progress_->setVisible(true);
+        etaStatus_->setText(tr("ETA –"));
+        speedStatus_->clear();
+    });
+    connect(trainPage_, &TrainPage::runFinished, this, [this](const ponet::RunOutcome& o) {
+        etaStatus_->setText(o.status == "finished" ? tr("done") : QString::fromStdString(o.status));
+        updateRecentRunsMenu();
+        if (closeAfterStop_) {
+            closeAfterStop_ = false;
+            close();
+        }
+    });
+}
+
+void MainWindow::rememberRun(const QString& dir) {
+    QStringList runs = recentRuns();
+    runs.removeAll(dir);
+    runs.prepend(dir);
+    while (runs.size() > kMaxRecentRuns) runs.removeLast();
+    QSettings().setValue(key::recentRuns, runs);
+    updateRecentRunsMenu();
+}
+
+void MainWindow::updateRecentRunsMenu() {
+    recentRunsMenu_->clear();
+    const QStringList runs = recentRuns();
+    for (const QString& dir : runs) {
+        const bool exists = QFileInfo(dir).isDir();
+        QAction* a = recentRunsMenu_->addAction(QFileInfo(dir).fileName());
+        a->setToolTip(dir);
+        a->setStatusTip(exists ? dir : tr("%1 (no longer there)").arg(dir));
+        a->setEnabled(exists);
+        connect(a, &QAction::triggered, this, [this, dir] {
+            showPage(QString::fromLatin1(kTrainPage));
+            trainPage_->openRun(dir);
+        });
+    }
+    recentRunsMenu_->setEnabled(!runs.isEmpty());
+}
+
+void MainWindow::openRunFolder() {
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Open Run Folder"), trainPage_->runsDirectory());
+    if (dir.isEmpty()) return;
+    showPage(QString::fromLatin1(kTrainPage));
+    if (trainPage_->openRun(dir)) rememberRun(trainPage_->activeRunDirectory());
 }
 
 void MainWindow::showAbout() {

@@ -14,11 +14,13 @@
 #include <sstream>
 
 #include "commands.h"
+#include "distributed_launch.h"
 #include "core/data/importers.h"
 #include "core/data/xdg.h"
 #include "core/io/atomic_file.h"
 #include "core/io/model_io.h"
 #include "core/train/run_directory.h"
+#include "core/train/run_notes.h"
 #include "core/train/trainer.h"
 #include "core/util/error.h"
 #include "core/util/fs_util.h"
@@ -74,10 +76,11 @@ std::string fmt(double v, int precision = 4) {
     return s.str();
 }
 
-// The CLI's observer: a progress line rewritten in place on a terminal, plain lines otherwise.
+// The CLI's observer: a progress line rewritten in place on a terminal, plain lines otherwise. The workers other
+// than rank 0 of a data-parallel run print only their warnings, errors and failure, marked with their rank.
 class ConsoleObserver : public TrainObserver {
   public:
-    ConsoleObserver() : tty_(::isatty(STDOUT_FILENO) == 1) {}
+    explicit ConsoleObserver(int rank = 0) : tty_(::isatty(STDOUT_FILENO) == 1 && rank == 0), rank_(rank) {}
 
     void on_step(const StepMetrics& m) override {
         std::ostringstream s;
@@ -90,6 +93,11 @@ class ConsoleObserver : public TrainObserver {
           << std::setprecision(0) << m.tokens_per_second << " tok/s " << std::setprecision(1)
           << m.examples_per_second << " ex/s mem " << (m.memory_bytes >> 20) << " MiB batch "
           << m.effective_batch << " eta " << format_duration(m.eta_seconds);
+        if (!m.rank_tokens_per_second.empty()) {
+            s << " ranks";
+            for (double t : m.rank_tokens_per_second) s << " " << std::setprecision(0) << t;
+            s << " tok/s";
+        }
         if (tty_) {
             const int width = 24;
             const int filled = m.max_steps > 0 ? static_cast<int>(width * m.step / m.max_steps) : 0;
@@ -114,11 +122,16 @@ class ConsoleObserver : public TrainObserver {
         std::cout << "checkpoint " << e.path << (e.is_best ? " (best)" : "") << "\n" << std::flush;
     }
     void on_log(const std::string& level, const std::string& message) override {
+        if (rank_ != 0) {
+            if (level != "info") std::cerr << "[rank " << rank_ << "] " << level << ": " << message << "\n" << std::flush;
+            return;
+        }
         end_line();
         (level == "info" ? std::cout : std::cerr) << (level == "info" ? "" : level + ": ") << message << "\n"
                                                   << std::flush;
     }
     void on_finished(const RunOutcome& o) override {
+        if (rank_ != 0) return;  // its failure was logged as an error already
         end_line();
         std::cout << "run " << o.status << " after " << o.steps << " steps";
         if (std::isfinite(o.best_metric))
@@ -132,6 +145,7 @@ class ConsoleObserver : public TrainObserver {
         open_line_ = false;
     }
     bool tty_;
+    int rank_;
     bool open_line_ = false;
 };
 
@@ -155,6 +169,11 @@ std::vector<OptionSpec> run_options_spec() {
             OptionSpec::value("run-dir", "DIR", "Where the run is written; default <data dir>/runs/<name>")};
 }
 
+std::vector<OptionSpec> with_distributed(std::vector<OptionSpec> options) {
+    for (auto& o : distributed_options_spec()) options.push_back(std::move(o));
+    return options;
+}
+
 int run_task(TaskKind task, const ParsedArgs& a) {
     if (!a.positionals.empty()) throw UsageError{"unexpected argument '" + a.positionals.front() + "'"};
     RunConfig c;
@@ -170,10 +189,16 @@ int run_task(TaskKind task, const ParsedArgs& a) {
     c.validate_runnable();
     if (c.name.empty()) c.name = default_run_name(task, std::time(nullptr));
     const std::string run_dir = a.has("run-dir") ? a.get("run-dir") : runs_dir() + "/" + c.name;
-    ConsoleObserver obs;
+    // Every worker gets the same run directory and name, whatever its clock says.
+    if (auto code = launch_workers_if_requested(to_string(task), a, {"run-dir"},
+                                                {"--run-dir=" + run_dir, "--set=name=" + c.name}))
+        return *code;
+    const std::optional<WorldSpec> world = worker_world(a);
+    ConsoleObserver obs(world ? world->rank : 0);
     RunControl control;
     SigintScope sigint(control);
     Trainer trainer;
+    trainer.set_world(world);
     return exit_code(trainer.run(c, run_dir, obs, control));
 }
 
@@ -183,8 +208,13 @@ CommandSpec task_command(TaskKind task, const std::string& summary) {
     s.summary = summary;
     s.description = summary +
                     ". The configuration is the preset, then the --config file, then each --set in order. "
-                    "Ctrl-C saves a checkpoint and exits with 130; `ponet resume DIR` continues.";
-    s.options = run_options_spec();
+                    "Ctrl-C saves a checkpoint and exits with 130; `ponet resume DIR` continues. With "
+                    "--nproc-per-node the run is data-parallel over c10d (NCCL on GPUs, Gloo on CPUs): one "
+                    "worker process per device, train.batch_size is the global batch split across them, only "
+                    "rank 0 writes the run directory; a worker that fails or hangs stops the others within "
+                    "--dist-timeout. Workers started by an external launcher read RANK, WORLD_SIZE, LOCAL_RANK, "
+                    "MASTER_ADDR and MASTER_PORT from the environment (docs/DISTRIBUTED.md).";
+    s.options = with_distributed(run_options_spec());
     s.run = [task](const ParsedArgs& a) { return run_task(task, a); };
     return s;
 }
@@ -326,10 +356,13 @@ int run_resume(const ParsedArgs& a) {
     if (!is_directory_at(dir)) throw InvalidInput("'" + dir + "' is not a directory");
     if (!is_regular_file_at(dir + "/config.json"))
         throw InvalidInput("'" + dir + "' is not a run directory (no config.json)");
-    ConsoleObserver obs;
+    if (auto code = launch_workers_if_requested("resume", a, {}, {})) return *code;
+    const std::optional<WorldSpec> world = worker_world(a);
+    ConsoleObserver obs(world ? world->rank : 0);
     RunControl control;
     SigintScope sigint(control);
     Trainer trainer;
+    trainer.set_world(world);
     return exit_code(trainer.resume(a.positionals[0], obs, control));
 }
 
@@ -341,12 +374,18 @@ int run_runs(const ParsedArgs& a) {
         return 0;
     }
     std::cout << std::left << std::setw(32) << "NAME" << std::setw(10) << "TASK" << std::setw(10) << "STATUS"
-              << std::setw(8) << "STEPS"
-              << "BEST\n";
+              << std::setw(8) << "STEPS" << std::setw(24) << "BEST"
+              << "TAGS\n";
     for (const auto& r : runs) {
         std::cout << std::setw(32) << r.name << std::setw(10) << r.task << std::setw(10) << to_string(r.state)
-                  << std::setw(8) << r.steps;
-        if (r.best_metric) std::cout << r.best_metric_name << " " << fmt(*r.best_metric);
+                  << std::setw(8) << r.steps
+                  << std::setw(24) << (r.best_metric ? r.best_metric_name + " " + fmt(*r.best_metric) : "");
+        // Tags are written in the run library; unreadable notes must not hide the run from the list.
+        try {
+            std::cout << join_tags(read_run_notes(r.path).tags);
+        } catch (const Error&) {
+            std::cout << "(notes.json unreadable)";
+        }
         std::cout << "\n";
     }
     return 0;
@@ -382,7 +421,9 @@ std::vector<CommandSpec> train_commands() {
     resume.positionals = "RUN_DIR";
     resume.description =
         "Continues exactly where the run's newest valid checkpoint left off (on the CPU the "
-        "weights are bit-identical to a run that never stopped).";
+        "weights are bit-identical to a run that never stopped). Data-parallel runs resume with the "
+        "same or another number of workers (--nproc-per-node): the data position does not depend on it.";
+    resume.options = distributed_options_spec();
     resume.run = run_resume;
     out.push_back(resume);
 

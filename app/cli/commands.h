@@ -6,10 +6,13 @@
 
 namespace ponet::cli {
 
+CommandSpec bench_command();                         // cmd_bench.cpp
 CommandSpec forward_command();
+CommandSpec bench_mixer_command();                   // cmd_bench_mixer.cpp
 CommandSpec info_command();
 CommandSpec selftest_command();
 CommandSpec tokenize_command();                      // cmd_tokenize.cpp
+CommandSpec inspect_command();                       // cmd_inspect.cpp
 CommandSpec data_command();                          // cmd_data.cpp: `ponet data SUBCOMMAND ...`
 std::vector<CommandSpec> data_source_commands();     // cmd_data_sources.cpp: list, fetch, import
 std::vector<CommandSpec> data_generate_commands();   // cmd_data_generate.cpp: generate

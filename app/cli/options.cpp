@@ -130,7 +130,22 @@ std::string man_page(const std::vector<CommandSpec>& commands, const std::string
             os << "\n";
         }
     }
+    // Where files go, after the XDG base directories (core/data/xdg.h, core/util/paths.h).
     os << ".SH EXIT STATUS\n0 done, 1 failed, 2 bad arguments or input.\n"
+       << ".SH ENVIRONMENT\n"
+       << ".TP\n.B PONET_DATA_DIR\nUse this folder for datasets and runs instead of "
+          "\\fI$XDG_DATA_HOME/ponet\\-studio\\fR (default \\fI~/.local/share/ponet\\-studio\\fR).\n"
+       << ".TP\n.B PONET_RUNS_DIR\nWrite and list runs here instead of \\fI<data>/runs\\fR "
+          "(\\fB\\-\\-run\\-dir\\fR and \\fB\\-\\-dir\\fR win over it).\n"
+       << ".TP\n.B PONET_RESOURCES_DIR\nRead presets, built-in model shapes and golden vectors from this folder "
+          "instead of \\fI<prefix>/share/ponet\\-studio\\fR.\n"
+       << ".TP\n.B PONET_SPM_MODULE\nThe SentencePiece module to load instead of "
+          "\\fI<prefix>/lib/.../ponet\\-studio/libponet_spm.so\\fR.\n"
+       << ".TP\n.B OMP_NUM_THREADS\nCPU threads for LibTorch (default: every core).\n"
+       << ".SH FILES\n"
+       << ".TP\n.I $XDG_DATA_HOME/ponet\\-studio/runs/<name>/\nA training run: config.json, metrics.jsonl, log.txt, "
+          "status.json, checkpoints/step\\-<N>/, best.\n"
+       << ".TP\n.I $XDG_DATA_HOME/ponet\\-studio/datasets/<name>/\nA fetched dataset with its manifest.json.\n"
        << ".SH SEE ALSO\nponet\\-studio(1)\n";
     return os.str();
 }

@@ -2,17 +2,27 @@
 // everything else lives in widgets/.
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QIcon>
+#include <QScreen>
 #include <QTimer>
 
 #include <cstdio>
+#include <memory>
 
 #include "core/util/runtime.h"
 #include "widgets/idle_screenshot.h"
 #include "widgets/main_window.h"
+#include "widgets/preferences_dialog.h"
+#include "widgets/metric_plot.h"
+#include "widgets/train_page.h"
+#include "widgets/training_worker.h"
 
 int main(int argc, char* argv[]) {
-    QApplication::setOrganizationName(QStringLiteral("PoNet Studio"));
-    QApplication::setApplicationName(QStringLiteral("PoNet Studio"));
+    // Organisation and application name make the settings file $XDG_CONFIG_HOME/ponet-studio/ponet-studio.conf,
+    // next to the core's other XDG folders (core/data/xdg.h); people see the display name.
+    QApplication::setOrganizationName(QStringLiteral("ponet-studio"));
+    QApplication::setApplicationName(QStringLiteral("ponet-studio"));
+    QApplication::setApplicationDisplayName(QStringLiteral("PoNet Studio"));
     QApplication::setApplicationVersion(QStringLiteral(PONET_VERSION));
     QApplication::setDesktopFileName(QStringLiteral("ponet-studio"));
     // Qt 6 scales for high DPI on its own; pass fractional factors through so 125 % and 150 % screens get
@@ -21,6 +31,9 @@ int main(int argc, char* argv[]) {
     QApplication app(argc, argv);
     // Debian's LibTorch starts with one intra-op thread; use every core for the worker threads' tensor work.
     ponet::init_runtime();
+    QApplication::setWindowIcon(ponet::gui::PreferencesDialog::applicationIcon());
+    // The runs folder chosen in Preferences applies to everything that creates or lists runs.
+    ponet::gui::PreferencesDialog::applyStoredSettings();
 
     QCommandLineParser parser;
     parser.setApplicationDescription(
@@ -42,8 +55,27 @@ int main(int argc, char* argv[]) {
         QStringLiteral("screenshot"),
         QApplication::translate("main", "Save a PNG of the window to <file> once it is idle, then quit."),
         QApplication::translate("main", "file"));
-    parser.addOptions({pageOption, modelOption, selfTestOption, screenshotOption});
+    const QCommandLineOption preferencesOption(
+        QStringLiteral("preferences"),
+        QApplication::translate("main", "Open the Preferences dialog (with --screenshot: a picture of it)."));
+    const QCommandLineOption listPagesOption(QStringLiteral("list-pages"),
+                                             QApplication::translate("main", "Print the page ids, one a line."));
+    const QCommandLineOption trainOption(
+        QStringLiteral("train"),
+        QApplication::translate("main", "Start training at once with the Train page's options."));
+    const QCommandLineOption screenshotStepOption(
+        QStringLiteral("screenshot-at-step"),
+        QApplication::translate("main",
+                                "With --train and --screenshot: save the picture when the run reaches step <n>, "
+                                "then stop the run (it saves a checkpoint) and quit."),
+        QApplication::translate("main", "n"));
+    parser.addOptions({pageOption, modelOption, selfTestOption, trainOption, screenshotOption, screenshotStepOption,
+                       preferencesOption, listPagesOption});
     parser.process(app);
+    if (parser.isSet(listPagesOption)) {
+        for (const QString& id : ponet::gui::MainWindow::pageIds()) std::printf("%s\n", qPrintable(id));
+        return 0;
+    }
 
     const QString page = parser.value(pageOption);
     if (!page.isEmpty() && !ponet::gui::MainWindow::pageIds().contains(page)) {
@@ -55,12 +87,58 @@ int main(int argc, char* argv[]) {
     }
 
     ponet::gui::MainWindow window({page, parser.value(modelOption)});
+    // Pictures for the documentation fill the screen (Xvfb at 1280×800), whatever size was saved.
+    if (parser.isSet(screenshotOption)) window.setGeometry(window.screen()->availableGeometry());
     window.show();
     if (parser.isSet(selfTestOption)) QTimer::singleShot(0, &window, &ponet::gui::MainWindow::runSelfTest);
+    QWidget* pictured = &window;
+    if (parser.isSet(preferencesOption)) pictured = window.showPreferences();
+    if (parser.isSet(trainOption)) {
+        QTimer::singleShot(0, &window, [&window] {
+            window.showPage(QStringLiteral("train"));
+            window.trainPage()->startTraining();
+        });
+    }
+
+    if (parser.isSet(screenshotStepOption)) {
+        // A picture of a run in progress: taken at a given step, after the plots have drawn what arrived.
+        bool ok = false;
+        const qint64 atStep = parser.value(screenshotStepOption).toLongLong(&ok);
+        if (!ok || atStep < 1 || !parser.isSet(screenshotOption) || !parser.isSet(trainOption)) {
+            std::fprintf(stderr, "%s\n",
+                         qPrintable(QApplication::translate(
+                             "main", "--screenshot-at-step needs a step of at least 1, --train and --screenshot.")));
+            return 2;
+        }
+        const QString path = parser.value(screenshotOption);
+        ponet::gui::TrainPage* page = window.trainPage();
+        auto taken = std::make_shared<bool>(false);
+        QObject::connect(page->worker(), &ponet::gui::TrainingWorker::stepReported, &window,
+                         [&window, page, path, atStep, taken](const ponet::StepMetrics& m) {
+                             if (*taken || m.step < atStep) return;
+                             *taken = true;
+                             for (ponet::gui::MetricPlot* p : page->plots()) p->redrawNow();
+                             QTimer::singleShot(100, &window, [&window, page, path] {
+                                 const bool saved = window.grab().save(path);
+                                 std::fprintf(saved ? stdout : stderr, "%s\n",
+                                              qPrintable(saved ? QApplication::translate("main", "saved %1").arg(path)
+                                                               : QApplication::translate("main", "could not save %1").arg(path)));
+                                 page->stopTraining();
+                             });
+                         });
+        QObject::connect(page, &ponet::gui::TrainPage::runFinished, &app, [&app, taken](const ponet::RunOutcome& o) {
+            if (!*taken)
+                std::fprintf(stderr, "%s\n",
+                             qPrintable(QApplication::translate("main", "the run ended before the screenshot: %1")
+                                            .arg(QString::fromStdString(o.message))));
+            app.exit(*taken ? 0 : 1);
+        });
+        return app.exec();
+    }
 
     if (parser.isSet(screenshotOption)) {
         auto* shot = new ponet::gui::IdleScreenshot(
-            &window, [&window] { return window.isBusy(); }, parser.value(screenshotOption), &app);
+            pictured, [&window] { return window.isBusy(); }, parser.value(screenshotOption), &app);
         QObject::connect(shot, &ponet::gui::IdleScreenshot::done, &app,
                          [&app](bool ok, const QString& message) {
                              std::fprintf(ok ? stdout : stderr, "%s\n", qPrintable(message));

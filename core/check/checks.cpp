@@ -213,6 +213,125 @@ CheckResult mixing_vs_naive(const torch::Device& device, bool clsgsepg, bool exp
     return result(name, device, err, 1e-4, "max abs");
 }
 
+namespace {
+
+// One random mixing problem for the fused-vs-reference comparison: any shape, padding (sometimes a whole row),
+// specials, and one of four segment layouts (derived, explicit sentences, fixed count, arbitrary ids).
+PoNetMixingInputs random_fused_case(at::Generator& gen, const torch::Device& dev, torch::ScalarType dtype,
+                                    int64_t layout, bool large, std::string& label) {
+    auto ri = [&](int64_t lo, int64_t hi) {  // inclusive
+        return at::randint(lo, hi + 1, {1}, gen, torch::TensorOptions().dtype(torch::kLong)).item<int64_t>();
+    };
+    const int64_t B = ri(1, 3), L = large ? ri(200, 600) : ri(1, 40), H = ri(1, 4), d = large ? 32 : ri(1, 9);
+    const int64_t D = H * d;
+    auto ids = at::randint(104, 160, {B, L}, gen, torch::TensorOptions().dtype(torch::kLong));
+    auto mask = torch::zeros({B, L}, torch::kLong);
+    for (int64_t b = 0; b < B; ++b) {
+        const int64_t n = (b == 1 && ri(0, 3) == 0) ? 0 : ri(1, L);  // now and then a row of padding only
+        if (n > 0) {
+            ids[b][0] = 101;
+            ids[b][n - 1] = 102;
+            for (int64_t k = 0; k < n / 8; ++k) ids[b][ri(0, n - 1)] = 102;
+            mask[b].narrow(0, 0, n).fill_(1);
+        }
+        for (int64_t i = n; i < L; ++i) ids[b][i] = 0;
+    }
+    PoNetMixingInputs in;
+    auto rnd = [&] { return at::randn({B, L, D}, gen, torch::TensorOptions().dtype(torch::kFloat)).to(dev, dtype); };
+    in.q = rnd();
+    in.k = rnd();
+    in.o = rnd();
+    in.s = rnd();
+    in.l = rnd();
+    in.keep = mask.eq(1).to(dev);
+    in.special = special_token_mask(ids, 101, 102).to(dev);
+    in.clsgsepg = ri(0, 1) == 1;
+    in.heads = H;
+    switch (layout) {
+        case 0: in.segment_ids = derive_segment_ids(ids, 101, 102); label = "derived"; break;
+        case 1: {
+            auto steps = at::randint(0, 2, {B, L}, gen, torch::TensorOptions().dtype(torch::kLong));
+            steps.select(1, 0).zero_();
+            in.segment_ids = steps.cumsum(1);
+            label = "explicit sentences";
+            break;
+        }
+        case 2: {
+            const int64_t n = ri(1, 8), seg_len = L / n + 1;
+            in.segment_ids = torch::arange(L, torch::kLong).div(seg_len, "floor").unsqueeze(0).expand({B, L}).contiguous();
+            in.num_segments = n;
+            label = "fixed count";
+            break;
+        }
+        default:
+            in.segment_ids = at::randint(0, std::max<int64_t>(1, L / 3), {B, L}, gen,
+                                         torch::TensorOptions().dtype(torch::kLong));
+            label = "arbitrary ids";
+            break;
+    }
+    in.segment_ids = in.segment_ids.to(dev);
+    return in;
+}
+
+struct MixRun {
+    torch::Tensor y, alpha;
+    std::vector<torch::Tensor> grads;  // q, k, o, s, l
+};
+
+MixRun run_mix_with_grads(const PoNetMixingInputs& base, bool fused, const torch::Tensor& gy, const torch::Tensor& ga) {
+    PoNetMixingInputs in = base;
+    std::vector<torch::Tensor*> leaves{&in.q, &in.k, &in.o, &in.s, &in.l};
+    for (auto* t : leaves) *t = t->detach().clone().requires_grad_(true);
+    auto out = fused ? ponet_mix(in, MixerImpl::Fused) : ponet_mix_reference(in);
+    auto loss = (out.y.to(torch::kFloat) * gy).sum() + (out.ga_weights.to(torch::kFloat) * ga).sum();
+    loss.backward();
+    MixRun r{out.y.detach(), out.ga_weights.detach(), {}};
+    for (auto* t : leaves) r.grads.push_back(t->grad());
+    return r;
+}
+
+}  // namespace
+
+CheckResult fused_vs_reference(const torch::Device& device, torch::ScalarType dtype, uint64_t seed, bool large) {
+    auto gen = at::detail::createCPUGenerator(seed);
+    const bool low = dtype != torch::kFloat;
+    const double tol = low ? 1e-2 : 1e-5;
+    double worst = 0;
+    std::string worst_what;
+    static const char* names[] = {"dq", "dk", "do", "ds", "dl"};
+    const int trials = large ? 2 : 8;
+    for (int t = 0; t < trials; ++t) {
+        std::string layout;
+        auto in = random_fused_case(gen, device, dtype, t % 4, large, layout);
+        auto gy = at::randn(in.q.sizes(), gen, torch::TensorOptions().dtype(torch::kFloat)).to(device);
+        auto ga = at::randn({in.q.size(0), in.heads, in.q.size(1)}, gen, torch::TensorOptions().dtype(torch::kFloat))
+                      .to(device);
+        auto want = run_mix_with_grads(in, false, gy, ga);
+        auto got = run_mix_with_grads(in, true, gy, ga);
+        auto note = [&](double e, const std::string& what) {
+            if (!(e <= worst)) {
+                worst = std::isnan(e) ? INFINITY : e;
+                std::ostringstream os;
+                os << what << " (B " << in.q.size(0) << ", L " << in.q.size(1) << ", D " << in.q.size(2) << ", H "
+                   << in.heads << ", " << layout << ", clsgsepg " << (in.clsgsepg ? "on" : "off") << ")";
+                worst_what = os.str();
+            }
+        };
+        note(rel_l2(got.y, want.y), "y");
+        note(rel_l2(got.alpha, want.alpha), "ga weights");
+        for (size_t i = 0; i < 5; ++i) {
+            if (!got.grads[i].defined() || !want.grads[i].defined()) {
+                note(INFINITY, std::string(names[i]) + " missing");
+                continue;
+            }
+            note(rel_l2(got.grads[i], want.grads[i]), names[i]);
+        }
+    }
+    std::string name = std::string("fused vs reference mixing, ") + c10::toString(dtype) +
+                       (large ? ", long rows" : ", random shapes") + " (outputs, GA weights, all gradients)";
+    return result(name, device, worst, tol, "rel L2", "worst: " + worst_what);
+}
+
 std::vector<CheckResult> golden_parity(const std::string& golden_dir, const torch::Device& device,
                                        MixerImpl impl) {
     std::vector<CheckResult> out;

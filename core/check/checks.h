@@ -19,6 +19,9 @@ std::vector<CheckResult> golden_parity(const std::string& golden_dir, const torc
 CheckResult golden_segment_ids(const std::string& golden_dir);
 // The mixing against a naive per-element loop in float64 (random projections, padding, specials, segments).
 CheckResult mixing_vs_naive(const torch::Device& device, bool clsgsepg, bool explicit_segments, uint64_t seed);
+// The fused mixing against the reference path: forward outputs, GA weights and the gradients of q, k, o, s, l
+// under random upstream gradients, for random shapes, padding, specials and segment layouts in `dtype`.
+CheckResult fused_vs_reference(const torch::Device& device, torch::ScalarType dtype, uint64_t seed, bool large = false);
 // Appending padding changes no real token's output (PoNet and attention mixers).
 CheckResult padding_invariance(const torch::Device& device, const std::string& mixer);
 // Explicit segment ids equal to the derived ones give identical outputs; other explicit layouts change SMP only.

@@ -53,12 +53,22 @@ SelfTestReport run_selftest(const SelfTestOptions& options) {
         guarded("device " + name, name, [&] {
             const torch::Device device(name);
             guarded("golden parity", name, [&] {
-                for (auto& r : check::golden_parity(golden, device)) emit(std::move(r));
+                for (auto& r : check::golden_parity(golden, device, MixerImpl::Fused)) emit(std::move(r));
             });
             guarded("mixing vs naive", name, [&] {
                 uint64_t seed = 100;
                 for (bool cls : {true, false})
                     for (bool expl : {false, true}) emit(check::mixing_vs_naive(device, cls, expl, seed++));
+            });
+            guarded("fused vs reference", name, [&] {
+                uint64_t seed = 500;
+                for (auto dt : {torch::kFloat, torch::kBFloat16, torch::kHalf}) {
+                    emit(check::fused_vs_reference(device, dt, seed++));
+                    emit(check::fused_vs_reference(device, dt, seed++, /*large=*/true));
+                }
+            });
+            guarded("golden parity (reference path)", name, [&] {
+                for (auto& r : check::golden_parity(golden, device, MixerImpl::Reference)) emit(std::move(r));
             });
             guarded("padding invariance (ponet)", name, [&] { emit(check::padding_invariance(device, "ponet")); });
             guarded("padding invariance (attention)", name,

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -150,7 +151,18 @@ ProcessResult run_process(const std::vector<std::string>& args, const std::strin
         const int ready = ::poll(&p, 1, 200);
         if (ready < 0 && errno == EINTR) continue;
         if (ready == 0) {
-            if (tick) tick();
+            // The tick may throw to cancel (the Data page's Cancel): end the child before unwinding, so no
+            // download keeps writing into a staging folder that is about to be removed.
+            try {
+                if (tick) tick();
+            } catch (...) {
+                ::kill(pid, SIGTERM);
+                ::close(pipe_fds[0]);
+                int ignored = 0;
+                while (::waitpid(pid, &ignored, 0) < 0 && errno == EINTR) {
+                }
+                throw;
+            }
             continue;
         }
         const ssize_t n = ::read(pipe_fds[0], buf, sizeof buf);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <mutex>
 
 namespace ponet {
 
@@ -22,6 +23,10 @@ std::string xdg_base(const char* variable, const char* fallback_under_home) {
     return home_dir() + "/" + fallback_under_home;
 }
 
+// Set from the GUI thread, read by worker threads that create runs.
+std::mutex runs_override_mutex;
+std::string runs_override;
+
 }  // namespace
 
 std::string data_dir() {
@@ -38,6 +43,20 @@ std::string config_dir() {
 }
 
 std::string runs_dir() {
+    {
+        const std::lock_guard<std::mutex> lock(runs_override_mutex);
+        if (!runs_override.empty()) return runs_override;
+    }
+    if (const char* d = std::getenv("PONET_RUNS_DIR"); d && *d) return d;
+    return default_runs_dir();
+}
+
+void set_runs_dir_override(const std::string& dir) {
+    const std::lock_guard<std::mutex> lock(runs_override_mutex);
+    runs_override = dir;
+}
+
+std::string default_runs_dir() {
     return data_dir() + "/runs";
 }
 

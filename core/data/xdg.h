@@ -11,8 +11,13 @@ std::string data_dir();
 std::string cache_dir();
 // $XDG_CONFIG_HOME/ponet-studio, else ~/.config/ponet-studio.
 std::string config_dir();
-// <data dir>/runs: where training runs live.
+// Where training runs live: the folder set with set_runs_dir_override() (the app's Preferences), else
+// $PONET_RUNS_DIR, else <data dir>/runs.
 std::string runs_dir();
+// Makes runs_dir() answer `dir` from now on, in every thread; an empty string goes back to the default.
+void set_runs_dir_override(const std::string& dir);
+// <data dir>/runs, what runs_dir() answers without an override or $PONET_RUNS_DIR.
+std::string default_runs_dir();
 // <data dir>/datasets: where fetched recipes are converted to.
 std::string datasets_dir();
 

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "core/kernels/ponet_mixing_fused.h"
 #include "core/util/error.h"
 
 namespace ponet {
@@ -134,16 +135,20 @@ PoNetMixingOutput ponet_mix_reference(const PoNetMixingInputs& in, MixingTrace* 
 }
 
 PoNetMixingOutput ponet_mix(const PoNetMixingInputs& in, MixerImpl impl, MixingTrace* trace) {
-    switch (impl) {
-        case MixerImpl::Auto:
-        case MixerImpl::Reference: return ponet_mix_reference(in, trace);
-    }
+    if (trace || impl == MixerImpl::Reference) return ponet_mix_reference(in, trace);
+    if (impl == MixerImpl::Fused) return ponet_mix_fused(in);
+    // Auto: fused on CUDA. On the CPU the fused kernels win on the mixing alone but lose whole training steps
+    // against ATen's own thread pool (docs/PERFORMANCE.md), so Auto keeps the reference path there.
+    if (in.q.is_cuda() && fused_mixing_supported(in)) return ponet_mix_fused(in);
     return ponet_mix_reference(in, trace);
 }
 
-std::string resolved_mixer_impl(MixerImpl impl, const torch::Device&) {
-    (void)impl;
-    return "reference";
+std::string resolved_mixer_impl(MixerImpl impl, const torch::Device& device) {
+    if (impl == MixerImpl::Reference) return "reference";
+    if (impl == MixerImpl::Fused)
+        return fused_mixing_built_for(device) ? (device.is_cuda() ? "fused-cuda" : "fused-cpu")
+                                              : "fused (unavailable on " + device.str() + ")";
+    return device.is_cuda() && fused_mixing_built_for(device) ? "fused-cuda" : "reference";
 }
 
 }  // namespace ponet

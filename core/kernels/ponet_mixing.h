@@ -7,7 +7,7 @@
 
 namespace ponet {
 
-// Auto: the fastest implementation available for the tensors' device (fused where built, else the reference).
+// Auto: the fastest path for the tensors' device (fused on CUDA where built, the reference on the CPU).
 // Reference: the plain ATen composition. Fused: the fused kernels (CPU, or CUDA where built); an error where absent.
 enum class MixerImpl { Auto, Reference, Fused };
 std::string to_string(MixerImpl impl);
@@ -22,6 +22,9 @@ struct PoNetMixingInputs {
     torch::Tensor segment_ids;  // SMP index
     int64_t heads = 1;
     bool clsgsepg = false;
+    // The caller's promise that every segment id is below this (saves the fused path a device-to-host read);
+    // -1: unknown, the ids are scanned.
+    int64_t num_segments = -1;
 };
 
 // What the inspection hook records for one layer. Winner indices are token positions (int64).
@@ -42,7 +45,9 @@ struct PoNetMixingOutput {
 // dtype (PONET-SPEC §1.9); y comes back in the dtype of `o`. Fills `trace` when given.
 PoNetMixingOutput ponet_mix_reference(const PoNetMixingInputs& in, MixingTrace* trace = nullptr);
 
-// The dispatch point every mixer call goes through; implementations for other devices register here.
+// The dispatch point every mixer call goes through. Auto: fused on CUDA where the inputs allow it, else the reference;
+// Fused: the fused kernels or an InvalidInput saying why not; Reference: the ATen composition. A call that asks
+// for a trace (the inspection hook) always takes the reference path, whose intermediates the trace records.
 PoNetMixingOutput ponet_mix(const PoNetMixingInputs& in, MixerImpl impl, MixingTrace* trace = nullptr);
 // The implementation `Auto` resolves to for tensors on `device` (for logs and benchmarks).
 std::string resolved_mixer_impl(MixerImpl impl, const torch::Device& device);

@@ -62,6 +62,7 @@ MixerResult PoNetSelfImpl::mix(const torch::Tensor& x, const MixContext& ctx, Mi
     in.segment_ids = ctx.segment_ids;
     in.heads = heads_;
     in.clsgsepg = clsgsepg_ && ctx.special.defined();
+    in.num_segments = ctx.num_segments;
     auto out = ponet_mix(in, ctx.impl, trace);
     return {out.y, out.ga_weights};
 }
@@ -213,7 +214,10 @@ public:
 // ---------------------------------------------------------------------------------------------------------------
 // Inputs
 
-ModelInputs complete_inputs(const ModelConfig& c, const ModelInputs& in, bool validate) {
+ModelInputs complete_inputs(const ModelConfig& c, const ModelInputs& in, bool validate, int64_t* num_segments) {
+    int64_t unused = -1;
+    if (!num_segments) num_segments = &unused;
+    *num_segments = in.num_segments;
     ModelInputs r = in;
     if (!r.input_ids.defined()) throw InvalidInput("input_ids are required");
     if (r.input_ids.dim() != 2) throw InvalidInput("input_ids must be [batch, seq], got " + std::to_string(r.input_ids.dim()) + " dimensions");
@@ -240,9 +244,10 @@ ModelInputs complete_inputs(const ModelConfig& c, const ModelInputs& in, bool va
     if (!r.token_type_ids.defined()) r.token_type_ids = torch::zeros({B, L}, opts);
     r.token_type_ids = r.token_type_ids.to(torch::kLong);
     if (!r.segment_ids.defined()) {
-        r.segment_ids = c.segment_strategy == SegmentStrategy::Fixed
-                            ? fixed_segment_ids(B, L, c.segment_num, r.input_ids.device())
-                            : derive_segment_ids(r.input_ids, c.cls_token_id, c.sep_token_id);
+        const bool fixed = c.segment_strategy == SegmentStrategy::Fixed;
+        r.segment_ids = fixed ? fixed_segment_ids(B, L, c.segment_num, r.input_ids.device())
+                              : derive_segment_ids(r.input_ids, c.cls_token_id, c.sep_token_id);
+        *num_segments = fixed ? std::max<int64_t>(c.segment_num, 1) : -1;
     }
     r.segment_ids = r.segment_ids.to(torch::kLong);
     if (validate && B * L > 0) {
@@ -251,12 +256,14 @@ ModelInputs complete_inputs(const ModelConfig& c, const ModelInputs& in, bool va
             if (lo_v < 0 || hi_v >= hi)
                 throw InvalidInput(std::string(name) + " out of range: found values in [" + std::to_string(lo_v) +
                                    ", " + std::to_string(hi_v) + "], allowed [0, " + std::to_string(hi) + ")");
+            return hi_v;
         };
         range(r.input_ids, c.vocab_size, "input_ids");
         if (c.variant == ModelVariant::Bert) range(r.token_type_ids, c.type_vocab_size, "token_type_ids");
         range(r.attention_mask, 2, "attention_mask");
-        range(r.segment_ids, 2 * L + 2, "segment_ids");
+        *num_segments = range(r.segment_ids, 2 * L + 2, "segment_ids") + 1;
     }
+    r.num_segments = *num_segments;
     return r;
 }
 
@@ -274,8 +281,8 @@ torch::Tensor PoNetModelImpl::word_embedding_weight() const { return embeddings_
 
 EncoderOutput PoNetModelImpl::forward(const ModelInputs& raw, const ForwardOptions& opt) {
     const auto& c = config_;
-    ModelInputs in = complete_inputs(c, raw, opt.validate_inputs);
     MixContext ctx;
+    ModelInputs in = complete_inputs(c, raw, opt.validate_inputs, &ctx.num_segments);
     ctx.keep = in.attention_mask.eq(1);
     if (c.mixer == MixerKind::PoNet && c.clsgsepg && c.variant == ModelVariant::Bert)
         ctx.special = special_token_mask(in.input_ids, c.cls_token_id, c.sep_token_id);

@@ -21,6 +21,7 @@ struct ModelInputs {
     torch::Tensor segment_ids;     // SMP index; default: derived or fixed per ModelConfig::segment_strategy
     torch::Tensor labels;          // MLM labels (-100 = ignored) or classification labels
     torch::Tensor sso_labels;      // pre-training only
+    int64_t num_segments = -1;     // a known bound on segment_ids (complete_inputs fills it), -1: unknown
 };
 
 struct ForwardOptions {
@@ -51,6 +52,7 @@ struct MixContext {
     torch::Tensor keep;         // bool [B, L]
     torch::Tensor special;      // bool [B, L] (σ) or undefined
     torch::Tensor segment_ids;  // int64 [B, L]
+    int64_t num_segments = -1;  // every id is below this when known (-1: unknown)
     MixerImpl impl = MixerImpl::Auto;
 };
 
@@ -161,6 +163,9 @@ void init_weights(PoNetTaskModelImpl& model);
 
 // Fills defaults (attention mask, token types, segment ids) and checks shapes and id ranges; throws
 // ponet::InvalidInput naming the problem.
-ModelInputs complete_inputs(const ModelConfig& config, const ModelInputs& in, bool validate);
+// `num_segments` (optional) receives a bound on the segment ids when it is known without another device read,
+// else -1.
+ModelInputs complete_inputs(const ModelConfig& config, const ModelInputs& in, bool validate,
+                            int64_t* num_segments = nullptr);
 
 }  // namespace ponet

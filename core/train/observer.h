@@ -22,6 +22,10 @@ struct StepMetrics {
     double eta_seconds = NAN;
     int64_t effective_batch = 0;  // batch size × accumulation steps (× world size)
     double elapsed_seconds = 0;
+    // Data-parallel runs (reported by rank 0 for the whole world): tokens_per_second and examples_per_second
+    // above are the world's; this holds each rank's own tokens per second, indexed by rank. Empty otherwise.
+    int world_size = 1;
+    std::vector<double> rank_tokens_per_second;
 };
 
 struct ClassScore {
@@ -61,6 +65,9 @@ class TrainObserver {
     virtual void on_eval(const EvalMetrics&) {}
     virtual void on_checkpoint(const CheckpointEvent&) {}
     virtual void on_log(const std::string& /*level*/, const std::string& /*message*/) {}
+    // The loop has stopped between steps for RunControl::pause (true), or goes on again (false); `step` is
+    // the number of optimizer steps done.
+    virtual void on_pause_changed(bool /*paused*/, int64_t /*step*/) {}
     virtual void on_finished(const RunOutcome&) {}
 };
 

@@ -15,6 +15,7 @@
 #include "core/io/model_io.h"
 #include "core/text/byte_tokenizer.h"
 #include "core/train/checkpoint.h"
+#include "core/train/distributed.h"
 #include "core/train/metrics.h"
 #include "core/train/optimizer.h"
 #include "core/train/run_directory.h"
@@ -100,16 +101,18 @@ at::ScalarType autocast_dtype(Precision p) {
 // Observer that also keeps the run directory's metrics.jsonl and log.txt, whatever the caller observes.
 class Recorder {
   public:
-    Recorder(const RunDirectory& dir, TrainObserver& outer) : dir_(dir), outer_(outer) {}
+    // `dir` is null on the ranks other than 0 of a data-parallel run: they write nothing and report only logs.
+    Recorder(const RunDirectory* dir, TrainObserver& outer) : dir_(dir), outer_(outer) {}
 
     void log(const std::string& level, const std::string& message) {
         try {
-            dir_.append_log(iso_time_utc(std::time(nullptr)) + " " + level + " " + message);
+            if (dir_) dir_->append_log(iso_time_utc(std::time(nullptr)) + " " + level + " " + message);
         } catch (const std::exception&) {  // a full disk must not hide the message itself
         }
         outer_.on_log(level, message);
     }
     void step(const StepMetrics& m) {
+        if (!dir_) return;
         json j{{"event", "step"},
                {"step", m.step},
                {"max_steps", m.max_steps},
@@ -128,10 +131,15 @@ class Recorder {
                {"eta_seconds", num(m.eta_seconds)},
                {"effective_batch", m.effective_batch},
                {"elapsed_seconds", m.elapsed_seconds}};
-        dir_.append_metrics(j.dump());
+        if (m.world_size > 1 || !m.rank_tokens_per_second.empty()) {
+            j["world_size"] = m.world_size;
+            j["rank_tokens_per_second"] = m.rank_tokens_per_second;
+        }
+        dir_->append_metrics(j.dump());
         outer_.on_step(m);
     }
     void eval(const EvalMetrics& m) {
+        if (!dir_) return;
         json values = json::object();
         for (const auto& [k, v] : m.values) values[k] = num(v);
         json per_class = json::array();
@@ -141,7 +149,7 @@ class Recorder {
                                  {"recall", c.recall},
                                  {"f1", c.f1},
                                  {"support", c.support}});
-        dir_.append_metrics(json{
+        dir_->append_metrics(json{
             {"event", "eval"},
             {"step", m.step},
             {"split", m.split},
@@ -153,14 +161,15 @@ class Recorder {
         outer_.on_eval(m);
     }
     void checkpoint(const CheckpointEvent& e) {
-        dir_.append_metrics(
+        if (!dir_) return;
+        dir_->append_metrics(
             json{{"event", "checkpoint"}, {"step", e.step}, {"path", e.path}, {"is_best", e.is_best}}.dump());
         outer_.on_checkpoint(e);
     }
     TrainObserver& outer() { return outer_; }
 
   private:
-    const RunDirectory& dir_;
+    const RunDirectory* dir_;
     TrainObserver& outer_;
 };
 
@@ -193,6 +202,37 @@ std::pair<int64_t, int64_t> mlm_hits(const torch::Tensor& logits, const torch::T
 
 double ratio(int64_t a, int64_t b) {
     return b > 0 ? static_cast<double>(a) / static_cast<double>(b) : NAN;
+}
+
+// Data-parallel ranks prepare their data independently (tokenisation, generation); they must agree on it, or
+// their gradients would belong to different examples. A 64-bit FNV-1a over the training examples and the
+// vocabulary size, compared with rank 0's.
+void check_same_data(Communicator& comm, const TaskData& data) {
+    uint64_t h = 1469598103934665603ULL;
+    auto mixin = [&](int64_t v) {
+        for (int i = 0; i < 8; ++i) {
+            h ^= static_cast<uint64_t>(v >> (8 * i)) & 0xFF;
+            h *= 1099511628211ULL;
+        }
+    };
+    mixin(data.vocab_size);
+    const int64_t n = data.train ? static_cast<int64_t>(data.train->size()) : 0;
+    if (data.train)
+        for (const Example& e : *data.train) {
+            mixin(static_cast<int64_t>(e.input_ids.size()));
+            for (int64_t id : e.input_ids) mixin(id);
+            mixin(e.label);
+            mixin(e.sso_label);
+        }
+    const std::vector<int64_t> mine{n, data.vocab_size, static_cast<int64_t>(h)};
+    const std::vector<int64_t> root = comm.broadcast_from_root(mine);
+    const double differs = comm.sum({root == mine ? 0.0 : 1.0})[0];
+    if (differs > 0)
+        throw InvalidInput(std::to_string(static_cast<int>(differs)) + " of " + std::to_string(comm.size()) +
+                           " workers prepared other training data than rank 0 (this rank: " + std::to_string(n) +
+                           " examples, vocabulary " + std::to_string(data.vocab_size) + "; rank 0: " +
+                           std::to_string(root[0]) + " and " + std::to_string(root[1]) +
+                           "). Every worker must see the same data files, tokenizer and dataset version");
 }
 
 // Stops the loop from inside with a status and message; the caller decides about a checkpoint.
@@ -433,17 +473,24 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                             RunControl& control) {
     RunOutcome outcome;
     outcome.run_dir = run_dir;
+    // Data-parallel: only rank 0 writes the run directory; `comm` is set once the device is known.
+    const bool dist = world_.has_value();
+    const int rank = dist ? world_->rank : 0;
+    const int world = dist ? world_->world_size : 1;
+    const bool primary = rank == 0;
+    std::unique_ptr<Communicator> comm;
     std::unique_ptr<RunDirectory> dir;
     try {
-        dir = std::make_unique<RunDirectory>(resuming ? RunDirectory::open(run_dir)
-                                                      : RunDirectory::create(run_dir));
+        if (primary)
+            dir = std::make_unique<RunDirectory>(resuming ? RunDirectory::open(run_dir)
+                                                          : RunDirectory::create(run_dir));
     } catch (const std::exception& e) {
         outcome.status = "failed";
         outcome.message = e.what();
         observer.on_finished(outcome);
         return outcome;
     }
-    Recorder rec(*dir, observer);
+    Recorder rec(dir.get(), observer);
     RunStatus status;
     status.task = to_string(c.task);
     TrainerState st;
@@ -461,7 +508,7 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
         status.best_step = st.best_step;
         status.message = message;
         try {
-            dir->write_status(status);
+            if (dir) dir->write_status(status);
         } catch (const std::exception& e) {
             rec.log("error", std::string("could not write status.json: ") + e.what());
         }
@@ -473,7 +520,10 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
 
     try {
         c.validate_runnable();
-        const torch::Device device = resolve_train_device(c.train.device);
+        torch::Device device = resolve_train_device(c.train.device);
+        if (dist && device.is_cuda() && (c.train.device == "auto" || c.train.device == "cuda" ||
+                                         c.train.device.empty()))
+            device = resolve_train_device("cuda:" + std::to_string(world_->local_rank));
         Precision precision = c.train.precision;
         if (!device.is_cuda() && precision != Precision::Fp32) {
             rec.log("warning", "train.precision = " + to_string(precision) +
@@ -483,11 +533,18 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
         const bool amp = precision != Precision::Fp32;
         const bool scaled = precision == Precision::Fp16;
 
-        if (c.name.empty()) c.name = dir->name();
+        if (c.name.empty() && dir) c.name = dir->name();
         status.max_steps = c.train.max_steps;
-        dir->write_status(status);
+        if (dir) dir->write_status(status);
         rec.log("info", std::string(resuming ? "resuming" : "starting") + " " + to_string(c.task) +
-                            " run in " + run_dir + " on " + device.str());
+                            " run in " + run_dir + " on " + device.str() +
+                            (dist ? " as rank " + std::to_string(rank) + " of " + std::to_string(world) : ""));
+        if (dist) {
+            comm = Communicator::connect(*world_, device);
+            rec.log("info", "data-parallel: " + std::to_string(world) + " workers through c10d " +
+                                comm->backend() + ", global batch " + std::to_string(c.train.batch_size) +
+                                " split across them");
+        }
 
         TaskDataHooks hooks;
         hooks.log = [&](const std::string& m) { rec.log("info", m); };
@@ -499,10 +556,20 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
             rec.log("info", p.stage + " " + std::to_string(mb) + " MiB" +
                                 (p.total > 0 ? " of " + std::to_string(p.total >> 20) + " MiB" : ""));
         };
-        if (resuming && is_dir(dir->tokenizer_dir())) hooks.tokenizer_dir = dir->tokenizer_dir();
-        const TaskData data = prepare_task_data(c, hooks);
+        if (resuming && is_dir(run_dir + "/tokenizer")) hooks.tokenizer_dir = run_dir + "/tokenizer";
+        const TaskData data = [&] {
+            if (!comm) return prepare_task_data(c, hooks);
+            // The first worker of each machine prepares (and fetches) the data first, the others then find it
+            // in the cache instead of downloading it at the same time.
+            std::optional<TaskData> d;
+            if (world_->local_rank == 0) d = prepare_task_data(c, hooks);
+            comm->sum({0.0});
+            if (!d) d = prepare_task_data(c, hooks);
+            return std::move(*d);
+        }();
         rec.log("info", data.summary);
-        if (!resuming) {
+        if (comm) check_same_data(*comm, data);
+        if (!resuming && dir) {
             dir->save_config(c);
             save_task_artifacts(data, *dir);
         }
@@ -511,6 +578,7 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
         std::string note;
         std::shared_ptr<PoNetTaskModelImpl> model = build_task_model(c, data, &note);
         model->to(device);
+        if (comm) comm->broadcast_module(*model);
         model->base().set_gradient_checkpointing(c.train.grad_checkpointing, amp, autocast_dtype(precision));
         if (c.train.grad_checkpointing)
             rec.log("info", "gradient checkpointing: each encoder layer keeps only its input and is recomputed "
@@ -519,6 +587,12 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
         auto optimizer = build_adamw(*model, c.train);
         std::vector<torch::Tensor> params;
         for (auto& [name, p] : named_trainable_parameters(*model)) params.push_back(p);
+        std::unique_ptr<GradientReducer> reducer;
+        if (comm) {
+            reducer = std::make_unique<GradientReducer>(params, *comm);
+            rec.log("info", "gradients are all-reduced in " + std::to_string(reducer->bucket_count()) +
+                                " buckets of up to 25 MB while backward runs (after backward on the first step)");
+        }
 
         SamplerOptions so;
         so.batch_size = c.train.batch_size;
@@ -544,9 +618,25 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
 
         if (resuming) {
             std::vector<CheckpointInfo> skipped;
-            const auto latest = latest_valid_checkpoint(run_dir, &skipped);
-            for (const auto& s : skipped)
-                rec.log("warning", "skipping broken checkpoint " + s.path + ": " + s.problem);
+            std::optional<CheckpointInfo> latest;
+            if (primary) {
+                latest = latest_valid_checkpoint(run_dir, &skipped);
+                for (const auto& s : skipped)
+                    rec.log("warning", "skipping broken checkpoint " + s.path + ": " + s.problem);
+            }
+            if (comm) {
+                // Every rank continues from rank 0's choice; it must see the same run directory.
+                const int64_t step = comm->broadcast_from_root({latest ? latest->step : -1})[0];
+                if (!primary && step >= 0) {
+                    CheckpointInfo info = check_checkpoint(run_dir + "/checkpoints/" + checkpoint_dir_name(step));
+                    if (!info.valid)
+                        throw InvalidInput("rank " + std::to_string(rank) + " cannot use checkpoint " + info.path +
+                                           " that rank 0 resumes from (" + info.problem +
+                                           "); on several machines the run directory must be on a shared file "
+                                           "system");
+                    latest = info;
+                }
+            }
             if (!latest) throw InvalidInput("run '" + run_dir + "' has no valid checkpoint to resume from");
             st = load_checkpoint(latest->path, *model, optimizer.get());
             st.scaler.enabled = scaled;
@@ -569,6 +659,10 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
 
         int64_t last_checkpoint = -1;
         auto save = [&](bool best) {
+            if (!primary) {  // rank 0 alone writes checkpoints; the others keep the same bookkeeping
+                last_checkpoint = st.step;
+                return;
+            }
             st.data_cursor = cursor.to_json();
             st.epoch = cursor.epoch;
             st.torch_cpu_rng = capture_cpu_rng_state();
@@ -595,7 +689,7 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
             rec.checkpoint({st.step, path, best});
         };
 
-        const auto session_start = std::chrono::steady_clock::now();
+        auto session_start = std::chrono::steady_clock::now();
         const double elapsed_before = st.elapsed_seconds;
         const int64_t first_step = st.step;
         auto elapsed = [&] {
@@ -639,24 +733,54 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
 
         model->train();
         std::optional<RunStop> stop;
+        bool agreed_stop = false;  // data-parallel: some rank was asked to stop (all stop at the same step)
+        int64_t rank_tokens = 0;   // data-parallel: this rank's own tokens in the logging interval
         while (st.step < total && !stop) {
-            if (control.stop.load()) {
+            if (comm ? agreed_stop : control.stop.load()) {
                 stop = RunStop{"stopped", "stopped at step " + std::to_string(st.step), true};
                 break;
             }
-            while (control.pause.load() && !control.stop.load())
-                std::this_thread::sleep_for(std::chrono::milliseconds(50));
-            if (control.stop.load()) continue;
+            if (control.pause.load() && !control.stop.load()) {
+                // A paused worker would stall the others into their timeout, so pause is single-process only.
+                if (!comm) {
+                    // Held between steps; the wait counts neither in the run's time nor in its throughput.
+                    const auto paused_at = std::chrono::steady_clock::now();
+                    rec.log("info", "paused at step " + std::to_string(st.step));
+                    observer.on_pause_changed(true, st.step);
+                    while (control.pause.load() && !control.stop.load())
+                        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                    const auto held = std::chrono::steady_clock::now() - paused_at;
+                    session_start += held;
+                    iv.start += held;
+                    observer.on_pause_changed(false, st.step);
+                    if (!control.stop.load()) rec.log("info", "resumed at step " + std::to_string(st.step));
+                }
+            }
+            if (!comm && control.stop.load()) continue;
 
             const int64_t step = st.step + 1;
             optimizer->zero_grad();
             double step_loss = 0;
+            // Data-parallel sums of this step over its micro-batches, reduced across the ranks after backward.
+            double mlm_part = 0, sso_part = 0;
+            bool local_nonfinite = false;
+            int64_t* const counters[] = {&iv.mlm_correct, &iv.mlm_counted, &iv.sso_correct, &iv.sso_counted,
+                                         &iv.cls_correct, &iv.cls_counted, &iv.examples,    &iv.tokens};
+            int64_t counted_before[8];
+            for (int i = 0; i < 8; ++i) counted_before[i] = *counters[i];
             for (int64_t micro = 0; micro < accum; ++micro) {
                 auto lb = prefetcher->next();
                 if (!lb) throw Error("the training data ended unexpectedly");
-                const Batch& b = lb->batch;
+                std::optional<Batch> shard;
+                if (comm) shard = shard_batch(lb->batch, rank, world);
+                const Batch& b = comm ? *shard : lb->batch;
                 current_batch = b.size();
                 current_length = b.input_ids.size(1);
+                if (comm) {
+                    cursor = lb->cursor;
+                    rank_tokens += b.tokens;
+                    if (local_nonfinite || b.size() == 0) continue;  // nothing to compute on this rank
+                }
                 ModelInputs in = to_device(b, device);
                 ModelOutput out;
                 {
@@ -664,8 +788,28 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                     out = model->forward(in, train_forward);
                 }
                 torch::Tensor loss = out.loss.to(torch::kFloat);
+                if (comm) {
+                    // Each rank's loss is weighted by its share of the global batch (of the masked tokens for
+                    // MLM) and the gradients are summed: exactly the gradient of the global batch's mean loss.
+                    const Batch& g = lb->batch;
+                    const double rows = static_cast<double>(b.size()) / static_cast<double>(g.size());
+                    if (c.task == TaskKind::Pretrain) {
+                        const double masked = g.labels.ne(-100).sum().item<double>();
+                        const double mine = b.labels.ne(-100).sum().item<double>();
+                        torch::Tensor sso = out.sso_loss.to(torch::kFloat) * rows;
+                        loss = mine > 0 ? out.mlm_loss.to(torch::kFloat) * (mine / masked) + sso : sso;
+                        mlm_part += mine > 0 ? out.mlm_loss.item<double>() * (mine / masked) : 0.0;
+                        sso_part += sso.item<double>();
+                    } else {
+                        loss = loss * rows;
+                    }
+                }
                 if (hooks_.after_forward) hooks_.after_forward(step, loss);
                 const double lv = loss.item<double>();
+                if (comm && !std::isfinite(lv)) {
+                    local_nonfinite = true;  // every rank learns it from the step's reduction below
+                    continue;
+                }
                 if (!std::isfinite(lv)) {
                     const auto latest = latest_valid_checkpoint(run_dir);
                     stop = RunStop{
@@ -681,14 +825,17 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                 }
                 torch::Tensor scaled_loss = loss / static_cast<double>(accum);
                 if (scaled) scaled_loss = scaled_loss * scale;
+                if (reducer) reducer->before_backward(micro == accum - 1);
                 model->base().backward(scaled_loss);  // = backward(), plus recomputation when checkpointing
                 cursor = lb->cursor;
                 step_loss += lv / static_cast<double>(accum);
                 iv.examples += b.size();
                 iv.tokens += b.tokens;
                 if (c.task == TaskKind::Pretrain) {
-                    iv.mlm_loss.add(out.mlm_loss.item<double>());
-                    iv.sso_loss.add(out.sso_loss.item<double>());
+                    if (!comm) {
+                        iv.mlm_loss.add(out.mlm_loss.item<double>());
+                        iv.sso_loss.add(out.sso_loss.item<double>());
+                    }
                     const auto [mc, mn] = mlm_hits(out.prediction_logits, in.labels);
                     iv.mlm_correct += mc, iv.mlm_counted += mn;
                     const auto [sc, sn] = class_hits(out.seq_relationship_logits, in.sso_labels);
@@ -699,6 +846,35 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                 }
             }
             if (stop) break;
+            if (comm) {
+                reducer->finish_step();
+                // One small reduction per step: failures, stop requests and the step's metrics, so every rank
+                // takes the same decisions and rank 0 reports the world's numbers.
+                std::vector<double> mine{local_nonfinite ? 1.0 : 0.0, control.stop.load() ? 1.0 : 0.0, step_loss,
+                                         mlm_part, sso_part};
+                for (int i = 0; i < 8; ++i) mine.push_back(static_cast<double>(*counters[i] - counted_before[i]));
+                const std::vector<double> v = comm->sum(mine);
+                if (v[0] > 0) {
+                    const auto latest = primary ? latest_valid_checkpoint(run_dir) : std::nullopt;
+                    stop = RunStop{"failed",
+                                   "the loss became NaN or infinite at step " + std::to_string(step) + " on " +
+                                       std::to_string(static_cast<int>(v[0])) + " of " + std::to_string(world) +
+                                       " workers; nothing from that state was saved" +
+                                       (latest ? "; the newest checkpoint is " + latest->path
+                                               : std::string("; there is no checkpoint yet")) +
+                                       ". Try a lower train.lr or train.clip_norm = 1",
+                                   false};
+                    break;
+                }
+                agreed_stop = v[1] > 0;
+                step_loss = v[2];
+                if (c.task == TaskKind::Pretrain) {
+                    iv.mlm_loss.add(v[3] / static_cast<double>(accum), static_cast<double>(accum));
+                    iv.sso_loss.add(v[4] / static_cast<double>(accum), static_cast<double>(accum));
+                }
+                // This step's counts were this rank's; the interval keeps the world's.
+                for (int i = 0; i < 8; ++i) *counters[i] = counted_before[i] + static_cast<int64_t>(v[5 + i]);
+            }
 
             bool skip_step = false;
             if (scaled) {
@@ -765,6 +941,13 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                                                   : NAN;
                 m.effective_batch = c.train.batch_size * accum;
                 m.elapsed_seconds = elapsed();
+                if (comm) {
+                    std::vector<double> mine(static_cast<size_t>(world), 0.0);
+                    mine[static_cast<size_t>(rank)] = secs > 0 ? static_cast<double>(rank_tokens) / secs : 0;
+                    m.rank_tokens_per_second = comm->sum(mine);
+                    m.world_size = world;
+                    rank_tokens = 0;
+                }
                 st.tokens_seen += iv.tokens;
                 rec.step(m);
                 iv = Interval();
@@ -772,7 +955,12 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
 
             const bool eval_now =
                 c.train.eval_every > 0 ? step % c.train.eval_every == 0 : step % steps_per_epoch == 0;
-            if (eval_now || step == total) stop = run_eval();
+            if (eval_now || step == total) {
+                // Rank 0 evaluates and decides (best checkpoint, early stopping); the others wait for its word.
+                if (primary) stop = run_eval();
+                if (comm && comm->broadcast_from_root({stop ? 1 : 0})[0] != 0 && !primary)
+                    stop = RunStop{"finished", "early stopping (decided by rank 0)", true};
+            }
             if (!stop && c.train.checkpoint_every > 0 && step % c.train.checkpoint_every == 0 &&
                 last_checkpoint != step)
                 save(false);
@@ -784,7 +972,7 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
         if (stop && stop->status == "stopped") return finish("stopped", stop->message);
 
         // The test split is scored once, with the best weights, as the reference scripts do.
-        if (data.test && !data.test->empty()) {
+        if (primary && data.test && !data.test->empty()) {
             if (st.best_step >= 0 && st.best_step != st.step)
                 load_checkpoint(run_dir + "/checkpoints/" + checkpoint_dir_name(st.best_step), *model,
                                 nullptr);

@@ -7,10 +7,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/model/ponet_model.h"
+#include "core/train/launcher.h"
 #include "core/train/observer.h"
 #include "core/train/run_config.h"
 #include "core/train/task_data.h"
@@ -26,6 +28,10 @@ struct TrainerHooks {
 class Trainer {
   public:
     void set_hooks(TrainerHooks hooks) { hooks_ = std::move(hooks); }
+    // Makes the next runs one worker of a data-parallel world (c10d): train.batch_size stays the global
+    // batch, each rank computes its rows of it, gradients are all-reduced, and only rank 0 writes the run
+    // directory (the others' metrics reduced into its). Without it a run is a plain single process.
+    void set_world(std::optional<WorldSpec> world) { world_ = std::move(world); }
 
     // Trains `config` into run_dir (created; an existing run there is overwritten step by step). Never
     // throws: every failure becomes a RunOutcome with status "failed" and a message, also written to
@@ -39,6 +45,7 @@ class Trainer {
     RunOutcome execute(RunConfig config, const std::string& run_dir, bool resuming, TrainObserver& observer,
                        RunControl& control);
     TrainerHooks hooks_;
+    std::optional<WorldSpec> world_;
 };
 
 // "auto" → the first CUDA device if there is one, else the CPU. Throws InvalidInput for an unusable device.

@@ -125,4 +125,31 @@ inline int64_t cuda_memory_allocated(int device) {
 #endif
 }
 
+// The allocator's high-water mark of allocated bytes on `device` since the last reset (-1 without CUDA).
+inline int64_t cuda_peak_memory_allocated(int device) {
+#if defined(PONET_WITH_CUDA)
+#if PONET_TORCH_AT_LEAST(2, 0)
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(device));
+#else
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device);
+#endif
+    return stats.allocated_bytes[0].peak;
+#else
+    (void)device;
+    return -1;
+#endif
+}
+
+inline void cuda_reset_peak_memory(int device) {
+#if defined(PONET_WITH_CUDA)
+#if PONET_TORCH_AT_LEAST(2, 0)
+    c10::cuda::CUDACachingAllocator::resetPeakStats(static_cast<c10::DeviceIndex>(device));
+#else
+    c10::cuda::CUDACachingAllocator::resetPeakStats(device);
+#endif
+#else
+    (void)device;
+#endif
+}
+
 }  // namespace ponet

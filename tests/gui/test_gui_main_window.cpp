@@ -74,6 +74,9 @@ void TestMainWindow::init() {
 void TestMainWindow::opensOnModelPageWithBaseModel() {
     MainWindow w;
     w.show();
+    // A first start opens on the Train page's ready example; the Model page shows the default shape.
+    QCOMPARE(w.currentPage(), QStringLiteral("train"));
+    w.showPage(QStringLiteral("model"));
     QCOMPARE(w.currentPage(), QStringLiteral("model"));
     QTRY_COMPARE_WITH_TIMEOUT(w.modelPage()->currentModelName(), QStringLiteral("ponet-base-uncased"),
                               kSummaryTimeoutMs);
@@ -87,7 +90,7 @@ void TestMainWindow::opensOnModelPageWithBaseModel() {
     QCOMPARE(combo->count(), static_cast<int>(ponet::gui::builtinModels().size()));
     // Only the pages that exist are listed: no dead entries.
     auto* pages = w.findChild<QListWidget*>(QStringLiteral("pageList"));
-    QCOMPARE(pages->count(), 2);
+    QCOMPARE(pages->count(), static_cast<int>(MainWindow::pageIds().size()));
     QVERIFY(w.findChild<QPlainTextEdit*>(QStringLiteral("configJsonView"))
                 ->toPlainText()
                 .contains(QStringLiteral("\"hidden_size\"")));
@@ -255,11 +258,17 @@ void TestMainWindow::keyboardShortcutsSwitchPagesAndRunSelfTest() {
     w.show();
     QApplication::setActiveWindow(&w);
     QVERIFY(QTest::qWaitForWindowActive(&w));
+    QCOMPARE(w.currentPage(), QStringLiteral("train"));
+    // Ctrl+N shows the N-th page of the list.
+    const auto shortcut = [](const char* page) {
+        return static_cast<Qt::Key>(Qt::Key_1 + MainWindow::pageIds().indexOf(QLatin1String(page)));
+    };
+    QTest::keyClick(&w, shortcut("selftest"), Qt::ControlModifier);
+    QCOMPARE(w.currentPage(), QStringLiteral("selftest"));
+    QTest::keyClick(&w, shortcut("model"), Qt::ControlModifier);
     QCOMPARE(w.currentPage(), QStringLiteral("model"));
     QTest::keyClick(&w, Qt::Key_2, Qt::ControlModifier);
-    QCOMPARE(w.currentPage(), QStringLiteral("selftest"));
-    QTest::keyClick(&w, Qt::Key_1, Qt::ControlModifier);
-    QCOMPARE(w.currentPage(), QStringLiteral("model"));
+    QCOMPARE(w.currentPage(), QStringLiteral("train"));
 
     QSignalSpy finished(w.selfTestPage(), &ponet::gui::SelfTestPage::finished);
     QTest::keyClick(&w, Qt::Key_F5);
@@ -270,7 +279,7 @@ void TestMainWindow::keyboardShortcutsSwitchPagesAndRunSelfTest() {
 }
 
 void TestMainWindow::screenshotModelPage() {
-    MainWindow w;
+    MainWindow w({QStringLiteral("model"), QString()});
     w.resize(1180, 760);
     w.show();
     QTRY_COMPARE_WITH_TIMEOUT(w.modelPage()->currentModelName(), QStringLiteral("ponet-base-uncased"),

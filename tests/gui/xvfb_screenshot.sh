@@ -27,4 +27,18 @@ timeout 120 xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" "$app" --page m
 check "$out/xvfb-model.png"
 timeout 300 xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" "$app" --page selftest --run-selftest --screenshot "$out/xvfb-selftest.png"
 check "$out/xvfb-selftest.png"
-rm -rf "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME"
+# The Data page and the run library on an empty data folder (no user datasets or runs read).
+export PONET_DATA_DIR=$(mktemp -d)
+timeout 120 xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" "$app" --page data --screenshot "$out/xvfb-data.png"
+check "$out/xvfb-data.png"
+timeout 120 xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" "$app" --page runs --screenshot "$out/xvfb-runs.png"
+check "$out/xvfb-runs.png"
+rm -rf "$PONET_DATA_DIR"
+# The Train page mid-run: the first-run example (generated ListOps, tiny model) trains on the CPU, and the picture
+# is taken at step 60 of 300, after the first evaluation, with real curves on the plots (docs/images/studio-train.png
+# is the same command at step 150). Its run goes to a private data folder.
+export PONET_DATA_DIR=$(mktemp -d)
+timeout 300 xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" "$app" --train --screenshot-at-step 60 --screenshot "$out/xvfb-train.png"
+check "$out/xvfb-train.png"
+ls "$PONET_DATA_DIR"/runs/*/checkpoints/step-* >/dev/null || { echo "the stopped run left no checkpoint"; exit 1; }
+rm -rf "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME" "$PONET_DATA_DIR"

@@ -1,0 +1,50 @@
+// Launchers of the fused PoNet mixing kernels on CUDA. Plain pointers and sizes only (no LibTorch types), so
+// the .cu file compiles with nvcc alone; ponet_mixing_fused.cpp allocates the buffers and calls these on the
+// current stream. Every buffer is contiguous; [B, L, D] tensors are row-major with D innermost.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+typedef struct CUstream_st* cudaStream_t;
+
+namespace ponet::cuda_kernels {
+
+enum class DType { F32, BF16, F16 };
+
+struct Problem {
+    int64_t B = 0, L = 0, D = 0, H = 1;
+    int64_t S = 1;  // segment-id capacity: every id is below S
+    DType dtype = DType::F32;
+    bool clsgsepg = false;
+    const uint8_t* keep = nullptr;     // [B, L], 1 = real token
+    const uint8_t* special = nullptr;  // [B, L] or null (only read with clsgsepg)
+    const int64_t* seg = nullptr;      // [B, L]
+};
+
+// State the forward leaves for the backward (all fp32 except win).
+struct Saved {
+    float* alpha = nullptr;   // [B, H, L]  GA weights
+    float* g = nullptr;       // [B, D]     masked mean of Q
+    float* gp = nullptr;      // [B, D]     g'
+    float* cnt = nullptr;     // [B]        real tokens per row
+    float* segmax = nullptr;  // [B, S, D]  segment maxima of S̃
+    int8_t* win = nullptr;    // [B, L, D]  LMP winner: 0 left, 1 self, 2 right
+};
+
+// Scratch floats the forward and backward need (the caller allocates them on the device).
+size_t forward_workspace_floats(const Problem& p);
+size_t backward_workspace_floats(const Problem& p);
+
+// Largest hidden size the kernels take (registers hold D/32 channels per lane).
+constexpr int64_t kMaxHidden = 1024;
+
+// y: [B, L, D] in `dtype`. Returns a CUDA error string or nullptr.
+const char* forward(const Problem& p, const void* q, const void* k, const void* o, const void* s, const void* l,
+                    void* y, const Saved& st, float* workspace, cudaStream_t stream);
+
+// dy: [B, L, D] in `dtype` (the upstream gradient of y); dalpha: [B, H, L] fp32 or null. Writes every gradient.
+const char* backward(const Problem& p, const void* k, const void* o, const void* s, const Saved& st, const void* dy,
+                     const float* dalpha, void* dq, void* dk, void* dout, void* ds, void* dl, float* workspace,
+                     cudaStream_t stream);
+
+}  // namespace ponet::cuda_kernels

@@ -1,0 +1,658 @@
+// Fused PoNet mixing on CUDA (PONET-SPEC §1.4), forward and backward, fp32/bf16/fp16 storage, fp32 arithmetic.
+//
+// Work layout shared by the row kernels: a block of 4 warps covers a run of consecutive token rows of one batch row
+// b; each warp walks its own rows in order, and lane `t` owns the channels t, t+32, ... (NK of them) in registers.
+// Walking rows in order is what makes the sequence-wise parts cheap: the window-3 max keeps the previous, current
+// and next row in registers, and the segment max / segment gradient sums flush one atomic per run of equal segment
+// ids (sentences are runs) instead of one per token.
+//
+// Forward passes over the [B, L, D] data: Q and S (query sum, segment maxima), K (scores and an online softmax
+// that leaves per-warp partial sums), O and L (window maxima, fusion, α normalisation). Backward: dY, O, S
+// (dO, dL, g′'s gradient, segment sums and tie counts), K (dK, the query-mean gradient), S (dQ, dS).
+#include "core/kernels/cuda/ponet_mixing_cuda.h"
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+
+namespace ponet::cuda_kernels {
+
+namespace {
+
+constexpr int kWarps = 4;
+constexpr float kSentinel = -10000.0f;
+
+__device__ __forceinline__ float to_f(float v) { return v; }
+__device__ __forceinline__ float to_f(__nv_bfloat16 v) { return __bfloat162float(v); }
+__device__ __forceinline__ float to_f(__half v) { return __half2float(v); }
+template <typename T>
+__device__ __forceinline__ T from_f(float v);
+template <>
+__device__ __forceinline__ float from_f<float>(float v) { return v; }
+template <>
+__device__ __forceinline__ __nv_bfloat16 from_f<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+template <>
+__device__ __forceinline__ __half from_f<__half>(float v) { return __float2half_rn(v); }
+
+// Float max through integer atomics: non-negative floats order like signed ints, negative ones reversed like
+// unsigned ints. The sign bit (not `v >= 0`) decides, so -0.0 is handled too.
+__device__ __forceinline__ void atomic_max_float(float* addr, float v) {
+    if (!signbit(v))
+        atomicMax(reinterpret_cast<int*>(addr), __float_as_int(v));
+    else
+        atomicMin(reinterpret_cast<unsigned int*>(addr), __float_as_uint(v));
+}
+
+struct Rows {
+    int64_t b, begin, end;  // this warp's rows [begin, end) of batch row b
+};
+
+__device__ __forceinline__ Rows warp_rows(int64_t L, int rows_per_warp) {
+    const int warp = threadIdx.x / 32;
+    Rows r;
+    r.b = blockIdx.y;
+    r.begin = (static_cast<int64_t>(blockIdx.x) * kWarps + warp) * rows_per_warp;
+    r.end = r.begin + rows_per_warp < L ? r.begin + rows_per_warp : L;
+    return r;
+}
+
+__device__ __forceinline__ int64_t clamp_seg(int64_t s, int64_t S) { return s < 0 ? 0 : (s >= S ? S - 1 : s); }
+
+__global__ void fill_kernel(float* p, float v, int64_t n) {
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+        p[i] = v;
+}
+
+// ---- forward ----------------------------------------------------------------------------------------------------
+
+// Sum of the real tokens' queries and their count (GA stage 1), and the segment maxima of S̃ (SMP).
+template <typename T, int NK>
+__global__ void __launch_bounds__(128) fwd_qsum_segmax(Problem p, int rpw, int cw, const T* __restrict__ q,
+                                                       const T* __restrict__ s, float* gsum, float* cnt,
+                                                       float* segmax) {
+    const Rows r = warp_rows(p.L, rpw);
+    const int lane = threadIdx.x % 32;
+    const int64_t c0 = static_cast<int64_t>(blockIdx.z) * cw, ce = c0 + cw < p.D ? c0 + cw : p.D;
+    const int64_t D = p.D;
+    float acc[NK], cur[NK];
+#pragma unroll
+    for (int k = 0; k < NK; ++k) acc[k] = 0.f, cur[k] = -INFINITY;
+    int n = 0;
+    int64_t cur_seg = -1;
+    for (int64_t i = r.begin; i < r.end; ++i) {
+        const int64_t t = r.b * p.L + i;
+        const bool keep = p.keep[t] != 0;
+        const int64_t sid = clamp_seg(p.seg[t], p.S);
+        if (sid != cur_seg) {
+            if (cur_seg >= 0) {
+#pragma unroll
+                for (int k = 0; k < NK; ++k) {
+                    const int64_t c = c0 + lane + 32 * k;
+                    if (c < ce) atomic_max_float(segmax + (r.b * p.S + cur_seg) * D + c, cur[k]);
+                    cur[k] = -INFINITY;
+                }
+            }
+            cur_seg = sid;
+        }
+        n += keep;
+        const T* qr = q + t * D;
+        const T* sr = s + t * D;
+#pragma unroll
+        for (int k = 0; k < NK; ++k) {
+            const int64_t c = c0 + lane + 32 * k;
+            if (c < ce) {
+                cur[k] = fmaxf(cur[k], keep ? to_f(sr[c]) : kSentinel);
+                if (keep) acc[k] += to_f(qr[c]);
+            }
+        }
+    }
+    if (r.begin >= r.end) return;
+#pragma unroll
+    for (int k = 0; k < NK; ++k) {
+        const int64_t c = c0 + lane + 32 * k;
+        if (c < ce) {
+            atomic_max_float(segmax + (r.b * p.S + cur_seg) * D + c, cur[k]);
+            atomicAdd(gsum + r.b * D + c, acc[k]);
+        }
+    }
+    if (lane == 0 && blockIdx.z == 0) atomicAdd(cnt + r.b, static_cast<float>(n));
+}
+
+// GA stage 2, first half: scores z (written into the α buffer) and, per warp, an online softmax over its rows:
+// running max m, sum l and Σ exp(z − m)·K, left as partials for the combine kernel.
+template <typename T, int NK>
+__global__ void __launch_bounds__(128) fwd_scores(Problem p, int rpw, int cw, const T* __restrict__ k_in,
+                                                  const float* gsum, const float* cnt, float* zbuf, float* pm,
+                                                  float* pl, float* pa) {
+    extern __shared__ float zsm[];  // [kWarps][H]
+    const Rows r = warp_rows(p.L, rpw);
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int64_t c0 = static_cast<int64_t>(blockIdx.z) * cw, ce = c0 + cw < p.D ? c0 + cw : p.D;
+    const int64_t D = p.D, H = p.H, d = D / H;
+    const float inv_sqrt_d = rsqrtf(static_cast<float>(d));
+    float* z = zsm + warp * H;
+    const float denom = fmaxf(cnt[r.b], 1.f);
+    float g[NK], m[NK], l[NK], a[NK];
+#pragma unroll
+    for (int k = 0; k < NK; ++k) {
+        const int64_t c = c0 + lane + 32 * k;
+        g[k] = c < ce ? gsum[r.b * D + c] / denom : 0.f;
+        m[k] = -INFINITY, l[k] = 0.f, a[k] = 0.f;
+    }
+    for (int64_t i = r.begin; i < r.end; ++i) {
+        const int64_t t = r.b * p.L + i;
+        const T* kr = k_in + t * D;
+        for (int64_t h = lane; h < H; h += 32) z[h] = 0.f;
+        __syncwarp();
+        float kv[NK];
+#pragma unroll
+        for (int k = 0; k < NK; ++k) {
+            const int64_t c = c0 + lane + 32 * k;
+            kv[k] = c < ce ? to_f(kr[c]) : 0.f;
+            if (c < ce) atomicAdd(z + c / d, g[k] * kv[k]);
+        }
+        __syncwarp();
+        const float bias = p.keep[t] ? 0.f : kSentinel;
+#pragma unroll
+        for (int k = 0; k < NK; ++k) {
+            const int64_t c = c0 + lane + 32 * k;
+            if (c < ce) {
+                const float zi = z[c / d] * inv_sqrt_d + bias;
+                if (c % d == 0) zbuf[(r.b * H + c / d) * p.L + i] = zi;
+                const float mn = fmaxf(m[k], zi);
+                const float scale = expf(m[k] - mn), e = expf(zi - mn);
+                a[k] = a[k] * scale + e * kv[k];
+                l[k] = l[k] * scale + e;
+                m[k] = mn;
+            }
+        }
+        __syncwarp();
+    }
+    const int64_t P = static_cast<int64_t>(gridDim.x) * kWarps;
+    const int64_t part = (r.b * P + blockIdx.x * kWarps + warp) * D;
+#pragma unroll
+    for (int k = 0; k < NK; ++k) {
+        const int64_t c = c0 + lane + 32 * k;
+        if (c < ce) pm[part + c] = m[k], pl[part + c] = l[k], pa[part + c] = a[k];
+    }
+}
+
+// GA stage 2, second half: combine the partials into g′ = Σ α K, the softmax max and sum per head, and g.
+__global__ void fwd_combine(Problem p, int64_t P, const float* pm, const float* pl, const float* pa,
+                            const float* gsum, const float* cnt, float* g, float* gp, float* mh, float* lh) {
+    const int64_t b = blockIdx.y, D = p.D, d = D / p.H;
+    const int64_t c = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+    if (c >= D) return;
+    float M = -INFINITY;
+    for (int64_t j = 0; j < P; ++j) M = fmaxf(M, pm[(b * P + j) * D + c]);
+    float Ls = 0.f, A = 0.f;
+    for (int64_t j = 0; j < P; ++j) {
+        const int64_t o = (b * P + j) * D + c;
+        const float w = pl[o] > 0.f ? expf(pm[o] - M) : 0.f;
+        Ls += pl[o] * w;
+        A += pa[o] * w;
+    }
+    gp[b * D + c] = A / Ls;
+    g[b * D + c] = gsum[b * D + c] / fmaxf(cnt[b], 1.f);
+    if (c % d == 0) mh[b * p.H + c / d] = M, lh[b * p.H + c / d] = Ls;
+}
+
+// Window-3 max of L̃ (leftmost winner on ties, as max_pool1d), the pooling fusion, and α = exp(z − max) / sum.
+template <typename T, int NK>
+__global__ void __launch_bounds__(128) fwd_fuse(Problem p, int rpw, int cw, const T* __restrict__ o, const T* __restrict__ l,
+                                                const float* gp_in, const float* segmax, const float* mh,
+                                                const float* lh, T* __restrict__ y, int8_t* __restrict__ win,
+                                                float* alpha) {
+    const Rows r = warp_rows(p.L, rpw);
+    if (r.begin >= r.end) return;
+    const int lane = threadIdx.x % 32;
+    const int64_t c0 = static_cast<int64_t>(blockIdx.z) * cw, ce = c0 + cw < p.D ? c0 + cw : p.D;
+    const int64_t D = p.D, H = p.H, d = D / H, L = p.L;
+    const uint8_t* keep = p.keep + r.b * L;
+    const uint8_t* spec = (p.clsgsepg && p.special) ? p.special + r.b * L : nullptr;
+    auto open = [&](int64_t j) { return keep[j] && !(spec && spec[j]); };
+    float gp[NK], prev[NK], cur[NK], next[NK];
+    auto load_l = [&](int64_t j, float* out) {
+        const bool op = open(j);
+        const T* lr = l + (r.b * L + j) * D;
+#pragma unroll
+        for (int k = 0; k < NK; ++k) {
+            const int64_t c = c0 + lane + 32 * k;
+            out[k] = (c < ce && op) ? to_f(lr[c]) : kSentinel;
+        }
+    };
+#pragma unroll
+    for (int k = 0; k < NK; ++k) {
+        const int64_t c = c0 + lane + 32 * k;
+        gp[k] = c < ce ? gp_in[r.b * D + c] : 0.f;
+    }
+    if (r.begin > 0) load_l(r.begin - 1, prev);
+    load_l(r.begin, cur);
+    for (int64_t i = r.begin; i < r.end; ++i) {
+        const bool has_left = i > 0, has_right = i + 1 < L;
+        if (has_right) load_l(i + 1, next);
+        const int64_t t = r.b * L + i;
+        const bool real = keep[i] != 0, sp = spec && spec[i];
+        const int64_t sid = clamp_seg(p.seg[t], p.S);
+        const T* orow = o + t * D;
+        const float* sm = segmax + (r.b * p.S + sid) * D;
+#pragma unroll
+        for (int k = 0; k < NK; ++k) {
+            const int64_t c = c0 + lane + 32 * k;
+            if (c >= ce) continue;
+            float best;
+            int8_t w;
+            if (has_left) {
+                best = prev[k], w = 0;
+                if (cur[k] > best) best = cur[k], w = 1;
+            } else {
+                best = cur[k], w = 1;
+            }
+            if (has_right && next[k] > best) best = next[k], w = 2;
+            win[t * D + c] = w;
+            float out = 0.f;
+            if (real) out = sp ? gp[k] * to_f(orow[c]) : (gp[k] + sm[c]) * to_f(orow[c]) + best;
+            y[t * D + c] = from_f<T>(out);
+            if (c % d == 0) {
+                const int64_t h = c / d, ai = (r.b * H + h) * L + i;
+                alpha[ai] = expf(alpha[ai] - mh[r.b * H + h]) / lh[r.b * H + h];
+            }
+        }
+#pragma unroll
+        for (int k = 0; k < NK; ++k) prev[k] = cur[k], cur[k] = next[k];
+    }
+}
+
+// ---- backward ---------------------------------------------------------------------------------------------------
+
+// dO, dL, the gradient of g′, and per segment the sum of Ŝ's gradient and the number of tied maxima.
+template <typename T, int NK>
+__global__ void __launch_bounds__(128) bwd_rows(Problem p, int rpw, int cw, const T* __restrict__ o, const T* __restrict__ s,
+                                                const T* __restrict__ dy, const float* gp_in, const float* segmax,
+                                                const int8_t* __restrict__ win, T* __restrict__ dout,
+                                                T* __restrict__ dl, float* dgp_out, float* gsum, float* ties) {
+    const Rows r = warp_rows(p.L, rpw);
+    if (r.begin >= r.end) return;
+    const int lane = threadIdx.x % 32;
+    const int64_t c0 = static_cast<int64_t>(blockIdx.z) * cw, ce = c0 + cw < p.D ? c0 + cw : p.D;
+    const int64_t D = p.D, L = p.L;
+    const uint8_t* keep = p.keep + r.b * L;
+    const uint8_t* spec = (p.clsgsepg && p.special) ? p.special + r.b * L : nullptr;
+    auto open = [&](int64_t j) { return keep[j] && !(spec && spec[j]); };
+    // Sliding window over the gradient reaching L̂ (zero at padding and specials) and the winner codes.
+    float gprev[NK], gcur[NK], gnext[NK];
+    int8_t wprev[NK], wcur[NK], wnext[NK];
+    auto load = [&](int64_t j, float* gout, int8_t* wout) {
+        const bool op = open(j);
+        const T* dr = dy + (r.b * L + j) * D;
+        const int8_t* wr = win + (r.b * L + j) * D;
+#pragma unroll
+        for (int k = 0; k < NK; ++k) {
+            const int64_t c = c0 + lane + 32 * k;
+            gout[k] = (c < ce && op) ? to_f(dr[c]) : 0.f;
+            wout[k] = c < ce ? wr[c] : int8_t(-1);
+        }
+    };
+    float gp[NK], dgp[NK], gs[NK], tc[NK];
+#pragma unroll
+    for (int k = 0; k < NK; ++k) {
+        const int64_t c = c0 + lane + 32 * k;
+        gp[k] = c < ce ? gp_in[r.b * D + c] : 0.f;
+        dgp[k] = gs[k] = tc[k] = 0.f;
+        wprev[k] = -1;
+        gprev[k] = 0.f;
+    }
+    if (r.begin > 0) load(r.begin - 1, gprev, wprev);
+    load(r.begin, gcur, wcur);
+    int64_t cur_seg = -1;
+    auto flush = [&]() {
+#pragma unroll
+        for (int k = 0; k < NK; ++k) {
+            const int64_t c = c0 + lane + 32 * k;
+            if (c < ce) {
+                const int64_t at = (r.b * p.S + cur_seg) * D + c;
+                if (gs[k] != 0.f) atomicAdd(gsum + at, gs[k]);
+                if (tc[k] != 0.f) atomicAdd(ties + at, tc[k]);
+            }
+            gs[k] = tc[k] = 0.f;
+        }
+    };
+    for (int64_t i = r.begin; i < r.end; ++i) {
+        const bool has_right = i + 1 < L;
+        if (has_right) load(i + 1, gnext, wnext);
+        const int64_t t = r.b * L + i;
+        const bool real = keep[i] != 0, sp = spec && spec[i], op = real && !sp;
+        const int64_t sid = clamp_seg(p.seg[t], p.S);
+        if (sid != cur_seg) {
+            if (cur_seg >= 0) flush();
+            cur_seg = sid;
+        }
+        const float* sm = segmax + (r.b * p.S + sid) * D;
+        const T* orow = o + t * D;
+        const T* srow = s + t * D;
+        const T* dyrow = dy + t * D;
+#pragma unroll
+        for (int k = 0; k < NK; ++k) {
+            const int64_t c = c0 + lane + 32 * k;
+            if (c >= ce) continue;
+            const float m = sm[c];
+            const float s_tilde = real ? to_f(srow[c]) : kSentinel;
+            if (s_tilde == m) tc[k] += 1.f;
+            float d_o = 0.f, d_l = 0.f;
+            if (real) {
+                const float gy = to_f(dyrow[c]), ov = to_f(orow[c]);
+                dgp[k] += gy * ov;
+                d_o = gy * (gp[k] + (sp ? 0.f : m));
+                if (!sp) gs[k] += gy * ov;
+                if (op) {
+                    if (i > 0 && wprev[k] == 2) d_l += gprev[k];
+                    if (wcur[k] == 1) d_l += gy;
+                    if (has_right && wnext[k] == 0) d_l += gnext[k];
+                }
+            }
+            dout[t * D + c] = from_f<T>(d_o);
+            dl[t * D + c] = from_f<T>(d_l);
+        }
+#pragma unroll
+        for (int k = 0; k < NK; ++k) gprev[k] = gcur[k], gcur[k] = gnext[k], wprev[k] = wcur[k], wcur[k] = wnext[k];
+    }
+    flush();
+#pragma unroll
+    for (int k = 0; k < NK; ++k) {
+        const int64_t c = c0 + lane + 32 * k;
+        if (c < ce) atomicAdd(dgp_out + r.b * D + c, dgp[k]);
+    }
+}
+
+// C[b, h] = Σ_i α_i dα_i = <dg′, g′> + Σ_i α_i · (the α output's own gradient).
+__global__ void bwd_softmax_dot(Problem p, const float* dgp, const float* gp, const float* alpha, const float* dalpha,
+                                float* C) {
+    const int64_t bh = blockIdx.x, b = bh / p.H, h = bh % p.H, d = p.D / p.H;
+    float v = 0.f;
+    for (int64_t c = threadIdx.x; c < d; c += blockDim.x) v += dgp[b * p.D + h * d + c] * gp[b * p.D + h * d + c];
+    if (dalpha)
+        for (int64_t i = threadIdx.x; i < p.L; i += blockDim.x) v += alpha[bh * p.L + i] * dalpha[bh * p.L + i];
+    __shared__ float red[32];
+    for (int off = 16; off > 0; off /= 2) v += __shfl_down_sync(0xffffffffu, v, off);
+    if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = v;
+    __syncthreads();
+    if (threadIdx.x < 32) {
+        v = threadIdx.x < blockDim.x / 32 ? red[threadIdx.x] : 0.f;
+        for (int off = 16; off > 0; off /= 2) v += __shfl_down_sync(0xffffffffu, v, off);
+        if (threadIdx.x == 0) C[bh] = v;
+    }
+}
+
+// GA backward over K: dα_i = <dg′, K_i> (+ α's own gradient), dz = α (dα − C), dK = α dg′ + dz g / √d,
+// and the query mean's gradient Σ dz K / √d.
+template <typename T, int NK>
+__global__ void __launch_bounds__(128) bwd_keys(Problem p, int rpw, int cw, const T* __restrict__ k_in, const float* g_in,
+                                                const float* dgp_in, const float* alpha, const float* dalpha,
+                                                const float* C, T* __restrict__ dk, float* dg_out) {
+    extern __shared__ float zsm[];
+    const Rows r = warp_rows(p.L, rpw);
+    if (r.begin >= r.end) return;
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int64_t c0 = static_cast<int64_t>(blockIdx.z) * cw, ce = c0 + cw < p.D ? c0 + cw : p.D;
+    const int64_t D = p.D, H = p.H, d = D / H, L = p.L;
+    const float inv_sqrt_d = rsqrtf(static_cast<float>(d));
+    float* z = zsm + warp * H;
+    float g[NK], dgp[NK], dg[NK], cc[NK];
+#pragma unroll
+    for (int k = 0; k < NK; ++k) {
+        const int64_t c = c0 + lane + 32 * k;
+        g[k] = c < ce ? g_in[r.b * D + c] : 0.f;
+        dgp[k] = c < ce ? dgp_in[r.b * D + c] : 0.f;
+        cc[k] = c < ce ? C[r.b * H + c / d] : 0.f;
+        dg[k] = 0.f;
+    }
+    for (int64_t i = r.begin; i < r.end; ++i) {
+        const int64_t t = r.b * L + i;
+        const T* kr = k_in + t * D;
+        for (int64_t h = lane; h < H; h += 32) z[h] = dalpha ? dalpha[(r.b * H + h) * L + i] : 0.f;
+        __syncwarp();
+        float kv[NK];
+#pragma unroll
+        for (int k = 0; k < NK; ++k) {
+            const int64_t c = c0 + lane + 32 * k;
+            kv[k] = c < ce ? to_f(kr[c]) : 0.f;
+            if (c < ce) atomicAdd(z + c / d, dgp[k] * kv[k]);
+        }
+        __syncwarp();
+#pragma unroll
+        for (int k = 0; k < NK; ++k) {
+            const int64_t c = c0 + lane + 32 * k;
+            if (c >= ce) continue;
+            const float a = alpha[(r.b * H + c / d) * L + i];
+            const float dz = a * (z[c / d] - cc[k]) * inv_sqrt_d;
+            dk[t * D + c] = from_f<T>(a * dgp[k] + dz * g[k]);
+            dg[k] += dz * kv[k];
+        }
+        __syncwarp();
+    }
+#pragma unroll
+    for (int k = 0; k < NK; ++k) {
+        const int64_t c = c0 + lane + 32 * k;
+        if (c < ce) atomicAdd(dg_out + r.b * D + c, dg[k]);
+    }
+}
+
+// dQ = the query mean's gradient / count on real tokens; dS = the segment's summed gradient shared by its ties.
+template <typename T, int NK>
+__global__ void __launch_bounds__(128) bwd_qs(Problem p, int rpw, int cw, const T* __restrict__ s, const float* dg,
+                                              const float* cnt, const float* segmax, const float* gsum,
+                                              const float* ties, T* __restrict__ dq, T* __restrict__ ds) {
+    const Rows r = warp_rows(p.L, rpw);
+    if (r.begin >= r.end) return;
+    const int lane = threadIdx.x % 32;
+    const int64_t c0 = static_cast<int64_t>(blockIdx.z) * cw, ce = c0 + cw < p.D ? c0 + cw : p.D;
+    const int64_t D = p.D;
+    const float inv_n = 1.f / fmaxf(cnt[r.b], 1.f);
+    float dq_v[NK];
+#pragma unroll
+    for (int k = 0; k < NK; ++k) {
+        const int64_t c = c0 + lane + 32 * k;
+        dq_v[k] = c < ce ? dg[r.b * D + c] * inv_n : 0.f;
+    }
+    for (int64_t i = r.begin; i < r.end; ++i) {
+        const int64_t t = r.b * p.L + i;
+        const bool real = p.keep[t] != 0;
+        const int64_t base = (r.b * p.S + clamp_seg(p.seg[t], p.S)) * D;
+        const T* srow = s + t * D;
+#pragma unroll
+        for (int k = 0; k < NK; ++k) {
+            const int64_t c = c0 + lane + 32 * k;
+            if (c >= ce) continue;
+            float q = 0.f, sv = 0.f;
+            if (real) {
+                q = dq_v[k];
+                if (to_f(srow[c]) == segmax[base + c]) sv = gsum[base + c] / ties[base + c];
+            }
+            dq[t * D + c] = from_f<T>(q);
+            ds[t * D + c] = from_f<T>(sv);
+        }
+    }
+}
+
+// ---- host side --------------------------------------------------------------------------------------------------
+
+// Rows per warp: short problems use fewer so that enough warps are in flight.
+int rows_per_warp(const Problem& p) {
+    const int64_t rows = p.B * p.L;
+    if (rows >= (int64_t(1) << 20)) return 64;
+    if (rows >= (int64_t(1) << 16)) return 32;
+    return 8;
+}
+
+int64_t blocks_per_row(const Problem& p, int rpw) { return (p.L + int64_t(kWarps) * rpw - 1) / (int64_t(kWarps) * rpw); }
+
+int channels_per_lane(int64_t D) {
+    const int64_t need = (D + 31) / 32;
+    for (int nk : {1, 2, 4, 8, 12, 16, 24, 32})
+        if (need <= nk) return nk;
+    return -1;
+}
+
+struct FwdLayout {
+    int64_t P;  // partials per batch row
+    float *gsum, *pm, *pl, *pa, *mh, *lh;
+};
+
+int64_t partials_per_row(const Problem& p) { return blocks_per_row(p, rows_per_warp(p)) * kWarps; }
+
+int64_t forward_floats(const Problem& p) {
+    return p.B * p.D + 3 * p.B * partials_per_row(p) * p.D + 2 * p.B * p.H;
+}
+
+FwdLayout forward_layout(const Problem& p, float* base) {
+    FwdLayout f{};
+    f.P = partials_per_row(p);
+    f.gsum = base;
+    f.pm = f.gsum + p.B * p.D;
+    f.pl = f.pm + p.B * f.P * p.D;
+    f.pa = f.pl + p.B * f.P * p.D;
+    f.mh = f.pa + p.B * f.P * p.D;
+    f.lh = f.mh + p.B * p.H;
+    return f;
+}
+
+struct BwdLayout {
+    float *dgp, *dg, *gsum, *ties, *C;
+};
+
+int64_t backward_floats(const Problem& p) { return 2 * p.B * p.D + 2 * p.B * p.S * p.D + p.B * p.H; }
+
+BwdLayout backward_layout(const Problem& p, float* base) {
+    BwdLayout w{};
+    w.dgp = base;
+    w.dg = w.dgp + p.B * p.D;
+    w.gsum = w.dg + p.B * p.D;
+    w.ties = w.gsum + p.B * p.S * p.D;
+    w.C = w.ties + p.B * p.S * p.D;
+    return w;
+}
+
+// Channels per block slice (grid z): the whole hidden size up to 256, else the largest multiple of the head size
+// up to 256 (GA's per-head dot products must stay inside one slice), so long hidden sizes keep few registers.
+int64_t slice_channels(const Problem& p) {
+    const int64_t d = p.D / p.H;
+    if (p.D <= 256 || d > 256) return p.D;
+    return (256 / d) * d;
+}
+
+template <typename T, int NK>
+void launch_forward(const Problem& p, const void* q, const void* k, const void* o, const void* s, const void* l,
+                    void* y, const Saved& st, const FwdLayout& f, cudaStream_t stream) {
+    const int rpw = rows_per_warp(p);
+    const int cw = static_cast<int>(slice_channels(p));
+    const dim3 grid(static_cast<unsigned>(blocks_per_row(p, rpw)), static_cast<unsigned>(p.B),
+                    static_cast<unsigned>((p.D + cw - 1) / cw));
+    const size_t smem = sizeof(float) * kWarps * p.H;
+    fwd_qsum_segmax<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(q),
+                                                             static_cast<const T*>(s), f.gsum, st.cnt, st.segmax);
+    fwd_scores<T, NK><<<grid, 32 * kWarps, smem, stream>>>(p, rpw, cw, static_cast<const T*>(k), f.gsum, st.cnt,
+                                                           st.alpha, f.pm, f.pl, f.pa);
+    const int threads = static_cast<int>(std::min<int64_t>(256, ((p.D + 31) / 32) * 32));
+    const dim3 cgrid(static_cast<unsigned>((p.D + threads - 1) / threads), static_cast<unsigned>(p.B));
+    fwd_combine<<<cgrid, threads, 0, stream>>>(p, f.P, f.pm, f.pl, f.pa, f.gsum, st.cnt, st.g, st.gp, f.mh, f.lh);
+    fwd_fuse<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(o), static_cast<const T*>(l),
+                                                      st.gp, st.segmax, f.mh, f.lh, static_cast<T*>(y), st.win,
+                                                      st.alpha);
+}
+
+template <typename T, int NK>
+void launch_backward(const Problem& p, const void* k, const void* o, const void* s, const Saved& st, const void* dy,
+                     const float* dalpha, void* dq, void* dk, void* dout, void* ds, void* dl, const BwdLayout& w,
+                     cudaStream_t stream) {
+    const int rpw = rows_per_warp(p);
+    const int cw = static_cast<int>(slice_channels(p));
+    const dim3 grid(static_cast<unsigned>(blocks_per_row(p, rpw)), static_cast<unsigned>(p.B),
+                    static_cast<unsigned>((p.D + cw - 1) / cw));
+    const size_t smem = sizeof(float) * kWarps * p.H;
+    bwd_rows<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(o), static_cast<const T*>(s),
+                                                      static_cast<const T*>(dy), st.gp, st.segmax, st.win,
+                                                      static_cast<T*>(dout), static_cast<T*>(dl), w.dgp, w.gsum,
+                                                      w.ties);
+    bwd_softmax_dot<<<static_cast<unsigned>(p.B * p.H), 256, 0, stream>>>(p, w.dgp, st.gp, st.alpha, dalpha, w.C);
+    bwd_keys<T, NK><<<grid, 32 * kWarps, smem, stream>>>(p, rpw, cw, static_cast<const T*>(k), st.g, w.dgp, st.alpha,
+                                                         dalpha, w.C, static_cast<T*>(dk), w.dg);
+    bwd_qs<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(s), w.dg, st.cnt, st.segmax,
+                                                    w.gsum, w.ties, static_cast<T*>(dq), static_cast<T*>(ds));
+}
+
+template <typename F>
+bool dispatch(const Problem& p, F&& f) {
+    const int nk = channels_per_lane(slice_channels(p));
+    auto with_type = [&](auto tag) {
+        using T = decltype(tag);
+        switch (nk) {
+            case 1: f(T{}, std::integral_constant<int, 1>{}); return true;
+            case 2: f(T{}, std::integral_constant<int, 2>{}); return true;
+            case 4: f(T{}, std::integral_constant<int, 4>{}); return true;
+            case 8: f(T{}, std::integral_constant<int, 8>{}); return true;
+            case 12: f(T{}, std::integral_constant<int, 12>{}); return true;
+            case 16: f(T{}, std::integral_constant<int, 16>{}); return true;
+            case 24: f(T{}, std::integral_constant<int, 24>{}); return true;
+            case 32: f(T{}, std::integral_constant<int, 32>{}); return true;
+            default: return false;
+        }
+    };
+    switch (p.dtype) {
+        case DType::F32: return with_type(float{});
+        case DType::BF16: return with_type(__nv_bfloat16{});
+        case DType::F16: return with_type(__half{});
+    }
+    return false;
+}
+
+const char* last_error() {
+    const cudaError_t e = cudaGetLastError();
+    return e == cudaSuccess ? nullptr : cudaGetErrorString(e);
+}
+
+void fill(float* p, float v, int64_t n, cudaStream_t stream) {
+    if (n <= 0) return;
+    const int64_t blocks = std::min<int64_t>((n + 255) / 256, 4096);
+    fill_kernel<<<static_cast<unsigned>(blocks), 256, 0, stream>>>(p, v, n);
+}
+
+}  // namespace
+
+size_t forward_workspace_floats(const Problem& p) { return static_cast<size_t>(forward_floats(p)); }
+
+size_t backward_workspace_floats(const Problem& p) { return static_cast<size_t>(backward_floats(p)); }
+
+const char* forward(const Problem& p, const void* q, const void* k, const void* o, const void* s, const void* l,
+                    void* y, const Saved& st, float* workspace, cudaStream_t stream) {
+    if (p.D > kMaxHidden || channels_per_lane(slice_channels(p)) < 0)
+        return "hidden size too large for the fused kernels";
+    const FwdLayout f = forward_layout(p, workspace);
+    cudaMemsetAsync(f.gsum, 0, sizeof(float) * p.B * p.D, stream);
+    cudaMemsetAsync(st.cnt, 0, sizeof(float) * p.B, stream);
+    fill(st.segmax, -INFINITY, p.B * p.S * p.D, stream);
+    dispatch(p, [&](auto tag, auto nk) {
+        launch_forward<decltype(tag), decltype(nk)::value>(p, q, k, o, s, l, y, st, f, stream);
+    });
+    return last_error();
+}
+
+const char* backward(const Problem& p, const void* k, const void* o, const void* s, const Saved& st, const void* dy,
+                     const float* dalpha, void* dq, void* dk, void* dout, void* ds, void* dl, float* workspace,
+                     cudaStream_t stream) {
+    if (p.D > kMaxHidden || channels_per_lane(slice_channels(p)) < 0)
+        return "hidden size too large for the fused kernels";
+    const BwdLayout w = backward_layout(p, workspace);
+    cudaMemsetAsync(workspace, 0, sizeof(float) * backward_workspace_floats(p), stream);
+    dispatch(p, [&](auto tag, auto nk) {
+        launch_backward<decltype(tag), decltype(nk)::value>(p, k, o, s, st, dy, dalpha, dq, dk, dout, ds, dl, w,
+                                                            stream);
+    });
+    return last_error();
+}
+
+}  // namespace ponet::cuda_kernels

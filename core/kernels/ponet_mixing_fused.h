@@ -1,0 +1,28 @@
+// The fused PoNet mixing (PONET-SPEC §1.4) as one autograd function: a few passes over the projections instead of
+// the reference path's dozens of ATen ops and fp32 copies. CPU (on all intra-op threads) always; CUDA where built.
+//
+// What the backward keeps instead of the reference's intermediates: K, O, S, the GA weights α, the masked query
+// mean g, g', the segment maxima [B, S, D] (fp32) and one byte per element for the LMP winner (left/self/right).
+// Gradients follow ATen's rules exactly: a segment max's gradient is shared evenly among tied tokens (as
+// scatter_reduce "amax" does), a window max's goes to the leftmost winner (as max_pool1d does).
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+
+#include "core/kernels/ponet_mixing.h"
+
+namespace ponet {
+
+// Whether the fused path takes these inputs on their device; when not, `why` says why (device not built,
+// dtype, sizes). Inputs the fused path rejects are still valid for the reference path.
+bool fused_mixing_supported(const PoNetMixingInputs& in, std::string* why = nullptr);
+
+// Whether fused kernels exist for `device` in this build (CPU: always; CUDA: built with PONET_WITH_CUDA).
+bool fused_mixing_built_for(const torch::Device& device);
+
+// The fused path. Same contract as ponet_mix_reference without the trace; throws ponet::InvalidInput for inputs
+// fused_mixing_supported() rejects.
+PoNetMixingOutput ponet_mix_fused(const PoNetMixingInputs& in);
+
+}  // namespace ponet

@@ -1,0 +1,172 @@
+// The live metric plot: smoothing against hand-computed values, series of several runs side by side, drawing
+// on the UI timer rather than per point, log-y, the x-axis choices, the hover read-out, auto-follow that
+// pauses when the user pans, and CSV / PNG / PDF export.
+#include <QFile>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <cmath>
+
+#include "gui_test_support.h"
+#include "widgets/metric_plot.h"
+#include "widgets/plot_controls.h"
+#include "widgets/qcp.h"
+#include "widgets/smoothing.h"
+
+using namespace ponet::gui;
+
+namespace {
+
+QVector<MetricPoint> line(int n, double (*f)(int)) {
+    QVector<MetricPoint> out;
+    for (int i = 0; i < n; ++i) out << MetricPoint{double(i + 1), (i + 1) / 10.0, 2.0 * (i + 1), f(i)};
+    return out;
+}
+
+}  // namespace
+
+class TestMetricPlot : public QObject {
+    Q_OBJECT
+  private Q_SLOTS:
+    void emaIsBiasCorrected() {
+        // w = 0.5 over 2, 4: s1 = 1 -> 1/(1-0.5) = 2; s2 = 0.5 + 2 = 2.5 -> 2.5/(1-0.25) = 3.333...
+        const auto s = emaBiasCorrected({2, 4, NAN, 4}, 0.5);
+        QCOMPARE(s[0], 2.0);
+        QVERIFY(std::fabs(s[1] - 10.0 / 3.0) < 1e-12);
+        QVERIFY(std::isnan(s[2]));
+        // s3 = 1.25 + 2 = 3.25 -> 3.25 / (1 - 0.125) = 3.714285...
+        QVERIFY(std::fabs(s[3] - 3.25 / 0.875) < 1e-12);
+        // A constant stays constant from the first point on (no pull towards zero).
+        for (double v : emaBiasCorrected({5, 5, 5, 5}, 0.9)) QVERIFY(std::fabs(v - 5) < 1e-12);
+        QCOMPARE(emaBiasCorrected({1, 3}, 0.0), (std::vector<double>{1, 3}));
+    }
+
+    void movingAverageIsTrailing() {
+        const auto m = trailingMovingAverage({1, 2, 3, 4, NAN, 5}, 2);
+        QCOMPARE(m[0], 1.0);
+        QCOMPARE(m[1], 1.5);
+        QCOMPARE(m[2], 2.5);
+        QCOMPARE(m[3], 3.5);
+        QVERIFY(std::isnan(m[4]));
+        QCOMPARE(m[5], 4.5);
+    }
+
+    void seriesOfSeveralRunsAndTimerRedraw() {
+        MetricPlot plot(QStringLiteral("loss"));
+        plot.resize(500, 300);
+        plot.show();
+        QSignalSpy redrawn(&plot, &MetricPlot::redrawn);
+        plot.addSeries(QStringLiteral("run-a"), QStringLiteral("loss"), line(50, [](int i) { return 3.0 / (i + 1); }));
+        for (int i = 0; i < 20; ++i)
+            plot.appendPoints(QStringLiteral("run-b"), QStringLiteral("loss"),
+                              {MetricPoint{double(i + 1), 0, 0, 2.0 + std::sin(i)}});
+        QCOMPARE(plot.seriesCount(), 2);
+        QCOMPARE(plot.points(QStringLiteral("run-b"), QStringLiteral("loss")).size(), 20);
+        QCOMPARE(plot.totalPoints(), 70);
+        QCOMPARE(redrawn.count(), 0);  // nothing drawn per point...
+        QTRY_COMPARE(redrawn.count(), 1);  // ...one redraw on the timer for all of them
+        // Raw faint curve plus the smoothed one, for each series; the legend names the runs.
+        QCOMPARE(plot.customPlot()->graphCount(), 4);
+        QVERIFY(plot.customPlot()->legend->visible());
+        QVERIFY(plot.customPlot()->graph(0)->pen().color().alpha() < 255);
+        QCOMPARE(plot.customPlot()->graph(1)->pen().color().alpha(), 255);
+        plot.removeRun(QStringLiteral("run-a"));
+        QCOMPARE(plot.seriesCount(), 1);
+        QCOMPARE(plot.customPlot()->graphCount(), 2);
+    }
+
+    void axesLogYAndReadout() {
+        MetricPlot plot(QStringLiteral("lr"));
+        plot.resize(500, 300);
+        plot.show();
+        plot.addSeries(QString(), QStringLiteral("lr"), line(10, [](int i) { return i == 0 ? 0.0 : 1e-3 * i; }));
+        PlotStyle s;
+        s.smoothing = Smoothing::None;
+        s.logY = true;
+        plot.setPlotStyle(s);
+        QCOMPARE(plot.customPlot()->yAxis->scaleType(), QCPAxis::stLogarithmic);
+        // Zero cannot sit on a log axis: it is left out of the drawn data instead of breaking the scale.
+        QVERIFY(std::isnan(plot.customPlot()->graph(0)->data()->constBegin()->value));
+        QVERIFY(plot.customPlot()->yAxis->range().lower > 0);
+        QVERIFY2(plot.readoutAt(3.2).contains(QStringLiteral("step 3")), qPrintable(plot.readoutAt(3.2)));
+        QVERIFY(plot.readoutAt(3.2).contains(QStringLiteral("0.002")));
+        s.xAxis = XAxisKind::Epoch;
+        plot.setPlotStyle(s);
+        QCOMPARE(plot.customPlot()->graph(0)->data()->constBegin()->key, 0.1);
+        s.xAxis = XAxisKind::WallTime;
+        plot.setPlotStyle(s);
+        QCOMPARE(plot.customPlot()->graph(0)->data()->constBegin()->key, 2.0);
+        QVERIFY(plot.readoutAt(6).contains(QStringLiteral("0:00:06")));
+    }
+
+    void panningPausesFollowAndDoubleClickResumes() {
+        MetricPlot plot(QStringLiteral("loss"));
+        plot.resize(500, 300);
+        plot.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&plot));
+        plot.addSeries(QStringLiteral("r"), QStringLiteral("loss"), line(10, [](int i) { return 1.0 * i; }));
+        plot.redrawNow();
+        QVERIFY(plot.isFollowing());
+        QCOMPARE(plot.customPlot()->xAxis->range().upper >= 10, true);
+        QSignalSpy following(&plot, &MetricPlot::followingChanged);
+        const QPoint centre = plot.customPlot()->axisRect()->rect().center();
+        QTest::mousePress(plot.customPlot(), Qt::LeftButton, Qt::NoModifier, centre);
+        QTest::mouseMove(plot.customPlot(), centre + QPoint(60, 0));
+        QTest::mouseRelease(plot.customPlot(), Qt::LeftButton, Qt::NoModifier, centre + QPoint(60, 0));
+        QVERIFY(!plot.isFollowing());
+        QCOMPARE(following.count(), 1);
+        const QCPRange panned = plot.customPlot()->xAxis->range();
+        // New points do not move a view the user has moved.
+        plot.appendPoints(QStringLiteral("r"), QStringLiteral("loss"), line(40, [](int i) { return 1.0 * i; }).mid(10));
+        plot.redrawNow();
+        QCOMPARE(plot.customPlot()->xAxis->range().upper, panned.upper);
+        QTest::mouseDClick(plot.customPlot(), Qt::LeftButton, Qt::NoModifier, centre);
+        QVERIFY(plot.isFollowing());
+        plot.redrawNow();
+        QVERIFY(plot.customPlot()->xAxis->range().upper >= 40);
+    }
+
+    void exportsCsvPngAndPdf() {
+        QTemporaryDir tmp;
+        MetricPlot plot(QStringLiteral("accuracy"));
+        plot.resize(400, 260);
+        plot.show();
+        plot.addSeries(QStringLiteral("run,1"), QStringLiteral("train"), line(3, [](int i) { return 0.25 * i; }));
+        const QString csv = tmp.filePath(QStringLiteral("a.csv"));
+        QVERIFY(plot.exportCsv(csv));
+        QFile f(csv);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QList<QByteArray> rows = f.readAll().split('\n');
+        QCOMPARE(rows.value(0), QByteArray("run,metric,step,epoch,seconds,value"));
+        QCOMPARE(rows.value(1), QByteArray("\"run,1\",train,1,0.1,2,0"));
+        QCOMPARE(rows.value(3), QByteArray("\"run,1\",train,3,0.3,6,0.5"));
+        for (const char* suffix : {"png", "pdf"}) {
+            const QString path = tmp.filePath(QStringLiteral("a.") + QLatin1String(suffix));
+            QString error;
+            QVERIFY2(plot.exportImage(path, &error), qPrintable(error));
+            QVERIFY(QFileInfo(path).size() > 1000);
+        }
+        QImage png(tmp.filePath(QStringLiteral("a.png")));
+        QVERIFY(ponet::gui::test::distinctColours(png) > 8);
+        QString error;
+        QVERIFY(!plot.exportImage(tmp.filePath(QStringLiteral("a.svg")), &error));
+        QVERIFY2(error.contains(QStringLiteral("SVG")), qPrintable(error));
+
+        // The controls row writes every plot's rows under one header.
+        MetricPlot other(QStringLiteral("loss"));
+        other.addSeries(QStringLiteral("r"), QStringLiteral("train"), line(2, [](int) { return 1.0; }));
+        PlotControls controls;
+        controls.setPlots({&plot, &other});
+        const QString all = tmp.filePath(QStringLiteral("all.csv"));
+        QVERIFY(controls.exportCsv(all));
+        QFile g(all);
+        QVERIFY(g.open(QIODevice::ReadOnly));
+        const QList<QByteArray> allRows = g.readAll().trimmed().split('\n');
+        QCOMPARE(allRows.size(), 1 + 3 + 2);
+        QVERIFY(allRows.value(4).startsWith("\"loss\",r,train,1,"));
+    }
+};
+
+QTEST_MAIN(TestMetricPlot)
+#include "test_gui_metric_plot.moc"

@@ -1,0 +1,516 @@
+#include "widgets/metric_plot.h"
+
+#include <QContextMenuEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QLocale>
+#include <QMenu>
+#include <QMessageBox>
+#include <QSaveFile>
+#include <QToolTip>
+#include <QVBoxLayout>
+
+#include <cmath>
+#include <limits>
+
+#include "widgets/qcp.h"
+
+namespace ponet::gui {
+namespace {
+
+// Colour-blind-friendly qualitative palette (Okabe & Ito), in the order series are added.
+const QColor kPalette[] = {QColor(0, 114, 178), QColor(213, 94, 0),  QColor(0, 158, 115),
+                           QColor(204, 121, 167), QColor(230, 159, 0), QColor(86, 180, 233),
+                           QColor(120, 120, 120), QColor(240, 228, 66)};
+
+QString number(double v) {
+    if (!std::isfinite(v)) return QStringLiteral("–");
+    const double a = std::fabs(v);
+    if (a != 0 && (a < 1e-3 || a >= 1e6)) return QString::number(v, 'e', 3);
+    return QString::number(v, 'g', 5);
+}
+
+QString csvField(const QString& s) {
+    if (!s.contains(QLatin1Char(',')) && !s.contains(QLatin1Char('"')) && !s.contains(QLatin1Char('\n')))
+        return s;
+    QString q = s;
+    q.replace(QLatin1Char('"'), QStringLiteral("\"\""));
+    return QLatin1Char('"') + q + QLatin1Char('"');
+}
+
+// The shortest text that reads back to the same double; empty for NaN (a missing value).
+QByteArray csvNumber(double v) {
+    if (!std::isfinite(v)) return {};
+    return QString::number(v, 'g', QLocale::FloatingPointShortest).toUtf8();
+}
+
+}  // namespace
+
+bool PlotStyle::operator==(const PlotStyle& o) const {
+    return smoothing == o.smoothing && emaWeight == o.emaWeight && window == o.window && logY == o.logY &&
+           xAxis == o.xAxis;
+}
+
+MetricPlot::MetricPlot(const QString& title, QWidget* parent) : QWidget(parent), title_(title) {
+    setAccessibleName(title);
+    plot_ = new QCustomPlot(this);
+    plot_->setObjectName(QStringLiteral("customPlot"));
+    plot_->setMinimumSize(200, 120);
+    plot_->setMouseTracking(true);
+    plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    plot_->setNoAntialiasingOnDrag(true);
+    plot_->setToolTip(tr("Drag to pan, wheel to zoom, double-click to follow the newest points; right-click "
+                         "for export and options"));
+
+    QFont titleFont = font();
+    titleFont.setBold(true);
+    plot_->plotLayout()->insertRow(0);
+    auto* titleElement = new QCPTextElement(plot_, title, titleFont);
+    titleElement->setMargins(QMargins(0, 2, 0, 0));
+    plot_->plotLayout()->addElement(0, 0, titleElement);
+
+    QFont small = font();
+    small.setPointSizeF(std::max(6.0, small.pointSizeF() - 1.5));
+    plot_->xAxis->setTickLabelFont(small);
+    plot_->yAxis->setTickLabelFont(small);
+    plot_->yAxis2->setTickLabelFont(small);
+    plot_->xAxis->setLabelFont(small);
+    plot_->yAxis->setLabelFont(small);
+    plot_->yAxis2->setLabelFont(small);
+    plot_->legend->setFont(small);
+    plot_->legend->setVisible(false);
+    plot_->legend->setBrush(QColor(255, 255, 255, 170));
+    plot_->legend->setBorderPen(QPen(QColor(200, 200, 200)));
+    plot_->legend->setRowSpacing(0);
+    plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    plot_->axisRect()->setRangeZoomAxes(plot_->xAxis, plot_->yAxis);
+    plot_->axisRect()->setRangeDragAxes(plot_->xAxis, plot_->yAxis);
+
+    cursor_ = new QCPItemStraightLine(plot_);
+    cursor_->setPen(QPen(QColor(120, 120, 120), 1, Qt::DashLine));
+    cursor_->setVisible(false);
+    cursor_->setSelectable(false);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(plot_);
+
+    redrawTimer_.setSingleShot(true);
+    redrawTimer_.setInterval(kRedrawIntervalMs);
+    connect(&redrawTimer_, &QTimer::timeout, this, &MetricPlot::redrawNow);
+
+    connect(plot_, &QCustomPlot::mousePress, this, [this](QMouseEvent* e) {
+        if (e->button() == Qt::LeftButton) onUserNavigates();
+    });
+    connect(plot_, &QCustomPlot::mouseWheel, this, [this](QWheelEvent*) { onUserNavigates(); });
+    connect(plot_, &QCustomPlot::mouseDoubleClick, this, [this](QMouseEvent*) { setFollowing(true); });
+    connect(plot_, &QCustomPlot::mouseMove, this, &MetricPlot::onMouseMove);
+    applyAxes();
+    plot_->replot();
+}
+
+MetricPlot::~MetricPlot() = default;
+
+void MetricPlot::setYLabel(const QString& text, const QString& rightText) {
+    plot_->yAxis->setLabel(text);
+    plot_->yAxis2->setLabel(rightText);
+    scheduleRedraw();
+}
+
+void MetricPlot::setLegendAlignment(Qt::Alignment alignment) {
+    plot_->axisRect()->insetLayout()->setInsetAlignment(0, alignment);
+    scheduleRedraw();
+}
+
+QString MetricPlot::keyOf(const QString& runId, const QString& metric) {
+    return runId + QChar(0x1f) + metric;
+}
+
+MetricPlot::Series& MetricPlot::ensureSeries(const QString& runId, const QString& metric,
+                                             const SeriesOptions& options) {
+    const QString key = keyOf(runId, metric);
+    auto it = series_.find(key);
+    if (it != series_.end()) return *it;
+    Series s;
+    s.runId = runId;
+    s.metric = metric;
+    s.options = options;
+    if (!s.options.color.isValid()) s.options.color = kPalette[nextColour_++ % std::size(kPalette)];
+    QCPAxis* y = options.rightAxis ? plot_->yAxis2 : plot_->yAxis;
+    s.raw = plot_->addGraph(plot_->xAxis, y);
+    s.smooth = plot_->addGraph(plot_->xAxis, y);
+    order_ << key;
+    return *series_.insert(key, s);
+}
+
+void MetricPlot::addSeries(const QString& runId, const QString& metric, const QVector<MetricPoint>& points,
+                           const SeriesOptions& options) {
+    const QString key = keyOf(runId, metric);
+    if (series_.contains(key)) {
+        Series& s = series_[key];
+        s.options = options;
+        if (!s.options.color.isValid()) s.options.color = kPalette[order_.indexOf(key) % std::size(kPalette)];
+        s.points = points;
+    } else {
+        ensureSeries(runId, metric, options).points = points;
+    }
+    Q_EMIT pointsAppended(runId, metric, static_cast<int>(points.size()));
+    scheduleRedraw();
+}
+
+void MetricPlot::appendPoints(const QString& runId, const QString& metric, const QVector<MetricPoint>& points,
+                              const SeriesOptions& options) {
+    if (points.isEmpty()) return;
+    ensureSeries(runId, metric, options).points += points;
+    Q_EMIT pointsAppended(runId, metric, static_cast<int>(points.size()));
+    scheduleRedraw();
+}
+
+void MetricPlot::removeRun(const QString& runId) {
+    for (auto it = series_.begin(); it != series_.end();) {
+        if (it->runId == runId) {
+            plot_->removeGraph(it->raw);
+            plot_->removeGraph(it->smooth);
+            order_.removeAll(it.key());
+            it = series_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    scheduleRedraw();
+}
+
+void MetricPlot::clear() {
+    for (const Series& s : std::as_const(series_)) {
+        plot_->removeGraph(s.raw);
+        plot_->removeGraph(s.smooth);
+    }
+    series_.clear();
+    order_.clear();
+    nextColour_ = 0;
+    setFollowing(true);
+    scheduleRedraw();
+}
+
+bool MetricPlot::hasSeries(const QString& runId, const QString& metric) const {
+    return series_.contains(keyOf(runId, metric));
+}
+
+QVector<MetricPoint> MetricPlot::points(const QString& runId, const QString& metric) const {
+    return series_.value(keyOf(runId, metric)).points;
+}
+
+int MetricPlot::totalPoints() const {
+    int n = 0;
+    for (const Series& s : series_) n += static_cast<int>(s.points.size());
+    return n;
+}
+
+void MetricPlot::setPlotStyle(const PlotStyle& style) {
+    if (style == style_) return;
+    const bool axisChanged = style.xAxis != style_.xAxis || style.logY != style_.logY;
+    style_ = style;
+    applyAxes();
+    if (axisChanged) setFollowing(true);
+    dirty_ = true;
+    redrawNow();
+}
+
+void MetricPlot::setFollowing(bool follow) {
+    if (follow == following_) {
+        if (follow) scheduleRedraw();
+        return;
+    }
+    following_ = follow;
+    Q_EMIT followingChanged(follow);
+    if (follow) scheduleRedraw();
+}
+
+void MetricPlot::onUserNavigates() {
+    if (!series_.isEmpty()) setFollowing(false);
+}
+
+void MetricPlot::scheduleRedraw() {
+    dirty_ = true;
+    if (!redrawTimer_.isActive()) redrawTimer_.start();
+}
+
+double MetricPlot::xOf(const MetricPoint& p) const {
+    switch (style_.xAxis) {
+        case XAxisKind::Epoch:
+            return p.epoch;
+        case XAxisKind::WallTime:
+            return p.seconds;
+        case XAxisKind::Step:
+            break;
+    }
+    return p.step;
+}
+
+QString MetricPlot::xText(double x) const {
+    switch (style_.xAxis) {
+        case XAxisKind::Epoch:
+            return tr("epoch %1").arg(QString::number(x, 'f', 2));
+        case XAxisKind::WallTime: {
+            const qint64 s = static_cast<qint64>(std::llround(x));
+            return tr("%1:%2:%3 elapsed")
+                .arg(s / 3600)
+                .arg((s / 60) % 60, 2, 10, QLatin1Char('0'))
+                .arg(s % 60, 2, 10, QLatin1Char('0'));
+        }
+        case XAxisKind::Step:
+            break;
+    }
+    return tr("step %1").arg(static_cast<qint64>(std::llround(x)));
+}
+
+void MetricPlot::applyAxes() {
+    switch (style_.xAxis) {
+        case XAxisKind::Step:
+            plot_->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+            plot_->xAxis->setLabel(tr("step"));
+            break;
+        case XAxisKind::Epoch:
+            plot_->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+            plot_->xAxis->setLabel(tr("epoch"));
+            break;
+        case XAxisKind::WallTime: {
+            QSharedPointer<QCPAxisTickerTime> t(new QCPAxisTickerTime);
+            t->setTimeFormat(QStringLiteral("%h:%m:%s"));
+            plot_->xAxis->setTicker(t);
+            plot_->xAxis->setLabel(tr("wall time"));
+            break;
+        }
+    }
+    if (style_.logY) {
+        plot_->yAxis->setScaleType(QCPAxis::stLogarithmic);
+        plot_->yAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTickerLog));
+    } else {
+        plot_->yAxis->setScaleType(QCPAxis::stLinear);
+        plot_->yAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+    }
+}
+
+void MetricPlot::rebuildGraphs() {
+    int runs = 0;
+    {
+        QStringList seen;
+        for (const Series& s : series_) {
+            if (!seen.contains(s.runId)) seen << s.runId;
+        }
+        runs = static_cast<int>(seen.size());
+    }
+    bool right = false;
+    plot_->legend->clearItems();
+    for (const QString& key : std::as_const(order_)) {
+        Series& s = series_[key];
+        right = right || s.options.rightAxis;
+        std::vector<double> xs, ys;
+        xs.reserve(static_cast<size_t>(s.points.size()));
+        ys.reserve(static_cast<size_t>(s.points.size()));
+        for (const MetricPoint& p : std::as_const(s.points)) {
+            // A log axis cannot show zero or negative values; they become gaps rather than a wrong scale.
+            const bool usable = std::isfinite(p.value) && (!style_.logY || s.options.rightAxis || p.value > 0);
+            xs.push_back(xOf(p));
+            ys.push_back(usable ? p.value : std::numeric_limits<double>::quiet_NaN());
+        }
+        std::vector<double> smooth;
+        const bool smoothed = !s.options.markers && s.options.smoothable && style_.smoothing != Smoothing::None;
+        if (smoothed) {
+            smooth = style_.smoothing == Smoothing::Ema ? emaBiasCorrected(ys, style_.emaWeight)
+                                                         : trailingMovingAverage(ys, style_.window);
+        }
+        const QVector<double> keys(xs.begin(), xs.end());
+        const QColor c = s.options.color;
+        QColor faint = c;
+        faint.setAlpha(60);
+        s.raw->setData(keys, QVector<double>(ys.begin(), ys.end()), true);
+        s.raw->setPen(QPen(smoothed ? faint : c, smoothed ? 1.0 : 1.6));
+        s.raw->setLineStyle(QCPGraph::lsLine);
+        s.raw->setScatterStyle(s.options.markers ? QCPScatterStyle(QCPScatterStyle::ssDisc, c, c, 5)
+                                                 : QCPScatterStyle());
+        s.smooth->setVisible(smoothed);
+        if (smoothed) {
+            s.smooth->setData(keys, QVector<double>(smooth.begin(), smooth.end()), true);
+            s.smooth->setPen(QPen(c, 1.8));
+        } else {
+            s.smooth->data()->clear();
+        }
+        QString name = s.options.label;
+        if (name.isEmpty()) name = runs > 1 ? tr("%1 · %2").arg(s.runId, s.metric) : s.metric;
+        QCPGraph* shown = smoothed ? s.smooth : s.raw;
+        shown->setName(name);
+        shown->addToLegend();
+    }
+    plot_->legend->setVisible(order_.size() > 1);
+    plot_->yAxis2->setVisible(right);
+}
+
+void MetricPlot::fitView() {
+    if (series_.isEmpty()) {
+        plot_->xAxis->setRange(0, 1);
+        plot_->yAxis->setRange(style_.logY ? 0.1 : 0, 1);
+        return;
+    }
+    plot_->rescaleAxes(true);
+    // A little head room so the newest point is not glued to the frame.
+    auto pad = [](QCPAxis* axis) {
+        const QCPRange r = axis->range();
+        if (axis->scaleType() == QCPAxis::stLogarithmic) {
+            if (r.lower > 0) axis->setRange(r.lower / 1.15, r.upper * 1.15);
+            return;
+        }
+        const double span = r.size() > 0 ? r.size() : std::max(1e-9, std::fabs(r.lower));
+        axis->setRange(r.lower - 0.05 * span, r.upper + 0.05 * span);
+    };
+    pad(plot_->yAxis);
+    if (plot_->yAxis2->visible()) pad(plot_->yAxis2);
+    const QCPRange x = plot_->xAxis->range();
+    if (x.size() <= 0) plot_->xAxis->setRange(x.lower - 0.5, x.upper + 0.5);
+}
+
+void MetricPlot::redrawNow() {
+    redrawTimer_.stop();
+    if (!dirty_) return;
+    dirty_ = false;
+    rebuildGraphs();
+    if (following_) fitView();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+    Q_EMIT redrawn();
+}
+
+QString MetricPlot::readoutAt(double x) const {
+    QStringList lines;
+    double nearestX = std::numeric_limits<double>::quiet_NaN();
+    for (const QString& key : order_) {
+        const Series& s = series_[key];
+        if (s.points.isEmpty()) continue;
+        int best = -1;
+        double bestDistance = std::numeric_limits<double>::infinity();
+        for (int i = 0; i < s.points.size(); ++i) {
+            const double d = std::fabs(xOf(s.points[i]) - x);
+            if (d < bestDistance && std::isfinite(s.points[i].value)) {
+                bestDistance = d;
+                best = i;
+            }
+        }
+        if (best < 0) continue;
+        if (std::isnan(nearestX)) nearestX = xOf(s.points[best]);
+        const QString name = s.options.label.isEmpty() ? s.metric : s.options.label;
+        const QString run = series_.size() > 1 && !s.runId.isEmpty() ? QStringLiteral(" [%1]").arg(s.runId)
+                                                                      : QString();
+        QCPGraph* smooth = s.smooth;
+        const bool smoothed = smooth && smooth->visible() && best < smooth->data()->size();
+        if (smoothed) {
+            const double sv = (smooth->data()->constBegin() + best)->value;
+            lines << tr("%1%2: %3 (raw %4) at %5")
+                         .arg(name, run, number(sv), number(s.points[best].value), xText(xOf(s.points[best])));
+        } else {
+            lines << tr("%1%2: %3 at %4").arg(name, run, number(s.points[best].value), xText(xOf(s.points[best])));
+        }
+    }
+    return lines.join(QLatin1Char('\n'));
+}
+
+void MetricPlot::onMouseMove(QMouseEvent* event) {
+    if (series_.isEmpty() || !plot_->axisRect()->rect().contains(event->pos())) {
+        if (cursor_->visible()) {
+            cursor_->setVisible(false);
+            plot_->replot(QCustomPlot::rpQueuedReplot);
+        }
+        QToolTip::hideText();
+        return;
+    }
+    const double x = plot_->xAxis->pixelToCoord(event->pos().x());
+    cursor_->point1->setCoords(x, 0);
+    cursor_->point2->setCoords(x, 1);
+    cursor_->setVisible(true);
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+    const QString text = readoutAt(x);
+    if (!text.isEmpty()) QToolTip::showText(event->globalPosition().toPoint(), text, plot_);
+}
+
+bool MetricPlot::exportCsv(const QString& path, QString* error) const {
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Text)) {
+        if (error) *error = tr("Cannot write %1: %2").arg(path, file.errorString());
+        return false;
+    }
+    QByteArray out = "run,metric,step,epoch,seconds,value\n";
+    for (const QString& key : order_) {
+        const Series& s = series_[key];
+        for (const MetricPoint& p : s.points) {
+            out += csvField(s.runId).toUtf8() + ',' + csvField(s.metric).toUtf8() + ',' + csvNumber(p.step) + ',' +
+                   csvNumber(p.epoch) + ',' + csvNumber(p.seconds) + ',' + csvNumber(p.value) + '\n';
+        }
+    }
+    file.write(out);
+    if (!file.commit()) {
+        if (error) *error = tr("Cannot write %1: %2").arg(path, file.errorString());
+        return false;
+    }
+    return true;
+}
+
+QStringList MetricPlot::imageFormats() {
+    return {QStringLiteral("png"), QStringLiteral("pdf")};
+}
+
+bool MetricPlot::exportImage(const QString& path, QString* error) {
+    redrawNow();
+    const QString suffix = QFileInfo(path).suffix().toLower();
+    bool ok = false;
+    if (suffix == QLatin1String("png")) {
+        ok = plot_->savePng(path, plot_->width(), plot_->height(), 2.0);
+    } else if (suffix == QLatin1String("pdf")) {
+        ok = plot_->savePdf(path, plot_->width(), plot_->height(), QCP::epNoCosmetic, title_);
+    } else if (suffix == QLatin1String("svg")) {
+        if (error)
+            *error = tr("SVG export needs the Qt SVG module, which this build does not use; save as PNG or PDF.");
+        return false;
+    } else {
+        if (error) *error = tr("Cannot save “%1”: choose a .png or .pdf file name.").arg(path);
+        return false;
+    }
+    if (!ok && error) *error = tr("Could not write the image %1.").arg(path);
+    return ok;
+}
+
+void MetricPlot::chooseCsvExport() {
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export Plot Data"),
+                                                      title_ + QStringLiteral(".csv"), tr("CSV files (*.csv)"));
+    if (path.isEmpty()) return;
+    QString error;
+    if (!exportCsv(path, &error)) QMessageBox::warning(this, tr("Export Plot Data"), error);
+}
+
+void MetricPlot::chooseImageExport() {
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export Plot Image"),
+                                                      title_ + QStringLiteral(".png"),
+                                                      tr("PNG images (*.png);;PDF documents (*.pdf)"));
+    if (path.isEmpty()) return;
+    QString error;
+    if (!exportImage(path, &error)) QMessageBox::warning(this, tr("Export Plot Image"), error);
+}
+
+void MetricPlot::contextMenuEvent(QContextMenuEvent* event) {
+    QMenu menu(this);
+    QAction* follow = menu.addAction(tr("&Follow Latest"));
+    follow->setCheckable(true);
+    follow->setChecked(following_);
+    connect(follow, &QAction::toggled, this, &MetricPlot::setFollowing);
+    QAction* logY = menu.addAction(tr("&Logarithmic Y Axis"));
+    logY->setCheckable(true);
+    logY->setChecked(style_.logY);
+    connect(logY, &QAction::toggled, this, [this](bool on) {
+        PlotStyle s = style_;
+        s.logY = on;
+        setPlotStyle(s);
+    });
+    menu.addSeparator();
+    menu.addAction(tr("Export &Data (CSV)…"), this, &MetricPlot::chooseCsvExport)->setEnabled(!series_.isEmpty());
+    menu.addAction(tr("Export &Image (PNG, PDF)…"), this, &MetricPlot::chooseImageExport);
+    menu.exec(event->globalPos());
+}
+
+}  // namespace ponet::gui
