@@ -12,7 +12,7 @@ packages=(
   libsentencepiece-dev nlohmann-json3-dev
 )
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(xvfb xauth imagemagick desktop-file-utils appstream file)
+  packages+=(xvfb xauth imagemagick desktop-file-utils appstream file clang libclang-rt-14-dev)
 fi
 
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then

@@ -28,6 +28,7 @@ struct ImportReport {
     int64_t empty_documents = 0;                // skipped because empty after decoding
     int64_t replaced_bytes = 0;                 // undecodable bytes replaced by U+FFFD
     int64_t min_chars = 0, max_chars = 0;
+    bool stopped_early = false;                 // ImportOptions::max_documents was reached
     double mean_chars = 0;
     std::string summary() const;                // a few readable lines for the CLI and the GUI
 };

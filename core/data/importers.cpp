@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/util/error.h"
+#include "core/util/json_limits.h"
 
 namespace ponet {
 
@@ -137,11 +138,14 @@ std::string human_bytes(uint64_t n) {
     return b;
 }
 
+// Thrown by the collector when ImportOptions::max_documents is reached; import_documents catches it.
+struct DocumentLimitReached {};
+
 // Collects the report while documents flow to the sink.
 class Collector {
   public:
-    Collector(std::string format, const DocumentSink& sink, int64_t max_bytes)
-        : sink_(sink), max_bytes_(max_bytes) {
+    Collector(std::string format, const DocumentSink& sink, int64_t max_bytes, int64_t max_documents = 0)
+        : sink_(sink), max_bytes_(max_bytes), max_documents_(max_documents) {
         report_.format = std::move(format);
     }
 
@@ -194,6 +198,7 @@ class Collector {
         ++report_.documents;
         total_length_ += double(length);
         sink_(std::move(d));
+        if (max_documents_ > 0 && report_.documents >= max_documents_) throw DocumentLimitReached{};
     }
 
     ImportReport finish() {
@@ -208,6 +213,7 @@ class Collector {
   private:
     const DocumentSink& sink_;
     int64_t max_bytes_;
+    int64_t max_documents_;
     ImportReport report_;
     int64_t unlisted_ = 0;
     double total_length_ = 0;
@@ -440,6 +446,10 @@ void import_jsonl(Collector& c, const fs::path& path, const ImportOptions& o, bo
         }
         if (Collector::blank(line)) continue;
         const std::string clean = repair_utf8(line, &c.report().replaced_bytes);
+        if (json_too_deep_at(clean)) {
+            c.skip(where, "JSON nested more than " + std::to_string(kMaxJsonDepth) + " levels deep");
+            continue;
+        }
         json obj;
         try {
             obj = json::parse(clean);
@@ -751,8 +761,18 @@ std::string read_idx_header(FILE* f, uint64_t file_size, IdxHeader& h) {
         h.dims.push_back((uint32_t(d[0]) << 24) | (uint32_t(d[1]) << 16) | (uint32_t(d[2]) << 8) | d[3]);
     }
     h.items = h.dims[0];
-    for (size_t i = 1; i < h.dims.size(); ++i) h.item_bytes *= h.dims[i];
-    const uint64_t expected = 4 + 4 * h.dims.size() + h.items * h.item_bytes;
+    // Four 32-bit dimensions can multiply past 2^64 and wrap around to a small "expected" size, which would
+    // let a 20-byte file announce 2^48-byte images; the product is checked against the file size instead.
+    uint64_t data_bytes = 0;
+    for (size_t i = 1; i < h.dims.size(); ++i) {
+        if (__builtin_mul_overflow(h.item_bytes, uint64_t(h.dims[i]), &h.item_bytes))
+            return "its header announces images larger than 2^64 bytes";
+    }
+    if (h.dims.size() > 1 && h.item_bytes == 0) return "its header announces images of 0 pixels";
+    if (__builtin_mul_overflow(h.items, h.item_bytes, &data_bytes) || data_bytes > file_size)
+        return "size " + std::to_string(file_size) + " is smaller than its header announces (" +
+               std::to_string(h.items) + " items of " + std::to_string(h.item_bytes) + " bytes)";
+    const uint64_t expected = 4 + 4 * h.dims.size() + data_bytes;
     if (expected != file_size)
         return "size " + std::to_string(file_size) + " does not match its header (" +
                std::to_string(expected) + " bytes)";
@@ -959,34 +979,40 @@ ImportReport import_documents(const std::string& path_string, ImportFormat forma
     if (needs_file && dir)
         throw InvalidInput("'" + path_string + "' is a folder; the " + to_string(format) +
                            " format reads one file");
-    Collector c(to_string(format), sink, o.max_document_bytes);
-    switch (format) {
-        case ImportFormat::Folder:
-            import_folder(c, path, o);
-            break;
-        case ImportFormat::Jsonl:
-            import_jsonl(c, path, o, true);
-            break;
-        case ImportFormat::Csv:
-            import_delimited(c, path, o, ',');
-            break;
-        case ImportFormat::Tsv:
-            import_delimited(c, path, o, '\t');
-            break;
-        case ImportFormat::AclImdb:
-            import_aclimdb(c, path, o);
-            break;
-        case ImportFormat::Text:
-            import_text_corpus(c, path, o);
-            break;
-        case ImportFormat::Idx:
-            import_idx(c, path, o);
-            break;
-        case ImportFormat::Cifar:
-            import_cifar(c, path);
-            break;
-        case ImportFormat::Auto:
-            break;
+    Collector c(to_string(format), sink, o.max_document_bytes, o.max_documents);
+    try {
+        switch (format) {
+            case ImportFormat::Folder:
+                import_folder(c, path, o);
+                break;
+            case ImportFormat::Jsonl:
+                import_jsonl(c, path, o, true);
+                break;
+            case ImportFormat::Csv:
+                import_delimited(c, path, o, ',');
+                break;
+            case ImportFormat::Tsv:
+                import_delimited(c, path, o, '\t');
+                break;
+            case ImportFormat::AclImdb:
+                import_aclimdb(c, path, o);
+                break;
+            case ImportFormat::Text:
+                import_text_corpus(c, path, o);
+                break;
+            case ImportFormat::Idx:
+                import_idx(c, path, o);
+                break;
+            case ImportFormat::Cifar:
+                import_cifar(c, path);
+                break;
+            case ImportFormat::Auto:
+                break;
+        }
+    } catch (const DocumentLimitReached&) {
+        c.report().stopped_early = true;
+        c.skip(path.filename().string(), "reading stopped after " + std::to_string(o.max_documents) +
+                                             " documents (the import limit); the rest was not read");
     }
     return c.finish();
 }

@@ -35,6 +35,9 @@ struct ImportOptions {
     // Longer documents are cut (at a character boundary) and the cut is reported; longer JSONL lines or CSV
     // records cannot be parsed in part and are skipped.
     int64_t max_document_bytes = 10 * 1024 * 1024;
+    // Reading stops after this many documents (0: no limit) and the report says so (stopped_early), so
+    // that a file of a billion lines costs bounded time and memory when only a part of it is wanted.
+    int64_t max_documents = 0;
     // aclImdb: "train", "test" or empty for both.
     std::string split;
     // IDX: the labels file for an images file; empty looks for the conventional name beside it

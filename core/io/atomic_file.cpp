@@ -7,7 +7,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <fstream>
+#include <thread>
 #include <system_error>
 #include <vector>
 
@@ -67,6 +70,17 @@ void fsync_directory(const std::string& dir) {
     if (rc != 0 && err != EINVAL && err != ENOTSUP) throw_io("cannot sync directory", dir, err);
 }
 
+// Fault injection for the crash-safety tests (tests/test_crash_safety.cpp, tests/crash/kill-loop.sh):
+// PONET_FAULT_WRITE_DELAY_MS=N sleeps N ms after every write to a temporary file and before every rename, so
+// that a SIGKILL lands inside a checkpoint write instead of between writes. Read once; unset costs nothing.
+void fault_delay() {
+    static const int delay_ms = [] {
+        const char* v = std::getenv("PONET_FAULT_WRITE_DELAY_MS");
+        return v ? std::atoi(v) : 0;
+    }();
+    if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+}
+
 }  // namespace
 
 AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
@@ -99,6 +113,7 @@ void AtomicFileWriter::write(const void* data, size_t size) {
         p += n;
         size -= static_cast<size_t>(n);
     }
+    fault_delay();
 }
 
 void AtomicFileWriter::commit() {
@@ -109,6 +124,7 @@ void AtomicFileWriter::commit() {
     fd_ = -1;
     // close() can report a delayed write error (e.g. NFS quota); the data would be lost silently otherwise.
     if (::close(fd) != 0) throw_io("cannot close", temp_path_, errno);
+    fault_delay();
     if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
         const int err = errno;
         throw Error("cannot rename '" + temp_path_ + "' to '" + path_ + "': " + errno_text(err));

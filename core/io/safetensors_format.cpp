@@ -12,6 +12,8 @@
 #include <system_error>
 #include <tuple>
 
+#include "core/util/json_limits.h"
+
 namespace ponet {
 namespace {
 
@@ -136,6 +138,10 @@ class HeaderParser {
             fail(StErrc::HeaderNotJson,
                  "the header starts with a UTF-8 byte-order mark, which JSON forbids here");
         }
+        if (const auto at = json_too_deep_at(std::string_view(text, size))) {
+            fail(StErrc::HeaderNotJson, "the header nests JSON more than " + std::to_string(kMaxJsonDepth) +
+                                            " levels deep (at byte " + std::to_string(8 + *at) + ")");
+        }
         // nlohmann keeps only one of two equal keys, so duplicates are caught while parsing, per open object.
         std::vector<std::set<std::string>> open_objects;
         std::string entry;                                             // the top-level key being parsed
@@ -164,7 +170,7 @@ class HeaderParser {
         json root;
         try {
             root = json::parse(text, text + size, on_event);
-        } catch (const json::parse_error& e) {
+        } catch (const json::exception& e) {  // parse_error, and out_of_range for a number such as 1e400
             // Drop nlohmann's "[json.exception.parse_error.101] " prefix; the rest says where and why.
             std::string why = e.what();
             if (const auto pos = why.find("] "); pos != std::string::npos) why = why.substr(pos + 2);

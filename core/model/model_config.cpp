@@ -1,12 +1,16 @@
 // Reading and writing `config.json`: every BERT field, `clsgsepg`, our own fields, and unknown fields kept verbatim.
 #include "core/model/model_config.h"
 
+#include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <type_traits>
 
 #include "core/io/atomic_file.h"
 #include "core/util/error.h"
+#include "core/util/json_limits.h"
 
 namespace ponet {
 using nlohmann::json;
@@ -54,6 +58,22 @@ template <class T>
 void read_field(const json& j, const char* key, T& out, const std::string& origin) {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return;
+    if constexpr (std::is_same_v<T, int64_t>) {
+        // nlohmann converts with a plain cast: 2^64-1 would become -1 and 1e300 is undefined behaviour. Whole
+        // floats (768.0) are accepted as some exporters write them.
+        const bool in_range = it->is_number_integer()
+                                  ? !(it->is_number_unsigned() && it->get<uint64_t>() > uint64_t(INT64_MAX))
+                                  : it->is_number_float() && std::fabs(it->get<double>()) <= 9.0e15 &&
+                                        std::floor(it->get<double>()) == it->get<double>();
+        if (!in_range) {
+            if (!it->is_number())
+                throw InvalidInput(origin + ": field '" + key + "' has the wrong type (" + it->type_name() + ")");
+            throw InvalidInput(origin + ": field '" + key + "' is " + it->dump() +
+                               ", not an integer between -2^63 and 2^63");
+        }
+        out = it->is_number_integer() ? it->get<int64_t>() : static_cast<int64_t>(it->get<double>());
+        return;
+    }
     try {
         out = it->get<T>();
     } catch (const json::exception&) {
@@ -66,6 +86,32 @@ void require(bool ok, const std::string& message) {
 }
 
 }  // namespace
+
+long double ModelConfig::parameter_count() const {
+    using R = long double;
+    const R D = R(hidden_size), I = R(intermediate_size), K = R(num_labels());
+    const bool bert = variant == ModelVariant::Bert;
+    auto linear = [](R in, R out) { return in * out + out; };
+    const R norm = 2 * D;
+    R embeddings = R(vocab_size) * D + R(max_position_embeddings) * D;
+    if (bert) embeddings += R(type_vocab_size) * D + norm;
+    R mixing = 0;
+    if (mixer == MixerKind::PoNet) mixing = 5 * linear(D, D);
+    if (mixer == MixerKind::Attention) mixing = 3 * linear(D, D);
+    const R mixer_output = (mixer == MixerKind::FNet ? 0 : linear(D, D)) + norm;
+    const R layer = mixing + mixer_output + linear(D, I) + linear(I, D) + norm;
+    R total = embeddings + R(num_hidden_layers) * layer + (bert ? linear(D, D) : norm);  // pooler or final norm
+    const std::string arch = architecture();
+    if (!bert) {
+        const R hidden = classifier_hidden > 0 ? R(classifier_hidden) : I;
+        total += linear(D, hidden) + linear(hidden, K);
+    } else if (arch == "PoNetForPreTraining" || arch == "PoNetForMaskedLM") {
+        total += linear(D, D) + norm + R(vocab_size) + linear(D, 3);  // transform, decoder bias, SSO
+    } else if (arch == "PoNetForSequenceClassification") {
+        total += linear(D, K);
+    }
+    return total;
+}
 
 void ModelConfig::validate() const {
     auto positive = [](int64_t v, const char* name) {
@@ -104,13 +150,29 @@ void ModelConfig::validate() const {
             "config: unknown problem_type '" + problem_type + "'");
     require(segment_num > 0, "config: segment_num must be positive");
     require(classifier_hidden >= 0, "config: classifier_hidden must be >= 0");
+    require(std::isfinite(initializer_range) && initializer_range >= 0,
+            "config: initializer_range must be a finite number >= 0");
+    require(std::isfinite(layer_norm_eps), "config: layer_norm_eps must be finite");
+    // Size limits last, so that a negative size is reported as such rather than as a small model.
+    require(num_hidden_layers <= kMaxHiddenLayers, "config: num_hidden_layers " + std::to_string(num_hidden_layers) +
+                                                       " is more than the limit of " +
+                                                       std::to_string(kMaxHiddenLayers));
+    const long double params = parameter_count();
+    if (params > kMaxModelParameters) {
+        char text[160];
+        std::snprintf(text, sizeof text,
+                      "config: this shape has %.3Lg parameters (%.3Lg GB of fp32 weights); the limit is %.0e",
+                      params, params * 4 / 1e9, kMaxModelParameters);
+        throw InvalidInput(text);
+    }
 }
 
 ModelConfig ModelConfig::from_json_text(const std::string& text, const std::string& origin) {
+    check_json_depth(text, origin);
     json j;
     try {
         j = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, and out_of_range for a number such as 1e400
         throw InvalidInput(origin + ": not valid JSON (" + std::string(e.what()) + ")");
     }
     if (!j.is_object()) throw InvalidInput(origin + ": expected a JSON object, got " + std::string(j.type_name()));
@@ -242,11 +304,14 @@ std::string ModelConfig::to_json_text() const {
 }
 
 ModelConfig ModelConfig::load(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw InvalidInput("cannot open model config '" + path + "'");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return from_json_text(ss.str(), path);
+    std::string text;
+    try {
+        // A config.json is a few kilobytes; a huge file here is a mistake (or a JSON bomb), not a config.
+        text = read_file(path, 16u << 20);
+    } catch (const Error& e) {
+        throw InvalidInput(std::string("cannot read model config: ") + e.what());
+    }
+    return from_json_text(text, path);
 }
 
 void ModelConfig::save(const std::string& path) const { write_file_atomic(path, to_json_text()); }

@@ -8,6 +8,11 @@
 
 namespace ponet {
 
+// Shapes beyond these are refused by validate(), before anything is allocated: a hostile or mistyped
+// config.json must fail with a message, not exhaust memory. 10^10 parameters are 160 GB of training state.
+inline constexpr int64_t kMaxHiddenLayers = 1024;
+inline constexpr double kMaxModelParameters = 1e10;
+
 enum class MixerKind { PoNet, FNet, Attention };
 // Bert: post-LN BERT skeleton (PONET-SPEC §1). Lra: pre-LN skeleton with mean pooling (§4.2).
 enum class ModelVariant { Bert, Lra };
@@ -66,6 +71,10 @@ struct ModelConfig {
     int64_t num_labels() const { return static_cast<int64_t>(id2label.size()); }
     int64_t head_dim() const { return hidden_size / num_attention_heads; }
     std::string architecture() const { return architectures.empty() ? "PoNetModel" : architectures.front(); }
+
+    // The number of parameters build_model() creates for this configuration, computed without building it
+    // (the tied MLM decoder counted once). A long double, so that absurd sizes cannot overflow.
+    long double parameter_count() const;
 
     // Throws ponet::InvalidInput naming the field and the problem.
     void validate() const;

@@ -80,9 +80,17 @@ bool train(const std::string& corpus_path, const std::vector<std::pair<std::stri
 void* load(const std::string& model, std::string* error) {
     sentencepiece::logging::SetMinLogLevel(2);
     auto p = std::make_unique<sentencepiece::SentencePieceProcessor>();
-    const auto status = p->LoadFromSerializedProto(model);
-    if (!status.ok()) {
-        *error = status.ToString();
+    try {
+        const auto status = p->LoadFromSerializedProto(model);
+        if (!status.ok()) {
+            *error = status.ToString();
+            return nullptr;
+        }
+    } catch (const std::exception& e) {
+        // Not every bad model gets a status: a model with an empty piece makes SentencePiece's trie builder
+        // (darts-clone) throw "zero-length key" (found by fuzz_sentencepiece), which must not cross the module
+        // boundary as an exception nobody expects.
+        *error = e.what();
         return nullptr;
     }
     return p.release();

@@ -14,6 +14,17 @@
 #include "core/util/error.h"
 #include "core/util/paths.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define PONET_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PONET_ASAN 1
+#endif
+#endif
+#ifndef PONET_ASAN
+#define PONET_ASAN 0
+#endif
+
 namespace ponet {
 namespace fs = std::filesystem;
 
@@ -59,7 +70,18 @@ Module open_module() {
         }
         // RTLD_DEEPBIND makes the module resolve its own protobuf before the one LibTorch brought into the
         // process; RTLD_LOCAL alone still crashes (TOOLCHAIN.md §5.1).
-        void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+        int flags = RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND;
+#if PONET_ASAN
+        // AddressSanitizer refuses RTLD_DEEPBIND (it would bypass its interceptors). Without LibTorch in the
+        // process (the fuzz targets) nothing needs it; with LibTorch there is no safe way to load the module.
+        if (::dlopen("libtorch_cpu.so", RTLD_LAZY | RTLD_NOLOAD) || ::dlopen("libtorch.so", RTLD_LAZY | RTLD_NOLOAD)) {
+            m.reason = "this is an AddressSanitizer build that holds LibTorch; the module needs RTLD_DEEPBIND, "
+                       "which the sanitizer does not support";
+            return m;
+        }
+        flags &= ~RTLD_DEEPBIND;
+#endif
+        void* handle = ::dlopen(path.c_str(), flags);
         if (!handle) {
             const char* err = ::dlerror();
             m.reason = "cannot load " + path + ": " + (err ? err : "unknown error");

@@ -10,6 +10,7 @@
 #include "core/text/sentencepiece_tokenizer.h"
 #include "core/text/wordpiece.h"
 #include "core/util/error.h"
+#include "core/util/json_limits.h"
 
 namespace ponet {
 namespace fs = std::filesystem;
@@ -29,7 +30,9 @@ std::unique_ptr<Tokenizer> from_meta(const fs::path& dir) {
     const fs::path file = dir / "tokenizer.json";
     nlohmann::json meta;
     try {
-        meta = nlohmann::json::parse(read_file(file.string(), 1 << 20));
+        const std::string text = read_file(file.string(), 1 << 20);
+        check_json_depth(text, file.string());
+        meta = nlohmann::json::parse(text);
     } catch (const nlohmann::json::exception& e) {
         throw InvalidInput(file.string() + ": not valid JSON (" + e.what() + ")");
     } catch (const Error& e) {

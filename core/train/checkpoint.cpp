@@ -20,6 +20,7 @@
 #include "core/train/run_directory.h"
 #include "core/util/error.h"
 #include "core/util/fs_util.h"
+#include "core/util/json_limits.h"
 
 namespace ponet {
 
@@ -142,6 +143,7 @@ std::string TrainerState::to_json_text() const {
 }
 
 TrainerState TrainerState::from_json_text(const std::string& text, const std::string& origin) {
+    check_json_depth(text, origin);
     try {
         const json j = json::parse(text);
         if (!j.is_object()) throw InvalidInput(origin + ": trainer state must be a JSON object");

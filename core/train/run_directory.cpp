@@ -14,6 +14,7 @@
 
 #include "core/io/atomic_file.h"
 #include "core/util/error.h"
+#include "core/util/json_limits.h"
 
 namespace ponet {
 
@@ -90,6 +91,7 @@ std::string RunStatus::to_json_text() const {
 }
 
 RunStatus RunStatus::from_json_text(const std::string& text, const std::string& origin) {
+    check_json_depth(text, origin);
     try {
         const json j = json::parse(text);
         if (j.at("version").get<int>() > kVersion)
@@ -146,7 +148,7 @@ void RunDirectory::append_metrics(const std::string& json_object) const {
     json j;
     try {
         j = json::parse(json_object);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, and out_of_range for a number such as 1e400
         throw InvalidInput(std::string("metrics event is not JSON: ") + e.what());
     }
     if (!j.is_object()) throw InvalidInput("a metrics event must be a JSON object");

@@ -45,11 +45,19 @@ DatasetStatus fetched_recipe(const Recipe& r, const TaskDataHooks& hooks) {
     return res.status;
 }
 
+// Documents read from one file or folder at most: a file of a billion lines must not be read into memory
+// whole. With data.max_examples the bound follows it (leaving room for the validation and test splits carved
+// out of the same documents); without it, ten million documents (a few GB in memory) are the most a run
+// reads, and the log says when a file held more.
+constexpr int64_t kMaxImportedDocuments = 10'000'000;
+
 ImportOptions import_options(const DataConfig& d) {
     ImportOptions o;
     o.text_field = d.text_field;
     o.label_field = d.label_field;
     o.text_b_field = d.text_b_field;
+    o.max_documents = d.max_examples > 0 ? std::min(kMaxImportedDocuments, 4 * d.max_examples + 1000)
+                                         : kMaxImportedDocuments;
     return o;
 }
 
@@ -62,6 +70,9 @@ std::vector<Document> import_path(const std::string& path, const DataConfig& d, 
     say(hooks,
         path + ": " + std::to_string(r.documents.size()) + " documents (" + r.report.format + ")" +
             (r.report.skipped.empty() ? "" : ", " + std::to_string(r.report.skipped.size()) + " skipped"));
+    if (r.report.stopped_early)
+        say(hooks, path + ": reading stopped after " + std::to_string(options.max_documents) +
+                       " documents; the rest of the file is not used (data.max_examples sets the bound)");
     if (r.documents.empty()) throw InvalidInput("data: '" + path + "' holds no usable documents");
     return std::move(r.documents);
 }

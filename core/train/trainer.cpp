@@ -667,7 +667,17 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
             st.epoch = cursor.epoch;
             st.torch_cpu_rng = capture_cpu_rng_state();
             st.scheduler_step = st.step;
-            const std::string path = write_checkpoint(run_dir, *model, optimizer.get(), st);
+            std::string path;
+            try {
+                path = write_checkpoint(run_dir, *model, optimizer.get(), st);
+            } catch (const Error& e) {
+                // A full disk or a lost mount: say what survives, so that the user knows what to resume from.
+                const auto latest = latest_valid_checkpoint(run_dir);
+                throw Error("could not save the checkpoint of step " + std::to_string(st.step) + ": " + e.what() +
+                            (latest ? "; the newest complete checkpoint is still " + latest->path
+                                    : "; there is no complete checkpoint yet") +
+                            ". Free some space, then `ponet resume " + run_dir + "` continues from it");
+            }
             last_checkpoint = st.step;
             if (best) set_best_checkpoint(run_dir, st.step);
             prune_checkpoints(run_dir, c.train.keep_last);
