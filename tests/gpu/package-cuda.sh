@@ -39,8 +39,8 @@ if ! (cd "$build" && cpack -G DEB -B "$out/package") >"$out/cpack.log" 2>&1; the
   cmake "$build" -DPONET_PACKAGE_SHLIBDEPS=OFF >>"$out/configure.log" 2>&1
   (cd "$build" && cpack -G DEB -B "$out/package") >"$out/cpack.log" 2>&1 || { cat "$out/cpack.log"; exit 1; }
 fi
-deb=$(ls "$out"/package/*.deb)
-cp "$deb" "$out/"
+cp "$(ls "$out"/package/*.deb)" "$out/"
+deb=$(ls "$out"/*.deb)  # the copy: the cpack folder is removed below
 echo "cpack: $(( $(date +%s) - t )) s, $(basename "$deb"), $(stat -c %s "$deb") bytes"
 dpkg-deb -I "$deb" | tee "$out/control.txt"
 dpkg-deb -c "$deb" >"$out/contents.txt"
