@@ -98,6 +98,7 @@ QVariant ClassifyResultModel::data(const QModelIndex& index, int role) const {
         }
     }
     if (role == Qt::BackgroundRole && uncertain) return QColor(255, 236, 200);
+    if (role == Qt::ToolTipRole && index.column() == File) return r.file;
     if (role == Qt::ToolTipRole && uncertain)
         return tr("Confidence %1 is below the threshold %2").arg(r.confidence, 0, 'f', 3).arg(threshold_, 0, 'f', 2);
     if (role == Qt::TextAlignmentRole && (index.column() == Confidence || index.column() == Tokens))
@@ -223,6 +224,9 @@ ClassifyPage::ClassifyPage(QWidget* parent) : QWidget(parent) {
     table_->setObjectName(QStringLiteral("classifyResults"));
     table_->setModel(proxy_);
     table_->setSortingEnabled(true);
+    table_->sortByColumn(ClassifyResultModel::File, Qt::AscendingOrder);
+    table_->setWordWrap(false);
+    table_->setTextElideMode(Qt::ElideLeft);  // the file name matters more than its folders
     table_->setSelectionBehavior(QAbstractItemView::SelectRows);
     table_->horizontalHeader()->setSectionResizeMode(ClassifyResultModel::File, QHeaderView::Stretch);
     table_->horizontalHeader()->setSectionResizeMode(ClassifyResultModel::Top3, QHeaderView::ResizeToContents);
@@ -241,6 +245,7 @@ ClassifyPage::ClassifyPage(QWidget* parent) : QWidget(parent) {
     sideLayout->addWidget(new QLabel(tr("Skipped:"), side));
     skippedList_ = new QListWidget(side);
     skippedList_->setObjectName(QStringLiteral("classifySkipped"));
+    skippedList_->setWordWrap(true);
     sideLayout->addWidget(skippedList_, 1);
 
     auto* split = new QSplitter(Qt::Horizontal, this);

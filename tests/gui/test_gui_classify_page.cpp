@@ -250,6 +250,22 @@ class TestClassifyPage : public QObject {
         // Recent models remember the one that worked.
         QCOMPARE(QSettings().value(QStringLiteral("classify/recentModels")).toStringList().value(0), run_);
     }
+
+    // The page as a user sees it after a batch (docs/images/studio-classify.png when PONET_SCREENSHOT_DIR is set).
+    void screenshot() {
+        ClassifyPage page;
+        page.resize(1280, 800);
+        page.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&page));
+        page.setModelPath(run_);
+        QVERIFY(classify(page, {path(QStringLiteral("labelled")), path(QStringLiteral("mixed"))}));
+        QVERIFY(page.hasScore());
+        page.setThreshold(0.55);
+        QTest::qWait(50);
+        const QImage shot = page.grab().toImage();
+        QVERIFY(ponet::gui::test::distinctColours(shot) >= 32);
+        QVERIFY(shot.save(ponet::gui::test::screenshotPath(QStringLiteral("studio-classify.png"))));
+    }
 };
 
 QTEST_MAIN(TestClassifyPage)
