@@ -69,8 +69,12 @@ bool writeAtomically(const QString& path, const QByteArray& bytes, QString* erro
 
 // ---- ClassifyResultModel ----
 
-int ClassifyResultModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : rows_.size(); }
-int ClassifyResultModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+int ClassifyResultModel::rowCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : rows_.size();
+}
+int ClassifyResultModel::columnCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : ColumnCount;
+}
 
 QVariant ClassifyResultModel::data(const QModelIndex& index, int role) const {
     if (!index.isValid() || index.row() >= rows_.size()) return {};
@@ -78,45 +82,69 @@ QVariant ClassifyResultModel::data(const QModelIndex& index, int role) const {
     const bool uncertain = r.confidence < threshold_;
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
-        case File: return r.file;
-        case Label: return uncertain ? tr("%1 (uncertain)").arg(r.label) : r.label;
-        case Confidence: return QString::number(r.confidence, 'f', 3);
-        case Top3: return r.top3;
-        case Tokens: return r.tokens;
-        case Truncated: return r.truncated ? tr("yes") : tr("no");
-        case Gold: return r.gold;
-        default: return {};
+            case File:
+                return r.file;
+            case Label:
+                return uncertain ? tr("%1 (uncertain)").arg(r.label) : r.label;
+            case Confidence:
+                return QString::number(r.confidence, 'f', 3);
+            case Top3:
+                return r.top3;
+            case Tokens:
+                return r.tokens;
+            case Truncated:
+                return r.truncated ? tr("yes") : tr("no");
+            case Gold:
+                return r.gold;
+            default:
+                return {};
         }
     }
     if (role == Qt::UserRole) {  // sort keys
         switch (index.column()) {
-        case Confidence: return r.confidence;
-        case Tokens: return r.tokens;
-        case Truncated: return r.truncated ? 1 : 0;
-        case Label: return r.label;
-        default: return data(index, Qt::DisplayRole);
+            case Confidence:
+                return r.confidence;
+            case Tokens:
+                return r.tokens;
+            case Truncated:
+                return r.truncated ? 1 : 0;
+            case Label:
+                return r.label;
+            default:
+                return data(index, Qt::DisplayRole);
         }
     }
     if (role == Qt::BackgroundRole && uncertain) return QColor(255, 236, 200);
     if (role == Qt::ToolTipRole && index.column() == File) return r.file;
     if (role == Qt::ToolTipRole && uncertain)
-        return tr("Confidence %1 is below the threshold %2").arg(r.confidence, 0, 'f', 3).arg(threshold_, 0, 'f', 2);
+        return tr("Confidence %1 is below the threshold %2")
+            .arg(r.confidence, 0, 'f', 3)
+            .arg(threshold_, 0, 'f', 2);
     if (role == Qt::TextAlignmentRole && (index.column() == Confidence || index.column() == Tokens))
         return int(Qt::AlignRight | Qt::AlignVCenter);
     return {};
 }
 
 QVariant ClassifyResultModel::headerData(int section, Qt::Orientation orientation, int role) const {
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return QAbstractTableModel::headerData(section, orientation, role);
     switch (section) {
-    case File: return tr("File");
-    case Label: return tr("Predicted label");
-    case Confidence: return tr("Confidence");
-    case Top3: return tr("Top 3");
-    case Tokens: return tr("Tokens");
-    case Truncated: return tr("Truncated");
-    case Gold: return tr("Folder label");
-    default: return {};
+        case File:
+            return tr("File");
+        case Label:
+            return tr("Predicted label");
+        case Confidence:
+            return tr("Confidence");
+        case Top3:
+            return tr("Top 3");
+        case Tokens:
+            return tr("Tokens");
+        case Truncated:
+            return tr("Truncated");
+        case Gold:
+            return tr("Folder label");
+        default:
+            return {};
     }
 }
 
@@ -161,7 +189,8 @@ ClassifyPage::ClassifyPage(QWidget* parent) : QWidget(parent) {
     modelCombo_ = new QComboBox(this);
     modelCombo_->setEditable(true);
     modelCombo_->setObjectName(QStringLiteral("classifyModelCombo"));
-    modelCombo_->setToolTip(tr("A fine-tuned run directory or an exported model directory; recent models are listed"));
+    modelCombo_->setToolTip(
+        tr("A fine-tuned run directory or an exported model directory; recent models are listed"));
     modelCombo_->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
     modelCombo_->addItems(QSettings().value(QLatin1String(kRecentModelsKey)).toStringList());
     modelCombo_->setCurrentIndex(modelCombo_->count() > 0 ? 0 : -1);
@@ -229,7 +258,8 @@ ClassifyPage::ClassifyPage(QWidget* parent) : QWidget(parent) {
     table_->setTextElideMode(Qt::ElideLeft);  // the file name matters more than its folders
     table_->setSelectionBehavior(QAbstractItemView::SelectRows);
     table_->horizontalHeader()->setSectionResizeMode(ClassifyResultModel::File, QHeaderView::Stretch);
-    table_->horizontalHeader()->setSectionResizeMode(ClassifyResultModel::Top3, QHeaderView::ResizeToContents);
+    table_->horizontalHeader()->setSectionResizeMode(ClassifyResultModel::Top3,
+                                                     QHeaderView::ResizeToContents);
     table_->verticalHeader()->hide();
 
     auto* side = new QWidget(this);
@@ -265,11 +295,12 @@ ClassifyPage::ClassifyPage(QWidget* parent) : QWidget(parent) {
     connect(thresholdSpin_, &QDoubleSpinBox::valueChanged, this, [this](double v) {
         results_->setThreshold(v);
         if (results_->rowCount() > 0)
-            statusLabel_->setText(tr("%1 documents classified, %2 uncertain (confidence below %3), %4 skipped.")
-                                      .arg(results_->rowCount())
-                                      .arg(results_->uncertainCount())
-                                      .arg(v, 0, 'f', 2)
-                                      .arg(skipped_.size()));
+            statusLabel_->setText(
+                tr("%1 documents classified, %2 uncertain (confidence below %3), %4 skipped.")
+                    .arg(results_->rowCount())
+                    .arg(results_->uncertainCount())
+                    .arg(v, 0, 'f', 2)
+                    .arg(skipped_.size()));
     });
 }
 
@@ -280,9 +311,15 @@ ClassifyPage::~ClassifyPage() {
     }
 }
 
-void ClassifyPage::setModelPath(const QString& path) { modelCombo_->setCurrentText(path); }
-QString ClassifyPage::modelPath() const { return modelCombo_->currentText().trimmed(); }
-void ClassifyPage::setThreshold(double threshold) { thresholdSpin_->setValue(threshold); }
+void ClassifyPage::setModelPath(const QString& path) {
+    modelCombo_->setCurrentText(path);
+}
+QString ClassifyPage::modelPath() const {
+    return modelCombo_->currentText().trimmed();
+}
+void ClassifyPage::setThreshold(double threshold) {
+    thresholdSpin_->setValue(threshold);
+}
 
 void ClassifyPage::rememberModel(const QString& path) {
     QSettings s;
@@ -298,14 +335,15 @@ void ClassifyPage::rememberModel(const QString& path) {
 }
 
 void ClassifyPage::chooseModel() {
-    const QString dir = QFileDialog::getExistingDirectory(this, tr("Choose a fine-tuned run or model directory"),
-                                                          modelPath());
+    const QString dir = QFileDialog::getExistingDirectory(
+        this, tr("Choose a fine-tuned run or model directory"), modelPath());
     if (!dir.isEmpty()) setModelPath(dir);
 }
 
 void ClassifyPage::chooseFiles() {
-    const QStringList files = QFileDialog::getOpenFileNames(
-        this, tr("Choose documents"), QString(), tr("Documents (*.txt *.md *.html *.htm *.jsonl);;All files (*)"));
+    const QStringList files =
+        QFileDialog::getOpenFileNames(this, tr("Choose documents"), QString(),
+                                      tr("Documents (*.txt *.md *.html *.htm *.jsonl);;All files (*)"));
     if (!files.isEmpty()) classifyPaths(files);
 }
 
@@ -323,7 +361,8 @@ void ClassifyPage::dropEvent(QDropEvent* event) {
     for (const QUrl& url : event->mimeData()->urls())
         if (url.isLocalFile()) paths << url.toLocalFile();
     if (paths.isEmpty()) {
-        message_->showMessage(InlineMessage::Kind::Error, tr("Only local files and folders can be classified."));
+        message_->showMessage(InlineMessage::Kind::Error,
+                              tr("Only local files and folders can be classified."));
         return;
     }
     event->acceptProposedAction();
@@ -332,7 +371,8 @@ void ClassifyPage::dropEvent(QDropEvent* event) {
 
 bool ClassifyPage::classifyPaths(const QStringList& paths) {
     if (isBusy()) {
-        message_->showMessage(InlineMessage::Kind::Error, tr("A classification is running; cancel it first."));
+        message_->showMessage(InlineMessage::Kind::Error,
+                              tr("A classification is running; cancel it first."));
         return false;
     }
     const QString model = modelPath();
@@ -359,12 +399,16 @@ bool ClassifyPage::classifyPaths(const QStringList& paths) {
             if (!classifier) classifier = ponet::DocumentClassifier::open(modelStd);
             const auto& labels = classifier->labels();
             for (const auto& l : labels) job->labels << QString::fromStdString(l);
-            QMetaObject::invokeMethod(self, [self, classifier] {
-                if (self) self->classifier_ = classifier;
-            }, Qt::QueuedConnection);
+            QMetaObject::invokeMethod(
+                self,
+                [self, classifier] {
+                    if (self) self->classifier_ = classifier;
+                },
+                Qt::QueuedConnection);
             const ponet::ClassifyInputs in = ponet::gather_classify_inputs(inputs, labels);
             for (const auto& s : in.skipped)
-                job->skipped << QStringLiteral("%1 — %2").arg(QString::fromStdString(s.where), QString::fromStdString(s.reason));
+                job->skipped << QStringLiteral("%1 — %2").arg(QString::fromStdString(s.where),
+                                                              QString::fromStdString(s.reason));
             const int total = static_cast<int>(in.items.size());
             std::vector<std::string> gold, predicted;
             for (int start = 0; start < total; start += kBatchSize) {
@@ -394,9 +438,12 @@ bool ClassifyPage::classifyPaths(const QStringList& paths) {
                     gold.push_back(item.gold_label);
                     predicted.push_back(p.label);
                 }
-                QMetaObject::invokeMethod(self, [self, end, total] {
-                    if (self) self->onProgress(end, total);
-                }, Qt::QueuedConnection);
+                QMetaObject::invokeMethod(
+                    self,
+                    [self, end, total] {
+                        if (self) self->onProgress(end, total);
+                    },
+                    Qt::QueuedConnection);
             }
             job->score = ponet::score_predictions(gold, predicted, labels);
         } catch (const std::exception& e) {
@@ -469,9 +516,11 @@ void ClassifyPage::onFinished() {
     Q_EMIT classificationFinished();
 }
 
-void ClassifyPage::updateScoreView(const std::vector<std::vector<int64_t>>& confusion, const QStringList& labels) {
+void ClassifyPage::updateScoreView(const std::vector<std::vector<int64_t>>& confusion,
+                                   const QStringList& labels) {
     if (scoredExamples_ == 0) {
-        scoreLabel_->setText(tr("No labelled folders in this batch (name folders after the model's labels to score it)."));
+        scoreLabel_->setText(
+            tr("No labelled folders in this batch (name folders after the model's labels to score it)."));
         confusionTable_->clear();
         confusionTable_->setRowCount(0);
         confusionTable_->setColumnCount(0);
@@ -488,7 +537,8 @@ void ClassifyPage::updateScoreView(const std::vector<std::vector<int64_t>>& conf
     confusionTable_->setHorizontalHeaderLabels(labels);
     for (int g = 0; g < n; ++g)
         for (int p = 0; p < n; ++p) {
-            auto* item = new QTableWidgetItem(QString::number(confusion[static_cast<size_t>(g)][static_cast<size_t>(p)]));
+            auto* item = new QTableWidgetItem(
+                QString::number(confusion[static_cast<size_t>(g)][static_cast<size_t>(p)]));
             item->setTextAlignment(Qt::AlignCenter);
             if (g == p) item->setBackground(QColor(214, 240, 214));
             confusionTable_->setItem(g, p, item);
@@ -499,8 +549,13 @@ bool ClassifyPage::exportCsv(const QString& path, QString* error) const {
     QString out = QStringLiteral("file,folder_label,label,confidence,top3,tokens,truncated,uncertain\n");
     for (int i = 0; i < results_->rows().size(); ++i) {
         const ClassifyRow& r = results_->rows().at(i);
-        out += QStringList{csvField(r.file), csvField(r.gold), csvField(r.label), QString::number(r.confidence, 'g', 17),
-                           csvField(r.top3), QString::number(r.tokens), r.truncated ? QStringLiteral("yes") : QStringLiteral("no"),
+        out += QStringList{csvField(r.file),
+                           csvField(r.gold),
+                           csvField(r.label),
+                           QString::number(r.confidence, 'g', 17),
+                           csvField(r.top3),
+                           QString::number(r.tokens),
+                           r.truncated ? QStringLiteral("yes") : QStringLiteral("no"),
                            results_->isUncertain(i) ? QStringLiteral("yes") : QStringLiteral("no")}
                    .join(QLatin1Char(','));
         out += QLatin1Char('\n');
@@ -512,10 +567,14 @@ bool ClassifyPage::exportJson(const QString& path, QString* error) const {
     QJsonArray rows;
     for (int i = 0; i < results_->rows().size(); ++i) {
         const ClassifyRow& r = results_->rows().at(i);
-        QJsonObject o{{QStringLiteral("file"), r.file},           {QStringLiteral("folder_label"), r.gold},
-                      {QStringLiteral("label"), r.label},         {QStringLiteral("confidence"), r.confidence},
-                      {QStringLiteral("top3"), r.top3},           {QStringLiteral("tokens"), r.tokens},
-                      {QStringLiteral("truncated"), r.truncated}, {QStringLiteral("uncertain"), results_->isUncertain(i)}};
+        QJsonObject o{{QStringLiteral("file"), r.file},
+                      {QStringLiteral("folder_label"), r.gold},
+                      {QStringLiteral("label"), r.label},
+                      {QStringLiteral("confidence"), r.confidence},
+                      {QStringLiteral("top3"), r.top3},
+                      {QStringLiteral("tokens"), r.tokens},
+                      {QStringLiteral("truncated"), r.truncated},
+                      {QStringLiteral("uncertain"), results_->isUncertain(i)}};
         rows.append(o);
     }
     QJsonObject root{{QStringLiteral("model"), classifierPath_},
@@ -532,10 +591,11 @@ bool ClassifyPage::exportJson(const QString& path, QString* error) const {
 void ClassifyPage::exportWithDialog(bool json) {
     QSettings s;
     const QString dir = s.value(QLatin1String(kExportDirKey), QDir::homePath()).toString();
-    const QString path = QFileDialog::getSaveFileName(
-        this, json ? tr("Export results as JSON") : tr("Export results as CSV"),
-        QDir(dir).filePath(json ? QStringLiteral("classification.json") : QStringLiteral("classification.csv")),
-        json ? tr("JSON (*.json)") : tr("CSV (*.csv)"));
+    const QString path =
+        QFileDialog::getSaveFileName(this, json ? tr("Export results as JSON") : tr("Export results as CSV"),
+                                     QDir(dir).filePath(json ? QStringLiteral("classification.json")
+                                                             : QStringLiteral("classification.csv")),
+                                     json ? tr("JSON (*.json)") : tr("CSV (*.csv)"));
     if (path.isEmpty()) return;
     s.setValue(QLatin1String(kExportDirKey), QFileInfo(path).absolutePath());
     QString error;

@@ -1,7 +1,7 @@
-// The Classify page, the analyst's workflow: pick a fine-tuned model, drop files or folders (.txt, .md, .html,
-// .jsonl; anything else is listed as skipped with its reason), classify them in batches on a worker thread,
-// read the results in a sortable, filterable table with uncertain rows marked, export CSV/JSON, and see
-// accuracy, macro-F1 and the confusion matrix where the folders are named after the model's labels.
+// The Classify page, the analyst's workflow: pick a fine-tuned model, drop files or folders (.txt, .md,
+// .html, .jsonl; anything else is listed as skipped with its reason), classify them in batches on a worker
+// thread, read the results in a sortable, filterable table with uncertain rows marked, export CSV/JSON, and
+// see accuracy, macro-F1 and the confusion matrix where the folders are named after the model's labels.
 #pragma once
 #include <QAbstractTableModel>
 #include <QString>
@@ -133,7 +133,8 @@ class ClassifyPage : public QWidget {
 
     QThread* thread_ = nullptr;
     std::shared_ptr<Job> job_;
-    std::shared_ptr<ponet::DocumentClassifier> classifier_;  // kept between batches; used by one thread at a time
+    std::shared_ptr<ponet::DocumentClassifier>
+        classifier_;  // kept between batches; used by one thread at a time
     QString classifierPath_;
     QStringList skipped_;
     QString error_;

@@ -134,8 +134,8 @@ std::string html_to_text(const std::string& html) {
         }
         if (html[i] == '&') {
             static const std::pair<const char*, const char*> entities[] = {
-                {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}, {"&apos;", "'"},
-                {"&nbsp;", " "}};
+                {"&amp;", "&"}, {"&lt;", "<"},   {"&gt;", ">"},  {"&quot;", "\""},
+                {"&#39;", "'"}, {"&apos;", "'"}, {"&nbsp;", " "}};
             bool done = false;
             for (const auto& [name, value] : entities) {
                 const size_t len = std::char_traits<char>::length(name);
@@ -165,7 +165,8 @@ std::string html_to_text(const std::string& html) {
     return collapsed;
 }
 
-ClassifyInputs gather_classify_inputs(const std::vector<std::string>& paths, const std::vector<std::string>& labels) {
+ClassifyInputs gather_classify_inputs(const std::vector<std::string>& paths,
+                                      const std::vector<std::string>& labels) {
     ClassifyInputs out;
     for (const auto& p : paths) {
         std::error_code ec;
@@ -203,12 +204,14 @@ struct DocumentClassifier::Impl {
 DocumentClassifier::DocumentClassifier(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 DocumentClassifier::~DocumentClassifier() = default;
 
-std::unique_ptr<DocumentClassifier> DocumentClassifier::open(const std::string& path, const std::string& device) {
+std::unique_ptr<DocumentClassifier> DocumentClassifier::open(const std::string& path,
+                                                             const std::string& device) {
     auto impl = std::make_unique<Impl>();
     impl->device = resolve_train_device(device);
     impl->im = load_inference_model(path, "best", impl->device);
     if (impl->im.data.task == TaskKind::Pretrain)
-        throw InvalidInput(impl->im.checkpoint + " is a pre-training model; classifying needs a fine-tuned classifier");
+        throw InvalidInput(impl->im.checkpoint +
+                           " is a pre-training model; classifying needs a fine-tuned classifier");
     if (impl->im.data.lra_kind == "listops" || impl->im.data.lra_kind == "pixels")
         throw InvalidInput("this model was trained on " + impl->im.data.lra_kind + ", not on text documents");
     if (impl->im.data.labels.names().empty()) throw InvalidInput(path + " has no labels");
@@ -216,9 +219,15 @@ std::unique_ptr<DocumentClassifier> DocumentClassifier::open(const std::string& 
     return std::unique_ptr<DocumentClassifier>(new DocumentClassifier(std::move(impl)));
 }
 
-const std::vector<std::string>& DocumentClassifier::labels() const { return impl_->im.data.labels.names(); }
-int64_t DocumentClassifier::max_length() const { return impl_->im.max_length; }
-std::string DocumentClassifier::checkpoint() const { return impl_->im.checkpoint; }
+const std::vector<std::string>& DocumentClassifier::labels() const {
+    return impl_->im.data.labels.names();
+}
+int64_t DocumentClassifier::max_length() const {
+    return impl_->im.max_length;
+}
+std::string DocumentClassifier::checkpoint() const {
+    return impl_->im.checkpoint;
+}
 
 std::vector<Prediction> DocumentClassifier::classify(const std::vector<std::string>& texts) {
     std::vector<Prediction> out;
@@ -245,7 +254,8 @@ std::vector<Prediction> DocumentClassifier::classify(const std::vector<std::stri
         Prediction p;
         const auto row = static_cast<int64_t>(i);
         for (int64_t j = 0; j < k; ++j)
-            p.top.emplace_back(names[static_cast<size_t>(idx[row][j].item<int64_t>())], values[row][j].item<double>());
+            p.top.emplace_back(names[static_cast<size_t>(idx[row][j].item<int64_t>())],
+                               values[row][j].item<double>());
         p.label = p.top.front().first;
         p.confidence = p.top.front().second;
         // The length before truncation: the tokenizer's ids plus [CLS] and [SEP] (bytes for byte models).

@@ -14,7 +14,7 @@
 namespace ponet {
 
 struct ClassifyItem {
-    std::string path;        // file, or "file.jsonl line N"
+    std::string path;  // file, or "file.jsonl line N"
     std::string text;
     std::string gold_label;  // the parent folder's name when it is one of the model's labels; else empty
 };
@@ -29,13 +29,14 @@ std::string html_to_text(const std::string& html);
 
 // Files and folders (recursively, sorted) to documents. `labels`: the model's label names; a file whose
 // parent folder carries one of them gets it as its gold label.
-ClassifyInputs gather_classify_inputs(const std::vector<std::string>& paths, const std::vector<std::string>& labels);
+ClassifyInputs gather_classify_inputs(const std::vector<std::string>& paths,
+                                      const std::vector<std::string>& labels);
 
 struct Prediction {
     std::string label;
     double confidence = 0;
     std::vector<std::pair<std::string, double>> top;  // best first, up to 3
-    int64_t tokens = 0;                                // with [CLS]/[SEP], before truncation
+    int64_t tokens = 0;                               // with [CLS]/[SEP], before truncation
     bool truncated = false;
 };
 
@@ -43,7 +44,8 @@ struct Prediction {
 class DocumentClassifier {
   public:
     // Throws InvalidInput when the path holds no classifier (pre-training model, ListOps/pixel model ...).
-    static std::unique_ptr<DocumentClassifier> open(const std::string& path, const std::string& device = "cpu");
+    static std::unique_ptr<DocumentClassifier> open(const std::string& path,
+                                                    const std::string& device = "cpu");
     ~DocumentClassifier();
     const std::vector<std::string>& labels() const;
     int64_t max_length() const;

@@ -98,7 +98,7 @@ class TestClassifyPage : public QObject {
         writeFile(path(QStringLiteral("train.jsonl")), jsonl);
         ponet::RunConfig c = ponet::load_preset("tiny");
         c.task = ponet::TaskKind::Lra;  // byte-level: no vocabulary to fetch
-        c.model.preset = "lra-text";     // with the tiny preset's 64-wide, 2-layer overrides
+        c.model.preset = "lra-text";    // with the tiny preset's 64-wide, 2-layer overrides
         c.data.dataset = path(QStringLiteral("train.jsonl")).toStdString();
         c.data.tokenizer = "byte";
         c.data.validation_fraction = 0.2;
@@ -131,9 +131,11 @@ class TestClassifyPage : public QObject {
         const QString in = path(QStringLiteral("mixed"));
         writeFile(in + QStringLiteral("/a.txt"), docText(1).toUtf8());
         writeFile(in + QStringLiteral("/b.md"), "# Notes\n" + docText(2).toUtf8());
-        writeFile(in + QStringLiteral("/c.html"), "<html><body><p>" + docText(3).toUtf8() + "</p><script>x()</script></body></html>");
-        writeFile(in + QStringLiteral("/d.jsonl"), "{\"text\": \"" + docText(4).toUtf8() + "\"}\n{\"text\": \"" +
-                                                       docText(5).toUtf8() + "\"}\nnot json\n");
+        writeFile(in + QStringLiteral("/c.html"),
+                  "<html><body><p>" + docText(3).toUtf8() + "</p><script>x()</script></body></html>");
+        writeFile(in + QStringLiteral("/d.jsonl"), "{\"text\": \"" + docText(4).toUtf8() +
+                                                       "\"}\n{\"text\": \"" + docText(5).toUtf8() +
+                                                       "\"}\nnot json\n");
         writeFile(in + QStringLiteral("/empty.txt"), "  \n");
         writeFile(in + QStringLiteral("/binary.txt"), QByteArray("\x00\x01\x02\x03 binary", 12));
         writeFile(in + QStringLiteral("/image.png"), "PNG");
@@ -196,8 +198,9 @@ class TestClassifyPage : public QObject {
         QCOMPARE(page.results()->uncertainCount(), 0);
         page.proxy()->sort(ClassifyResultModel::Confidence, Qt::DescendingOrder);
         for (int i = 1; i < page.proxy()->rowCount(); ++i)
-            QVERIFY(page.proxy()->index(i - 1, ClassifyResultModel::Confidence).data(Qt::UserRole).toDouble() >=
-                    page.proxy()->index(i, ClassifyResultModel::Confidence).data(Qt::UserRole).toDouble());
+            QVERIFY(
+                page.proxy()->index(i - 1, ClassifyResultModel::Confidence).data(Qt::UserRole).toDouble() >=
+                page.proxy()->index(i, ClassifyResultModel::Confidence).data(Qt::UserRole).toDouble());
 
         // CSV round trip.
         QString error;
@@ -228,7 +231,8 @@ class TestClassifyPage : public QObject {
     void labelledFolderAccuracyMatchesTheCoreEvaluation() {
         const QString in = path(QStringLiteral("labelled"));
         for (int i = 100; i < 124; ++i)
-            writeFile(in + (i % 2 ? QStringLiteral("/cats/") : QStringLiteral("/dogs/")) + QStringLiteral("%1.txt").arg(i),
+            writeFile(in + (i % 2 ? QStringLiteral("/cats/") : QStringLiteral("/dogs/")) +
+                          QStringLiteral("%1.txt").arg(i),
                       docText(i).toUtf8());
         ClassifyPage page;
         page.setModelPath(run_);
@@ -244,14 +248,32 @@ class TestClassifyPage : public QObject {
         QCOMPARE(r.documents.size(), size_t(24));
         const auto ex = ponet::classification_examples(r.documents, im.data.tokenizer.get(), im.data.labels,
                                                        im.max_length, im.data.lra_kind);
-        const ponet::EvalMetrics m = ponet::evaluate_examples(*im.model, ex, im.data, ponet::EvalSettings{}, cpu);
+        const ponet::EvalMetrics m =
+            ponet::evaluate_examples(*im.model, ex, im.data, ponet::EvalSettings{}, cpu);
         QCOMPARE(page.batchAccuracy(), m.values.at("accuracy"));
         QCOMPARE(page.batchMacroF1(), m.values.at("macro_f1"));
         // Recent models remember the one that worked.
         QCOMPARE(QSettings().value(QStringLiteral("classify/recentModels")).toStringList().value(0), run_);
     }
 
-    // The page as a user sees it after a batch (docs/images/studio-classify.png when PONET_SCREENSHOT_DIR is set).
+    // Cancel stops between batches: the page is idle again with at most the rows classified before it.
+    void cancelStopsBetweenBatches() {
+        ClassifyPage page;
+        page.setModelPath(run_);
+        QSignalSpy done(&page, &ClassifyPage::classificationFinished);
+        QVERIFY(page.classifyPaths({path(QStringLiteral("labelled"))}));
+        page.cancel();
+        QVERIFY(done.wait(kTimeoutMs) || done.count() > 0);
+        QVERIFY(!page.isBusy());
+        QVERIFY(page.errorText().isEmpty());
+        QVERIFY(page.results()->rowCount() < 24);
+        // The page takes the next batch.
+        QVERIFY(classify(page, {path(QStringLiteral("labelled"))}));
+        QCOMPARE(page.results()->rowCount(), 24);
+    }
+
+    // The page as a user sees it after a batch (docs/images/studio-classify.png when PONET_SCREENSHOT_DIR is
+    // set).
     void screenshot() {
         ClassifyPage page;
         page.resize(1280, 800);
