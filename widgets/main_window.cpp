@@ -31,6 +31,7 @@
 #include "core/check/check_result.h"
 #include "core/util/compute_devices.h"
 #include "widgets/benchmark_page.h"
+#include "widgets/classify_page.h"
 #include "widgets/data_page.h"
 #include "widgets/explorer_page.h"
 #include "widgets/model_page.h"
@@ -57,9 +58,10 @@ const char kRunsPage[] = "runs";
 const char kSelfTestPage[] = "selftest";
 const char kExplorerPage[] = "explore";
 const char kBenchmarkPage[] = "benchmark";
+const char kClassifyPage[] = "classify";
 // Navigation order (the workflow's); createPages() adds the pages in this order.
-const char* const kPageIds[] = {kDataPage,     kModelPage,     kTrainPage,   kRunsPage,
-                                kExplorerPage, kBenchmarkPage, kSelfTestPage};
+const char* const kPageIds[] = {kDataPage,      kModelPage,    kTrainPage,    kRunsPage,    kExplorerPage,
+                                kBenchmarkPage, kClassifyPage, kSelfTestPage};
 const char kDefaultPage[] = "train";  // a first start opens on the ready ListOps example
 
 constexpr int kMaxRecentRuns = 8;
@@ -181,6 +183,11 @@ void MainWindow::createPages() {
             tr("Speed and memory against sequence length per mixer"), benchmarkPage_);
     benchmarkPage_->setObjectName(QStringLiteral("benchmarkPage"));
     connect(benchmarkPage_, &BenchmarkPage::logMessage, this, &MainWindow::appendLog);
+    classifyPage_ = new ClassifyPage(this);
+    addPage(QString::fromLatin1(kClassifyPage), tr("Classify"), QStyle::SP_FileDialogInfoView,
+            tr("Classify dropped documents with a fine-tuned model"), classifyPage_);
+    classifyPage_->setObjectName(QStringLiteral("classifyPage"));
+    connect(classifyPage_, &ClassifyPage::logMessage, this, &MainWindow::appendLog);
     selfTestPage_ = new SelfTestPage(devices_, this);
     addPage(QString::fromLatin1(kSelfTestPage), tr("Self-test"), QStyle::SP_DialogApplyButton,
             tr("Check the numerics against the golden vectors"), selfTestPage_);
@@ -460,7 +467,8 @@ QString MainWindow::logText() const {
 
 bool MainWindow::isBusy() const {
     return modelPage_->isBusy() || selfTestPage_->isRunning() || trainPage_->isTraining() || dataPage_->isBusy() ||
-           runLibraryPage_->isBusy() || explorerPage_->isBusy() || benchmarkPage_->isRunning();
+           runLibraryPage_->isBusy() || explorerPage_->isBusy() || benchmarkPage_->isRunning() ||
+           classifyPage_->isBusy();
 }
 
 void MainWindow::runSelfTest() {
@@ -482,6 +490,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
     // The page joins its thread when destroyed; cancelling now makes that join quick.
     selfTestPage_->cancel();
     benchmarkPage_->cancel();
+    classifyPage_->cancel();
     event->accept();
 }
 

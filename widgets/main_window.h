@@ -18,6 +18,7 @@ namespace ponet::gui {
 
 class ExplorerPage;
 class BenchmarkPage;
+class ClassifyPage;
 class DataPage;
 class ModelPage;
 class RunLibraryPage;
@@ -46,6 +47,7 @@ class MainWindow : public QMainWindow {
     SelfTestPage* selfTestPage() const { return selfTestPage_; }
     ExplorerPage* explorerPage() const { return explorerPage_; }
     BenchmarkPage* benchmarkPage() const { return benchmarkPage_; }
+    ClassifyPage* classifyPage() const { return classifyPage_; }
     TrainPage* trainPage() const { return trainPage_; }
     QString computeDevice() const;  // the device id: "cpu", "cuda:0", ...
     QStringList recentRuns() const;
@@ -90,6 +92,7 @@ class MainWindow : public QMainWindow {
     SelfTestPage* selfTestPage_ = nullptr;
     ExplorerPage* explorerPage_ = nullptr;
     BenchmarkPage* benchmarkPage_ = nullptr;
+    ClassifyPage* classifyPage_ = nullptr;
     TrainPage* trainPage_ = nullptr;
     QComboBox* deviceCombo_ = nullptr;
     QLabel* activeRun_ = nullptr;
