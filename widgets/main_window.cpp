@@ -162,6 +162,7 @@ void MainWindow::createPages() {
     addPage(QString::fromLatin1(kDataPage), tr("Data"), QStyle::SP_DriveHDIcon,
             tr("Datasets: built-in, generated and your own documents"), dataPage_);
     modelPage_ = new ModelPage(this);
+    modelPage_->setDevices(devices_);
     addPage(QString::fromLatin1(kModelPage), tr("Model"), QStyle::SP_FileDialogDetailedView,
             tr("Model shapes: configuration, parameters, memory"), modelPage_);
     trainPage_ = new TrainPage(this);
