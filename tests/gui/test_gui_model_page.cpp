@@ -7,6 +7,7 @@
 #include <QMimeData>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTemporaryDir>
@@ -299,6 +300,15 @@ void TestModelPage::costPreviewMeasuresTinyOnCpu() {
     QCOMPARE(measuring.count(), 2);
     QCOMPARE(preview->timePointCount(), 2);
     QCOMPARE(preview->memoryPointCount(), 2);
+    // The picture for the docs: the page at 1280×800, scrolled to the preview.
+    page.resize(1280, 800);
+    auto* scroll = page.findChild<QScrollArea*>();
+    QVERIFY(scroll);
+    scroll->ensureWidgetVisible(preview);
+    QCoreApplication::processEvents();
+    const QImage shot = page.grab().toImage();
+    QVERIFY(shot.save(ponet::gui::test::screenshotPath(QStringLiteral("model-cost-preview.png"))));
+    QVERIFY(ponet::gui::test::distinctColours(shot) >= 16);
     // Stored in the cache: a fresh page shows it without measuring.
     std::vector<ponet::bench::BenchReport> all = ponet::bench::load_cache();
     QCOMPARE(all.size(), size_t(1));
