@@ -118,6 +118,13 @@ void CostPreview::setDevices(const QStringList& devices) {
     refresh();
 }
 
+bool CostPreview::setDevice(const QString& device) {
+    const int index = device_->findData(device);
+    if (index < 0 || measuring_) return false;
+    device_->setCurrentIndex(index);
+    return true;
+}
+
 QString CostPreview::presetForModel(const QString& directoryName) {
     if (directoryName == QLatin1String("ponet-tiny")) return QStringLiteral("tiny");
     if (directoryName == QLatin1String("ponet-base-uncased")) return QStringLiteral("base");

@@ -30,6 +30,8 @@ class CostPreview : public QWidget {
 
     // `devices`: what ponet::available_devices() reported, e.g. {"cpu", "cuda:0"}; the first is chosen.
     void setDevices(const QStringList& devices);
+    // Shows `device` (one of the devices) when it is not measuring; returns false when it cannot.
+    bool setDevice(const QString& device);
     // The shown model: its directory name picks the benchmark shape (ponet-tiny → tiny,
     // ponet-base-uncased → base, lra-text → lra-text); `mixer` is "ponet", "fnet" or "attention".
     void setModel(const QString& directoryName, const QString& mixer, qint64 maxPositions);

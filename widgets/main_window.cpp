@@ -509,6 +509,7 @@ void MainWindow::onComputeDeviceChanged(int index) {
     if (index < 0) return;
     const QString device = deviceCombo_->itemData(index).toString();
     trainPage_->setDevice(device);
+    modelPage_->setDevice(device);
     deviceStatus_->setText(tr("Device: %1").arg(device));
     if (!restoring_) {
         QSettings().setValue(key::computeDevice, device);

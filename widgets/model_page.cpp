@@ -366,6 +366,10 @@ void ModelPage::setDevices(const QStringList& devices) {
     costPreview_->setDevices(devices);
 }
 
+void ModelPage::setDevice(const QString& device) {
+    costPreview_->setDevice(device);
+}
+
 bool ModelPage::openModelDirectory(const QString& path) {
     message_->dismiss();
     return load(path);

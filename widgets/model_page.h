@@ -52,6 +52,8 @@ class ModelPage : public QWidget {
     // The cost preview (time and memory per step from the benchmark cache) and its devices.
     CostPreview* costPreview() const { return costPreview_; }
     void setDevices(const QStringList& devices);
+    // Follows the window's compute device (the preview keeps its own while it measures).
+    void setDevice(const QString& device);
 
   Q_SIGNALS:
     // A model (or a new sequence length) is on display with its summary.

@@ -249,6 +249,10 @@ void TestModelPage::costPreviewPlotsCachedPoints() {
     QCOMPARE(preview->timePointCount(), 3);
     QVERIFY2(preview->statusText().contains(QStringLiteral("Crafted Test GPU")),
              qPrintable(preview->statusText()));
+    // The window's device choice reaches the preview.
+    page.setDevice(QStringLiteral("cpu"));
+    QCOMPARE(preview->timePointCount(), 2);
+    QVERIFY(!preview->setDevice(QStringLiteral("cuda:7")));
 
     // A model the harness has no shape for says so and offers nothing to run.
     QVERIFY(page.openModelDirectory(builtinDirectory(QStringLiteral("lra-listops"))));
