@@ -164,6 +164,7 @@ void MainWindow::createPages() {
     addPage(QString::fromLatin1(kDataPage), tr("Data"), QStyle::SP_DriveHDIcon,
             tr("Datasets: built-in, generated and your own documents"), dataPage_);
     modelPage_ = new ModelPage(this);
+    modelPage_->setDevices(devices_);
     addPage(QString::fromLatin1(kModelPage), tr("Model"), QStyle::SP_FileDialogDetailedView,
             tr("Model shapes: configuration, parameters, memory"), modelPage_);
     trainPage_ = new TrainPage(this);
@@ -517,6 +518,7 @@ void MainWindow::onComputeDeviceChanged(int index) {
     if (index < 0) return;
     const QString device = deviceCombo_->itemData(index).toString();
     trainPage_->setDevice(device);
+    modelPage_->setDevice(device);
     deviceStatus_->setText(tr("Device: %1").arg(device));
     if (!restoring_) {
         QSettings().setValue(key::computeDevice, device);

@@ -27,6 +27,7 @@
 #include <algorithm>
 
 #include "core/util/error.h"
+#include "widgets/cost_preview.h"
 #include "widgets/inline_message.h"
 #include "widgets/model_summary_worker.h"
 #include "widgets/number_format.h"
@@ -201,9 +202,12 @@ ModelPage::ModelPage(QWidget* parent) : QWidget(parent), worker_(std::make_uniqu
     right->addWidget(buildParametersBox());
     right->addWidget(buildMemoryBox());
     right->addStretch(1);
-    auto* columns = new QHBoxLayout(overview);
+    auto* columns = new QHBoxLayout;
     columns->addWidget(buildConfigurationBox(), 5);
     columns->addLayout(right, 6);
+    auto* overviewLayout = new QVBoxLayout(overview);
+    overviewLayout->addLayout(columns);
+    overviewLayout->addWidget(buildCostBox());
 
     jsonView_ = new QPlainTextEdit(this);
     jsonView_->setObjectName(QStringLiteral("configJsonView"));
@@ -344,6 +348,26 @@ QWidget* ModelPage::buildMemoryBox() {
     note->setForegroundRole(QPalette::PlaceholderText);
     form->addRow(note);
     return box;
+}
+
+QWidget* ModelPage::buildCostBox() {
+    auto* box = new QGroupBox(tr("Cost Preview (measured training steps)"), this);
+    box->setObjectName(QStringLiteral("costPreviewBox"));
+    costPreview_ = new CostPreview(box);
+    costPreview_->setObjectName(QStringLiteral("costPreview"));
+    costPreview_->setMinimumHeight(300);
+    connect(costPreview_, &CostPreview::logMessage, this, &ModelPage::logMessage);
+    auto* layout = new QVBoxLayout(box);
+    layout->addWidget(costPreview_);
+    return box;
+}
+
+void ModelPage::setDevices(const QStringList& devices) {
+    costPreview_->setDevices(devices);
+}
+
+void ModelPage::setDevice(const QString& device) {
+    costPreview_->setDevice(device);
 }
 
 bool ModelPage::openModelDirectory(const QString& path) {
@@ -511,6 +535,8 @@ void ModelPage::display(const ModelSource& source, const ponet::ModelSummary& su
     }
 
     if (newModel) {
+        costPreview_->setModel(QFileInfo(source.directory).fileName(),
+                               QString::fromStdString(ponet::to_string(c.mixer)), c.max_position_embeddings);
         jsonView_->setPlainText(source.configText);
         if (modelCombo_->findData(source.directory) < 0) {
             if (modelCombo_->count() == builtinCount_ && builtinCount_ > 0)

@@ -20,6 +20,7 @@ class QTableWidget;
 
 namespace ponet::gui {
 
+class CostPreview;
 class InlineMessage;
 class ModelSummaryWorker;
 
@@ -48,6 +49,12 @@ class ModelPage : public QWidget {
     int requestedSequenceLength() const { return requestedSeqLen_; }
     void setRequestedSequenceLength(int length);
 
+    // The cost preview (time and memory per step from the benchmark cache) and its devices.
+    CostPreview* costPreview() const { return costPreview_; }
+    void setDevices(const QStringList& devices);
+    // Follows the window's compute device (the preview keeps its own while it measures).
+    void setDevice(const QString& device);
+
   Q_SIGNALS:
     // A model (or a new sequence length) is on display with its summary.
     void modelShown(const QString& name, const QString& directory);
@@ -71,6 +78,7 @@ class ModelPage : public QWidget {
     QWidget* buildConfigurationBox();
     QWidget* buildParametersBox();
     QWidget* buildMemoryBox();
+    QWidget* buildCostBox();
     bool load(const QString& path);
     void request(const ModelSource& source);
     void dispatch(Request request);
@@ -99,6 +107,7 @@ class ModelPage : public QWidget {
     QLabel* activationCaption_ = nullptr;
     QLabel* activationLabel_ = nullptr;
     QPlainTextEdit* jsonView_ = nullptr;
+    CostPreview* costPreview_ = nullptr;
     int builtinCount_ = 0;
 
     std::optional<ModelSource> shown_;

@@ -1,20 +1,26 @@
 // The Model page on its own: sequence length, drag-and-drop, weights detection and configuration errors.
+#include <QComboBox>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFile>
 #include <QLabel>
 #include <QMimeData>
 #include <QPlainTextEdit>
+#include <QPushButton>
+#include <QScrollArea>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTemporaryDir>
 #include <QUrl>
 #include <QtTest>
 
+#include "core/bench/bench_cache.h"
 #include "gui_test_support.h"
+#include "widgets/cost_preview.h"
 #include "widgets/model_page.h"
 #include "widgets/model_source.h"
 
+using ponet::gui::CostPreview;
 using ponet::gui::ModelPage;
 
 namespace {
@@ -61,6 +67,9 @@ class TestModelPage : public QObject {
     void reportsWeightsFile();
     void badConfigurationsKeepThePreviousModel();
     void builtinShapesAllSummarise();
+    void costPreviewPlotsCachedPoints();
+    void costPreviewOffersMeasurementWithoutCache();
+    void costPreviewMeasuresTinyOnCpu();
 };
 
 void TestModelPage::initTestCase() {
@@ -181,6 +190,138 @@ void TestModelPage::builtinShapesAllSummarise() {
         QVERIFY2(page.errorText().isEmpty(), qPrintable(page.errorText()));
         QVERIFY(page.currentSummary()->total_parameters > 0);
     }
+}
+
+namespace {
+
+ponet::bench::BenchRow cachedRow(const std::string& mixer, int64_t length, double ms, int64_t peak) {
+    ponet::bench::BenchRow r;
+    r.mixer = mixer;
+    r.length = length;
+    r.status = "ok";
+    r.impl = mixer == "ponet" ? "reference" : "-";
+    r.step_ms = {ms, ms};
+    r.median_ms = r.min_ms = r.max_ms = ms;
+    r.steps_per_second = 1000.0 / ms;
+    r.tokens_per_second = 8.0 * static_cast<double>(length) * r.steps_per_second;
+    r.peak_bytes = peak;
+    r.parameters = 1000;
+    return r;
+}
+
+}  // namespace
+
+void TestModelPage::costPreviewPlotsCachedPoints() {
+    QTemporaryDir cache;
+    qputenv("XDG_CACHE_HOME", cache.path().toUtf8());
+    ponet::bench::BenchReport report;
+    report.spec.preset = "tiny";
+    report.spec.mixers = {"ponet", "fnet"};
+    report.spec.lengths = {256, 512};
+    report.spec.batch = 8;
+    report.device = "cpu";
+    report.device_name = "Crafted Test CPU (2 threads)";
+    report.precision = "fp32";
+    report.started_at = "2026-01-02T03:04:05Z";
+    report.rows = {cachedRow("ponet", 256, 12.5, 100 << 20), cachedRow("ponet", 512, 30.0, 180 << 20),
+                   cachedRow("fnet", 256, 9.0, 90 << 20)};
+    // A measurement on another device must not show up for the CPU.
+    ponet::bench::BenchReport other = report;
+    other.device = "cuda:0";
+    other.device_name = "Crafted Test GPU";
+    other.rows.push_back(cachedRow("ponet", 1024, 3.0, 300 << 20));
+    const std::string path = ponet::bench::update_cache(report);
+    QVERIFY(QFileInfo::exists(QString::fromStdString(path)));
+    ponet::bench::update_cache(other);
+
+    ModelPage page;
+    page.setDevices({QStringLiteral("cpu"), QStringLiteral("cuda:0")});
+    QVERIFY(page.openModelDirectory(builtinDirectory(QStringLiteral("ponet-tiny"))));
+    QTRY_COMPARE_WITH_TIMEOUT(page.currentModelName(), QStringLiteral("ponet-tiny"), kSummaryTimeoutMs);
+    CostPreview* preview = page.costPreview();
+    QCOMPARE(preview->timePointCount(), 2);  // the two PoNet lengths of this device, not FNet's
+    QCOMPARE(preview->memoryPointCount(), 2);
+    QVERIFY2(preview->statusText().contains(QStringLiteral("Crafted Test CPU")),
+             qPrintable(preview->statusText()));
+
+    auto* device = preview->findChild<QComboBox*>(QStringLiteral("costDevice"));
+    device->setCurrentIndex(device->findData(QStringLiteral("cuda:0")));
+    QCOMPARE(preview->timePointCount(), 3);
+    QVERIFY2(preview->statusText().contains(QStringLiteral("Crafted Test GPU")),
+             qPrintable(preview->statusText()));
+    // The window's device choice reaches the preview.
+    page.setDevice(QStringLiteral("cpu"));
+    QCOMPARE(preview->timePointCount(), 2);
+    QVERIFY(!preview->setDevice(QStringLiteral("cuda:7")));
+
+    // A model the harness has no shape for says so and offers nothing to run.
+    QVERIFY(page.openModelDirectory(builtinDirectory(QStringLiteral("lra-listops"))));
+    QTRY_COMPARE_WITH_TIMEOUT(page.currentModelName(), QStringLiteral("lra-listops"), kSummaryTimeoutMs);
+    QCOMPARE(preview->timePointCount(), 0);
+    QVERIFY(!preview->canMeasure());
+    QVERIFY2(preview->statusText().contains(QStringLiteral("no cost preview")),
+             qPrintable(preview->statusText()));
+}
+
+void TestModelPage::costPreviewOffersMeasurementWithoutCache() {
+    QTemporaryDir cache;
+    qputenv("XDG_CACHE_HOME", cache.path().toUtf8());
+    ModelPage page;
+    page.show();
+    QVERIFY(page.openModelDirectory(builtinDirectory(QStringLiteral("ponet-base-uncased"))));
+    QTRY_COMPARE_WITH_TIMEOUT(page.currentModelName(), QStringLiteral("ponet-base-uncased"),
+                              kSummaryTimeoutMs);
+    CostPreview* preview = page.costPreview();
+    QCOMPARE(preview->timePointCount(), 0);
+    QVERIFY(preview->canMeasure());
+    QVERIFY2(preview->statusText().contains(QStringLiteral("no measurement")),
+             qPrintable(preview->statusText()));
+    // What the button would run: this shape and mixer, 256..4096 tokens (within 512 positions here).
+    const ponet::bench::BenchSpec spec = preview->measurementSpec();
+    QCOMPARE(spec.preset, std::string("base"));
+    QCOMPARE(spec.mixers, std::vector<std::string>{"ponet"});
+    QCOMPARE(spec.lengths, (std::vector<int64_t>{256, 512}));
+    QCOMPARE(spec.device, std::string("cpu"));
+}
+
+void TestModelPage::costPreviewMeasuresTinyOnCpu() {
+    QTemporaryDir cache;
+    qputenv("XDG_CACHE_HOME", cache.path().toUtf8());
+    ModelPage page;
+    page.show();
+    QVERIFY(page.openModelDirectory(builtinDirectory(QStringLiteral("ponet-tiny"))));
+    QTRY_COMPARE_WITH_TIMEOUT(page.currentModelName(), QStringLiteral("ponet-tiny"), kSummaryTimeoutMs);
+    CostPreview* preview = page.costPreview();
+    preview->setMeasurementBudget(2, 1, 2);
+    QVERIFY(preview->canMeasure());
+    QSignalSpy finished(preview, &CostPreview::measurementFinished);
+    QSignalSpy measuring(preview, &CostPreview::measuringChanged);
+    QTest::mouseClick(preview->findChild<QPushButton*>(QStringLiteral("measureCostButton")), Qt::LeftButton);
+    QVERIFY(preview->isMeasuring());
+    QVERIFY(preview->findChild<QPushButton*>(QStringLiteral("cancelCostButton"))->isVisible());
+    QVERIFY(finished.wait(60000));
+    QCOMPARE(finished.front().front().toBool(), true);
+    QCOMPARE(measuring.count(), 2);
+    QCOMPARE(preview->timePointCount(), 2);
+    QCOMPARE(preview->memoryPointCount(), 2);
+    // The picture for the docs: the page at 1280×800, scrolled to the preview.
+    page.resize(1280, 800);
+    auto* scroll = page.findChild<QScrollArea*>();
+    QVERIFY(scroll);
+    scroll->ensureWidgetVisible(preview);
+    QCoreApplication::processEvents();
+    const QImage shot = page.grab().toImage();
+    QVERIFY(shot.save(ponet::gui::test::screenshotPath(QStringLiteral("model-cost-preview.png"))));
+    QVERIFY(ponet::gui::test::distinctColours(shot) >= 16);
+    // Stored in the cache: a fresh page shows it without measuring.
+    std::vector<ponet::bench::BenchReport> all = ponet::bench::load_cache();
+    QCOMPARE(all.size(), size_t(1));
+    QCOMPARE(all.front().spec.preset, std::string("tiny"));
+    QCOMPARE(all.front().rows.size(), size_t(2));
+    ModelPage again;
+    QVERIFY(again.openModelDirectory(builtinDirectory(QStringLiteral("ponet-tiny"))));
+    QTRY_COMPARE_WITH_TIMEOUT(again.currentModelName(), QStringLiteral("ponet-tiny"), kSummaryTimeoutMs);
+    QCOMPARE(again.costPreview()->timePointCount(), 2);
 }
 
 QTEST_MAIN(TestModelPage)
