@@ -102,27 +102,9 @@ void cuda_empty_cache() {
 #endif
 }
 
-void cuda_reset_peak(const torch::Device& d) {
-#if defined(PONET_WITH_CUDA)
-    // The caching allocator sets itself up on the first allocation; its statistics calls fail before that
-    // ("Invalid device argument ... did you call init?"), so allocate once first.
-    (void)torch::empty({1}, torch::TensorOptions().device(d));
-    c10::cuda::CUDACachingAllocator::resetPeakStats(static_cast<c10::DeviceIndex>(cuda_index(d)));
-#else
-    (void)d;
-#endif
-}
+void cuda_reset_peak(const torch::Device& d) { cuda_reset_peak_memory(cuda_index(d)); }
 
-int64_t cuda_peak_allocated(const torch::Device& d) {
-#if defined(PONET_WITH_CUDA)
-    const auto stats =
-        c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(cuda_index(d)));
-    return stats.allocated_bytes[0].peak;
-#else
-    (void)d;
-    return -1;
-#endif
-}
+int64_t cuda_peak_allocated(const torch::Device& d) { return cuda_peak_memory_allocated(cuda_index(d)); }
 
 // The process's peak resident set (VmHWM) can be reset by writing 5 to /proc/self/clear_refs (Linux >= 4.0).
 bool reset_peak_rss() {

@@ -56,6 +56,18 @@ torch::Tensor segment_winners(const torch::Tensor& s_tilde, const torch::Tensor&
 
 }  // namespace
 
+int64_t scan_segment_ids(const torch::Tensor& seg) {
+    if (seg.numel() == 0) return 1;
+    const int64_t L = seg.size(-1);
+    const int64_t min_id = seg.min().item<int64_t>();
+    if (min_id < 0) throw InvalidInput("segment_ids must be >= 0, found " + std::to_string(min_id));
+    const int64_t n_seg = seg.max().item<int64_t>() + 1;
+    if (n_seg > 2 * L + 2)
+        throw InvalidInput("segment id " + std::to_string(n_seg - 1) + " is too large for a sequence of " +
+                           std::to_string(L) + " tokens (ids must be below 2·L + 2)");
+    return n_seg;
+}
+
 PoNetMixingOutput ponet_mix_reference(const PoNetMixingInputs& in, MixingTrace* trace) {
     check_inputs(in);
     const auto B = in.q.size(0), L = in.q.size(1), D = in.q.size(2);
@@ -92,12 +104,7 @@ PoNetMixingOutput ponet_mix_reference(const PoNetMixingInputs& in, MixingTrace* 
 
     // SMP: scatter-max into [B, S, D] (S = max id + 1, the R1 sizing), then gather back.
     const auto& seg = in.segment_ids;
-    const int64_t min_id = L > 0 ? seg.min().item<int64_t>() : 0;
-    if (min_id < 0) throw InvalidInput("segment_ids must be >= 0, found " + std::to_string(min_id));
-    const int64_t n_seg = L > 0 ? seg.max().item<int64_t>() + 1 : 1;
-    if (n_seg > 2 * L + 2)
-        throw InvalidInput("segment id " + std::to_string(n_seg - 1) + " is too large for a sequence of " +
-                           std::to_string(L) + " tokens (ids must be below 2·L + 2)");
+    const int64_t n_seg = scan_segment_ids(seg);
     auto seg_idx = seg.unsqueeze(-1).expand({B, L, D});
     auto seg_max = torch::zeros({B, n_seg, D}, s_tilde.options())
                        .scatter_reduce(1, seg_idx, s_tilde, "amax", /*include_self=*/false);

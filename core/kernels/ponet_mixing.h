@@ -52,6 +52,10 @@ PoNetMixingOutput ponet_mix(const PoNetMixingInputs& in, MixerImpl impl, MixingT
 // The implementation `Auto` resolves to for tensors on `device` (for logs and benchmarks).
 std::string resolved_mixer_impl(MixerImpl impl, const torch::Device& device);
 
+// The size of a per-segment pooling buffer (max id + 1; 1 for no tokens), after checking that every id is >= 0
+// and below 2·L + 2. One device-to-host read. Throws ponet::InvalidInput.
+int64_t scan_segment_ids(const torch::Tensor& segment_ids);
+
 // The sentinel the reference writes into padded (and, with clsgsepg, special) rows before max-pooling.
 constexpr double kPoolingSentinel = -10000.0;
 

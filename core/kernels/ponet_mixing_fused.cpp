@@ -7,8 +7,6 @@
 // (dK, the query-mean gradient), one writing dQ and dS.
 #include "core/kernels/ponet_mixing_fused.h"
 
-#include <ATen/Parallel.h>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -57,11 +55,6 @@ void parallel_ranges_if(const Prepared& p, int64_t n, const F& fn) {
         fn(int64_t{0}, n);
     else
         parallel_ranges(n, fn);
-}
-
-template <typename T>
-inline float ld(const T* p) {
-    return static_cast<float>(*p);
 }
 
 // Row helpers written so that GCC vectorizes them (restrict-qualified, branch-free bodies).
@@ -438,17 +431,9 @@ void cpu_backward_typed(const Prepared& p, const ForwardState& st, const torch::
 // ---------------------------------------------------------------------------------------------------------------
 // Device-independent driver
 
+// The caller's bound when given, else the ids are scanned (as the reference path does).
 int64_t segment_capacity(const PoNetMixingInputs& in) {
-    const int64_t L = in.q.size(1);
-    if (in.num_segments > 0) return in.num_segments;
-    if (L == 0 || in.q.size(0) == 0) return 1;
-    const int64_t min_id = in.segment_ids.min().item<int64_t>();
-    if (min_id < 0) throw InvalidInput("segment_ids must be >= 0, found " + std::to_string(min_id));
-    const int64_t n = in.segment_ids.max().item<int64_t>() + 1;
-    if (n > 2 * L + 2)
-        throw InvalidInput("segment id " + std::to_string(n - 1) + " is too large for a sequence of " +
-                           std::to_string(L) + " tokens (ids must be below 2·L + 2)");
-    return n;
+    return in.num_segments > 0 ? in.num_segments : scan_segment_ids(in.segment_ids);
 }
 
 Prepared prepare(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& o, const torch::Tensor& s,

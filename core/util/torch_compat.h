@@ -38,6 +38,7 @@ inline std::string optimizer_state_key(const at::Tensor& p) {
 
 #include <mutex>
 #if defined(PONET_WITH_CUDA)
+#include <ATen/Functions.h>
 #include <ATen/cuda/CUDAGeneratorImpl.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
@@ -109,16 +110,22 @@ inline void set_cuda_generator_state(int device, const at::Tensor& state) {
 #endif
 }
 
-// Bytes the CUDA caching allocator has handed out on `device` (-1 in a build without CUDA). Index 0 of the
-// stat arrays is the aggregate pool in every version, whose StatType enum moved between namespaces.
+#if defined(PONET_WITH_CUDA)
+// The allocator's aggregate "allocated bytes" statistic on `device`. Index 0 of the stat arrays is the aggregate
+// pool in every version, whose StatType enum moved between namespaces.
+inline auto cuda_allocated_bytes_stat(int device) {
+#if PONET_TORCH_AT_LEAST(2, 0)
+    return c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(device)).allocated_bytes[0];
+#else
+    return c10::cuda::CUDACachingAllocator::getDeviceStats(device).allocated_bytes[0];
+#endif
+}
+#endif
+
+// Bytes the CUDA caching allocator has handed out on `device` (-1 in a build without CUDA).
 inline int64_t cuda_memory_allocated(int device) {
 #if defined(PONET_WITH_CUDA)
-#if PONET_TORCH_AT_LEAST(2, 0)
-    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(device));
-#else
-    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device);
-#endif
-    return stats.allocated_bytes[0].current;
+    return cuda_allocated_bytes_stat(device).current;
 #else
     (void)device;
     return -1;
@@ -128,20 +135,19 @@ inline int64_t cuda_memory_allocated(int device) {
 // The allocator's high-water mark of allocated bytes on `device` since the last reset (-1 without CUDA).
 inline int64_t cuda_peak_memory_allocated(int device) {
 #if defined(PONET_WITH_CUDA)
-#if PONET_TORCH_AT_LEAST(2, 0)
-    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(device));
-#else
-    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device);
-#endif
-    return stats.allocated_bytes[0].peak;
+    return cuda_allocated_bytes_stat(device).peak;
 #else
     (void)device;
     return -1;
 #endif
 }
 
+// Starts a new high-water mark. The allocator sets itself up on the first allocation and its statistics calls
+// fail before that ("Invalid device argument ... did you call init?"), so one small allocation comes first.
 inline void cuda_reset_peak_memory(int device) {
 #if defined(PONET_WITH_CUDA)
+    (void)at::empty({1}, at::TensorOptions().device(c10::Device(c10::DeviceType::CUDA,
+                                                                 static_cast<c10::DeviceIndex>(device))));
 #if PONET_TORCH_AT_LEAST(2, 0)
     c10::cuda::CUDACachingAllocator::resetPeakStats(static_cast<c10::DeviceIndex>(device));
 #else
