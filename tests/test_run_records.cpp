@@ -40,6 +40,7 @@ class TestRunRecords : public QObject {
     void histogramBinsAreRoundAndCountEverything();
     void plannedSplitsMatchWhatTheTrainerCuts();
     void generatorSpecsOfTheDataPageRun();
+    void idxFileByPathIsAPixelTask();
     void notesRoundTripAtomically();
     void malformedNotesAreReported();
     void metricsAreReadIntoSeries();
@@ -125,6 +126,29 @@ void TestRunRecords::generatorSpecsOfTheDataPageRun() {
     QCOMPARE(d.lra_kind, std::string("pathfinder"));
     QCOMPARE(d.train->size(), size_t(20));
     QCOMPARE(d.test->size(), size_t(2));
+}
+
+// IDX images named by path (not through the fashion-mnist recipe) are an LRA pixel task, not bytes of a file.
+void TestRunRecords::idxFileByPathIsAPixelTask() {
+    QTemporaryDir dir;
+    const std::string images = dir.path().toStdString() + "/train-images-idx3-ubyte";
+    const std::string labels = dir.path().toStdString() + "/train-labels-idx1-ubyte";
+    std::string im = std::string("\0\0\x08\x03\0\0\0\x0a\0\0\0\x02\0\0\0\x02", 16);
+    std::string lb = std::string("\0\0\x08\x01\0\0\0\x0a", 8);
+    for (int i = 0; i < 10; ++i) {
+        for (int k = 0; k < 4; ++k) im += char(i * 10 + k);
+        lb += char(i % 2);
+    }
+    writeText(images, im);
+    writeText(labels, lb);
+    RunConfig c = load_preset("tiny");
+    c.task = TaskKind::Lra;
+    c.model.max_length = 4;
+    c.data.train = images;
+    c.data.validation_fraction = 0.2;
+    const TaskData d = prepare_task_data(c);
+    QCOMPARE(d.lra_kind, std::string("pixels"));
+    QVERIFY(d.train->size() > 0);
 }
 
 void TestRunRecords::notesRoundTripAtomically() {

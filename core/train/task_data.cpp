@@ -62,7 +62,7 @@ ImportOptions import_options(const DataConfig& d) {
 }
 
 std::vector<Document> import_path(const std::string& path, const DataConfig& d, const TaskDataHooks& hooks,
-                                  const ImportOptions& options) {
+                                  const ImportOptions& options, std::string* format_out = nullptr) {
     if (!is_file(path) && !is_dir(path))
         throw InvalidInput("data: '" + path + "' is neither a dataset recipe nor an existing file or folder");
     const ImportFormat format = parse_import_format(d.format.empty() ? "auto" : d.format);
@@ -74,6 +74,7 @@ std::vector<Document> import_path(const std::string& path, const DataConfig& d, 
         say(hooks, path + ": reading stopped after " + std::to_string(options.max_documents) +
                        " documents; the rest of the file is not used (data.max_examples sets the bound)");
     if (r.documents.empty()) throw InvalidInput("data: '" + path + "' holds no usable documents");
+    if (format_out) *format_out = r.report.format;
     return std::move(r.documents);
 }
 
@@ -111,12 +112,13 @@ DocumentSplits load_documents(const RunConfig& c, const TaskDataHooks& hooks) {
     const DataConfig& d = c.data;
     DocumentSplits out;
     const ImportOptions o = import_options(d);
+    // The format of the training file decides how an LRA task reads it (IDX images are pixel sequences).
     if (!d.train.empty()) {
-        out.train = import_path(d.train, d, hooks, o);
+        out.train = import_path(d.train, d, hooks, o, &out.format);
     } else if (const Recipe* r = find_recipe(d.dataset)) {
         out = recipe_documents(*r, d, hooks);
     } else {
-        out.train = import_path(d.dataset, d, hooks, o);
+        out.train = import_path(d.dataset, d, hooks, o, &out.format);
     }
     if (!d.validation.empty()) out.dev = import_path(d.validation, d, hooks, o), out.train_only = false;
     if (!d.test.empty()) out.test = import_path(d.test, d, hooks, o), out.train_only = false;
