@@ -39,6 +39,7 @@ struct Prepared {
 
 struct ForwardState {
     torch::Tensor y, alpha, g, gp, cnt, segmax, win;
+    torch::Tensor ties;  // CUDA only: S̃'s ties with its segment maximum as bits, kept instead of S (see cuda header)
 };
 
 struct Grads {
@@ -499,6 +500,7 @@ cuda_kernels::Saved cuda_saved(const ForwardState& st) {
     sv.cnt = st.cnt.data_ptr<float>();
     sv.segmax = st.segmax.data_ptr<float>();
     sv.win = st.win.data_ptr<int8_t>();
+    sv.ties = st.ties.defined() ? reinterpret_cast<uint32_t*>(st.ties.data_ptr<int32_t>()) : nullptr;
     return sv;
 }
 
@@ -523,6 +525,8 @@ ForwardState run_forward(const Prepared& p) {
 #if defined(PONET_WITH_CUDA)
         const c10::cuda::CUDAGuard guard(p.q.device());
         const auto pr = cuda_problem(p);
+        if (const int64_t words = cuda_kernels::tie_words(pr); words > 0)
+            st.ties = torch::empty({p.B, p.L, words}, p.q.options().dtype(torch::kInt));
         auto work = torch::empty({static_cast<int64_t>(cuda_kernels::forward_workspace_floats(pr))},
                                  p.q.options().dtype(torch::kFloat));
         check_cuda(cuda_kernels::forward(pr, p.q.data_ptr(), p.k.data_ptr(), p.o.data_ptr(), p.s.data_ptr(),
@@ -563,7 +567,8 @@ Grads run_backward(const Prepared& p, const ForwardState& st, const torch::Tenso
         const auto pr = cuda_problem(p);
         auto work = torch::empty({static_cast<int64_t>(cuda_kernels::backward_workspace_floats(pr))},
                                  p.q.options().dtype(torch::kFloat));
-        check_cuda(cuda_kernels::backward(pr, p.k.data_ptr(), p.o.data_ptr(), p.s.data_ptr(), cuda_saved(st),
+        check_cuda(cuda_kernels::backward(pr, p.k.data_ptr(), p.o.data_ptr(),
+                                          st.ties.defined() ? nullptr : p.s.data_ptr(), cuda_saved(st),
                                           dy.data_ptr(), dalpha.defined() ? dalpha.data_ptr<float>() : nullptr,
                                           gr.dq.data_ptr(), gr.dk.data_ptr(), gr.dout.data_ptr(), gr.ds.data_ptr(),
                                           gr.dl.data_ptr(), work.data_ptr<float>(),
@@ -597,8 +602,11 @@ class PoNetMixFunction : public torch::autograd::Function<PoNetMixFunction> {
                                  int64_t heads, bool clsgsepg, int64_t n_seg) {
         Prepared p = prepare(q, k, o, s, l, keep, special, seg, heads, clsgsepg, n_seg);
         ForwardState st = run_forward(p);
-        ctx->save_for_backward({p.k, p.o, p.s, p.keep, p.clsgsepg ? p.special : special, p.seg, st.alpha,
-                                st.g, st.gp, st.cnt, st.segmax, st.win});
+        // With the tie bits (CUDA), S itself is not needed by the backward and is not kept.
+        const bool tie_bits = st.ties.defined();
+        ctx->save_for_backward({p.k, p.o, tie_bits ? st.ties : p.s, p.keep, p.clsgsepg ? p.special : special, p.seg,
+                                st.alpha, st.g, st.gp, st.cnt, st.segmax, st.win});
+        ctx->saved_data["tie_bits"] = tie_bits;
         ctx->saved_data["heads"] = heads;
         ctx->saved_data["clsgsepg"] = clsgsepg;
         ctx->saved_data["n_seg"] = n_seg;
@@ -612,7 +620,8 @@ class PoNetMixFunction : public torch::autograd::Function<PoNetMixFunction> {
         Prepared p;
         p.k = saved[0];
         p.o = saved[1];
-        p.s = saved[2];
+        const bool tie_bits = ctx->saved_data["tie_bits"].toBool();
+        p.s = tie_bits ? p.k : saved[2];  // with tie bits only S's shape and dtype are used (for dS)
         p.q = p.k;  // only its dtype, device and shape are read in the backward
         p.l = p.k;
         p.keep = saved[3];
@@ -632,6 +641,7 @@ class PoNetMixFunction : public torch::autograd::Function<PoNetMixFunction> {
         st.cnt = saved[9];
         st.segmax = saved[10];
         st.win = saved[11];
+        if (tie_bits) st.ties = saved[2];
         Grads gr = run_backward(p, st, grads[0], grads[1]);
         return {gr.dq,           gr.dk,           gr.dout,         gr.ds,           gr.dl,          torch::Tensor(),
                 torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};

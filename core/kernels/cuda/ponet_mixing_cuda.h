@@ -29,7 +29,14 @@ struct Saved {
     float* cnt = nullptr;     // [B]        real tokens per row
     float* segmax = nullptr;  // [B, S, D]  segment maxima of S̃
     int8_t* win = nullptr;    // [B, L, D]  LMP winner: 0 left, 1 self, 2 right
+    // [B, L, tie_words(p)]: bit c%32 of word c/32 says S̃[b, i, c] equals its segment's maximum. When given, the
+    // forward writes it and the backward reads it instead of S, so S need not be kept for the backward.
+    uint32_t* ties = nullptr;
 };
+
+// Words per row of the tie bits, or 0 where this problem's channel slices do not start on a multiple of 32
+// (then the backward reads S itself).
+int64_t tie_words(const Problem& p);
 
 // Scratch floats the forward and backward need (the caller allocates them on the device).
 size_t forward_workspace_floats(const Problem& p);
@@ -41,6 +48,7 @@ constexpr int64_t kMaxHidden = 1024;
 // y: [B, L, D] in `dtype`. Returns a CUDA error string or nullptr.
 const char* forward(const Problem& p, const void* q, const void* k, const void* o, const void* s, const void* l,
                     void* y, const Saved& st, float* workspace, cudaStream_t stream);
+// In the backward, `s` may be null when st.ties is given.
 
 // dy: [B, L, D] in `dtype` (the upstream gradient of y); dalpha: [B, H, L] fp32 or null. Writes every gradient.
 const char* backward(const Problem& p, const void* k, const void* o, const void* s, const Saved& st, const void* dy,

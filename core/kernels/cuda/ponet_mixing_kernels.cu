@@ -62,6 +62,34 @@ __device__ __forceinline__ Rows warp_rows(int64_t L, int rows_per_warp) {
 
 __device__ __forceinline__ int64_t clamp_seg(int64_t s, int64_t S) { return s < 0 ? 0 : (s >= S ? S - 1 : s); }
 
+// Rows whose loads a warp issues together before using them: a walk one row at a time waits a full memory latency
+// per row; a batch of U rows keeps U rows' loads in flight (U·NK values per tensor in registers).
+template <int NK>
+__host__ __device__ constexpr int batch_rows() { return NK <= 2 ? 4 : (NK <= 8 ? 2 : 1); }
+
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+    for (int off = 16; off > 0; off /= 2) v += __shfl_xor_sync(0xffffffffu, v, off);
+    return v;
+}
+
+// Per-head dot products of one row when the head size is a multiple of 32: then the 32 lanes' channels
+// c0 + lane + 32k fall into one head for each k (hk[k]), so a warp sum per k and a sum over the k of one head
+// give every lane its head's total, without shared memory.
+template <int NK>
+__device__ __forceinline__ void head_sums(const float (&part)[NK], const int (&hk)[NK], float (&out)[NK]) {
+    float w[NK];
+#pragma unroll
+    for (int k = 0; k < NK; ++k) w[k] = warp_sum(part[k]);
+#pragma unroll
+    for (int k = 0; k < NK; ++k) {
+        float acc = 0.f;
+#pragma unroll
+        for (int j = 0; j < NK; ++j) acc += hk[j] == hk[k] ? w[j] : 0.f;
+        out[k] = acc;
+    }
+}
+
 __global__ void fill_kernel(float* p, float v, int64_t n) {
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
          i += static_cast<int64_t>(gridDim.x) * blockDim.x)
@@ -84,30 +112,49 @@ __global__ void __launch_bounds__(128) fwd_qsum_segmax(Problem p, int rpw, int c
     for (int k = 0; k < NK; ++k) acc[k] = 0.f, cur[k] = -INFINITY;
     int n = 0;
     int64_t cur_seg = -1;
-    for (int64_t i = r.begin; i < r.end; ++i) {
-        const int64_t t = r.b * p.L + i;
-        const bool keep = p.keep[t] != 0;
-        const int64_t sid = clamp_seg(p.seg[t], p.S);
-        if (sid != cur_seg) {
-            if (cur_seg >= 0) {
+    constexpr int U = batch_rows<NK>();
+    for (int64_t i0 = r.begin; i0 < r.end; i0 += U) {
+        float qv[U][NK], sv[U][NK];
+        bool kp[U];
+        int64_t sd[U];
 #pragma unroll
-                for (int k = 0; k < NK; ++k) {
-                    const int64_t c = c0 + lane + 32 * k;
-                    if (c < ce) atomic_max_float(segmax + (r.b * p.S + cur_seg) * D + c, cur[k]);
-                    cur[k] = -INFINITY;
-                }
+        for (int u = 0; u < U; ++u) {
+            const int64_t i = i0 + u;
+            kp[u] = false, sd[u] = 0;
+            if (i >= r.end) continue;
+            const int64_t t = r.b * p.L + i;
+            kp[u] = p.keep[t] != 0;
+            sd[u] = clamp_seg(p.seg[t], p.S);
+            const T* qr = q + t * D;
+            const T* sr = s + t * D;
+#pragma unroll
+            for (int k = 0; k < NK; ++k) {
+                const int64_t c = c0 + lane + 32 * k;
+                qv[u][k] = c < ce ? to_f(qr[c]) : 0.f;
+                sv[u][k] = c < ce ? to_f(sr[c]) : 0.f;
             }
-            cur_seg = sid;
         }
-        n += keep;
-        const T* qr = q + t * D;
-        const T* sr = s + t * D;
 #pragma unroll
-        for (int k = 0; k < NK; ++k) {
-            const int64_t c = c0 + lane + 32 * k;
-            if (c < ce) {
-                cur[k] = fmaxf(cur[k], keep ? to_f(sr[c]) : kSentinel);
-                if (keep) acc[k] += to_f(qr[c]);
+        for (int u = 0; u < U; ++u) {
+            if (i0 + u >= r.end) break;
+            const bool keep = kp[u];
+            const int64_t sid = sd[u];
+            if (sid != cur_seg) {
+                if (cur_seg >= 0) {
+#pragma unroll
+                    for (int k = 0; k < NK; ++k) {
+                        const int64_t c = c0 + lane + 32 * k;
+                        if (c < ce) atomic_max_float(segmax + (r.b * p.S + cur_seg) * D + c, cur[k]);
+                        cur[k] = -INFINITY;
+                    }
+                }
+                cur_seg = sid;
+            }
+            n += keep;
+#pragma unroll
+            for (int k = 0; k < NK; ++k) {
+                cur[k] = fmaxf(cur[k], keep ? sv[u][k] : kSentinel);
+                if (keep) acc[k] += qv[u][k];
             }
         }
     }
@@ -144,34 +191,68 @@ __global__ void __launch_bounds__(128) fwd_scores(Problem p, int rpw, int cw, co
         g[k] = c < ce ? gsum[r.b * D + c] / denom : 0.f;
         m[k] = -INFINITY, l[k] = 0.f, a[k] = 0.f;
     }
-    for (int64_t i = r.begin; i < r.end; ++i) {
-        const int64_t t = r.b * p.L + i;
-        const T* kr = k_in + t * D;
-        for (int64_t h = lane; h < H; h += 32) z[h] = 0.f;
-        __syncwarp();
-        float kv[NK];
+    const bool shfl = d % 32 == 0;
+    int hk[NK];
 #pragma unroll
-        for (int k = 0; k < NK; ++k) {
-            const int64_t c = c0 + lane + 32 * k;
-            kv[k] = c < ce ? to_f(kr[c]) : 0.f;
-            if (c < ce) atomicAdd(z + c / d, g[k] * kv[k]);
-        }
-        __syncwarp();
-        const float bias = p.keep[t] ? 0.f : kSentinel;
+    for (int k = 0; k < NK; ++k) hk[k] = static_cast<int>((c0 + 32 * k) / d);
+    constexpr int U = batch_rows<NK>();
+    for (int64_t i0 = r.begin; i0 < r.end; i0 += U) {
+        float kb[U][NK];
+        float bias[U];
 #pragma unroll
-        for (int k = 0; k < NK; ++k) {
-            const int64_t c = c0 + lane + 32 * k;
-            if (c < ce) {
-                const float zi = z[c / d] * inv_sqrt_d + bias;
-                if (c % d == 0) zbuf[(r.b * H + c / d) * p.L + i] = zi;
-                const float mn = fmaxf(m[k], zi);
-                const float scale = expf(m[k] - mn), e = expf(zi - mn);
-                a[k] = a[k] * scale + e * kv[k];
-                l[k] = l[k] * scale + e;
-                m[k] = mn;
+        for (int u = 0; u < U; ++u) {
+            const int64_t i = i0 + u;
+            bias[u] = 0.f;
+            if (i >= r.end) continue;
+            const int64_t t = r.b * p.L + i;
+            const T* kr = k_in + t * D;
+            bias[u] = p.keep[t] ? 0.f : kSentinel;
+#pragma unroll
+            for (int k = 0; k < NK; ++k) {
+                const int64_t c = c0 + lane + 32 * k;
+                kb[u][k] = c < ce ? to_f(kr[c]) : 0.f;
             }
         }
-        __syncwarp();
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+            const int64_t i = i0 + u;
+            if (i >= r.end) break;
+            float zk[NK];
+            if (shfl) {
+                float part[NK];
+#pragma unroll
+                for (int k = 0; k < NK; ++k) part[k] = g[k] * kb[u][k];
+                head_sums<NK>(part, hk, zk);
+            } else {
+                for (int64_t h = lane; h < H; h += 32) z[h] = 0.f;
+                __syncwarp();
+#pragma unroll
+                for (int k = 0; k < NK; ++k) {
+                    const int64_t c = c0 + lane + 32 * k;
+                    if (c < ce) atomicAdd(z + c / d, g[k] * kb[u][k]);
+                }
+                __syncwarp();
+#pragma unroll
+                for (int k = 0; k < NK; ++k) {
+                    const int64_t c = c0 + lane + 32 * k;
+                    zk[k] = c < ce ? z[c / d] : 0.f;
+                }
+                __syncwarp();
+            }
+#pragma unroll
+            for (int k = 0; k < NK; ++k) {
+                const int64_t c = c0 + lane + 32 * k;
+                if (c < ce) {
+                    const float zi = zk[k] * inv_sqrt_d + bias[u];
+                    if (c % d == 0) zbuf[(r.b * H + c / d) * p.L + i] = zi;
+                    const float mn = fmaxf(m[k], zi);
+                    const float scale = expf(m[k] - mn), e = expf(zi - mn);
+                    a[k] = a[k] * scale + e * kb[u][k];
+                    l[k] = l[k] * scale + e;
+                    m[k] = mn;
+                }
+            }
+        }
     }
     const int64_t P = static_cast<int64_t>(gridDim.x) * kWarps;
     const int64_t part = (r.b * P + blockIdx.x * kWarps + warp) * D;
@@ -205,9 +286,9 @@ __global__ void fwd_combine(Problem p, int64_t P, const float* pm, const float* 
 // Window-3 max of L̃ (leftmost winner on ties, as max_pool1d), the pooling fusion, and α = exp(z − max) / sum.
 template <typename T, int NK>
 __global__ void __launch_bounds__(128) fwd_fuse(Problem p, int rpw, int cw, const T* __restrict__ o, const T* __restrict__ l,
-                                                const float* gp_in, const float* segmax, const float* mh,
-                                                const float* lh, T* __restrict__ y, int8_t* __restrict__ win,
-                                                float* alpha) {
+                                                const T* __restrict__ s, const float* gp_in, const float* segmax,
+                                                const float* mh, const float* lh, T* __restrict__ y,
+                                                int8_t* __restrict__ win, float* alpha, uint32_t* __restrict__ ties) {
     const Rows r = warp_rows(p.L, rpw);
     if (r.begin >= r.end) return;
     const int lane = threadIdx.x % 32;
@@ -240,11 +321,15 @@ __global__ void __launch_bounds__(128) fwd_fuse(Problem p, int rpw, int cw, cons
         const bool real = keep[i] != 0, sp = spec && spec[i];
         const int64_t sid = clamp_seg(p.seg[t], p.S);
         const T* orow = o + t * D;
+        const T* srow = s + t * D;
         const float* sm = segmax + (r.b * p.S + sid) * D;
+        bool eq[NK];
 #pragma unroll
         for (int k = 0; k < NK; ++k) {
             const int64_t c = c0 + lane + 32 * k;
+            eq[k] = false;
             if (c >= ce) continue;
+            if (ties) eq[k] = (real ? to_f(srow[c]) : kSentinel) == sm[c];
             float best;
             int8_t w;
             if (has_left) {
@@ -263,6 +348,15 @@ __global__ void __launch_bounds__(128) fwd_fuse(Problem p, int rpw, int cw, cons
                 alpha[ai] = expf(alpha[ai] - mh[r.b * H + h]) / lh[r.b * H + h];
             }
         }
+        if (ties) {
+            const int64_t W = (D + 31) / 32;
+#pragma unroll
+            for (int k = 0; k < NK; ++k) {
+                const unsigned bits = __ballot_sync(0xffffffffu, eq[k]);
+                const int64_t cb = c0 + 32 * k;
+                if (lane == 0 && cb < ce) ties[t * W + cb / 32] = bits;
+            }
+        }
 #pragma unroll
         for (int k = 0; k < NK; ++k) prev[k] = cur[k], cur[k] = next[k];
     }
@@ -274,8 +368,9 @@ __global__ void __launch_bounds__(128) fwd_fuse(Problem p, int rpw, int cw, cons
 template <typename T, int NK>
 __global__ void __launch_bounds__(128) bwd_rows(Problem p, int rpw, int cw, const T* __restrict__ o, const T* __restrict__ s,
                                                 const T* __restrict__ dy, const float* gp_in, const float* segmax,
-                                                const int8_t* __restrict__ win, T* __restrict__ dout,
-                                                T* __restrict__ dl, float* dgp_out, float* gsum, float* ties) {
+                                                const int8_t* __restrict__ win, const uint32_t* __restrict__ eqbits,
+                                                T* __restrict__ dout, T* __restrict__ dl, float* dgp_out, float* gsum,
+                                                float* ties) {
     const Rows r = warp_rows(p.L, rpw);
     if (r.begin >= r.end) return;
     const int lane = threadIdx.x % 32;
@@ -336,13 +431,19 @@ __global__ void __launch_bounds__(128) bwd_rows(Problem p, int rpw, int cw, cons
         const T* orow = o + t * D;
         const T* srow = s + t * D;
         const T* dyrow = dy + t * D;
+        uint32_t eqw[NK];
+        if (eqbits) {
+            const int64_t W = (D + 31) / 32;
+#pragma unroll
+            for (int k = 0; k < NK; ++k) eqw[k] = c0 + 32 * k < ce ? eqbits[t * W + (c0 + 32 * k) / 32] : 0u;
+        }
 #pragma unroll
         for (int k = 0; k < NK; ++k) {
             const int64_t c = c0 + lane + 32 * k;
             if (c >= ce) continue;
             const float m = sm[c];
-            const float s_tilde = real ? to_f(srow[c]) : kSentinel;
-            if (s_tilde == m) tc[k] += 1.f;
+            const bool tied = eqbits ? ((eqw[k] >> lane) & 1u) != 0 : (real ? to_f(srow[c]) : kSentinel) == m;
+            if (tied) tc[k] += 1.f;
             float d_o = 0.f, d_l = 0.f;
             if (real) {
                 const float gy = to_f(dyrow[c]), ov = to_f(orow[c]);
@@ -411,29 +512,66 @@ __global__ void __launch_bounds__(128) bwd_keys(Problem p, int rpw, int cw, cons
         cc[k] = c < ce ? C[r.b * H + c / d] : 0.f;
         dg[k] = 0.f;
     }
-    for (int64_t i = r.begin; i < r.end; ++i) {
-        const int64_t t = r.b * L + i;
-        const T* kr = k_in + t * D;
-        for (int64_t h = lane; h < H; h += 32) z[h] = dalpha ? dalpha[(r.b * H + h) * L + i] : 0.f;
-        __syncwarp();
-        float kv[NK];
+    const bool shfl = d % 32 == 0;
+    int hk[NK];
 #pragma unroll
-        for (int k = 0; k < NK; ++k) {
-            const int64_t c = c0 + lane + 32 * k;
-            kv[k] = c < ce ? to_f(kr[c]) : 0.f;
-            if (c < ce) atomicAdd(z + c / d, dgp[k] * kv[k]);
-        }
-        __syncwarp();
+    for (int k = 0; k < NK; ++k) hk[k] = static_cast<int>((c0 + 32 * k) / d);
+    constexpr int U = batch_rows<NK>();
+    for (int64_t i0 = r.begin; i0 < r.end; i0 += U) {
+        float kb[U][NK], ab[U][NK];
 #pragma unroll
-        for (int k = 0; k < NK; ++k) {
-            const int64_t c = c0 + lane + 32 * k;
-            if (c >= ce) continue;
-            const float a = alpha[(r.b * H + c / d) * L + i];
-            const float dz = a * (z[c / d] - cc[k]) * inv_sqrt_d;
-            dk[t * D + c] = from_f<T>(a * dgp[k] + dz * g[k]);
-            dg[k] += dz * kv[k];
+        for (int u = 0; u < U; ++u) {
+            const int64_t i = i0 + u;
+            if (i >= r.end) continue;
+            const int64_t t = r.b * L + i;
+            const T* kr = k_in + t * D;
+#pragma unroll
+            for (int k = 0; k < NK; ++k) {
+                const int64_t c = c0 + lane + 32 * k;
+                kb[u][k] = c < ce ? to_f(kr[c]) : 0.f;
+                ab[u][k] = c < ce ? alpha[(r.b * H + c / d) * L + i] : 0.f;
+            }
         }
-        __syncwarp();
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+            const int64_t i = i0 + u;
+            if (i >= r.end) break;
+            const int64_t t = r.b * L + i;
+            float zk[NK];
+            if (shfl) {
+                float part[NK];
+#pragma unroll
+                for (int k = 0; k < NK; ++k) part[k] = dgp[k] * kb[u][k];
+                head_sums<NK>(part, hk, zk);
+                if (dalpha) {
+#pragma unroll
+                    for (int k = 0; k < NK; ++k) zk[k] += dalpha[(r.b * H + hk[k]) * L + i];
+                }
+            } else {
+                for (int64_t h = lane; h < H; h += 32) z[h] = dalpha ? dalpha[(r.b * H + h) * L + i] : 0.f;
+                __syncwarp();
+#pragma unroll
+                for (int k = 0; k < NK; ++k) {
+                    const int64_t c = c0 + lane + 32 * k;
+                    if (c < ce) atomicAdd(z + c / d, dgp[k] * kb[u][k]);
+                }
+                __syncwarp();
+#pragma unroll
+                for (int k = 0; k < NK; ++k) {
+                    const int64_t c = c0 + lane + 32 * k;
+                    zk[k] = c < ce ? z[c / d] : 0.f;
+                }
+                __syncwarp();
+            }
+#pragma unroll
+            for (int k = 0; k < NK; ++k) {
+                const int64_t c = c0 + lane + 32 * k;
+                if (c >= ce) continue;
+                const float dz = ab[u][k] * (zk[k] - cc[k]) * inv_sqrt_d;
+                dk[t * D + c] = from_f<T>(ab[u][k] * dgp[k] + dz * g[k]);
+                dg[k] += dz * kb[u][k];
+            }
+        }
     }
 #pragma unroll
     for (int k = 0; k < NK; ++k) {
@@ -446,7 +584,8 @@ __global__ void __launch_bounds__(128) bwd_keys(Problem p, int rpw, int cw, cons
 template <typename T, int NK>
 __global__ void __launch_bounds__(128) bwd_qs(Problem p, int rpw, int cw, const T* __restrict__ s, const float* dg,
                                               const float* cnt, const float* segmax, const float* gsum,
-                                              const float* ties, T* __restrict__ dq, T* __restrict__ ds) {
+                                              const float* ties, const uint32_t* __restrict__ eqbits,
+                                              T* __restrict__ dq, T* __restrict__ ds) {
     const Rows r = warp_rows(p.L, rpw);
     if (r.begin >= r.end) return;
     const int lane = threadIdx.x % 32;
@@ -464,6 +603,12 @@ __global__ void __launch_bounds__(128) bwd_qs(Problem p, int rpw, int cw, const 
         const bool real = p.keep[t] != 0;
         const int64_t base = (r.b * p.S + clamp_seg(p.seg[t], p.S)) * D;
         const T* srow = s + t * D;
+        uint32_t eqw[NK];
+        if (eqbits) {
+            const int64_t W = (D + 31) / 32;
+#pragma unroll
+            for (int k = 0; k < NK; ++k) eqw[k] = c0 + 32 * k < ce ? eqbits[t * W + (c0 + 32 * k) / 32] : 0u;
+        }
 #pragma unroll
         for (int k = 0; k < NK; ++k) {
             const int64_t c = c0 + lane + 32 * k;
@@ -471,7 +616,8 @@ __global__ void __launch_bounds__(128) bwd_qs(Problem p, int rpw, int cw, const 
             float q = 0.f, sv = 0.f;
             if (real) {
                 q = dq_v[k];
-                if (to_f(srow[c]) == segmax[base + c]) sv = gsum[base + c] / ties[base + c];
+                const bool tied = eqbits ? ((eqw[k] >> lane) & 1u) != 0 : to_f(srow[c]) == segmax[base + c];
+                if (tied) sv = gsum[base + c] / ties[base + c];
             }
             dq[t * D + c] = from_f<T>(q);
             ds[t * D + c] = from_f<T>(sv);
@@ -561,8 +707,8 @@ void launch_forward(const Problem& p, const void* q, const void* k, const void* 
     const dim3 cgrid(static_cast<unsigned>((p.D + threads - 1) / threads), static_cast<unsigned>(p.B));
     fwd_combine<<<cgrid, threads, 0, stream>>>(p, f.P, f.pm, f.pl, f.pa, f.gsum, st.cnt, st.g, st.gp, f.mh, f.lh);
     fwd_fuse<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(o), static_cast<const T*>(l),
-                                                      st.gp, st.segmax, f.mh, f.lh, static_cast<T*>(y), st.win,
-                                                      st.alpha);
+                                                      static_cast<const T*>(s), st.gp, st.segmax, f.mh, f.lh,
+                                                      static_cast<T*>(y), st.win, st.alpha, st.ties);
 }
 
 template <typename T, int NK>
@@ -575,14 +721,15 @@ void launch_backward(const Problem& p, const void* k, const void* o, const void*
                     static_cast<unsigned>((p.D + cw - 1) / cw));
     const size_t smem = sizeof(float) * kWarps * p.H;
     bwd_rows<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(o), static_cast<const T*>(s),
-                                                      static_cast<const T*>(dy), st.gp, st.segmax, st.win,
+                                                      static_cast<const T*>(dy), st.gp, st.segmax, st.win, st.ties,
                                                       static_cast<T*>(dout), static_cast<T*>(dl), w.dgp, w.gsum,
                                                       w.ties);
     bwd_softmax_dot<<<static_cast<unsigned>(p.B * p.H), 256, 0, stream>>>(p, w.dgp, st.gp, st.alpha, dalpha, w.C);
     bwd_keys<T, NK><<<grid, 32 * kWarps, smem, stream>>>(p, rpw, cw, static_cast<const T*>(k), st.g, w.dgp, st.alpha,
                                                          dalpha, w.C, static_cast<T*>(dk), w.dg);
     bwd_qs<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(s), w.dg, st.cnt, st.segmax,
-                                                    w.gsum, w.ties, static_cast<T*>(dq), static_cast<T*>(ds));
+                                                    w.gsum, w.ties, st.ties, static_cast<T*>(dq),
+                                                    static_cast<T*>(ds));
 }
 
 template <typename F>
@@ -622,6 +769,12 @@ void fill(float* p, float v, int64_t n, cudaStream_t stream) {
 }
 
 }  // namespace
+
+int64_t tie_words(const Problem& p) {
+    const int64_t cw = slice_channels(p);
+    if (cw >= p.D || cw % 32 == 0) return (p.D + 31) / 32;
+    return 0;
+}
 
 size_t forward_workspace_floats(const Problem& p) { return static_cast<size_t>(forward_floats(p)); }
 
