@@ -50,7 +50,11 @@ PoNetSelfImpl::PoNetSelfImpl(const ModelConfig& c) : heads_(c.num_attention_head
     dense_o = register_module("dense_o", linear(D, D));
 }
 
-MixerResult PoNetSelfImpl::mix(const torch::Tensor& x, const MixContext& ctx, MixingTrace* trace) {
+MixerResult PoNetSelfImpl::mix(const torch::Tensor& x_in, const MixContext& ctx, MixingTrace* trace) {
+    // Under autocast each of the five projections would cast x to the low precision on its own, and autograd
+    // would keep all five copies for the weight gradients; casting once keeps one (same values, same result).
+    torch::Tensor x = x_in;
+    if (const auto lp = cuda_autocast_dtype(x_in); lp && x_in.scalar_type() == torch::kFloat) x = x_in.to(*lp);
     PoNetMixingInputs in;
     in.q = dense_q(x);
     in.k = dense_k(x);

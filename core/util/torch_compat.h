@@ -37,6 +37,7 @@ inline std::string optimizer_state_key(const at::Tensor& p) {
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <mutex>
+#include <optional>
 #if defined(PONET_WITH_CUDA)
 #include <ATen/Functions.h>
 #include <ATen/cuda/CUDAGeneratorImpl.h>
@@ -83,6 +84,18 @@ class CudaAutocastGuard {
     bool was_enabled_ = false;
     at::ScalarType old_dtype_ = at::kHalf;
 };
+
+// The dtype CUDA autocast casts matmul inputs to when it is on for a CUDA tensor, or nullopt.
+inline std::optional<at::ScalarType> cuda_autocast_dtype(const at::Tensor& t) {
+    if (!t.is_cuda()) return std::nullopt;
+#if PONET_TORCH_AT_LEAST(2, 4)
+    if (!at::autocast::is_autocast_enabled(at::kCUDA)) return std::nullopt;
+    return at::autocast::get_autocast_dtype(at::kCUDA);
+#else
+    if (!at::autocast::is_enabled()) return std::nullopt;
+    return at::autocast::get_autocast_gpu_dtype();
+#endif
+}
 
 // The default generators' states, for replaying dropout when a checkpointed layer is recomputed.
 inline at::Tensor cpu_generator_state() { return at::detail::getDefaultCPUGenerator().get_state(); }
