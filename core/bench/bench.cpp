@@ -264,7 +264,7 @@ void measure(CellContext& ctx, BenchRow& row) {
                 out = model->forward(in, fopt);
             }
             model->base().backward(out.loss.to(torch::kFloat));
-            optimizer->step();
+            adamw_step(*optimizer);
         } else {
             torch::NoGradGuard no_grad;
             CudaAutocastGuard autocast(ctx.amp, ctx.amp_dtype);

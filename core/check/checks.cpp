@@ -10,8 +10,10 @@
 #include "core/io/safetensors.h"
 #include "core/model/ponet_model.h"
 #include "core/model/segments.h"
+#include "core/train/optimizer.h"
 #include "core/util/error.h"
 #include "core/util/fs_util.h"
+#include "core/util/torch_compat.h"
 
 namespace ponet::check {
 namespace fs = std::filesystem;
@@ -222,7 +224,17 @@ PoNetMixingInputs random_fused_case(at::Generator& gen, const torch::Device& dev
     auto ri = [&](int64_t lo, int64_t hi) {  // inclusive
         return at::randint(lo, hi + 1, {1}, gen, torch::TensorOptions().dtype(torch::kLong)).item<int64_t>();
     };
-    const int64_t B = ri(1, 3), L = large ? ri(200, 600) : ri(1, 40), H = ri(1, 4), d = large ? 32 : ri(1, 9);
+    const int64_t B = ri(1, 3), L = large ? ri(200, 600) : ri(1, 40);
+    int64_t H = ri(1, 4), d = large ? 32 : ri(1, 9);
+    // Large cases also cover the CUDA kernels' other layouts: heads wider than a warp (d 64, two lanes' words per
+    // head), hidden sizes over 256 cut into channel slices (768 = 12 × 64), and slices that do not start on a
+    // multiple of 32 (300 = 3 × 100: no tie bits, shared-memory head sums).
+    if (large) switch (layout % 4) {
+            case 0: d = 64; break;
+            case 1: H = 12, d = 64; break;
+            case 2: H = 3, d = 100; break;
+            default: break;
+        }
     const int64_t D = H * d;
     auto ids = at::randint(104, 160, {B, L}, gen, torch::TensorOptions().dtype(torch::kLong));
     auto mask = torch::zeros({B, L}, torch::kLong);
@@ -299,7 +311,7 @@ CheckResult fused_vs_reference(const torch::Device& device, torch::ScalarType dt
     double worst = 0;
     std::string worst_what;
     static const char* names[] = {"dq", "dk", "do", "ds", "dl"};
-    const int trials = large ? 2 : 8;
+    const int trials = large ? 4 : 8;  // large: one of each wide layout (random_fused_case)
     for (int t = 0; t < trials; ++t) {
         std::string layout;
         auto in = random_fused_case(gen, device, dtype, t % 4, large, layout);
@@ -527,6 +539,55 @@ CheckResult attention_vs_softmax(const torch::Device& device) {
                 }
             }
     return result("attention vs explicit softmax", device, max_abs(got, want), 1e-5, "max abs");
+}
+
+CheckResult adamw_step_vs_libtorch(const torch::Device& device) {
+    auto gen = at::detail::createCPUGenerator(77);
+    auto f32 = torch::TensorOptions().dtype(torch::kFloat);
+    const std::vector<std::vector<int64_t>> shapes{{64, 48}, {48}, {7, 3, 5}, {130}};
+    std::vector<torch::Tensor> a, b;
+    for (const auto& sh : shapes) {
+        auto t = at::randn(sh, gen, f32).to(device);
+        a.push_back(t.clone().requires_grad_(true));
+        b.push_back(t.clone().requires_grad_(true));
+    }
+    auto build = [](const std::vector<torch::Tensor>& p) {
+        auto o = torch::optim::AdamWOptions(3e-3).betas(std::make_tuple(0.85, 0.99)).eps(1e-6).weight_decay(0.05);
+        std::vector<torch::optim::OptimizerParamGroup> groups;
+        groups.emplace_back(std::vector<torch::Tensor>{p[0], p[2]}, std::make_unique<torch::optim::AdamWOptions>(o));
+        auto no_decay = std::make_unique<torch::optim::AdamWOptions>(o);
+        no_decay->weight_decay(0.0);
+        groups.emplace_back(std::vector<torch::Tensor>{p[1], p[3]}, std::move(no_decay));
+        return std::make_unique<torch::optim::AdamW>(std::move(groups), o);
+    };
+    auto oa = build(a), ob = build(b);
+    for (int step = 0; step < 6; ++step) {
+        oa->zero_grad();
+        ob->zero_grad();
+        for (size_t i = 0; i < a.size(); ++i) {
+            if (step == 2 && i == 3) continue;  // this parameter has no gradient in step 2: a lower step count
+            auto g = at::randn(a[i].sizes(), gen, f32).to(device);
+            a[i].mutable_grad() = g.clone();
+            b[i].mutable_grad() = g.clone();
+        }
+        if (step == 4)  // a schedule changes lr and beta1 between steps
+            for (auto* o : {oa.get(), ob.get()})
+                for (auto& group : o->param_groups()) {
+                    auto& opt = static_cast<torch::optim::AdamWOptions&>(group.options());
+                    opt.lr(1e-3).betas(std::make_tuple(0.9, 0.99));
+                }
+        oa->step();
+        adamw_step(*ob);
+    }
+    double worst = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+        worst = std::max(worst, rel_l2(b[i].detach(), a[i].detach()));
+        const auto& sa = static_cast<torch::optim::AdamWParamState&>(*oa->state().at(optimizer_state_key(a[i])));
+        const auto& sb = static_cast<torch::optim::AdamWParamState&>(*ob->state().at(optimizer_state_key(b[i])));
+        worst = std::max({worst, rel_l2(sb.exp_avg(), sa.exp_avg()), rel_l2(sb.exp_avg_sq(), sa.exp_avg_sq())});
+        if (sa.step() != sb.step()) worst = INFINITY;
+    }
+    return result("AdamW step (fused kernel on CUDA) vs torch::optim::AdamW", device, worst, 1e-5, "rel L2");
 }
 
 CheckResult trace_winners(const torch::Device& device) {

@@ -32,6 +32,11 @@ CheckResult fnet_vs_dft(const torch::Device& device);
 CheckResult attention_vs_softmax(const torch::Device& device);
 // The inspection hook's winner indices reproduce the SMP and LMP values they explain.
 CheckResult trace_winners(const torch::Device& device);
+
+// The trainer's AdamW step (ATen's fused multi-tensor kernel on CUDA, the LibTorch optimizer elsewhere) against
+// torch::optim::AdamW::step() over several steps: two groups (with and without weight decay), a parameter that
+// misses a step, weights and both moments compared.
+CheckResult adamw_step_vs_libtorch(const torch::Device& device);
 // save_model_dir → load_model_dir is bit-exact in every parameter and output.
 CheckResult save_load_roundtrip(const torch::Device& device);
 

@@ -77,6 +77,7 @@ SelfTestReport run_selftest(const SelfTestOptions& options) {
             guarded("FNet vs explicit DFT", name, [&] { emit(check::fnet_vs_dft(device)); });
             guarded("attention vs explicit softmax", name, [&] { emit(check::attention_vs_softmax(device)); });
             guarded("inspection hook winners", name, [&] { emit(check::trace_winners(device)); });
+            guarded("AdamW step", name, [&] { emit(check::adamw_step_vs_libtorch(device)); });
             guarded("save → load round trip", name, [&] { emit(check::save_load_roundtrip(device)); });
         });
     }

@@ -1,5 +1,7 @@
 #include "core/train/optimizer.h"
 
+#include <array>
+
 #include <set>
 #include <type_traits>
 
@@ -69,6 +71,76 @@ std::unique_ptr<torch::optim::AdamW> build_adamw(PoNetTaskModelImpl& model, cons
     }
     if (groups.empty()) throw InvalidInput("the model has no trainable parameters");
     return std::make_unique<torch::optim::AdamW>(std::move(groups), defaults);
+}
+
+namespace {
+
+// Whether adamw_step can take the fused path: no amsgrad, and every parameter with a gradient a dense fp32 CUDA
+// tensor (the fused kernel's requirements).
+bool fused_adamw_applies(torch::optim::AdamW& optimizer) {
+#if PONET_TORCH_AT_LEAST(2, 1) && defined(PONET_WITH_CUDA)
+    bool any = false;
+    for (auto& group : optimizer.param_groups()) {
+        const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
+        if (o.amsgrad()) return false;
+        for (const auto& p : group.params()) {
+            if (!p.grad().defined()) continue;
+            if (!p.is_cuda() || p.scalar_type() != torch::kFloat || p.grad().is_sparse() ||
+                p.grad().scalar_type() != torch::kFloat || p.grad().device() != p.device())
+                return false;
+            any = true;
+        }
+    }
+    return any;
+#else
+    (void)optimizer;
+    return false;
+#endif
+}
+
+}  // namespace
+
+void adamw_step(torch::optim::AdamW& optimizer) {
+    if (!fused_adamw_applies(optimizer)) {
+        optimizer.step();
+        return;
+    }
+#if PONET_TORCH_AT_LEAST(2, 1) && defined(PONET_WITH_CUDA)
+    torch::NoGradGuard no_grad;
+    auto& state = optimizer.state();
+    for (auto& group : optimizer.param_groups()) {
+        const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
+        // Parameters are bucketed by device and by their step count after this step (normally one bucket: a
+        // parameter that missed steps without a gradient has a lower count), one step tensor per bucket.
+        std::map<std::pair<std::string, int64_t>, std::array<std::vector<torch::Tensor>, 4>> buckets;
+        for (const auto& p : group.params()) {
+            if (!p.grad().defined()) continue;
+            auto& slot = state[optimizer_state_key(p)];
+            if (!slot) {
+                auto fresh = std::make_unique<torch::optim::AdamWParamState>();
+                fresh->step(0);
+                fresh->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+                fresh->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+                slot = std::move(fresh);
+            }
+            auto& s = static_cast<torch::optim::AdamWParamState&>(*slot);
+            s.step(s.step() + 1);
+            auto& b = buckets[{p.device().str(), s.step()}];
+            b[0].push_back(p);
+            b[1].push_back(p.grad());
+            b[2].push_back(s.exp_avg());
+            b[3].push_back(s.exp_avg_sq());
+        }
+        for (auto& [key, b] : buckets) {
+            const auto step = torch::full({}, static_cast<double>(key.second),
+                                          b[0].front().options().dtype(torch::kFloat));
+            const std::vector<torch::Tensor> steps(b[0].size(), step);
+            at::_fused_adamw_(b[0], b[1], b[2], b[3], /*max_exp_avg_sqs=*/{}, steps, o.lr(), std::get<0>(o.betas()),
+                              std::get<1>(o.betas()), o.weight_decay(), o.eps(), /*amsgrad=*/false,
+                              /*maximize=*/false);
+        }
+    }
+#endif
 }
 
 void apply_schedule(torch::optim::Optimizer& optimizer, const LrSchedule& schedule, int64_t step) {

@@ -26,6 +26,13 @@ std::vector<std::pair<std::string, torch::Tensor>> named_trainable_parameters(Po
 // group is left out. lr and betas start at the schedule's step-0 values once apply_schedule() runs.
 std::unique_ptr<torch::optim::AdamW> build_adamw(PoNetTaskModelImpl& model, const TrainConfig& train);
 
+// One AdamW step. When every parameter with a gradient is an fp32 CUDA tensor (and the LibTorch has it), the
+// whole update runs as ATen's fused multi-tensor AdamW kernel — the same arithmetic as torch::optim::AdamW::step()
+// (decoupled weight decay, bias-corrected moments, eps added after the square root), a few launches instead of
+// about ten per parameter — on the optimizer's own state, so checkpoints and resume are unchanged. Otherwise it is
+// optimizer.step().
+void adamw_step(torch::optim::AdamW& optimizer);
+
 // Sets lr(step) and beta1(step) on every group; call before optimizer.step() for optimizer step `step`.
 void apply_schedule(torch::optim::Optimizer& optimizer, const LrSchedule& schedule, int64_t step);
 

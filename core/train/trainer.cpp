@@ -903,7 +903,7 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
             }
             st.scaler.scale = scale;
             apply_schedule(*optimizer, schedule, st.step);
-            if (!skip_step) optimizer->step();
+            if (!skip_step) adamw_step(*optimizer);
             st.step = step;
             st.examples_seen += iv.examples;
             iv.loss.add(step_loss);
