@@ -361,6 +361,14 @@ class TestTrainParts : public QObject {
         QCOMPARE(s.lr(7000), s.lr(4999));  // held after the horizon
         QVERIFY(LrSchedule::from_json_text(s.to_json_text()) == s);
         QVERIFY(contains(error_of([&] { LrSchedule::from_config(t, 1000); }), "onecycle needs"));
+
+        // One warm-up step: the peak is step 0 (the phase boundary is 0; this was 0/0 = NaN and a NaN loss).
+        t.warmup_steps = 1;
+        t.max_steps = 2;
+        const auto one = LrSchedule::from_config(t, t.max_steps);
+        QCOMPARE(one.lr(0), 1e-4);
+        QCOMPARE(one.beta1_at(0), 0.85);
+        QVERIFY(std::isfinite(one.lr(1)) && one.lr(1) < one.lr(0));
     }
 
     void warmupSchedules() {

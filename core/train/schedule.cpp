@@ -35,7 +35,8 @@ CyclePoint cycle_point(const LrSchedule& s, int64_t step) {
     const double t =
         static_cast<double>(std::clamp<int64_t>(step, 0, std::max<int64_t>(0, s.total_steps - 1)));
     const double end1 = phase1_end(s), end2 = static_cast<double>(s.total_steps) - 1.0;
-    if (t <= end1) return {true, t / end1};
+    // One warm-up step puts the peak at step 0 (end1 = 0), where PyTorch would divide 0 by 0.
+    if (t <= end1) return {true, end1 > 0.0 ? t / end1 : 1.0};
     return {false, (t - end1) / (end2 - end1)};
 }
 
