@@ -18,7 +18,7 @@ for tool in cmake ninja cpack dpkg-deb; do command -v "$tool" >/dev/null || { ec
 command -v dpkg-shlibdeps >/dev/null || echo "note: dpkg-shlibdeps (dpkg-dev) is missing: Depends falls back to the C/C++ runtime"
 
 prefix=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
-build=build-package-cuda
+build=${PONET_PACKAGE_BUILD:-build-package-cuda}  # PONET_PACKAGE_BUILD=build-gpu reuses a configured CUDA build
 echo "== configure ($prefix)"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPONET_BUILD_GUI=OFF -DPONET_BUILD_TESTS=OFF \
       -DCMAKE_PREFIX_PATH="$prefix" -DPONET_WITH_CUDA=ON -DPONET_CUDA_ARCHITECTURES=90 -DCMAKE_CUDA_ARCHITECTURES=90 \
