@@ -323,11 +323,12 @@ ClassifyPage::ClassifyPage(QWidget* parent) : QWidget(parent) {
         results_->setThreshold(v);
         if (results_->rowCount() > 0)
             statusLabel_->setText(
-                tr("%1 documents classified, %2 uncertain (confidence below %3), %4 skipped.")
+                tr("%1 documents classified on %5, %2 uncertain (confidence below %3), %4 skipped.")
                     .arg(results_->rowCount())
                     .arg(results_->uncertainCount())
                     .arg(v, 0, 'f', 2)
-                    .arg(skipped_.size()));
+                    .arg(skipped_.size())
+                    .arg(ranOn_));
     });
 }
 

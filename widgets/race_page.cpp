@@ -38,6 +38,12 @@ const char kTaskKey[] = "race/task";
 const char kDatasetKey[] = "race/dataset";
 const char kSizeKey[] = "race/size";
 const char kBudgetKey[] = "race/budget";
+const char kLengthKey[] = "race/length";
+
+int defaultLength(const QString& task) {
+    if (task == QLatin1String("listops")) return 32;  // the tiny-listops preset's
+    return task == QLatin1String("bytes") ? 512 : 128;
+}
 const char kMixersKey[] = "race/mixers";
 
 enum Column { MixerCol, StatusCol, StepsCol, FinalCol, BestCol, StepsPerSecCol, TokensCol, MemoryCol, WallCol, ColumnCount };
@@ -127,14 +133,14 @@ RacePage::RacePage(QWidget* parent) : QWidget(parent), runsDir_(QString::fromStd
                         QStringLiteral("finetune"));
     taskCombo_->setToolTip(tr("ListOps needs no download; the text tasks read a folder with one sub-folder per "
                               "label, or a JSONL/CSV file with text and label"));
-    form->addWidget(taskCombo_, 0, 1, 1, 3);
-    form->addWidget(new QLabel(tr("Data:"), this), 1, 0);
+    form->addWidget(taskCombo_, 0, 1);
+    form->addWidget(new QLabel(tr("Data:"), this), 0, 2);
     datasetEdit_ = new QLineEdit(this);
     datasetEdit_->setObjectName(QStringLiteral("raceDataset"));
     datasetEdit_->setPlaceholderText(tr("a folder per label, or a JSONL / CSV file with text and label"));
-    form->addWidget(datasetEdit_, 1, 1, 1, 2);
+    form->addWidget(datasetEdit_, 0, 3);
     datasetButton_ = new QPushButton(tr("Choose…"), this);
-    form->addWidget(datasetButton_, 1, 3);
+    form->addWidget(datasetButton_, 0, 4);
 
     auto* row = new QHBoxLayout;
     row->addWidget(new QLabel(tr("Model:"), this));
@@ -153,6 +159,16 @@ RacePage::RacePage(QWidget* parent) : QWidget(parent), runsDir_(QString::fromStd
     budgetSpin_->setToolTip(tr("Optimizer steps for each mixer; about ten evaluations along the way"));
     row->addWidget(budgetSpin_);
     row->addSpacing(12);
+    row->addWidget(new QLabel(tr("Length:"), this));
+    lengthSpin_ = new QSpinBox(this);
+    lengthSpin_->setObjectName(QStringLiteral("raceLength"));
+    lengthSpin_->setRange(8, 16384);
+    lengthSpin_->setSuffix(tr(" tokens"));
+    lengthSpin_->setToolTip(tr("The model's maximum length. ListOps expressions are generated up to it (the paper's "
+                               "ListOps has 2,048 tokens); longer documents are truncated to it. PoNet's cost grows "
+                               "linearly with it, attention's quadratically"));
+    row->addWidget(lengthSpin_);
+    row->addSpacing(12);
     row->addWidget(new QLabel(tr("Mixers:"), this));
     ponetCheck_ = new QCheckBox(QStringLiteral("PoNet"), this);
     fnetCheck_ = new QCheckBox(QStringLiteral("FNet"), this);
@@ -166,8 +182,9 @@ RacePage::RacePage(QWidget* parent) : QWidget(parent), runsDir_(QString::fromStd
     deviceLabel_->setToolTip(tr("The races run on the window's compute device (the toolbar's Device)"));
     row->addWidget(deviceLabel_);
     row->addStretch(1);
-    form->addLayout(row, 2, 0, 1, 4);
-    form->setColumnStretch(1, 1);
+    form->addLayout(row, 1, 0, 1, 5);
+    form->setColumnStretch(1, 2);
+    form->setColumnStretch(3, 3);
     layout->addLayout(form);
 
     auto* actions = new QHBoxLayout;
@@ -209,7 +226,7 @@ RacePage::RacePage(QWidget* parent) : QWidget(parent), runsDir_(QString::fromStd
         p->setPlotStyle(s);
         p->setYLabel(i < 2 ? tr("accuracy") : tr("loss"));
         if (i < 2) p->setLegendAlignment(Qt::AlignBottom | Qt::AlignRight);
-        p->setMinimumHeight(150);
+        p->setMinimumHeight(120);
         grid->addWidget(p, i / 2, i % 2);
         ++i;
     }
@@ -233,6 +250,10 @@ RacePage::RacePage(QWidget* parent) : QWidget(parent), runsDir_(QString::fromStd
     table_->verticalHeader()->hide();
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
     table_->setToolTip(tr("Double-click a row to open its run on the Train page"));
+    // One row per mixer, all three in view without scrolling.
+    table_->setMinimumHeight(table_->horizontalHeader()->sizeHint().height() +
+                             3 * table_->verticalHeader()->defaultSectionSize() + 2 * table_->frameWidth() + 2);
+    table_->setVerticalScrollBarPolicy(Qt::ScrollBarAsNeeded);
     verdict_ = new QLabel(this);
     verdict_->setObjectName(QStringLiteral("raceVerdict"));
     verdict_->setWordWrap(true);
@@ -255,10 +276,14 @@ RacePage::RacePage(QWidget* parent) : QWidget(parent), runsDir_(QString::fromStd
     datasetEdit_->setText(s.value(QLatin1String(kDatasetKey)).toString());
     setModelSize(s.value(QLatin1String(kSizeKey), QStringLiteral("tiny")).toString());
     budgetSpin_->setValue(s.value(QLatin1String(kBudgetKey), 300).toInt());
+    lengthSpin_->setValue(s.value(QLatin1String(kLengthKey), defaultLength(task())).toInt());
     if (s.contains(QLatin1String(kMixersKey))) setMixers(s.value(QLatin1String(kMixersKey)).toStringList());
     setDevice(device_);
 
-    connect(taskCombo_, &QComboBox::currentIndexChanged, this, [this] { updateTaskWidgets(); });
+    connect(taskCombo_, &QComboBox::currentIndexChanged, this, [this] {
+        lengthSpin_->setValue(defaultLength(task()));
+        updateTaskWidgets();
+    });
     connect(datasetButton_, &QPushButton::clicked, this, &RacePage::chooseDataset);
     connect(startButton_, &QPushButton::clicked, this, &RacePage::start);
     connect(stopButton_, &QPushButton::clicked, this, &RacePage::stop);
@@ -294,6 +319,9 @@ void RacePage::setModelSize(const QString& id) {
 }
 void RacePage::setBudget(int steps) {
     budgetSpin_->setValue(steps);
+}
+void RacePage::setMaxLength(int tokens) {
+    lengthSpin_->setValue(tokens);
 }
 void RacePage::setMixers(const QStringList& mixers) {
     ponetCheck_->setChecked(mixers.contains(QLatin1String("ponet")));
@@ -355,8 +383,20 @@ bool RacePage::buildRace(ponet::RaceConfig& race, QString* error) const {
                 throw ponet::InvalidInput(tr("%1 does not exist.").arg(data).toStdString());
         }
         ponet::RunConfig c;
+        const int length = lengthSpin_->value();
         if (t == QLatin1String("listops")) {
             c = ponet::load_preset("tiny-listops");
+            if (length != 32) {
+                // Expressions from half the model's length to just under it (as the preset's 3..30 for 32), deeper
+                // trees when long.
+                c.model.max_length = length;
+                c.data.dataset = QStringLiteral("listops:train=3000,dev=300,test=300,min_length=%1,max_length=%2,"
+                                                "max_depth=%3")
+                                     .arg(std::max(3, length / 2))
+                                     .arg(length - 2)
+                                     .arg(length <= 64 ? 3 : 10)
+                                     .toStdString();
+            }
         } else {
             c = ponet::load_preset("tiny");  // its schedule; the model and task follow
             c.data.dataset = data.toStdString();
@@ -366,10 +406,10 @@ bool RacePage::buildRace(ponet::RaceConfig& race, QString* error) const {
                 c.task = ponet::TaskKind::Lra;
                 c.model.preset = "lra-text";
                 c.data.tokenizer = "byte";
-                c.model.max_length = 512;
+                c.model.max_length = length;
             } else {
                 c.task = ponet::TaskKind::Finetune;
-                c.model.max_length = 128;
+                c.model.max_length = length;
             }
         }
         if (sizeCombo_->currentData().toString() == QLatin1String("small")) {
@@ -431,6 +471,7 @@ bool RacePage::start() {
     s.setValue(QLatin1String(kDatasetKey), datasetEdit_->text().trimmed());
     s.setValue(QLatin1String(kSizeKey), sizeCombo_->currentData().toString());
     s.setValue(QLatin1String(kBudgetKey), budgetSpin_->value());
+    s.setValue(QLatin1String(kLengthKey), lengthSpin_->value());
     s.setValue(QLatin1String(kMixersKey), mixers());
 
     message_->dismiss();
@@ -483,7 +524,7 @@ void RacePage::stop() {
 void RacePage::setRunning(bool running) {
     startButton_->setEnabled(!running);
     stopButton_->setEnabled(running);
-    for (QWidget* w : std::initializer_list<QWidget*>{taskCombo_, sizeCombo_, budgetSpin_, ponetCheck_, fnetCheck_,
+    for (QWidget* w : std::initializer_list<QWidget*>{taskCombo_, sizeCombo_, budgetSpin_, lengthSpin_, ponetCheck_, fnetCheck_,
                                                       attentionCheck_})
         w->setEnabled(!running);
     updateTaskWidgets();

@@ -48,6 +48,9 @@ class RacePage : public QWidget {
     void setDataset(const QString& path);
     void setModelSize(const QString& id);
     void setBudget(int steps);
+    // The model's maximum length in tokens; ListOps is generated up to it. Each task change resets it to the
+    // task's default (ListOps 32, byte-level text 512, WordPiece 128).
+    void setMaxLength(int tokens);
     void setMixers(const QStringList& mixers);  // any of "ponet", "fnet", "attention"
     QStringList mixers() const;
     void setDevice(const QString& device);  // "cpu", "cuda:0": the window's compute device
@@ -93,6 +96,7 @@ class RacePage : public QWidget {
     QPushButton* datasetButton_ = nullptr;
     QComboBox* sizeCombo_ = nullptr;
     QSpinBox* budgetSpin_ = nullptr;
+    QSpinBox* lengthSpin_ = nullptr;
     QCheckBox* ponetCheck_ = nullptr;
     QCheckBox* fnetCheck_ = nullptr;
     QCheckBox* attentionCheck_ = nullptr;

@@ -62,6 +62,41 @@ class TestRacePage : public QObject {
         QVERIFY(QDir(runs_.path()).entryList(QDir::Dirs | QDir::NoDotAndDotDot).isEmpty());
     }
 
+    // The form's choices become the race: task, size, length, budget, device, mixers.
+    void choicesMakeTheRace() {
+        RacePage page;
+        prepare(page, 40);
+        page.setMaxLength(128);
+        page.setModelSize(QStringLiteral("small"));
+        page.setMixers({QStringLiteral("fnet"), QStringLiteral("attention")});
+        ponet::RaceConfig race;
+        QString error;
+        QVERIFY2(page.buildRace(race, &error), qPrintable(error));
+        QCOMPARE(race.mixers, (std::vector<std::string>{"fnet", "attention"}));
+        QCOMPARE(race.base.task, ponet::TaskKind::Lra);
+        QCOMPARE(race.base.model.max_length, int64_t(128));
+        QVERIFY(race.base.data.dataset.find("max_length=126") != std::string::npos);
+        QCOMPARE(race.base.model.hidden_size, int64_t(256));
+        QCOMPARE(race.base.train.max_steps, int64_t(40));
+        QCOMPARE(race.base.train.eval_every, int64_t(4));
+        QCOMPARE(race.base.train.device, std::string("cpu"));
+        QCOMPARE(race.runs_dir, runs_.path().toStdString());
+
+        const QString data = QDir(runs_.path()).filePath(QStringLiteral("reviews.jsonl"));
+        page.setTask(QStringLiteral("bytes"));
+        page.setDataset(data);
+        QVERIFY(!page.buildRace(race, &error));  // not there yet
+        QFile f(data);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("{\"text\": \"good\", \"label\": \"pos\"}\n{\"text\": \"bad\", \"label\": \"neg\"}\n");
+        f.close();
+        QVERIFY2(page.buildRace(race, &error), qPrintable(error));
+        QCOMPARE(race.base.data.dataset, data.toStdString());
+        QCOMPARE(race.base.data.tokenizer, std::string("byte"));
+        QCOMPARE(race.base.model.max_length, int64_t(512));  // the byte-level task's default length
+        QFile::remove(data);
+    }
+
     void threeMixersRaceWithLiveCurvesAndSummary() {
         RacePage page;
         page.resize(1280, 800);
