@@ -241,8 +241,8 @@ RacePage::RacePage(QWidget* parent) : QWidget(parent), runsDir_(QString::fromStd
     table_->horizontalHeaderItem(StepsPerSecCol)
         ->setToolTip(tr("Median over the step reports; evaluation pauses are left out"));
     table_->horizontalHeaderItem(MemoryCol)
-        ->setToolTip(tr("On a GPU the CUDA allocator's peak in use; on the CPU the process's resident memory, "
-                        "which the runs of one race share"));
+        ->setToolTip(tr("On a GPU the CUDA allocator's high-water mark (activations included); on the CPU the "
+                        "process's resident memory, which the runs of one race share"));
     table_->horizontalHeaderItem(WallCol)
         ->setToolTip(tr("The whole run: data, model, training, evaluations and checkpoints"));
     table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -580,7 +580,7 @@ void RacePage::onStep(int index, const ponet::StepMetrics& m) {
     lossTime_->appendPoints(mixer, QStringLiteral("loss"), {point}, o);
     ponet::RaceEntry& e = entries_[static_cast<size_t>(index)];
     e.steps = m.step;
-    e.peak_memory_bytes = std::max(e.peak_memory_bytes, m.memory_bytes);
+    e.peak_memory_bytes = std::max(e.peak_memory_bytes, std::max(m.memory_bytes, m.peak_memory_bytes));
     setRow(index, e);
     progress_->setValue(static_cast<int>(std::min<qint64>(budget_ * index + m.step, progress_->maximum())));
     status_->setText(tr("Race %1: training %2 (%3 of %4), step %5 of %6, %7 tokens/s")

@@ -64,7 +64,7 @@ class RunWatcher : public TrainObserver {
     void on_step(const StepMetrics& m) override {
         last_seconds_ = m.elapsed_seconds;
         entry_.steps = m.step;
-        entry_.peak_memory_bytes = std::max(entry_.peak_memory_bytes, m.memory_bytes);
+        entry_.peak_memory_bytes = std::max(entry_.peak_memory_bytes, std::max(m.memory_bytes, m.peak_memory_bytes));
         // The first report includes the warm-up of the first steps; later ones are the steady pace. An interval
         // that held an evaluation is slower, which the median ignores.
         if (++reports_ > 1 || m.step == m.max_steps) {
@@ -252,7 +252,7 @@ std::string format_race_table(const RaceResult& r) {
           << fmt_fixed(e.tokens_per_second, 0) << std::setw(13) << fmt_bytes(e.peak_memory_bytes)
           << std::setw(10) << fmt_seconds(e.wall_seconds) << "\n";
     s << "FINAL and BEST: dev " << metric << "; STEPS/S and TOKENS/S: medians of the step reports; PEAK MEM: "
-      << "CUDA allocator, or the process's resident set on the CPU\n";
+      << "CUDA allocator's high-water mark, or the process's resident set on the CPU\n";
     for (const auto& e : r.entries)
         if (!e.message.empty() && e.status != "finished") s << e.mixer << ": " << e.message << "\n";
     // The paper's claim in one line: each mixer's pace and accuracy relative to attention's.

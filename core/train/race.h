@@ -32,7 +32,7 @@ struct RaceEntry {
     double best_metric = NAN;         // the best over the dev evaluations
     double steps_per_second = NAN;    // median over the step reports (evaluation pauses excluded)
     double tokens_per_second = NAN;   // median over the step reports
-    int64_t peak_memory_bytes = 0;    // the largest memory a step report saw (CUDA allocator, or the CPU's RSS)
+    int64_t peak_memory_bytes = 0;    // CUDA: the allocator's high-water mark over the run; CPU: the largest RSS seen
     double wall_seconds = 0;          // the whole run: data, model, training, evaluations, checkpoints
 };
 
