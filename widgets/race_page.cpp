@@ -614,6 +614,10 @@ void RacePage::onRunFinished(int index, const ponet::RaceEntry& e) {
     if (index < 0 || index >= static_cast<int>(entries_.size())) return;
     entries_[static_cast<size_t>(index)] = e;
     setRow(index, e);
+    if (e.status == "failed")
+        message_->showMessage(InlineMessage::Kind::Error, tr("%1 failed: %2")
+                                                              .arg(mixerTitle(QString::fromStdString(e.mixer)),
+                                                                   QString::fromStdString(e.message)));
     for (MetricPlot* p : {accuracySteps_, accuracyTime_, lossSteps_, lossTime_}) p->redrawNow();
     Q_EMIT logMessage(tr("Race %1: %2 %3 after %4 steps%5")
                           .arg(raceName_, QString::fromStdString(e.mixer), QString::fromStdString(e.status))
