@@ -23,6 +23,7 @@ mkdir -p "$out"
 # a page needs one (e.g. a demo document or a finished run), never a special case in the app.
 declare -A page_args=(
   [selftest]="--run-selftest"
+  [race]="--race 60"
 )
 # Extra pictures that are not a page of their own: "file.png|arguments".
 extra_shots=(

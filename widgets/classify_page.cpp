@@ -36,7 +36,9 @@
 #include <exception>
 
 #include "core/train/document_classifier.h"
+#include "core/util/compute_devices.h"
 #include "widgets/inline_message.h"
+#include "widgets/number_format.h"
 
 namespace ponet::gui {
 
@@ -44,6 +46,7 @@ namespace {
 
 const char kRecentModelsKey[] = "classify/recentModels";
 const char kExportDirKey[] = "classify/lastExportDir";
+const char kDeviceKey[] = "classify/device";
 constexpr int kMaxRecentModels = 8;
 constexpr int kBatchSize = 16;
 
@@ -174,6 +177,7 @@ struct ClassifyPage::Job {
     QStringList skipped;
     QStringList labels;
     QString error;
+    QString device;  // where the model ran
     bool cancelled = false;
     ponet::BatchScore score;
 };
@@ -197,6 +201,26 @@ ClassifyPage::ClassifyPage(QWidget* parent) : QWidget(parent) {
     modelRow->addWidget(modelCombo_, 1);
     browseModelButton_ = new QPushButton(tr("Choose model…"), this);
     modelRow->addWidget(browseModelButton_);
+    auto* deviceLabel = new QLabel(tr("&Device:"), this);
+    modelRow->addWidget(deviceLabel);
+    deviceCombo_ = new QComboBox(this);
+    deviceCombo_->setObjectName(QStringLiteral("classifyDevice"));
+    deviceCombo_->setToolTip(tr("Where the model runs: the CPU, or a CUDA GPU when one is present"));
+    for (const ponet::ComputeDevice& d : ponet::compute_devices()) {
+        const QString id = QString::fromStdString(d.id);
+        deviceCombo_->addItem(d.id == "cpu" ? tr("CPU") : tr("%1 · %2").arg(id, QString::fromStdString(d.name)), id);
+        if (d.memory_bytes > 0)
+            deviceCombo_->setItemData(deviceCombo_->count() - 1, tr("%1 of memory").arg(formatBytes(d.memory_bytes)),
+                                      Qt::ToolTipRole);
+    }
+    if (deviceCombo_->findData(QStringLiteral("cpu")) < 0) deviceCombo_->insertItem(0, tr("CPU"), QStringLiteral("cpu"));
+    deviceLabel->setBuddy(deviceCombo_);
+    // The remembered device, or the CPU when that card is gone.
+    const int saved = deviceCombo_->findData(QSettings().value(QLatin1String(kDeviceKey)).toString());
+    deviceCombo_->setCurrentIndex(saved >= 0 ? saved : 0);
+    connect(deviceCombo_, &QComboBox::currentIndexChanged, this,
+            [this] { QSettings().setValue(QLatin1String(kDeviceKey), device()); });
+    modelRow->addWidget(deviceCombo_);
     layout->addLayout(modelRow);
 
     auto* actions = new QHBoxLayout;
@@ -261,6 +285,7 @@ ClassifyPage::ClassifyPage(QWidget* parent) : QWidget(parent) {
     table_->horizontalHeader()->setSectionResizeMode(ClassifyResultModel::Top3,
                                                      QHeaderView::ResizeToContents);
     table_->verticalHeader()->hide();
+    table_->setToolTip(tr("Double-click a row (or press Enter) to open the document in the explorer"));
 
     auto* side = new QWidget(this);
     auto* sideLayout = new QVBoxLayout(side);
@@ -291,16 +316,19 @@ ClassifyPage::ClassifyPage(QWidget* parent) : QWidget(parent) {
     connect(cancelButton_, &QPushButton::clicked, this, &ClassifyPage::cancel);
     connect(exportCsvButton_, &QPushButton::clicked, this, [this] { exportWithDialog(false); });
     connect(exportJsonButton_, &QPushButton::clicked, this, [this] { exportWithDialog(true); });
+    connect(table_, &QTableView::activated, this,
+            [this](const QModelIndex& index) { openRowInExplorer(proxy_->mapToSource(index).row()); });
     connect(filterEdit_, &QLineEdit::textChanged, proxy_, &QSortFilterProxyModel::setFilterFixedString);
     connect(thresholdSpin_, &QDoubleSpinBox::valueChanged, this, [this](double v) {
         results_->setThreshold(v);
         if (results_->rowCount() > 0)
             statusLabel_->setText(
-                tr("%1 documents classified, %2 uncertain (confidence below %3), %4 skipped.")
+                tr("%1 documents classified on %5, %2 uncertain (confidence below %3), %4 skipped.")
                     .arg(results_->rowCount())
                     .arg(results_->uncertainCount())
                     .arg(v, 0, 'f', 2)
-                    .arg(skipped_.size()));
+                    .arg(skipped_.size())
+                    .arg(ranOn_));
     });
 }
 
@@ -317,6 +345,29 @@ void ClassifyPage::setModelPath(const QString& path) {
 QString ClassifyPage::modelPath() const {
     return modelCombo_->currentText().trimmed();
 }
+bool ClassifyPage::setDevice(const QString& device) {
+    const int i = deviceCombo_->findData(device);
+    if (i < 0) return false;
+    deviceCombo_->setCurrentIndex(i);
+    QSettings().setValue(QLatin1String(kDeviceKey), device);
+    return true;
+}
+QString ClassifyPage::device() const {
+    return deviceCombo_->currentData().toString();
+}
+QStringList ClassifyPage::deviceIds() const {
+    QStringList ids;
+    for (int i = 0; i < deviceCombo_->count(); ++i) ids << deviceCombo_->itemData(i).toString();
+    return ids;
+}
+
+void ClassifyPage::openRowInExplorer(int row) {
+    if (row < 0 || row >= results_->rowCount()) return;
+    const ClassifyRow& r = results_->rows().at(row);
+    Q_EMIT openInExplorerRequested(classifierPath_, r.text, r.file);
+    Q_EMIT logMessage(tr("Opening %1 in the explorer").arg(r.file));
+}
+
 void ClassifyPage::setThreshold(double threshold) {
     thresholdSpin_->setValue(threshold);
 }
@@ -383,8 +434,11 @@ bool ClassifyPage::classifyPaths(const QStringList& paths) {
     }
     message_->dismiss();
     error_.clear();
-    if (classifierPath_ != model) classifier_.reset();
+    const QString dev = device();
+    if (classifierPath_ != model || classifierDevice_ != dev) classifier_.reset();
     classifierPath_ = model;
+    classifierDevice_ = dev;
+    const std::string deviceStd = dev.toStdString();
 
     job_ = std::make_shared<Job>();
     auto job = job_;
@@ -394,9 +448,10 @@ bool ClassifyPage::classifyPaths(const QStringList& paths) {
     for (const QString& p : paths) inputs.push_back(QDir::cleanPath(p).toStdString());
     QPointer<ClassifyPage> self(this);
     // The worker owns its copies; it reaches the page only through queued calls.
-    thread_ = QThread::create([job, classifier, modelStd, inputs, self]() mutable {
+    thread_ = QThread::create([job, classifier, modelStd, deviceStd, inputs, self]() mutable {
         try {
-            if (!classifier) classifier = ponet::DocumentClassifier::open(modelStd);
+            if (!classifier) classifier = ponet::DocumentClassifier::open(modelStd, deviceStd);
+            job->device = QString::fromStdString(classifier->device());
             const auto& labels = classifier->labels();
             for (const auto& l : labels) job->labels << QString::fromStdString(l);
             QMetaObject::invokeMethod(
@@ -434,6 +489,7 @@ bool ClassifyPage::classifyPaths(const QStringList& paths) {
                     row.top3 = top.join(QLatin1String("; "));
                     row.tokens = p.tokens;
                     row.truncated = p.truncated;
+                    row.text = QString::fromStdString(item.text);
                     job->rows.push_back(row);
                     gold.push_back(item.gold_label);
                     predicted.push_back(p.label);
@@ -455,7 +511,7 @@ bool ClassifyPage::classifyPaths(const QStringList& paths) {
     statusLabel_->setText(tr("Loading the model and reading the documents…"));
     setBusy(true);
     thread_->start();
-    Q_EMIT logMessage(tr("Classifying %1 with %2").arg(paths.join(QLatin1String(", ")), model));
+    Q_EMIT logMessage(tr("Classifying %1 with %2 on %3").arg(paths.join(QLatin1String(", ")), model, dev));
     return true;
 }
 
@@ -472,6 +528,7 @@ void ClassifyPage::setBusy(bool busy) {
     addFolderButton_->setEnabled(!busy);
     browseModelButton_->setEnabled(!busy);
     modelCombo_->setEnabled(!busy);
+    deviceCombo_->setEnabled(!busy);
     exportCsvButton_->setEnabled(!busy && results_->rowCount() > 0);
     exportJsonButton_->setEnabled(!busy && results_->rowCount() > 0);
     Q_EMIT busyChanged(busy);
@@ -492,6 +549,7 @@ void ClassifyPage::onFinished() {
     skippedList_->clear();
     skippedList_->addItems(skipped_);
     error_ = job->error;
+    ranOn_ = job->device;
     scoredExamples_ = job->score.examples;
     accuracy_ = job->score.accuracy;
     macroF1_ = job->score.macro_f1;
@@ -504,11 +562,12 @@ void ClassifyPage::onFinished() {
     } else {
         rememberModel(classifierPath_);
         statusLabel_->setText((job->cancelled ? tr("Cancelled: ") : QString()) +
-                              tr("%1 documents classified, %2 uncertain (confidence below %3), %4 skipped.")
+                              tr("%1 documents classified on %5, %2 uncertain (confidence below %3), %4 skipped.")
                                   .arg(results_->rowCount())
                                   .arg(results_->uncertainCount())
                                   .arg(results_->threshold(), 0, 'f', 2)
-                                  .arg(skipped_.size()));
+                                  .arg(skipped_.size())
+                                  .arg(ranOn_));
     }
     updateScoreView(job->score.confusion, job->labels);
     setBusy(false);

@@ -41,6 +41,7 @@ struct ClassifyRow {
     QString top3;  // "a 0.912; b 0.051; c 0.037"
     qint64 tokens = 0;
     bool truncated = false;
+    QString text;  // what the model read (HTML already stripped), for opening the row in the explorer
 };
 
 class ClassifyResultModel : public QAbstractTableModel {
@@ -73,6 +74,13 @@ class ClassifyPage : public QWidget {
 
     void setModelPath(const QString& path);
     QString modelPath() const;
+    // The device classification runs on: "cpu" or a CUDA device present ("cuda:0", ...); remembered in the
+    // settings. Unknown ids are ignored (false).
+    bool setDevice(const QString& device);
+    QString device() const;
+    QStringList deviceIds() const;  // what the device choice offers: "cpu" first, then each CUDA card
+    // The device the last classification ran on, as the loaded model reports it ("cpu", "cuda:0").
+    QString classifierDevice() const { return ranOn_; }
     // Classifies these files and folders with the chosen model (replacing the previous results). Returns
     // false, with the reason shown on the page, when busy or no model is chosen.
     bool classifyPaths(const QStringList& paths);
@@ -88,6 +96,9 @@ class ClassifyPage : public QWidget {
     QString errorText() const { return error_; }
     void setThreshold(double threshold);
 
+    // Asks for the row (of results(), not of the sorted view) to be opened in the explorer with this model.
+    void openRowInExplorer(int row);
+
     bool exportCsv(const QString& path, QString* error) const;
     bool exportJson(const QString& path, QString* error) const;
 
@@ -95,6 +106,9 @@ class ClassifyPage : public QWidget {
     void busyChanged(bool busy);
     void classificationFinished();  // done, cancelled or failed
     void logMessage(const QString& line);
+    // A result row was activated: show `text` (the document as classified, named `name`) in the explorer
+    // with the model that classified it.
+    void openInExplorerRequested(const QString& modelPath, const QString& text, const QString& name);
 
   protected:
     void dragEnterEvent(QDragEnterEvent* event) override;
@@ -113,6 +127,7 @@ class ClassifyPage : public QWidget {
     void setBusy(bool busy);
 
     QComboBox* modelCombo_ = nullptr;
+    QComboBox* deviceCombo_ = nullptr;
     QPushButton* browseModelButton_ = nullptr;
     QPushButton* addFilesButton_ = nullptr;
     QPushButton* addFolderButton_ = nullptr;
@@ -136,6 +151,8 @@ class ClassifyPage : public QWidget {
     std::shared_ptr<ponet::DocumentClassifier>
         classifier_;  // kept between batches; used by one thread at a time
     QString classifierPath_;
+    QString classifierDevice_;  // requested for the loaded classifier
+    QString ranOn_;
     QStringList skipped_;
     QString error_;
     qint64 scoredExamples_ = 0;

@@ -39,6 +39,7 @@
 #include "widgets/number_format.h"
 #include "widgets/plot_controls.h"
 #include "widgets/preferences_dialog.h"
+#include "widgets/race_page.h"
 #include "widgets/run_library.h"
 #include "widgets/selftest_page.h"
 #include "widgets/train_page.h"
@@ -59,9 +60,10 @@ const char kSelfTestPage[] = "selftest";
 const char kExplorerPage[] = "explore";
 const char kBenchmarkPage[] = "benchmark";
 const char kClassifyPage[] = "classify";
+const char kRacePage[] = "race";
 // Navigation order (the workflow's); createPages() adds the pages in this order.
-const char* const kPageIds[] = {kDataPage,      kModelPage,    kTrainPage,    kRunsPage,    kExplorerPage,
-                                kBenchmarkPage, kClassifyPage, kSelfTestPage};
+const char* const kPageIds[] = {kDataPage,      kModelPage, kTrainPage,    kRunsPage,    kExplorerPage,
+                                kBenchmarkPage, kRacePage,  kClassifyPage, kSelfTestPage};
 const char kDefaultPage[] = "train";  // a first start opens on the ready ListOps example
 
 constexpr int kMaxRecentRuns = 8;
@@ -184,11 +186,28 @@ void MainWindow::createPages() {
             tr("Speed and memory against sequence length per mixer"), benchmarkPage_);
     benchmarkPage_->setObjectName(QStringLiteral("benchmarkPage"));
     connect(benchmarkPage_, &BenchmarkPage::logMessage, this, &MainWindow::appendLog);
+    racePage_ = new RacePage(this);
+    addPage(QString::fromLatin1(kRacePage), tr("Race"), QStyle::SP_MediaSeekForward,
+            tr("The mixer race: PoNet, FNet and attention trained on one task, curves and costs side by side"),
+            racePage_);
+    connect(racePage_, &RacePage::logMessage, this, &MainWindow::appendLog);
+    connect(racePage_, &RacePage::openRunRequested, this, [this](const QString& dir) {
+        showPage(QString::fromLatin1(kTrainPage));
+        trainPage_->openRun(dir);
+    });
     classifyPage_ = new ClassifyPage(this);
     addPage(QString::fromLatin1(kClassifyPage), tr("Classify"), QStyle::SP_FileDialogInfoView,
             tr("Classify dropped documents with a fine-tuned model"), classifyPage_);
     classifyPage_->setObjectName(QStringLiteral("classifyPage"));
     connect(classifyPage_, &ClassifyPage::logMessage, this, &MainWindow::appendLog);
+    // A result row opens in the explorer with the model that classified it.
+    connect(classifyPage_, &ClassifyPage::openInExplorerRequested, this,
+            [this](const QString& model, const QString& text, const QString& name) {
+                showPage(QString::fromLatin1(kExplorerPage));
+                explorerPage_->setModelPath(model);
+                explorerPage_->setDocumentText(text, name);
+                explorerPage_->inspect();
+            });
     selfTestPage_ = new SelfTestPage(devices_, this);
     addPage(QString::fromLatin1(kSelfTestPage), tr("Self-test"), QStyle::SP_DialogApplyButton,
             tr("Check the numerics against the golden vectors"), selfTestPage_);
@@ -469,7 +488,7 @@ QString MainWindow::logText() const {
 bool MainWindow::isBusy() const {
     return modelPage_->isBusy() || selfTestPage_->isRunning() || trainPage_->isTraining() || dataPage_->isBusy() ||
            runLibraryPage_->isBusy() || explorerPage_->isBusy() || benchmarkPage_->isRunning() ||
-           classifyPage_->isBusy();
+           classifyPage_->isBusy() || racePage_->isRunning();
 }
 
 void MainWindow::runSelfTest() {
@@ -492,6 +511,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
     selfTestPage_->cancel();
     benchmarkPage_->cancel();
     classifyPage_->cancel();
+    racePage_->stop();  // its current run saves a checkpoint; the page waits for it when destroyed
     event->accept();
 }
 
@@ -519,6 +539,7 @@ void MainWindow::onComputeDeviceChanged(int index) {
     const QString device = deviceCombo_->itemData(index).toString();
     trainPage_->setDevice(device);
     modelPage_->setDevice(device);
+    racePage_->setDevice(device);
     deviceStatus_->setText(tr("Device: %1").arg(device));
     if (!restoring_) {
         QSettings().setValue(key::computeDevice, device);

@@ -23,6 +23,7 @@ class DataPage;
 class ModelPage;
 class RunLibraryPage;
 class PreferencesDialog;
+class RacePage;
 class SelfTestPage;
 class TrainPage;
 
@@ -37,7 +38,7 @@ class MainWindow : public QMainWindow {
     explicit MainWindow(const Options& options = {}, QWidget* parent = nullptr);
     ~MainWindow() override;
 
-    static QStringList pageIds();  // in navigation order: "data", "model", "train", "runs", "explore", "benchmark", "selftest"
+    static QStringList pageIds();  // in navigation order: "data", "model", "train", "runs", "explore", "benchmark", "race", "classify", "selftest"
     QString currentPage() const;
     void showPage(const QString& id);  // unknown ids are ignored
 
@@ -48,6 +49,7 @@ class MainWindow : public QMainWindow {
     ExplorerPage* explorerPage() const { return explorerPage_; }
     BenchmarkPage* benchmarkPage() const { return benchmarkPage_; }
     ClassifyPage* classifyPage() const { return classifyPage_; }
+    RacePage* racePage() const { return racePage_; }
     TrainPage* trainPage() const { return trainPage_; }
     QString computeDevice() const;  // the device id: "cpu", "cuda:0", ...
     QStringList recentRuns() const;
@@ -93,6 +95,7 @@ class MainWindow : public QMainWindow {
     ExplorerPage* explorerPage_ = nullptr;
     BenchmarkPage* benchmarkPage_ = nullptr;
     ClassifyPage* classifyPage_ = nullptr;
+    RacePage* racePage_ = nullptr;
     TrainPage* trainPage_ = nullptr;
     QComboBox* deviceCombo_ = nullptr;
     QLabel* activeRun_ = nullptr;

@@ -9,6 +9,7 @@ namespace ponet::cli {
 CommandSpec bench_command();                         // cmd_bench.cpp
 CommandSpec forward_command();
 CommandSpec bench_mixer_command();                   // cmd_bench_mixer.cpp
+CommandSpec race_command();                          // cmd_race.cpp: the mixer race
 CommandSpec info_command();
 CommandSpec selftest_command();
 CommandSpec tokenize_command();                      // cmd_tokenize.cpp

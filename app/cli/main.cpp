@@ -13,7 +13,8 @@ std::vector<ponet::cli::CommandSpec> command_table() {
     std::vector<ponet::cli::CommandSpec> table = ponet::cli::train_commands();
     for (auto c : {ponet::cli::forward_command(), ponet::cli::info_command(), ponet::cli::tokenize_command(),
                    ponet::cli::inspect_command(), ponet::cli::data_command(), ponet::cli::selftest_command(),
-                   ponet::cli::bench_command(), ponet::cli::bench_mixer_command()})
+                   ponet::cli::bench_command(), ponet::cli::bench_mixer_command(),
+                   ponet::cli::race_command()})
         table.push_back(std::move(c));
     return table;
 }

@@ -13,6 +13,7 @@
 #include "widgets/idle_screenshot.h"
 #include "widgets/main_window.h"
 #include "widgets/preferences_dialog.h"
+#include "widgets/race_page.h"
 #include "widgets/metric_plot.h"
 #include "widgets/train_page.h"
 #include "widgets/training_worker.h"
@@ -69,8 +70,13 @@ int main(int argc, char* argv[]) {
                                 "With --train and --screenshot: save the picture when the run reaches step <n>, "
                                 "then stop the run (it saves a checkpoint) and quit."),
         QApplication::translate("main", "n"));
+    const QCommandLineOption raceOption(
+        QStringLiteral("race"),
+        QApplication::translate("main", "Start a mixer race at once on the Race page, <steps> steps per mixer (with "
+                                        "--screenshot: the picture once the race is over)."),
+        QApplication::translate("main", "steps"));
     parser.addOptions({pageOption, modelOption, selfTestOption, trainOption, screenshotOption, screenshotStepOption,
-                       preferencesOption, listPagesOption});
+                       preferencesOption, listPagesOption, raceOption});
     parser.process(app);
     if (parser.isSet(listPagesOption)) {
         for (const QString& id : ponet::gui::MainWindow::pageIds()) std::printf("%s\n", qPrintable(id));
@@ -97,6 +103,21 @@ int main(int argc, char* argv[]) {
         QTimer::singleShot(0, &window, [&window] {
             window.showPage(QStringLiteral("train"));
             window.trainPage()->startTraining();
+        });
+    }
+
+    if (parser.isSet(raceOption)) {
+        bool ok = false;
+        const int steps = parser.value(raceOption).toInt(&ok);
+        if (!ok || steps < 1) {
+            std::fprintf(stderr, "%s\n",
+                         qPrintable(QApplication::translate("main", "--race needs a number of steps of at least 1.")));
+            return 2;
+        }
+        QTimer::singleShot(0, &window, [&window, steps] {
+            window.showPage(QStringLiteral("race"));
+            window.racePage()->setBudget(steps);
+            window.racePage()->start();
         });
     }
 

@@ -228,6 +228,9 @@ int64_t DocumentClassifier::max_length() const {
 std::string DocumentClassifier::checkpoint() const {
     return impl_->im.checkpoint;
 }
+std::string DocumentClassifier::device() const {
+    return impl_->device.str();
+}
 
 std::vector<Prediction> DocumentClassifier::classify(const std::vector<std::string>& texts) {
     std::vector<Prediction> out;

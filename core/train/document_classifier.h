@@ -50,6 +50,7 @@ class DocumentClassifier {
     const std::vector<std::string>& labels() const;
     int64_t max_length() const;
     std::string checkpoint() const;
+    std::string device() const;  // where the model's weights live: "cpu", "cuda:0", ...
     std::vector<Prediction> classify(const std::vector<std::string>& texts);
 
   private:

@@ -19,6 +19,9 @@ struct StepMetrics {
     double learning_rate = 0, grad_norm = 0;
     double tokens_per_second = 0, examples_per_second = 0;
     int64_t memory_bytes = 0;  // CUDA allocator in use, or the process's resident set on CPU
+    // CUDA: the allocator's high-water mark since the previous report (activations included, which memory_bytes,
+    // read between steps, misses); on CPU the same as memory_bytes.
+    int64_t peak_memory_bytes = 0;
     double eta_seconds = NAN;
     int64_t effective_batch = 0;  // batch size × accumulation steps (× world size)
     double elapsed_seconds = 0;

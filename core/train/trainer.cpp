@@ -128,6 +128,7 @@ class Recorder {
                {"tokens_per_second", m.tokens_per_second},
                {"examples_per_second", m.examples_per_second},
                {"memory_bytes", m.memory_bytes},
+               {"peak_memory_bytes", m.peak_memory_bytes},
                {"eta_seconds", num(m.eta_seconds)},
                {"effective_batch", m.effective_batch},
                {"elapsed_seconds", m.elapsed_seconds}};
@@ -935,6 +936,12 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                 m.memory_bytes = device.is_cuda()
                                      ? cuda_memory_allocated(device.index() < 0 ? 0 : device.index())
                                      : resident_bytes();
+                m.peak_memory_bytes = m.memory_bytes;
+                if (device.is_cuda()) {
+                    const int idx = device.index() < 0 ? 0 : device.index();
+                    m.peak_memory_bytes = std::max(m.memory_bytes, cuda_peak_memory_allocated(idx));
+                    cuda_reset_peak_memory(idx);  // the next report's peak is its own interval's
+                }
                 const double session = elapsed() - elapsed_before;
                 m.eta_seconds = step > first_step ? session / static_cast<double>(step - first_step) *
                                                         static_cast<double>(total - step)

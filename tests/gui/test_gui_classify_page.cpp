@@ -5,7 +5,9 @@
 #include <QDir>
 #include <QFile>
 #include <QMimeData>
+#include <QSettings>
 #include <QSignalSpy>
+#include <QTableView>
 #include <QTemporaryDir>
 #include <QUrl>
 #include <QtTest>
@@ -13,13 +15,17 @@
 #include <unistd.h>
 
 #include "core/data/importers.h"
+#include "core/util/compute_devices.h"
 #include "core/train/run_config.h"
 #include "core/train/trainer.h"
 #include "gui_test_support.h"
 #include "widgets/classify_page.h"
+#include "widgets/explorer_page.h"
+#include "widgets/main_window.h"
 
 using ponet::gui::ClassifyPage;
 using ponet::gui::ClassifyResultModel;
+using ponet::gui::ClassifyRow;
 
 namespace {
 
@@ -79,6 +85,17 @@ class TestClassifyPage : public QObject {
     QTemporaryDir tmp_;
     QString run_;
     QString path(const QString& rel) const { return QDir(tmp_.path()).filePath(rel); }
+
+    // A folder per label (cats, dogs) of 24 documents; written once.
+    QString labelledFolder() {
+        const QString in = path(QStringLiteral("labelled"));
+        if (!QFileInfo::exists(in))
+            for (int i = 100; i < 124; ++i)
+                writeFile(in + (i % 2 ? QStringLiteral("/cats/") : QStringLiteral("/dogs/")) +
+                              QStringLiteral("%1.txt").arg(i),
+                          docText(i).toUtf8());
+        return in;
+    }
 
     bool classify(ClassifyPage& page, const QStringList& paths) {
         QSignalSpy done(&page, &ClassifyPage::classificationFinished);
@@ -229,11 +246,7 @@ class TestClassifyPage : public QObject {
     }
 
     void labelledFolderAccuracyMatchesTheCoreEvaluation() {
-        const QString in = path(QStringLiteral("labelled"));
-        for (int i = 100; i < 124; ++i)
-            writeFile(in + (i % 2 ? QStringLiteral("/cats/") : QStringLiteral("/dogs/")) +
-                          QStringLiteral("%1.txt").arg(i),
-                      docText(i).toUtf8());
+        const QString in = labelledFolder();
         ClassifyPage page;
         page.setModelPath(run_);
         QVERIFY(classify(page, {in}));
@@ -272,6 +285,59 @@ class TestClassifyPage : public QObject {
         QCOMPARE(page.results()->rowCount(), 24);
     }
 
+    // The device choice offers the CPU and each CUDA card the core sees (only the CPU where there is no CUDA),
+    // remembers the choice, falls back to the CPU when the remembered card is gone, and the model runs there.
+    void deviceChoice() {
+        QStringList expected;
+        for (const auto& d : ponet::compute_devices()) expected << QString::fromStdString(d.id);
+        QSettings().setValue(QStringLiteral("classify/device"), QStringLiteral("cuda:77"));
+        ClassifyPage page;
+        QCOMPARE(page.deviceIds(), expected);
+        QCOMPARE(page.deviceIds().first(), QStringLiteral("cpu"));
+        QCOMPARE(page.device(), QStringLiteral("cpu"));  // cuda:77 is not here
+        QVERIFY(!page.setDevice(QStringLiteral("cuda:77")));
+        QVERIFY(page.setDevice(QStringLiteral("cpu")));
+        QCOMPARE(QSettings().value(QStringLiteral("classify/device")).toString(), QStringLiteral("cpu"));
+        {
+            ClassifyPage again;
+            QCOMPARE(again.device(), QStringLiteral("cpu"));
+        }
+        page.setModelPath(run_);
+        QVERIFY(classify(page, {labelledFolder()}));
+        QVERIFY2(page.errorText().isEmpty(), qPrintable(page.errorText()));
+        QCOMPARE(page.classifierDevice(), QStringLiteral("cpu"));
+    }
+
+    // Double-clicking a result row opens that document on the Explore page with the same model, which
+    // inspects it.
+    void rowOpensInExplorer() {
+        ponet::gui::MainWindow w;
+        w.resize(1280, 800);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        ClassifyPage* page = w.classifyPage();
+        w.showPage(QStringLiteral("classify"));
+        page->setModelPath(run_);
+        QVERIFY(classify(*page, {labelledFolder()}));
+        QVERIFY(page->results()->rowCount() > 2);
+        auto* view = page->findChild<QTableView*>(QStringLiteral("classifyResults"));
+        QVERIFY(view);
+        const QModelIndex index = view->model()->index(2, ClassifyResultModel::File);
+        const ClassifyRow row = page->results()->rows().at(page->proxy()->mapToSource(index).row());
+        QVERIFY(!row.text.isEmpty());
+        QSignalSpy inspected(w.explorerPage(), &ponet::gui::ExplorerPage::inspected);
+        QSignalSpy failed(w.explorerPage(), &ponet::gui::ExplorerPage::failed);
+        const QPoint at = view->visualRect(index).center();
+        QTest::mouseClick(view->viewport(), Qt::LeftButton, {}, at);  // the press that the double click completes
+        QTest::mouseDClick(view->viewport(), Qt::LeftButton, {}, at);
+        QCOMPARE(w.currentPage(), QStringLiteral("explore"));
+        QCOMPARE(w.explorerPage()->modelPath(), run_);
+        QCOMPARE(w.explorerPage()->documentName(), row.file);
+        QVERIFY(inspected.wait(kTimeoutMs) || inspected.count() > 0);
+        QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().first().toString()));
+        QVERIFY(w.explorerPage()->inspection());
+    }
+
     // The page as a user sees it after a batch (docs/images/studio-classify.png when PONET_SCREENSHOT_DIR is
     // set).
     void screenshot() {
@@ -280,7 +346,10 @@ class TestClassifyPage : public QObject {
         page.show();
         QVERIFY(QTest::qWaitForWindowExposed(&page));
         page.setModelPath(run_);
-        QVERIFY(classify(page, {path(QStringLiteral("labelled")), path(QStringLiteral("mixed"))}));
+        // The mixed folder of the drop test too, when it ran first (skipped files in the picture).
+        QStringList inputs{labelledFolder()};
+        if (QFileInfo::exists(path(QStringLiteral("mixed")))) inputs << path(QStringLiteral("mixed"));
+        QVERIFY(classify(page, inputs));
         QVERIFY(page.hasScore());
         page.setThreshold(0.55);
         QTest::qWait(50);
