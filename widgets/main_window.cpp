@@ -39,8 +39,10 @@
 #include "widgets/number_format.h"
 #include "widgets/plot_controls.h"
 #include "widgets/preferences_dialog.h"
+#include "widgets/run_config_form.h"
 #include "widgets/run_library.h"
 #include "widgets/selftest_page.h"
+#include "widgets/tokenizer_panel.h"
 #include "widgets/train_page.h"
 #include "widgets/training_worker.h"
 
@@ -210,6 +212,16 @@ void MainWindow::createPages() {
     });
     connect(modelPage_, &ModelPage::logMessage, this, &MainWindow::appendLog);
     connect(modelPage_, &ModelPage::modelShown, this, &MainWindow::onModelShown);
+    // The Model page's tokenizer (a trained SentencePiece model, bytes, or the model's own) is the run's
+    // data.tokenizer; the Data page's imported documents are offered to it as a training corpus.
+    connect(modelPage_, &ModelPage::tokenizerChosen, this, [this](const QString& value) {
+        trainPage_->form()->setValue(QStringLiteral("data.tokenizer"), value);
+    });
+    connect(dataPage_, &DataPage::datasetLoaded, this, [this](const QString& name, qint64) {
+        const LoadedDataset& d = dataPage_->dataset();
+        const bool text = d.origin == DatasetOrigin::Import && !d.images;
+        modelPage_->tokenizerPanel()->setDatasetCorpus(text ? d.path : QString(), name);
+    });
     connect(selfTestPage_, &SelfTestPage::logMessage, this, &MainWindow::appendLog);
     connect(selfTestPage_, &SelfTestPage::runningChanged, this, [this](bool running) {
         runSelfTestAction_->setEnabled(!running);
