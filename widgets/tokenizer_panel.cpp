@@ -24,6 +24,8 @@
 namespace ponet::gui {
 namespace {
 
+constexpr int kSavedRole = Qt::UserRole + 1;  // the item is a tokenizer trained into the tokenizers folder
+
 QString elapsedText(qint64 ms) {
     const qint64 s = ms / 1000;
     return QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
@@ -329,8 +331,13 @@ QString TokenizerPanel::chosenTokenizer() const {
 }
 
 bool TokenizerPanel::chooseTokenizer(const QString& value) {
-    const int index = choice_->findData(value);
-    if (index < 0) return false;
+    int index = choice_->findData(value);
+    if (index < 0) {
+        // A tokenizer the run configuration names that was not trained here (a vocab.txt, a model elsewhere).
+        if (!QFileInfo::exists(value)) return false;
+        choice_->addItem(tr("%1 (from the run configuration)").arg(QDir::toNativeSeparators(value)), value);
+        index = choice_->count() - 1;
+    }
     choice_->setCurrentIndex(index);
     choiceNote_->setText(value.isEmpty() ? tr("Runs use the model's own vocabulary.")
                                          : tr("Runs use %1.").arg(QDir::toNativeSeparators(value)));
@@ -339,7 +346,8 @@ bool TokenizerPanel::chooseTokenizer(const QString& value) {
 
 QStringList TokenizerPanel::savedTokenizerDirectories() const {
     QStringList out;
-    for (int i = 2; i < choice_->count(); ++i) out << choice_->itemData(i).toString();
+    for (int i = 0; i < choice_->count(); ++i)
+        if (choice_->itemData(i, kSavedRole).toBool()) out << choice_->itemData(i).toString();
     return out;
 }
 
@@ -363,14 +371,14 @@ void TokenizerPanel::refresh() {
                              .arg(QString::fromStdString(t.name), QString::fromStdString(t.model_type),
                                   formatCount(t.vocab_size)),
                          dir);
+        choice_->setItemData(choice_->count() - 1, true, kSavedRole);
         choice_->setItemData(choice_->count() - 1,
                              tr("Trained on %1 (%2 lines), %3")
                                  .arg(QDir::toNativeSeparators(QString::fromStdString(t.corpus)),
                                       formatCount(t.lines), QString::fromStdString(t.created_at)),
                              Qt::ToolTipRole);
     }
-    const int index = choice_->findData(current);
-    choice_->setCurrentIndex(index >= 0 ? index : 0);
+    if (!chooseTokenizer(current)) chooseTokenizer(QString());
 }
 
 }  // namespace ponet::gui

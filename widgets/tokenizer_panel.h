@@ -47,6 +47,7 @@ class TokenizerPanel : public QWidget {
 
     // The run's tokenizer as data.tokenizer: "" (the model's own), "byte", or a trained model's folder.
     QString chosenTokenizer() const;
+    // Selects `value`; an existing file or folder that is not listed is added. False when it cannot be shown.
     bool chooseTokenizer(const QString& value);
     QStringList savedTokenizerDirectories() const;
     QString messageText() const;
