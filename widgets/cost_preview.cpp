@@ -346,7 +346,7 @@ bool CostPreview::plotEstimate() {
     status_->setText(
         tr("Estimate, not a measurement: %1 (%2) is not a shape the benchmark measures, so its time per step is "
            "scaled by FLOPs and its memory by modelled bytes from the measurement of %3 (%4) on %5 (%6, %7, batch "
-           "%8, %9). Measure %3 again to refresh the calibration.")
+           "%8, %9).")
             .arg(modelName_, shapeText(*config_), qs(best->spec.preset), mixerTitle(mixer_), qs(best->device),
                  qs(best->device_name), when)
             .arg(best->spec.batch)
@@ -357,11 +357,27 @@ bool CostPreview::plotEstimate() {
                              .arg(modelName_, qs(best->device), qs(best->spec.preset), qs(best->device_name), when));
         measureButton_->setText(tr("&Measure Now"));
     } else {
-        preset_ = qs(best->spec.preset);  // what "Measure" refreshes
-        measureButton_->setText(tr("&Measure %1 Again").arg(preset_));
+        // preset_ stays the nearest shape the harness measures: what "Measure" runs.
+        measureButton_->setText(qs(best->spec.preset) == preset_ ? tr("&Measure %1 Again").arg(preset_)
+                                                                  : tr("&Measure %1").arg(preset_));
     }
-    timePlot_->setToolTip(tr("Estimated from %1 by a FLOP count of each layer").arg(preset_));
-    memoryPlot_->setToolTip(tr("Estimated from %1 by a count of weights, optimizer state and activations").arg(preset_));
+    // Far from its calibration the estimate is rough (small models spend their time on other things than
+    // FLOPs); say so, and what to measure for a close one.
+    const double ratio = ponet::bench::work_ratio(*config_, bestShape, config_->mixer);
+    if (ratio > 16 || ratio < 1.0 / 16) {
+        const QString factor = QString::number(ratio > 1 ? ratio : 1 / ratio, 'f', 0);
+        const QString nearest = exact_ ? modelName_ : preset_;
+        status_->setText(status_->text() + QLatin1Char(' ') +
+                         (nearest != qs(best->spec.preset)
+                              ? tr("The two differ %1× in work per step, so take it as a rough guide; measuring %2 "
+                                   "gives a close one.")
+                                    .arg(factor, nearest)
+                              : tr("The two differ %1× in work per step, so take it as a rough guide.").arg(factor)));
+    }
+
+    timePlot_->setToolTip(tr("Estimated from %1 by a FLOP count of each layer").arg(qs(best->spec.preset)));
+    memoryPlot_->setToolTip(
+        tr("Estimated from %1 by a count of weights, optimizer state and activations").arg(qs(best->spec.preset)));
     Q_EMIT previewChanged();
     return true;
 }

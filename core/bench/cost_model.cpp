@@ -74,6 +74,10 @@ ModelConfig bench_preset_config(const std::string& preset, MixerKind mixer) {
     return c;
 }
 
+double work_ratio(const ModelConfig& a, const ModelConfig& b, MixerKind mixer) {
+    return training_step_cost(a, mixer, 8, 512).flops / std::max(1.0, training_step_cost(b, mixer, 8, 512).flops);
+}
+
 bool same_shape(const ModelConfig& a, const ModelConfig& b) {
     return a.hidden_size == b.hidden_size && a.num_hidden_layers == b.num_hidden_layers &&
            a.num_attention_heads == b.num_attention_heads && a.intermediate_size == b.intermediate_size &&
@@ -95,19 +99,14 @@ CostCurve estimate_cost(const ModelConfig& target, MixerKind mixer, int64_t batc
                            " has no finished " + name + " row to scale from");
     std::sort(pts.begin(), pts.end(), [](const Point& a, const Point& b) { return a.length < b.length; });
 
-    // Throughput (FLOPs per millisecond) at a length: measured, interpolated in log length between measured
-    // lengths, and held at the nearest end outside them.
-    auto rate_at = [&](double l) {
-        if (l <= pts.front().length) return pts.front().flops / pts.front().ms;
-        if (l >= pts.back().length) return pts.back().flops / pts.back().ms;
-        for (size_t i = 1; i < pts.size(); ++i) {
-            if (l > pts[i].length) continue;
-            const double t = std::log(l / pts[i - 1].length) / std::log(pts[i].length / pts[i - 1].length);
-            const double r0 = std::log(pts[i - 1].flops / pts[i - 1].ms), r1 = std::log(pts[i].flops / pts[i].ms);
-            return std::exp(r0 + t * (r1 - r0));
-        }
-        return pts.back().flops / pts.back().ms;
-    };
+    // One throughput (FLOPs per millisecond) pooled over the measured lengths: short CPU measurements are noisy,
+    // and a rate per length let that noise bend the estimate (longer sequences looking cheaper).
+    double flops = 0, ms = 0;
+    for (const Point& p : pts) {
+        flops += p.flops;
+        ms += p.ms;
+    }
+    const double rate = flops / ms;
 
     // Peak memory = offset + slope × modelled bytes, least squares over the measured lengths; the offset is
     // what the process or the allocator holds whatever the model (never negative).
@@ -143,7 +142,7 @@ CostCurve estimate_cost(const ModelConfig& target, MixerKind mixer, int64_t batc
     for (int64_t l : lengths) {
         const StepCost c = training_step_cost(target, mixer, batch, l);
         out.lengths.push_back(l);
-        out.ms.push_back(c.flops / rate_at(static_cast<double>(l)));
+        out.ms.push_back(c.flops / rate);
         out.peak_bytes.push_back(mem.empty() ? -1.0 : offset + slope * c.bytes);
     }
     return out;
