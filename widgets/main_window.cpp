@@ -435,6 +435,7 @@ void MainWindow::restoreSettings(const Options& options) {
         if (!last.isEmpty()) opened = modelPage_->openModelDirectory(last);
     }
     if (!opened) modelPage_->showDefaultModel();
+    modelPage_->tokenizerPanel()->chooseTokenizer(trainPage_->form()->valueText(QStringLiteral("data.tokenizer")));
 
     QString page = options.page.isEmpty() ? settings.value(key::page).toString() : options.page;
     if (!pageIds().contains(page)) page = QString::fromLatin1(kDefaultPage);

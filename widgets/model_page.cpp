@@ -18,6 +18,7 @@
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QSpinBox>
 #include <QStyledItemDelegate>
 #include <QTabWidget>
@@ -222,6 +223,7 @@ ModelPage::ModelPage(QWidget* parent) : QWidget(parent), worker_(std::make_uniqu
     overviewScroll->setWidget(overview);
     overviewScroll->setWidgetResizable(true);
     overviewScroll->setFrameShape(QFrame::NoFrame);
+    overviewScroll_ = overviewScroll;
 
     auto* tabs = new QTabWidget(this);
     tabs->setObjectName(QStringLiteral("modelTabs"));
@@ -263,6 +265,7 @@ ModelPage::~ModelPage() {
 
 QWidget* ModelPage::buildConfigurationBox() {
     auto* box = new QGroupBox(tr("Configuration"), this);
+    configurationBox_ = box;
     configForm_ = new QFormLayout(box);
     configForm_->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
     configForm_->setRowWrapPolicy(QFormLayout::DontWrapRows);
@@ -610,6 +613,21 @@ QString ModelPage::currentModelDirectory() const {
 std::optional<ponet::ModelSummary> ModelPage::currentSummary() const {
     return shownSummary_;
 }
+bool ModelPage::showSection(const QString& name) {
+    QWidget* target = name == QLatin1String("configuration") ? configurationBox_
+                      : name == QLatin1String("tokenizer")   ? tokenizerPanel_->parentWidget()
+                      : name == QLatin1String("cost")        ? costPreview_->parentWidget()
+                                                             : nullptr;
+    if (!target) return false;
+    if (auto* tabs = findChild<QTabWidget*>(QStringLiteral("modelTabs"))) tabs->setCurrentIndex(0);
+    if (QLayout* l = overviewScroll_->widget()->layout()) l->activate();
+    overviewScroll_->ensureWidgetVisible(target, 0, 0);
+    // ensureWidgetVisible brings the box's bottom into view when it is taller than the room; start at its top.
+    overviewScroll_->verticalScrollBar()->setValue(
+        std::min(overviewScroll_->verticalScrollBar()->maximum(), target->mapTo(overviewScroll_->widget(), QPoint(0, 0)).y()));
+    return true;
+}
+
 bool ModelPage::isBusy() const {
     return busy_ || (tokenizerPanel_ && tokenizerPanel_->isTraining());
 }

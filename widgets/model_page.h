@@ -15,6 +15,7 @@ class QFormLayout;
 class QLabel;
 class QPlainTextEdit;
 class QPushButton;
+class QScrollArea;
 class QSpinBox;
 class QTableWidget;
 
@@ -52,6 +53,8 @@ class ModelPage : public QWidget {
 
     // The cost preview (time and memory per step from the benchmark cache) and its devices.
     CostPreview* costPreview() const { return costPreview_; }
+    // Scrolls the overview to one of its parts: "configuration", "tokenizer" or "cost"; false for another name.
+    bool showSection(const QString& name);
     // The run's tokenizer and SentencePiece training on a corpus.
     TokenizerPanel* tokenizerPanel() const { return tokenizerPanel_; }
     void setDevices(const QStringList& devices);
@@ -115,6 +118,8 @@ class ModelPage : public QWidget {
     QPlainTextEdit* jsonView_ = nullptr;
     CostPreview* costPreview_ = nullptr;
     TokenizerPanel* tokenizerPanel_ = nullptr;
+    QScrollArea* overviewScroll_ = nullptr;
+    QWidget* configurationBox_ = nullptr;
     int builtinCount_ = 0;
 
     std::optional<ModelSource> shown_;
