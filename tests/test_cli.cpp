@@ -12,6 +12,7 @@
 #include <QCoreApplication>
 #include <QFile>
 #include <QFileInfo>
+#include <QDir>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QStringList>
@@ -50,6 +51,7 @@ class TestCli : public QObject {
     void manPage();
     void selftest();
     void selftestReportsFailures();
+    void tokenizeTrainsANamedModel();
 
   private:
     Run ponet(const QStringList& args);
@@ -272,6 +274,48 @@ void TestCli::selftestReportsFailures() {
     QVERIFY2(m.hasMatch(), qPrintable(r.out));
     QVERIFY2(m.captured(1).toInt() > 0 && m.captured(2).toInt() > 0, qPrintable(lines.last()));
     QVERIFY2(r.out.contains("FAIL  [cpu] golden parity"), qPrintable(r.out));
+}
+
+// `ponet tokenize --train-spm CORPUS --name NAME`: any importable corpus (here a folder per label), the model kept
+// in the tokenizers folder the app lists, usable as --tokenizer; a taken name and too large a vocabulary are
+// refused with a message that says so.
+void TestCli::tokenizeTrainsANamedModel() {
+    const QString data = tmp_.filePath("data-dir");
+    qputenv("PONET_DATA_DIR", data.toUtf8());
+    for (const char* label : {"cooking", "astronomy"}) {
+        QDir().mkpath(tmp_.filePath(QString("corpus/") + label));
+        for (int i = 0; i < 20; ++i) {
+            QFile f(tmp_.filePath(QString("corpus/%1/%2.txt").arg(label).arg(i)));
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(QString("the %1 number %2 shows the onion and the star near the oven and the moon\n")
+                        .arg(label)
+                        .arg(i % 7)
+                        .toUtf8());
+        }
+    }
+    const QString corpus = tmp_.filePath("corpus");
+    const Run r = ponet({"tokenize", "--train-spm", corpus, "--name", "demo", "--model-type", "bpe", "--vocab-size",
+                         "60", "--ids", "the onion"});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    QVERIFY2(r.err.contains("trained a bpe model of 60 pieces on 40 lines of 40 documents"), qPrintable(r.err));
+    QVERIFY(!r.out.trimmed().isEmpty());
+    const QString dir = data + "/tokenizers/demo";
+    QVERIFY(QFileInfo::exists(dir + "/spm.model"));
+    const Run list = ponet({"tokenize", "--list-trained"});
+    QCOMPARE(list.exitCode, 0);
+    QVERIFY2(list.out.startsWith("demo\tbpe\t60\t" + dir), qPrintable(list.out));
+    const Run use = ponet({"tokenize", "--tokenizer", dir, "the star"});
+    QCOMPARE(use.exitCode, 0);
+    QVERIFY(!use.out.trimmed().isEmpty());
+
+    const Run taken = ponet({"tokenize", "--train-spm", corpus, "--name", "demo", "--vocab-size", "60"});
+    QCOMPARE(taken.exitCode, 2);
+    QVERIFY2(taken.err.contains("already exists"), qPrintable(taken.err));
+    const Run big = ponet({"tokenize", "--train-spm", corpus, "--name", "big", "--vocab-size", "50000"});
+    QCOMPARE(big.exitCode, 2);
+    QVERIFY2(big.err.contains("the corpus supports at most"), qPrintable(big.err));
+    QVERIFY(!QFileInfo::exists(data + "/tokenizers/big"));
+    qunsetenv("PONET_DATA_DIR");
 }
 
 QTEST_GUILESS_MAIN(TestCli)

@@ -11,8 +11,12 @@
 #include <QVBoxLayout>
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/bench/bench_cache.h"
+#include "core/bench/cost_model.h"
+#include "core/util/error.h"
+#include "widgets/number_format.h"
 #include "widgets/benchmark_plot.h"
 #include "widgets/benchmark_worker.h"
 
@@ -26,6 +30,33 @@ constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
 QString qs(const std::string& s) {
     return QString::fromStdString(s);
+}
+
+// The harness's shapes with `mixer`; presets whose resources are missing are left out.
+std::vector<std::pair<std::string, ponet::ModelConfig>> presetShapes(ponet::MixerKind mixer) {
+    std::vector<std::pair<std::string, ponet::ModelConfig>> out;
+    for (const std::string& p : ponet::bench::preset_names()) {
+        try {
+            out.emplace_back(p, ponet::bench::bench_preset_config(p, mixer));
+        } catch (const std::exception&) {
+        }
+    }
+    return out;
+}
+
+// How far apart two shapes are in cost: the log of their FLOP ratio at 512 tokens.
+double costDistance(const ponet::ModelConfig& a, const ponet::ModelConfig& b) {
+    const double fa = ponet::bench::training_step_cost(a, a.mixer, kBatch, 512).flops;
+    const double fb = ponet::bench::training_step_cost(b, a.mixer, kBatch, 512).flops;
+    return std::abs(std::log(std::max(1.0, fa) / std::max(1.0, fb)));
+}
+
+QString shapeText(const ponet::ModelConfig& c) {
+    return CostPreview::tr("hidden %1, %2 layers, %3 heads, feed-forward %4")
+        .arg(c.hidden_size)
+        .arg(c.num_hidden_layers)
+        .arg(c.num_attention_heads)
+        .arg(c.intermediate_size);
 }
 
 QString mixerTitle(const QString& mixer) {
@@ -125,18 +156,30 @@ bool CostPreview::setDevice(const QString& device) {
     return true;
 }
 
-QString CostPreview::presetForModel(const QString& directoryName) {
-    if (directoryName == QLatin1String("ponet-tiny")) return QStringLiteral("tiny");
-    if (directoryName == QLatin1String("ponet-base-uncased")) return QStringLiteral("base");
-    if (directoryName == QLatin1String("lra-text")) return QStringLiteral("lra-text");
+QString CostPreview::presetForShape(const ponet::ModelConfig& config) {
+    for (const auto& [name, shape] : presetShapes(config.mixer))
+        if (ponet::bench::same_shape(shape, config)) return QString::fromStdString(name);
     return {};
 }
 
-void CostPreview::setModel(const QString& directoryName, const QString& mixer, qint64 maxPositions) {
-    modelName_ = directoryName;
-    preset_ = presetForModel(directoryName);
-    mixer_ = mixer;
-    maxPositions_ = maxPositions;
+void CostPreview::setModel(const ponet::ModelConfig& config, const QString& name) {
+    modelName_ = name;
+    config_ = config;
+    mixer_ = QString::fromStdString(ponet::to_string(config.mixer));
+    maxPositions_ = config.max_position_embeddings;
+    preset_ = presetForShape(config);
+    exact_ = !preset_.isEmpty();
+    if (!exact_) {
+        // Calibrate with the nearest shape in cost the harness measures.
+        double best = 1e300;
+        for (const auto& [p, shape] : presetShapes(config.mixer)) {
+            const double d = costDistance(config, shape);
+            if (d < best) {
+                best = d;
+                preset_ = QString::fromStdString(p);
+            }
+        }
+    }
     refresh();
 }
 
@@ -151,9 +194,10 @@ ponet::bench::BenchSpec CostPreview::measurementSpec() const {
     spec.preset = preset_.toStdString();
     spec.mixers = {mixer_.toStdString()};
     spec.lengths.clear();
+    // Its own shape: the lengths it allows. A calibration: at least two lengths, so memory fits a line.
+    const qint64 cap = exact_ ? maxPositions_ : std::max<qint64>(2 * kFirstLength, maxPositions_);
     for (qint64 l = kFirstLength;
-         l <= kLastLength && l <= maxPositions_ && static_cast<int>(spec.lengths.size()) < budgetLengths_;
-         l *= 2)
+         l <= kLastLength && l <= cap && static_cast<int>(spec.lengths.size()) < budgetLengths_; l *= 2)
         spec.lengths.push_back(l);
     spec.batch = kBatch;
     spec.device = device().toStdString();
@@ -189,56 +233,153 @@ int CostPreview::memoryPointCount() const {
 
 void CostPreview::refresh() {
     if (measuring_) return;  // the result redraws when the measurement ends
-    if (preset_.isEmpty() || mixer_.isEmpty()) {
+    estimate_ = false;
+    if (!config_ || mixer_.isEmpty()) {
         measureButton_->setVisible(false);
-        status_->setText(
-            modelName_.isEmpty()
-                ? tr("No model shown.")
-                : tr("The benchmark harness measures the built-in shapes ponet-tiny, ponet-base-uncased and "
-                     "lra-text; “%1” is none of them, so there is no cost preview for it.")
-                      .arg(modelName_));
+        status_->setText(tr("No model shown."));
         plot(nullptr);
         return;
     }
-    if (measurementSpec().lengths.empty()) {
+    if (preset_.isEmpty()) {
         measureButton_->setVisible(false);
-        status_->setText(tr("This model allows %1 positions, fewer than the shortest measured length (%2).")
-                             .arg(maxPositions_)
-                             .arg(kFirstLength));
+        status_->setText(tr("The built-in benchmark shapes are missing (no resources directory), so there is "
+                            "nothing to measure or estimate from."));
         plot(nullptr);
         return;
     }
     std::vector<std::string> problems;
     cache_ = ponet::bench::load_cache(&problems);
     for (const auto& p : problems) Q_EMIT logMessage(tr("Benchmark cache: skipped %1").arg(qs(p)));
-    const std::string dev = device().toStdString(), preset = preset_.toStdString(),
-                      mixer = mixer_.toStdString();
-    // The newest training measurement of this shape and mixer on this device (load_cache is newest first).
-    for (const auto& r : cache_) {
-        if (r.device != dev || r.spec.preset != preset || r.spec.mode != ponet::bench::BenchMode::Train)
-            continue;
-        if (std::none_of(r.rows.begin(), r.rows.end(), [&](const auto& row) { return row.mixer == mixer; }))
-            continue;
-        const QString when = QDateTime::fromString(qs(r.started_at), Qt::ISODate)
-                                 .toLocalTime()
-                                 .toString(QStringLiteral("yyyy-MM-dd HH:mm"));
-        status_->setText(tr("Measured %1 on %2 (%3): %4, batch %5, %6. Measure again to refresh.")
-                             .arg(when, qs(r.device), qs(r.device_name), qs(r.spec.preset))
-                             .arg(r.spec.batch)
-                             .arg(qs(r.precision)));
-        measureButton_->setText(tr("&Measure Again"));
-        measureButton_->setVisible(true);
-        measureButton_->setEnabled(true);
-        plot(&r);
-        return;
-    }
-    status_->setText(tr("The benchmark cache has no measurement of %1 (%2) on %3 yet. Measure it now: "
-                        "a few training steps at each length, which takes a moment.")
-                         .arg(modelName_, mixerTitle(mixer_), device()));
-    measureButton_->setText(tr("&Measure Now"));
+    const std::string dev = device().toStdString(), mixer = mixer_.toStdString();
+    auto usable = [&](const ponet::bench::BenchReport& r) {
+        return r.device == dev && r.spec.mode == ponet::bench::BenchMode::Train &&
+               std::any_of(r.rows.begin(), r.rows.end(), [&](const auto& row) { return row.mixer == mixer && row.ok(); });
+    };
+    auto when = [](const ponet::bench::BenchReport& r) {
+        return QDateTime::fromString(qs(r.started_at), Qt::ISODate).toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm"));
+    };
     measureButton_->setVisible(true);
     measureButton_->setEnabled(true);
+    if (exact_) {
+        // The newest training measurement of this very shape and mixer on this device (newest first).
+        for (const auto& r : cache_) {
+            if (!usable(r) || qs(r.spec.preset) != preset_) continue;
+            status_->setText(tr("Measured %1 on %2 (%3): %4, batch %5, %6. Measure again to refresh.")
+                                 .arg(when(r), qs(r.device), qs(r.device_name), qs(r.spec.preset))
+                                 .arg(r.spec.batch)
+                                 .arg(qs(r.precision)));
+            measureButton_->setText(tr("&Measure Again"));
+            plot(&r);
+            return;
+        }
+    }
+    if (plotEstimate()) return;
+    measureButton_->setText(tr("&Measure Now"));
+    status_->setText(
+        exact_ ? tr("The benchmark cache has no measurement of %1 (%2) on %3 yet. Measure it now: a few training "
+                    "steps at each length, which takes a moment.")
+                     .arg(modelName_, mixerTitle(mixer_), device())
+               : tr("No %1 measurement on %2 to estimate “%3” from yet. Measure the nearest built-in shape "
+                    "(%4) now, a few training steps at each length; this shape is then estimated from it.")
+                     .arg(mixerTitle(mixer_), device(), modelName_, preset_));
     plot(nullptr);
+}
+
+bool CostPreview::plotEstimate() {
+    const std::string dev = device().toStdString(), mixer = mixer_.toStdString();
+    // The calibration: a cached training measurement of this mixer on this device, the nearest shape first,
+    // then the newest.
+    const ponet::bench::BenchReport* best = nullptr;
+    ponet::ModelConfig bestShape;
+    double bestDistance = 1e300;
+    for (const auto& r : cache_) {
+        if (r.device != dev || r.spec.mode != ponet::bench::BenchMode::Train) continue;
+        if (std::none_of(r.rows.begin(), r.rows.end(), [&](const auto& row) { return row.mixer == mixer && row.ok(); }))
+            continue;
+        ponet::ModelConfig shape;
+        try {
+            shape = ponet::bench::bench_preset_config(r.spec.preset, config_->mixer);
+        } catch (const std::exception&) {
+            continue;
+        }
+        const double d = costDistance(*config_, shape);
+        if (d < bestDistance - 1e-9) {
+            bestDistance = d;
+            best = &r;
+            bestShape = shape;
+        }
+    }
+    if (!best) return false;
+    std::vector<int64_t> lengths;
+    const qint64 cap = std::min<qint64>(maxPositions_, 16384);
+    for (qint64 l = kFirstLength; l <= cap; l *= 2) lengths.push_back(l);
+    if (lengths.empty()) lengths.push_back(std::max<qint64>(2, maxPositions_));
+    ponet::bench::CostCurve curve;
+    try {
+        curve = ponet::bench::estimate_cost(*config_, config_->mixer, kBatch, lengths, *best, bestShape);
+    } catch (const ponet::Error& e) {
+        Q_EMIT logMessage(tr("Cost preview: %1").arg(qs(e.what())));
+        return false;
+    }
+    estimate_ = true;
+    BenchmarkPlot::Series time, memory;
+    time.label = memory.label = tr("%1 (estimate)").arg(mixerTitle(mixer_));
+    time.color = memory.color = BenchmarkPlot::mixerColor(mixer_);
+    for (size_t i = 0; i < curve.lengths.size(); ++i) {
+        const double l = static_cast<double>(curve.lengths[i]);
+        time.lengths << l;
+        time.values << curve.ms[i];
+        if (curve.peak_bytes[i] >= 0) {
+            memory.lengths << l;
+            memory.values << curve.peak_bytes[i] / kGiB;
+        }
+    }
+    const QString empty = tr("No measurement");
+    timePlot_->setSeries({time}, tr("ms per step (estimate)"), empty);
+    memoryPlot_->setSeries(memory.lengths.isEmpty() ? QVector<BenchmarkPlot::Series>{} : QVector<BenchmarkPlot::Series>{memory},
+                           dev == "cpu" ? tr("peak resident memory (GiB, estimate)")
+                                        : tr("peak GPU memory (GiB, estimate)"),
+                           empty);
+    const QString when = QDateTime::fromString(qs(best->started_at), Qt::ISODate)
+                             .toLocalTime()
+                             .toString(QStringLiteral("yyyy-MM-dd HH:mm"));
+    status_->setText(
+        tr("Estimate, not a measurement: %1 (%2) is not a shape the benchmark measures, so its time per step is "
+           "scaled by FLOPs and its memory by modelled bytes from the measurement of %3 (%4) on %5 (%6, %7, batch "
+           "%8, %9).")
+            .arg(modelName_, shapeText(*config_), qs(best->spec.preset), mixerTitle(mixer_), qs(best->device),
+                 qs(best->device_name), when)
+            .arg(best->spec.batch)
+            .arg(qs(best->precision)));
+    if (exact_) {
+        status_->setText(tr("Estimate, not a measurement: %1 has no measurement on %2 yet, so it is scaled from %3 "
+                            "(%4, %5). Measure it now for measured numbers.")
+                             .arg(modelName_, qs(best->device), qs(best->spec.preset), qs(best->device_name), when));
+        measureButton_->setText(tr("&Measure Now"));
+    } else {
+        // preset_ stays the nearest shape the harness measures: what "Measure" runs.
+        measureButton_->setText(qs(best->spec.preset) == preset_ ? tr("&Measure %1 Again").arg(preset_)
+                                                                  : tr("&Measure %1").arg(preset_));
+    }
+    // Far from its calibration the estimate is rough (small models spend their time on other things than
+    // FLOPs); say so, and what to measure for a close one.
+    const double ratio = ponet::bench::work_ratio(*config_, bestShape, config_->mixer);
+    if (ratio > 16 || ratio < 1.0 / 16) {
+        const QString factor = QString::number(ratio > 1 ? ratio : 1 / ratio, 'f', 0);
+        const QString nearest = exact_ ? modelName_ : preset_;
+        status_->setText(status_->text() + QLatin1Char(' ') +
+                         (nearest != qs(best->spec.preset)
+                              ? tr("The two differ %1× in work per step, so take it as a rough guide; measuring %2 "
+                                   "gives a close one.")
+                                    .arg(factor, nearest)
+                              : tr("The two differ %1× in work per step, so take it as a rough guide.").arg(factor)));
+    }
+
+    timePlot_->setToolTip(tr("Estimated from %1 by a FLOP count of each layer").arg(qs(best->spec.preset)));
+    memoryPlot_->setToolTip(
+        tr("Estimated from %1 by a count of weights, optimizer state and activations").arg(qs(best->spec.preset)));
+    Q_EMIT previewChanged();
+    return true;
 }
 
 void CostPreview::plot(const ponet::bench::BenchReport* report) {
@@ -281,13 +422,16 @@ void CostPreview::plot(const ponet::bench::BenchReport* report) {
 
 void CostPreview::measure() {
     if (measuring_ || preset_.isEmpty()) return;
+    estimate_ = false;
     const ponet::bench::BenchSpec spec = measurementSpec();
     if (spec.lengths.empty()) return;
     setMeasuring(true);
     progress_->setRange(
         0, static_cast<int>(spec.lengths.size() * static_cast<size_t>(spec.warmup + spec.steps)));
     progress_->setValue(0);
-    status_->setText(tr("Measuring %1 (%2) on %3…").arg(modelName_, mixerTitle(mixer_), device()));
+    status_->setText(exact_ ? tr("Measuring %1 (%2) on %3…").arg(modelName_, mixerTitle(mixer_), device())
+                            : tr("Measuring %1 (%2) on %3 to estimate %4 from…")
+                                  .arg(preset_, mixerTitle(mixer_), device(), modelName_));
     plot(nullptr);
     worker_->rearm();
     Q_EMIT logMessage(

@@ -40,8 +40,10 @@
 #include "widgets/plot_controls.h"
 #include "widgets/preferences_dialog.h"
 #include "widgets/race_page.h"
+#include "widgets/run_config_form.h"
 #include "widgets/run_library.h"
 #include "widgets/selftest_page.h"
+#include "widgets/tokenizer_panel.h"
 #include "widgets/train_page.h"
 #include "widgets/training_worker.h"
 
@@ -229,6 +231,16 @@ void MainWindow::createPages() {
     });
     connect(modelPage_, &ModelPage::logMessage, this, &MainWindow::appendLog);
     connect(modelPage_, &ModelPage::modelShown, this, &MainWindow::onModelShown);
+    // The Model page's tokenizer (a trained SentencePiece model, bytes, or the model's own) is the run's
+    // data.tokenizer; the Data page's imported documents are offered to it as a training corpus.
+    connect(modelPage_, &ModelPage::tokenizerChosen, this, [this](const QString& value) {
+        trainPage_->form()->setValue(QStringLiteral("data.tokenizer"), value);
+    });
+    connect(dataPage_, &DataPage::datasetLoaded, this, [this](const QString& name, qint64) {
+        const LoadedDataset& d = dataPage_->dataset();
+        const bool text = d.origin == DatasetOrigin::Import && !d.images;
+        modelPage_->tokenizerPanel()->setDatasetCorpus(text ? d.path : QString(), name);
+    });
     connect(selfTestPage_, &SelfTestPage::logMessage, this, &MainWindow::appendLog);
     connect(selfTestPage_, &SelfTestPage::runningChanged, this, [this](bool running) {
         runSelfTestAction_->setEnabled(!running);
@@ -442,6 +454,7 @@ void MainWindow::restoreSettings(const Options& options) {
         if (!last.isEmpty()) opened = modelPage_->openModelDirectory(last);
     }
     if (!opened) modelPage_->showDefaultModel();
+    modelPage_->tokenizerPanel()->chooseTokenizer(trainPage_->form()->valueText(QStringLiteral("data.tokenizer")));
 
     QString page = options.page.isEmpty() ? settings.value(key::page).toString() : options.page;
     if (!pageIds().contains(page)) page = QString::fromLatin1(kDefaultPage);

@@ -14,6 +14,7 @@
 #include <limits>
 
 #include "widgets/qcp.h"
+#include "widgets/svg_export.h"
 
 namespace ponet::gui {
 namespace {
@@ -453,7 +454,7 @@ bool MetricPlot::exportCsv(const QString& path, QString* error) const {
 }
 
 QStringList MetricPlot::imageFormats() {
-    return {QStringLiteral("png"), QStringLiteral("pdf")};
+    return {QStringLiteral("png"), QStringLiteral("pdf"), QStringLiteral("svg")};
 }
 
 bool MetricPlot::exportImage(const QString& path, QString* error) {
@@ -465,11 +466,12 @@ bool MetricPlot::exportImage(const QString& path, QString* error) {
     } else if (suffix == QLatin1String("pdf")) {
         ok = plot_->savePdf(path, plot_->width(), plot_->height(), QCP::epNoCosmetic, title_);
     } else if (suffix == QLatin1String("svg")) {
-        if (error)
-            *error = tr("SVG export needs the Qt SVG module, which this build does not use; save as PNG or PDF.");
-        return false;
+        SvgExportOptions o;
+        o.title = title_;
+        if (plot_->width() >= 200 && plot_->height() >= 150) o.size = plot_->size();
+        return savePlotSvg(*plot_, path, o, error);
     } else {
-        if (error) *error = tr("Cannot save “%1”: choose a .png or .pdf file name.").arg(path);
+        if (error) *error = tr("Cannot save “%1”: choose a .png, .pdf or .svg file name.").arg(path);
         return false;
     }
     if (!ok && error) *error = tr("Could not write the image %1.").arg(path);
@@ -487,7 +489,7 @@ void MetricPlot::chooseCsvExport() {
 void MetricPlot::chooseImageExport() {
     const QString path = QFileDialog::getSaveFileName(this, tr("Export Plot Image"),
                                                       title_ + QStringLiteral(".png"),
-                                                      tr("PNG images (*.png);;PDF documents (*.pdf)"));
+                                                      tr("PNG images (*.png);;PDF documents (*.pdf);;SVG images (*.svg)"));
     if (path.isEmpty()) return;
     QString error;
     if (!exportImage(path, &error)) QMessageBox::warning(this, tr("Export Plot Image"), error);
@@ -509,7 +511,7 @@ void MetricPlot::contextMenuEvent(QContextMenuEvent* event) {
     });
     menu.addSeparator();
     menu.addAction(tr("Export &Data (CSV)…"), this, &MetricPlot::chooseCsvExport)->setEnabled(!series_.isEmpty());
-    menu.addAction(tr("Export &Image (PNG, PDF)…"), this, &MetricPlot::chooseImageExport);
+    menu.addAction(tr("Export &Image (PNG, PDF, SVG)…"), this, &MetricPlot::chooseImageExport);
     menu.exec(event->globalPos());
 }
 

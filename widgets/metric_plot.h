@@ -83,9 +83,10 @@ class MetricPlot : public QWidget {
 
     // CSV with one row per point of every series: run,metric,step,epoch,seconds,value. Atomic (QSaveFile).
     bool exportCsv(const QString& path, QString* error = nullptr) const;
-    // PNG or PDF by the file's suffix, at the widget's size (PNG at twice its pixels for sharp slides).
+    // PNG, PDF or SVG by the file's suffix, at the widget's size (PNG at twice its pixels for sharp slides; SVG
+    // written from the plot's content by svg_export.h).
     bool exportImage(const QString& path, QString* error = nullptr);
-    static QStringList imageFormats();  // "png", "pdf" (SVG needs Qt SVG, which this build does not use)
+    static QStringList imageFormats();  // "png", "pdf", "svg"
 
     // Draws pending points at once instead of on the next timer tick (tests, screenshots).
     void redrawNow();

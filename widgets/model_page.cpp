@@ -18,6 +18,7 @@
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QSpinBox>
 #include <QStyledItemDelegate>
 #include <QTabWidget>
@@ -31,6 +32,7 @@
 #include "widgets/inline_message.h"
 #include "widgets/model_summary_worker.h"
 #include "widgets/number_format.h"
+#include "widgets/tokenizer_panel.h"
 
 namespace ponet::gui {
 namespace {
@@ -201,6 +203,7 @@ ModelPage::ModelPage(QWidget* parent) : QWidget(parent), worker_(std::make_uniqu
     auto* right = new QVBoxLayout;
     right->addWidget(buildParametersBox());
     right->addWidget(buildMemoryBox());
+    right->addWidget(buildTokenizerBox());
     right->addStretch(1);
     auto* columns = new QHBoxLayout;
     columns->addWidget(buildConfigurationBox(), 5);
@@ -220,6 +223,7 @@ ModelPage::ModelPage(QWidget* parent) : QWidget(parent), worker_(std::make_uniqu
     overviewScroll->setWidget(overview);
     overviewScroll->setWidgetResizable(true);
     overviewScroll->setFrameShape(QFrame::NoFrame);
+    overviewScroll_ = overviewScroll;
 
     auto* tabs = new QTabWidget(this);
     tabs->setObjectName(QStringLiteral("modelTabs"));
@@ -261,6 +265,7 @@ ModelPage::~ModelPage() {
 
 QWidget* ModelPage::buildConfigurationBox() {
     auto* box = new QGroupBox(tr("Configuration"), this);
+    configurationBox_ = box;
     configForm_ = new QFormLayout(box);
     configForm_->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
     configForm_->setRowWrapPolicy(QFormLayout::DontWrapRows);
@@ -351,7 +356,7 @@ QWidget* ModelPage::buildMemoryBox() {
 }
 
 QWidget* ModelPage::buildCostBox() {
-    auto* box = new QGroupBox(tr("Cost Preview (measured training steps)"), this);
+    auto* box = new QGroupBox(tr("Cost Preview (training steps: measured, or estimated from a measured shape)"), this);
     box->setObjectName(QStringLiteral("costPreviewBox"));
     costPreview_ = new CostPreview(box);
     costPreview_->setObjectName(QStringLiteral("costPreview"));
@@ -359,6 +364,19 @@ QWidget* ModelPage::buildCostBox() {
     connect(costPreview_, &CostPreview::logMessage, this, &ModelPage::logMessage);
     auto* layout = new QVBoxLayout(box);
     layout->addWidget(costPreview_);
+    return box;
+}
+
+QWidget* ModelPage::buildTokenizerBox() {
+    auto* box = new QGroupBox(tr("Tokenizer"), this);
+    box->setObjectName(QStringLiteral("tokenizerBox"));
+    tokenizerPanel_ = new TokenizerPanel(box);
+    tokenizerPanel_->setObjectName(QStringLiteral("tokenizerPanel"));
+    connect(tokenizerPanel_, &TokenizerPanel::logMessage, this, &ModelPage::logMessage);
+    connect(tokenizerPanel_, &TokenizerPanel::tokenizerChosen, this, &ModelPage::tokenizerChosen);
+    connect(tokenizerPanel_, &TokenizerPanel::busyChanged, this, [this](bool) { Q_EMIT busyChanged(isBusy()); });
+    auto* layout = new QVBoxLayout(box);
+    layout->addWidget(tokenizerPanel_);
     return box;
 }
 
@@ -535,8 +553,7 @@ void ModelPage::display(const ModelSource& source, const ponet::ModelSummary& su
     }
 
     if (newModel) {
-        costPreview_->setModel(QFileInfo(source.directory).fileName(),
-                               QString::fromStdString(ponet::to_string(c.mixer)), c.max_position_embeddings);
+        costPreview_->setModel(c, source.name);
         jsonView_->setPlainText(source.configText);
         if (modelCombo_->findData(source.directory) < 0) {
             if (modelCombo_->count() == builtinCount_ && builtinCount_ > 0)
@@ -568,7 +585,7 @@ void ModelPage::selectComboEntry(const QString& directory) {
 
 void ModelPage::onComboActivated(int index) {
     const QString dir = modelCombo_->itemData(index).toString();
-    if (!dir.isEmpty() && (!shown_ || dir != shown_->directory || isBusy())) openModelDirectory(dir);
+    if (!dir.isEmpty() && (!shown_ || dir != shown_->directory || busy_)) openModelDirectory(dir);
 }
 
 void ModelPage::onSequenceLengthChanged(int value) {
@@ -596,6 +613,25 @@ QString ModelPage::currentModelDirectory() const {
 std::optional<ponet::ModelSummary> ModelPage::currentSummary() const {
     return shownSummary_;
 }
+bool ModelPage::showSection(const QString& name) {
+    QWidget* target = name == QLatin1String("configuration") ? configurationBox_
+                      : name == QLatin1String("tokenizer")   ? tokenizerPanel_->parentWidget()
+                      : name == QLatin1String("cost")        ? costPreview_->parentWidget()
+                                                             : nullptr;
+    if (!target) return false;
+    if (auto* tabs = findChild<QTabWidget*>(QStringLiteral("modelTabs"))) tabs->setCurrentIndex(0);
+    if (QLayout* l = overviewScroll_->widget()->layout()) l->activate();
+    overviewScroll_->ensureWidgetVisible(target, 0, 0);
+    // ensureWidgetVisible brings the box's bottom into view when it is taller than the room; start at its top.
+    overviewScroll_->verticalScrollBar()->setValue(
+        std::min(overviewScroll_->verticalScrollBar()->maximum(), target->mapTo(overviewScroll_->widget(), QPoint(0, 0)).y()));
+    return true;
+}
+
+bool ModelPage::isBusy() const {
+    return busy_ || (tokenizerPanel_ && tokenizerPanel_->isTraining());
+}
+
 QString ModelPage::errorText() const {
     return message_->kind() == InlineMessage::Kind::Error ? message_->text() : QString();
 }

@@ -15,6 +15,7 @@ class QFormLayout;
 class QLabel;
 class QPlainTextEdit;
 class QPushButton;
+class QScrollArea;
 class QSpinBox;
 class QTableWidget;
 
@@ -23,6 +24,7 @@ namespace ponet::gui {
 class CostPreview;
 class InlineMessage;
 class ModelSummaryWorker;
+class TokenizerPanel;
 
 class ModelPage : public QWidget {
     Q_OBJECT
@@ -43,7 +45,7 @@ class ModelPage : public QWidget {
     QString currentModelDirectory() const;
     std::optional<ponet::ModelSummary> currentSummary() const;
     QString errorText() const;  // empty when no error is on display
-    bool isBusy() const { return busy_; }
+    bool isBusy() const;  // summarising, or training a tokenizer
 
     // The sequence length the user asked for; the shown one is capped at the model's max positions.
     int requestedSequenceLength() const { return requestedSeqLen_; }
@@ -51,6 +53,10 @@ class ModelPage : public QWidget {
 
     // The cost preview (time and memory per step from the benchmark cache) and its devices.
     CostPreview* costPreview() const { return costPreview_; }
+    // Scrolls the overview to one of its parts: "configuration", "tokenizer" or "cost"; false for another name.
+    bool showSection(const QString& name);
+    // The run's tokenizer and SentencePiece training on a corpus.
+    TokenizerPanel* tokenizerPanel() const { return tokenizerPanel_; }
     void setDevices(const QStringList& devices);
     // Follows the window's compute device (the preview keeps its own while it measures).
     void setDevice(const QString& device);
@@ -60,6 +66,8 @@ class ModelPage : public QWidget {
     void modelShown(const QString& name, const QString& directory);
     void loadFailed(const QString& message);
     void busyChanged(bool busy);
+    // The run's tokenizer changed (data.tokenizer: "", "byte" or a trained model's folder).
+    void tokenizerChosen(const QString& value);
     void logMessage(const QString& text);
     // Internal: the queued command to the summary worker.
     void summaryRequested(quint64 requestId, const ponet::ModelConfig& config, qint64 seqLen);
@@ -79,6 +87,7 @@ class ModelPage : public QWidget {
     QWidget* buildParametersBox();
     QWidget* buildMemoryBox();
     QWidget* buildCostBox();
+    QWidget* buildTokenizerBox();
     bool load(const QString& path);
     void request(const ModelSource& source);
     void dispatch(Request request);
@@ -108,6 +117,9 @@ class ModelPage : public QWidget {
     QLabel* activationLabel_ = nullptr;
     QPlainTextEdit* jsonView_ = nullptr;
     CostPreview* costPreview_ = nullptr;
+    TokenizerPanel* tokenizerPanel_ = nullptr;
+    QScrollArea* overviewScroll_ = nullptr;
+    QWidget* configurationBox_ = nullptr;
     int builtinCount_ = 0;
 
     std::optional<ModelSource> shown_;

@@ -79,7 +79,7 @@ PlotControls::PlotControls(QWidget* parent) : QWidget(parent) {
     export_->setIcon(style()->standardIcon(QStyle::SP_DialogSaveButton));
     export_->setToolButtonStyle(Qt::ToolButtonIconOnly);
     export_->setAccessibleName(tr("Export plots"));
-    export_->setToolTip(tr("Save the curves' data as CSV, or every plot as PNG or PDF images"));
+    export_->setToolTip(tr("Save the curves' data as CSV, or every plot as PNG, PDF or SVG images"));
     connect(export_, &QToolButton::clicked, this, &PlotControls::chooseExport);
 
     layout->addWidget(smoothingLabel);
@@ -172,6 +172,7 @@ void PlotControls::chooseExport() {
     QAction* csv = menu.addAction(tr("All Curves as &CSV…"));
     QAction* png = menu.addAction(tr("Every Plot as &PNG…"));
     QAction* pdf = menu.addAction(tr("Every Plot as P&DF…"));
+    QAction* svg = menu.addAction(tr("Every Plot as &SVG…"));
     QAction* chosen = menu.exec(export_->mapToGlobal(QPoint(0, export_->height())));
     if (!chosen) return;
     QString error;
@@ -181,8 +182,9 @@ void PlotControls::chooseExport() {
         if (!path.isEmpty() && !exportCsv(path, &error)) QMessageBox::warning(this, tr("Export Curves"), error);
         return;
     }
-    if (chosen != png && chosen != pdf) return;
-    const QString suffix = chosen == png ? QStringLiteral("png") : QStringLiteral("pdf");
+    if (chosen != png && chosen != pdf && chosen != svg) return;
+    const QString suffix =
+        chosen == png ? QStringLiteral("png") : chosen == pdf ? QStringLiteral("pdf") : QStringLiteral("svg");
     const QString dir = QFileDialog::getExistingDirectory(this, tr("Folder for the Plot Images"));
     if (dir.isEmpty()) return;
     int index = 0;

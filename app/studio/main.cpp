@@ -2,6 +2,7 @@
 // everything else lives in widgets/.
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QFileInfo>
 #include <QIcon>
 #include <QScreen>
 #include <QTimer>
@@ -10,10 +11,15 @@
 #include <memory>
 
 #include "core/util/runtime.h"
+#include "widgets/classify_page.h"
+#include "widgets/data_page.h"
+#include "widgets/explorer_page.h"
 #include "widgets/idle_screenshot.h"
 #include "widgets/main_window.h"
+#include "widgets/model_page.h"
 #include "widgets/preferences_dialog.h"
 #include "widgets/race_page.h"
+#include "widgets/run_library.h"
 #include "widgets/metric_plot.h"
 #include "widgets/train_page.h"
 #include "widgets/training_worker.h"
@@ -75,8 +81,40 @@ int main(int argc, char* argv[]) {
         QApplication::translate("main", "Start a mixer race at once on the Race page, <steps> steps per mixer (with "
                                         "--screenshot: the picture once the race is over)."),
         QApplication::translate("main", "steps"));
+    // Content to open at start, one option per page; each does what the page's own controls would.
+    const QCommandLineOption importOption(
+        QStringLiteral("import"),
+        QApplication::translate("main", "Data page: import the documents in <path> (a file or folder)."),
+        QApplication::translate("main", "path"));
+    const QCommandLineOption openRunOption(
+        QStringLiteral("open-run"),
+        QApplication::translate("main", "Show the run in <dir>: its curves on the Train page, selected in the run "
+                                        "library (repeatable: the library overlays them)."),
+        QApplication::translate("main", "dir"));
+    const QCommandLineOption exploreModelOption(
+        QStringLiteral("explore-model"),
+        QApplication::translate("main", "Explore page: the model (a run or model directory) to inspect with."),
+        QApplication::translate("main", "dir"));
+    const QCommandLineOption exploreDocumentOption(
+        QStringLiteral("explore-document"),
+        QApplication::translate("main", "Explore page: open <file> and inspect it (with --explore-model)."),
+        QApplication::translate("main", "file"));
+    const QCommandLineOption classifyModelOption(
+        QStringLiteral("classify-model"),
+        QApplication::translate("main", "Classify page: the fine-tuned run (or model directory) to classify with."),
+        QApplication::translate("main", "dir"));
+    const QCommandLineOption classifyOption(
+        QStringLiteral("classify"),
+        QApplication::translate("main", "Classify page: classify the documents in <path> (repeatable; with "
+                                        "--classify-model)."),
+        QApplication::translate("main", "path"));
+    const QCommandLineOption modelSectionOption(
+        QStringLiteral("model-section"),
+        QApplication::translate("main", "Model page: scroll to <part> (configuration, tokenizer or cost)."),
+        QApplication::translate("main", "part"));
     parser.addOptions({pageOption, modelOption, selfTestOption, trainOption, screenshotOption, screenshotStepOption,
-                       preferencesOption, listPagesOption, raceOption});
+                       preferencesOption, listPagesOption, importOption, openRunOption, exploreModelOption,
+                       exploreDocumentOption, classifyModelOption, classifyOption, modelSectionOption, raceOption});
     parser.process(app);
     if (parser.isSet(listPagesOption)) {
         for (const QString& id : ponet::gui::MainWindow::pageIds()) std::printf("%s\n", qPrintable(id));
@@ -97,6 +135,51 @@ int main(int argc, char* argv[]) {
     if (parser.isSet(screenshotOption)) window.setGeometry(window.screen()->availableGeometry());
     window.show();
     if (parser.isSet(selfTestOption)) QTimer::singleShot(0, &window, &ponet::gui::MainWindow::runSelfTest);
+    if ((parser.isSet(exploreDocumentOption) && !parser.isSet(exploreModelOption)) ||
+        (parser.isSet(classifyOption) && !parser.isSet(classifyModelOption))) {
+        std::fprintf(stderr, "%s\n",
+                     qPrintable(QApplication::translate(
+                         "main", "--explore-document needs --explore-model, and --classify needs --classify-model.")));
+        return 2;
+    }
+    if (parser.isSet(importOption)) window.dataPage()->importPath(parser.value(importOption));
+    if (parser.isSet(openRunOption)) {
+        QStringList runs;
+        for (const QString& r : parser.values(openRunOption)) runs << QFileInfo(r).absoluteFilePath();
+        window.trainPage()->openRun(runs.front());
+        // The library lists its folder in the background; select the runs once they are listed.
+        auto selected = std::make_shared<QMetaObject::Connection>();
+        *selected = QObject::connect(window.runLibraryPage(), &ponet::gui::RunLibraryPage::runsChanged, &window,
+                                     [&window, runs, selected](int) {
+                                         window.runLibraryPage()->selectRuns(runs);
+                                         if (!window.runLibraryPage()->selectedRuns().isEmpty())
+                                             QObject::disconnect(*selected);
+                                     });
+        window.runLibraryPage()->selectRuns(runs);
+    }
+    if (parser.isSet(exploreModelOption)) {
+        ponet::gui::ExplorerPage* explorer = window.explorerPage();
+        explorer->setModelPath(parser.value(exploreModelOption));
+        if (parser.isSet(exploreDocumentOption) && explorer->openDocument(parser.value(exploreDocumentOption)))
+            explorer->inspect();
+    }
+    if (parser.isSet(classifyModelOption)) {
+        window.classifyPage()->setModelPath(parser.value(classifyModelOption));
+        if (parser.isSet(classifyOption)) window.classifyPage()->classifyPaths(parser.values(classifyOption));
+    }
+    if (parser.isSet(modelSectionOption)) {
+        const QString part = parser.value(modelSectionOption);
+        if (!QStringList{QStringLiteral("configuration"), QStringLiteral("tokenizer"), QStringLiteral("cost")}.contains(part)) {
+            std::fprintf(stderr, "%s\n",
+                         qPrintable(QApplication::translate("main", "--model-section is configuration, tokenizer or cost, not “%1”.")
+                                        .arg(part)));
+            return 2;
+        }
+        // Once the page is laid out at the window's size, and again when the model's summary has filled it in.
+        QTimer::singleShot(0, &window, [&window, part] { window.modelPage()->showSection(part); });
+        QObject::connect(window.modelPage(), &ponet::gui::ModelPage::modelShown, &window,
+                         [&window, part] { QTimer::singleShot(0, &window, [&window, part] { window.modelPage()->showSection(part); }); });
+    }
     QWidget* pictured = &window;
     if (parser.isSet(preferencesOption)) pictured = window.showPreferences();
     if (parser.isSet(trainOption)) {

@@ -1,8 +1,15 @@
 #include "core/text/sentencepiece_tokenizer.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 
@@ -127,6 +134,91 @@ std::string format_fraction(double v) {
     return std::to_string(millionths / 1000000) + "." + std::string(6 - frac.size(), '0') + frac;
 }
 
+bool write_all(int fd, const void* data, size_t size) {
+    const char* p = static_cast<const char*>(data);
+    while (size > 0) {
+        const ssize_t n = ::write(fd, p, size);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        p += n;
+        size -= static_cast<size_t>(n);
+    }
+    return true;
+}
+
+// SentencePiece's trainer cannot be stopped once started, so a cancellable training runs it in a child
+// process that hands the model (or the error) back through a pipe; Cancel kills the child. The child only
+// calls into the SentencePiece module (no LibTorch, no Qt) and leaves with _exit().
+bool train_in_child(const PonetSpmApi* api, const std::string& corpus,
+                    const std::vector<std::pair<std::string, std::string>>& flags, std::string* model,
+                    std::string* error, const std::atomic<bool>& cancel) {
+    if (cancel.load()) throw TrainingCancelled("tokenizer training cancelled");
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw Error(std::string("cannot create a pipe: ") + std::strerror(errno));
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        const int e = errno;
+        ::close(fds[0]);
+        ::close(fds[1]);
+        throw Error(std::string("cannot start the tokenizer training process: ") + std::strerror(e));
+    }
+    if (pid == 0) {
+        ::close(fds[0]);
+        std::string m, e;
+        bool ok = false;
+        try {
+            ok = api->train(corpus, flags, &m, &e);
+        } catch (...) {
+            e = "the SentencePiece trainer failed";
+        }
+        const std::string& payload = ok ? m : e;
+        const char tag = ok ? 'M' : 'E';
+        const uint64_t n = payload.size();
+        const bool sent = write_all(fds[1], &tag, 1) && write_all(fds[1], &n, sizeof n) &&
+                          write_all(fds[1], payload.data(), payload.size());
+        ::_exit(sent ? 0 : 3);
+    }
+    ::close(fds[1]);
+    std::string buffer;
+    bool cancelled = false;
+    for (;;) {
+        if (cancel.load()) {
+            cancelled = true;
+            ::kill(pid, SIGKILL);
+            break;
+        }
+        pollfd pfd{fds[0], POLLIN, 0};
+        const int r = ::poll(&pfd, 1, 50);
+        if (r < 0 && errno != EINTR) break;
+        if (r <= 0) continue;
+        char chunk[65536];
+        const ssize_t n = ::read(fds[0], chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;  // end of the child's output
+        buffer.append(chunk, static_cast<size_t>(n));
+    }
+    ::close(fds[0]);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (cancelled) throw TrainingCancelled("tokenizer training cancelled");
+    uint64_t n = 0;
+    if (buffer.size() < 1 + sizeof n) {
+        const std::string how = WIFSIGNALED(status) ? "was killed by signal " + std::to_string(WTERMSIG(status))
+                                                    : "exited with status " + std::to_string(WEXITSTATUS(status));
+        throw Error("the SentencePiece training process " + how + " without a result");
+    }
+    std::memcpy(&n, buffer.data() + 1, sizeof n);
+    if (buffer.size() != 1 + sizeof n + n) throw Error("the SentencePiece training process sent an incomplete result");
+    std::string payload = buffer.substr(1 + sizeof n);
+    if (buffer[0] == 'M') {
+        *model = std::move(payload);
+        return true;
+    }
+    *error = std::move(payload);
+    return false;
+}
+
 }  // namespace
 
 bool sentencepiece_available(std::string* reason) {
@@ -180,7 +272,8 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::from_file(const 
 }
 
 std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::train(const std::string& corpus_path,
-                                                                      const SentencePieceTrainOptions& o) {
+                                                                      const SentencePieceTrainOptions& o,
+                                                                      const std::atomic<bool>* cancel) {
     const PonetSpmApi* api = require_api();
     std::error_code ec;
     if (!fs::is_regular_file(corpus_path, ec))
@@ -211,8 +304,21 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::train(const std:
         {"minloglevel", o.verbose ? "0" : "2"},
     };
     std::string model, error;
-    if (!api->train(corpus_path, flags, &model, &error))
+    const bool ok = cancel ? train_in_child(api, corpus_path, flags, &model, &error, *cancel)
+                           : api->train(corpus_path, flags, &model, &error);
+    if (!ok) {
+        // "Vocabulary size too high (8000). Please set it to a value <= 1234." → say it in our words.
+        const auto at = error.find("<= ");
+        if (error.find("Vocabulary size") != std::string::npos && error.find("too high") != std::string::npos &&
+            at != std::string::npos) {
+            const std::string most = error.substr(at + 3, error.find_first_not_of("0123456789", at + 3) - at - 3);
+            throw InvalidInput("the corpus supports at most " + most + " pieces for a " + o.model_type +
+                               " model, fewer than the " + std::to_string(o.vocab_size) +
+                               " asked for: choose a vocabulary size of " + most +
+                               " or less, or a larger corpus");
+        }
         throw InvalidInput("SentencePiece training on " + corpus_path + " failed: " + error);
+    }
     auto tok = from_model(std::move(model));
     const SpecialTokens s = tok->special_tokens();
     if (s.pad != 0 || s.unk != 1 || s.cls != 2 || s.sep != 3 || s.mask != 4)

@@ -2,14 +2,22 @@
 // lives in libponet_spm.so, loaded on first use (core/spm/spm_api.h says why); when the module cannot be
 // loaded every entry point throws ponet::Error("SentencePiece is unavailable: <reason>").
 #pragma once
+#include <atomic>
 #include <memory>
 #include <string>
 
 #include "core/text/tokenizer.h"
+#include "core/util/error.h"
 
 struct PonetSpmApi;
 
 namespace ponet {
+
+// A tokenizer training the user cancelled; nothing of it was kept.
+class TrainingCancelled : public Error {
+  public:
+    using Error::Error;
+};
 
 struct SentencePieceTrainOptions {
     int64_t vocab_size = 8000;
@@ -32,9 +40,13 @@ class SentencePieceTokenizer final : public Tokenizer {
     // Trains on the non-empty lines of `corpus_path`. The model has our special tokens at fixed ids:
     // [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4, each a single piece ([CLS] [SEP] [MASK] are user-defined
     // symbols, so written in the text they stay whole, as with BERT). Throws ponet::InvalidInput when the
-    // options or the corpus do not allow training (SentencePiece's reason included).
+    // options or the corpus do not allow training (SentencePiece's reason included; a vocabulary larger than
+    // the corpus supports names the largest size it allows). With `cancel`, the trainer runs in a forked
+    // child process (SentencePiece has no way to stop), which is killed when *cancel becomes true:
+    // ponet::TrainingCancelled is thrown within a fraction of a second.
     static std::unique_ptr<SentencePieceTokenizer> train(const std::string& corpus_path,
-                                                         const SentencePieceTrainOptions& options);
+                                                         const SentencePieceTrainOptions& options,
+                                                         const std::atomic<bool>* cancel = nullptr);
 
     std::string kind() const override { return "sentencepiece"; }
     // Pieces as SentencePiece writes them ("▁" marks a word start). Invalid UTF-8 is replaced first.

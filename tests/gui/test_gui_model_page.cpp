@@ -2,7 +2,10 @@
 #include <QComboBox>
 #include <QDragEnterEvent>
 #include <QDropEvent>
+#include <QDir>
 #include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
 #include <QMimeData>
 #include <QPlainTextEdit>
@@ -15,10 +18,12 @@
 #include <QtTest>
 
 #include "core/bench/bench_cache.h"
+#include "core/bench/cost_model.h"
 #include "gui_test_support.h"
 #include "widgets/cost_preview.h"
 #include "widgets/model_page.h"
 #include "widgets/model_source.h"
+#include "widgets/qcp.h"
 
 using ponet::gui::CostPreview;
 using ponet::gui::ModelPage;
@@ -70,6 +75,7 @@ class TestModelPage : public QObject {
     void costPreviewPlotsCachedPoints();
     void costPreviewOffersMeasurementWithoutCache();
     void costPreviewMeasuresTinyOnCpu();
+    void costPreviewEstimatesAnyShape();
 };
 
 void TestModelPage::initTestCase() {
@@ -239,14 +245,17 @@ void TestModelPage::costPreviewPlotsCachedPoints() {
     QVERIFY(page.openModelDirectory(builtinDirectory(QStringLiteral("ponet-tiny"))));
     QTRY_COMPARE_WITH_TIMEOUT(page.currentModelName(), QStringLiteral("ponet-tiny"), kSummaryTimeoutMs);
     CostPreview* preview = page.costPreview();
-    QCOMPARE(preview->timePointCount(), 2);  // the two PoNet lengths of this device, not FNet's
+    // ponet-tiny (128 wide) is not the harness's tiny shape (64 wide): an estimate from it at the model's
+    // lengths (256 and 512 positions), from this device's PoNet rows, not FNet's.
+    QVERIFY(preview->isEstimate());
+    QCOMPARE(preview->timePointCount(), 2);
     QCOMPARE(preview->memoryPointCount(), 2);
     QVERIFY2(preview->statusText().contains(QStringLiteral("Crafted Test CPU")),
              qPrintable(preview->statusText()));
 
     auto* device = preview->findChild<QComboBox*>(QStringLiteral("costDevice"));
     device->setCurrentIndex(device->findData(QStringLiteral("cuda:0")));
-    QCOMPARE(preview->timePointCount(), 3);
+    QCOMPARE(preview->timePointCount(), 2);
     QVERIFY2(preview->statusText().contains(QStringLiteral("Crafted Test GPU")),
              qPrintable(preview->statusText()));
     // The window's device choice reaches the preview.
@@ -254,13 +263,88 @@ void TestModelPage::costPreviewPlotsCachedPoints() {
     QCOMPARE(preview->timePointCount(), 2);
     QVERIFY(!preview->setDevice(QStringLiteral("cuda:7")));
 
-    // A model the harness has no shape for says so and offers nothing to run.
+    // Any other shape is estimated too, and says from what.
     QVERIFY(page.openModelDirectory(builtinDirectory(QStringLiteral("lra-listops"))));
     QTRY_COMPARE_WITH_TIMEOUT(page.currentModelName(), QStringLiteral("lra-listops"), kSummaryTimeoutMs);
-    QCOMPARE(preview->timePointCount(), 0);
-    QVERIFY(!preview->canMeasure());
-    QVERIFY2(preview->statusText().contains(QStringLiteral("no cost preview")),
+    QVERIFY(preview->isEstimate());
+    QVERIFY(preview->timePointCount() >= 2);
+    QVERIFY(preview->canMeasure());
+    QVERIFY2(preview->statusText().contains(QStringLiteral("Estimate")) &&
+                 preview->statusText().contains(QStringLiteral("tiny")),
              qPrintable(preview->statusText()));
+}
+
+// A shape no preset has (edited fields in a config.json): time and memory per step estimated from the cached
+// measurement of the nearest shape, scaled by the cost model; a larger shape costs more at every length.
+void TestModelPage::costPreviewEstimatesAnyShape() {
+    QTemporaryDir cache;
+    qputenv("XDG_CACHE_HOME", cache.path().toUtf8());
+    ponet::bench::BenchReport report;
+    report.spec.preset = "tiny";
+    report.spec.mixers = {"attention"};
+    report.spec.lengths = {256, 512};
+    report.spec.batch = 8;
+    report.device = "cpu";
+    report.device_name = "Crafted Test CPU (2 threads)";
+    report.precision = "fp32";
+    report.started_at = "2026-01-02T03:04:05Z";
+    report.rows = {cachedRow("attention", 256, 10.0, 200 << 20), cachedRow("attention", 512, 25.0, 260 << 20)};
+    ponet::bench::update_cache(report);
+
+    QTemporaryDir models;
+    auto writeShape = [&](const QString& name, int hidden, int layers, int ffn) {
+        QJsonObject o = QJsonDocument::fromJson(readFile(builtinDirectory(QStringLiteral("ponet-tiny")) +
+                                                         QStringLiteral("/config.json")))
+                            .object();
+        o[QStringLiteral("hidden_size")] = hidden;
+        o[QStringLiteral("num_hidden_layers")] = layers;
+        o[QStringLiteral("num_attention_heads")] = 4;
+        o[QStringLiteral("intermediate_size")] = ffn;
+        o[QStringLiteral("max_position_embeddings")] = 2048;
+        o[QStringLiteral("mixer")] = QStringLiteral("attention");
+        const QString dir = models.filePath(name);
+        QDir().mkpath(dir);
+        return writeFile(dir + QStringLiteral("/config.json"), QJsonDocument(o).toJson()) ? dir : QString();
+    };
+    const QString small = writeShape(QStringLiteral("edited-small"), 96, 3, 384);
+    const QString large = writeShape(QStringLiteral("edited-large"), 192, 6, 768);
+    QVERIFY(!small.isEmpty() && !large.isEmpty());
+
+    auto curve = [](CostPreview* preview) {
+        QVector<double> v;
+        auto* plot = preview->findChild<QCustomPlot*>(QStringLiteral("costTimePlot"));
+        for (int i = 0; plot && i < plot->graphCount(); ++i)
+            for (int k = 0; k < plot->graph(i)->dataCount(); ++k) v << plot->graph(i)->data()->at(k)->value;
+        return v;
+    };
+    ModelPage page;
+    page.show();
+    QVERIFY(page.openModelDirectory(small));
+    QTRY_COMPARE_WITH_TIMEOUT(page.currentModelName(), QStringLiteral("edited-small"), kSummaryTimeoutMs);
+    CostPreview* preview = page.costPreview();
+    QVERIFY(preview->isEstimate());
+    QVERIFY2(preview->statusText().contains(QStringLiteral("Estimate")) &&
+                 preview->statusText().contains(QStringLiteral("Crafted Test CPU")) &&
+                 preview->statusText().contains(QStringLiteral("hidden 96, 3 layers")),
+             qPrintable(preview->statusText()));
+    QCOMPARE(preview->timePointCount(), 4);  // 256, 512, 1024, 2048
+    QCOMPARE(preview->memoryPointCount(), 4);
+    const QVector<double> smallMs = curve(preview);
+    QCOMPARE(smallMs.size(), 4);
+    for (int i = 1; i < smallMs.size(); ++i) QVERIFY(smallMs[i] > smallMs[i - 1]);
+
+    // The plotted numbers are the cost model's, from the calibration.
+    ponet::ModelConfig target = ponet::ModelConfig::load((small + QStringLiteral("/config.json")).toStdString());
+    const ponet::bench::CostCurve expected = ponet::bench::estimate_cost(
+        target, target.mixer, 8, {256, 512, 1024, 2048}, report,
+        ponet::bench::bench_preset_config("tiny", ponet::MixerKind::Attention));
+    for (int i = 0; i < 4; ++i) QVERIFY(std::abs(smallMs[i] - expected.ms[static_cast<size_t>(i)]) < 1e-6 * expected.ms[static_cast<size_t>(i)]);
+
+    QVERIFY(page.openModelDirectory(large));
+    QTRY_COMPARE_WITH_TIMEOUT(page.currentModelName(), QStringLiteral("edited-large"), kSummaryTimeoutMs);
+    const QVector<double> largeMs = curve(preview);
+    QCOMPARE(largeMs.size(), 4);
+    for (int i = 0; i < 4; ++i) QVERIFY(largeMs[i] > 2 * smallMs[i]);
 }
 
 void TestModelPage::costPreviewOffersMeasurementWithoutCache() {
@@ -294,6 +378,9 @@ void TestModelPage::costPreviewMeasuresTinyOnCpu() {
     CostPreview* preview = page.costPreview();
     preview->setMeasurementBudget(2, 1, 2);
     QVERIFY(preview->canMeasure());
+    // ponet-tiny is no shape the harness measures: the button measures the nearest one, to estimate from.
+    const std::string calibration = preview->measurementSpec().preset;
+    QVERIFY(!calibration.empty());
     QSignalSpy finished(preview, &CostPreview::measurementFinished);
     QSignalSpy measuring(preview, &CostPreview::measuringChanged);
     QTest::mouseClick(preview->findChild<QPushButton*>(QStringLiteral("measureCostButton")), Qt::LeftButton);
@@ -304,6 +391,7 @@ void TestModelPage::costPreviewMeasuresTinyOnCpu() {
     QCOMPARE(measuring.count(), 2);
     QCOMPARE(preview->timePointCount(), 2);
     QCOMPARE(preview->memoryPointCount(), 2);
+    QVERIFY(preview->isEstimate());
     // The picture for the docs: the page at 1280×800, scrolled to the preview.
     page.resize(1280, 800);
     auto* scroll = page.findChild<QScrollArea*>();
@@ -316,7 +404,7 @@ void TestModelPage::costPreviewMeasuresTinyOnCpu() {
     // Stored in the cache: a fresh page shows it without measuring.
     std::vector<ponet::bench::BenchReport> all = ponet::bench::load_cache();
     QCOMPARE(all.size(), size_t(1));
-    QCOMPARE(all.front().spec.preset, std::string("tiny"));
+    QCOMPARE(all.front().spec.preset, calibration);
     QCOMPARE(all.front().rows.size(), size_t(2));
     ModelPage again;
     QVERIFY(again.openModelDirectory(builtinDirectory(QStringLiteral("ponet-tiny"))));
