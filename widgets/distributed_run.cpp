@@ -238,19 +238,27 @@ ponet::RunOutcome DistributedRun::outcomeFromExit(int exitCode, QProcess::ExitSt
         return o;
     }
     o.status = "failed";
-    if (ranFailed && !status->message.empty()) {
-        o.message = status->message;
+    // The launcher's verdict names the worker that failed first ("rank 1 (pid N) was killed by signal 9");
+    // rank 0's status.json says what it saw (a bad data file, or the broken connection to that worker).
+    static const QLatin1String verdictPrefix("ponet launcher: the run failed: ");
+    QString verdict;
+    for (auto it = tail_.crbegin(); it != tail_.crend() && verdict.isEmpty(); ++it)
+        if (it->startsWith(verdictPrefix)) verdict = it->mid(verdictPrefix.size());
+    const QString rank0 = ranFailed ? qstr(status->message) : QString();
+    if (!rank0.isEmpty()) {
+        o.message = (verdict.isEmpty()                              ? rank0
+                     : verdict.startsWith(QLatin1String("rank 0 ")) ? tr("%1 (%2)").arg(rank0, verdict)
+                                                                    : tr("%1. Rank 0 reported: %2").arg(verdict, rank0))
+                        .toStdString();
         return o;
     }
-    // The launcher's verdict, else the last thing any process said.
-    static const QLatin1String verdict("ponet launcher: the run failed: ");
-    QString message;
-    for (auto it = tail_.crbegin(); it != tail_.crend() && message.isEmpty(); ++it)
-        if (it->startsWith(verdict)) message = it->mid(verdict.size());
+    // Else the last thing any process said.
+    QString message = verdict;
     for (auto it = tail_.crbegin(); it != tail_.crend() && message.isEmpty(); ++it)
         if (it->startsWith(QLatin1String("ponet")) || it->contains(QLatin1String("error"), Qt::CaseInsensitive))
             message = *it;
-    if (message.isEmpty() && !tail_.isEmpty()) message = tail_.mid(std::max<qsizetype>(0, tail_.size() - 3)).join(QLatin1Char(' '));
+    if (message.isEmpty() && !tail_.isEmpty())
+        message = tail_.mid(std::max<qsizetype>(0, tail_.size() - 3)).join(QLatin1Char(' '));
     const QString how = exitStatus == QProcess::CrashExit
                             ? tr("the ponet launcher was ended by a signal")
                             : tr("ponet exited with code %1").arg(exitCode);

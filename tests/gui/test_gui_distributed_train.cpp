@@ -2,7 +2,7 @@
 // `ponet` launcher with 2 worker processes for a tiny ListOps model; the page follows the run through the run
 // directory (the plots receive points, the per-rank view shows 2 ranks with positive tokens/s) and the run ends
 // with a valid checkpoint. Stop in the middle ends it with a checkpoint at the step where it stopped, which a
-// second 2-process launch continues. Failures (a dataset that is not there, no ponet program, no NCCL for "All
+// second 2-process launch continues. A killed worker ends the run with a message and a valid checkpoint. Failures (a dataset that is not there, no ponet program, no NCCL for "All
 // local GPUs") become a readable message and the page stays usable. Skipped, with the reason, where this build's
 // LibTorch has no c10d Gloo.
 #include <QAction>
@@ -12,10 +12,13 @@
 #include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTemporaryDir>
 #include <QtTest>
+
+#include <signal.h>
 
 #include <exception>
 #include <vector>
@@ -210,6 +213,41 @@ class TestDistributedTrain : public QObject {
         QVERIFY2(second.status == "stopped", second.message.c_str());
         QVERIFY(second.steps > outcome.steps);
         QVERIFY(checkpointProblem(dir, second.steps).isEmpty());
+    }
+
+    void killedWorkerEndsTheRunWithAMessage() {
+        TrainPage page;
+        prepare(page, tinyConfig(100000, 3));
+        QVERIFY(page.setParallelism(TrainPage::Parallelism::CpuProcesses, 2));
+        QSignalSpy finished(&page, &TrainPage::runFinished);
+        // The launcher's own lines reach the page's log: "launcher: rank 1: pid N ...".
+        qint64 rank1 = 0;
+        const QRegularExpression pidLine(QStringLiteral("rank 1: pid (\\d+)"));
+        connect(&page, &TrainPage::logMessage, this, [&](const QString& text) {
+            if (const auto m = pidLine.match(text); m.hasMatch()) rank1 = m.captured(1).toLongLong();
+        });
+        QVERIFY2(page.startTraining(), qPrintable(page.errorText()));
+        QTRY_VERIFY_WITH_TIMEOUT(page.rankView()->step() >= 4, kRunTimeoutMs);
+        QVERIFY(rank1 > 0);
+        QCOMPARE(::kill(static_cast<pid_t>(rank1), SIGKILL), 0);
+        QVERIFY(finished.wait(kRunTimeoutMs) || !finished.isEmpty());
+        const auto outcome = finished.first().first().value<ponet::RunOutcome>();
+        QCOMPARE(QString::fromStdString(outcome.status), QStringLiteral("failed"));
+        qInfo("the page says: %s", qPrintable(page.errorText()));
+        QVERIFY2(page.errorText().startsWith(QStringLiteral("The run failed: ")), qPrintable(page.errorText()));
+        // The worker that failed first, as the launcher saw it, then what rank 0 saw.
+        QVERIFY2(page.errorText().contains(QStringLiteral("rank 1 (pid %1) was killed by signal 9").arg(rank1)),
+                 qPrintable(page.errorText()));
+        QVERIFY(!page.isTraining());
+        QVERIFY(page.startAction()->isEnabled());
+        // The newest checkpoint rank 0 wrote before the failure is still whole.
+        const QStringList saved = QDir(page.activeRunDirectory() + QStringLiteral("/checkpoints"))
+                                      .entryList({QStringLiteral("step-*")}, QDir::Dirs, QDir::Name);
+        QVERIFY(!saved.isEmpty());
+        qint64 newest = 0;
+        for (const QString& name : saved) newest = std::max(newest, name.mid(5).toLongLong());
+        const QString problem = checkpointProblem(page.activeRunDirectory(), newest);
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
     }
 
     void failuresBecomeMessages() {
