@@ -9,6 +9,9 @@
 #include <QTemporaryDir>
 
 #include <netinet/in.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -126,6 +129,15 @@ bool DistributedRun::launch(const QStringList& arguments, const QString& runDir,
     for (const char* var : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "PONET_DIST_WORKER"})
         env.remove(QString::fromLatin1(var));
     p->setProcessEnvironment(env);
+#ifdef __linux__
+    // Should the app itself die, the launcher gets what Stop sends, so the run still ends with a checkpoint
+    // instead of training on unwatched; and writing to the dead app's pipes must not kill the launcher or its
+    // workers (an ignored SIGPIPE is inherited across exec, so the workers ignore it too).
+    p->setChildProcessModifier([] {
+        ::signal(SIGPIPE, SIG_IGN);
+        ::prctl(PR_SET_PDEATHSIG, SIGINT);
+    });
+#endif
     p->setProgram(ponet_);
     p->setArguments(args);
     connect(p, &QProcess::readyReadStandardOutput, this, [this] { readOutput(QProcess::StandardOutput); });

@@ -2,9 +2,10 @@
 // `ponet` launcher with 2 worker processes for a tiny ListOps model; the page follows the run through the run
 // directory (the plots receive points, the per-rank view shows 2 ranks with positive tokens/s) and the run ends
 // with a valid checkpoint. Stop in the middle ends it with a checkpoint at the step where it stopped, which a
-// second 2-process launch continues. A killed worker ends the run with a message and a valid checkpoint. Failures (a dataset that is not there, no ponet program, no NCCL for "All
-// local GPUs") become a readable message and the page stays usable. Skipped, with the reason, where this build's
-// LibTorch has no c10d Gloo.
+// second 2-process launch continues. A killed worker ends the run with a message and a valid checkpoint; a killed
+// app leaves a stopped run with a checkpoint. Failures (a dataset that is not there, no ponet program, no NCCL for
+// "All local GPUs") become a readable message and the page stays usable. Skipped, with the reason, where this
+// build's LibTorch has no c10d Gloo.
 #include <QAction>
 #include <QComboBox>
 #include <QDir>
@@ -12,6 +13,7 @@
 #include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QProcess>
 #include <QRegularExpression>
 #include <QSignalSpy>
 #include <QSpinBox>
@@ -247,6 +249,49 @@ class TestDistributedTrain : public QObject {
         qint64 newest = 0;
         for (const QString& name : saved) newest = std::max(newest, name.mid(5).toLongLong());
         const QString problem = checkpointProblem(page.activeRunDirectory(), newest);
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
+    }
+
+    // The app killed outright (a crash, `kill -9`): the launcher gets SIGINT from the kernel as its parent dies,
+    // so the workers stop as they would for Stop, with a checkpoint, instead of training on unwatched.
+    void appThatDiesLeavesAStoppedRunWithACheckpoint() {
+        const QString studio = QFileInfo(QCoreApplication::applicationDirPath() + QStringLiteral("/../ponet-studio"))
+                                   .absoluteFilePath();
+        if (!QFileInfo(studio).isExecutable()) QSKIP("ponet-studio is not built");
+        QTemporaryDir home;
+        QVERIFY(home.isValid());
+        QProcess app;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("PONET_DATA_DIR"), home.path());
+        env.insert(QStringLiteral("XDG_CONFIG_HOME"), home.filePath(QStringLiteral("config")));
+        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+        app.setProcessEnvironment(env);
+        app.setProcessChannelMode(QProcess::MergedChannels);
+        // The first-run example (300 steps) on 2 CPU workers.
+        app.start(studio, {QStringLiteral("--train"), QStringLiteral("--train-processes"), QStringLiteral("2")});
+        QVERIFY(app.waitForStarted(30000));
+        const QDir runs(home.filePath(QStringLiteral("runs")));
+        auto runDir = [&] {
+            const QStringList names = runs.entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+            return names.isEmpty() ? QString() : runs.filePath(names.first());
+        };
+        auto stepsLogged = [&] {
+            QFile f(runDir() + QStringLiteral("/metrics.jsonl"));
+            return f.open(QIODevice::ReadOnly) ? f.readAll().count("\"event\":\"step\"") : 0;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(stepsLogged() >= 1 || app.state() == QProcess::NotRunning, 120000);
+        QVERIFY2(app.state() == QProcess::Running, app.readAll().constData());
+        QCOMPARE(::kill(static_cast<pid_t>(app.processId()), SIGKILL), 0);
+        QVERIFY(app.waitForFinished(30000));
+        const QString dir = runDir();
+        // The kernel sends the death signal once per thread of the app as each ends; the launcher counts the
+        // burst as one interrupt, so the workers stop with a checkpoint instead of being ended by a second one.
+        QTRY_VERIFY_WITH_TIMEOUT(statusOf(dir) != QStringLiteral("running"), 120000);
+        const auto status = ponet::RunDirectory::open(dir.toStdString()).read_status();
+        QVERIFY(status.has_value());
+        QVERIFY2(status->state == ponet::RunState::Stopped, status->message.c_str());
+        QVERIFY(status->step < 300);
+        const QString problem = checkpointProblem(dir, status->step);
         QVERIFY2(problem.isEmpty(), qPrintable(problem));
     }
 
