@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <exception>
 
 #include "core/train/run_directory.h"
@@ -57,7 +58,8 @@ DistributedRun::DistributedRun(QObject* parent) : QObject(parent), ponet_(findPo
 DistributedRun::~DistributedRun() {
     if (!process_ || process_->state() == QProcess::NotRunning) return;
     disconnect(process_, nullptr, this, nullptr);
-    if (state_ == State::Running) ::kill(static_cast<pid_t>(process_->processId()), SIGINT);
+    if (const qint64 pid = process_->processId(); state_ == State::Running && pid > 0)
+        ::kill(static_cast<pid_t>(pid), SIGINT);
     if (!process_->waitForFinished(kShutdownWaitMs)) {
         process_->terminate();  // the launcher ends its workers (SIGTERM, then SIGKILL)
         if (!process_->waitForFinished(15000)) process_->kill();
@@ -142,12 +144,16 @@ bool DistributedRun::launch(const QStringList& arguments, const QString& runDir,
     p->setArguments(args);
     connect(p, &QProcess::readyReadStandardOutput, this, [this] { readOutput(QProcess::StandardOutput); });
     connect(p, &QProcess::readyReadStandardError, this, [this] { readOutput(QProcess::StandardError); });
+    connect(p, &QProcess::started, this, [this, p] {
+        if (stopRequested_ && p->processId() > 0) ::kill(static_cast<pid_t>(p->processId()), SIGINT);
+    });
     connect(p, &QProcess::finished, this, &DistributedRun::onProcessFinished);
     connect(p, &QProcess::errorOccurred, this, &DistributedRun::onProcessError);
     process_ = p;
     runDir_ = runDir;
     processes_ = processes;
     lastStep_ = 0;
+    stopRequested_ = false;
     tail_.clear();
     partial_[0].clear();
     partial_[1].clear();
@@ -163,7 +169,10 @@ bool DistributedRun::launch(const QStringList& arguments, const QString& runDir,
 
 void DistributedRun::stop() {
     if (state_ != State::Running || !process_) return;
-    if (process_->state() == QProcess::Running) ::kill(static_cast<pid_t>(process_->processId()), SIGINT);
+    stopRequested_ = true;
+    // Still starting: started() sends it. (A pid of 0 would signal our own process group.)
+    if (const qint64 pid = process_->processId(); process_->state() == QProcess::Running && pid > 0)
+        ::kill(static_cast<pid_t>(pid), SIGINT);
     setState(State::Stopping);
 }
 
@@ -247,6 +256,29 @@ ponet::RunOutcome DistributedRun::outcomeFromExit(int exitCode, QProcess::ExitSt
     if (exitStatus == QProcess::NormalExit && exitCode == 130 && !ranFailed) {
         o.status = "stopped";
         o.message = "stopped on request";
+        return o;
+    }
+    // Stop came while ponet was still loading, before it had a handler for SIGINT (and before any worker
+    // existed): nothing ran, so nothing needed saving.
+    const bool launcherSpoke = std::any_of(tail_.cbegin(), tail_.cend(), [](const QString& line) {
+        return line.startsWith(QLatin1String("ponet launcher: "));
+    });
+    if (stopRequested_ && exitStatus == QProcess::CrashExit && !launcherSpoke) {
+        o.status = "stopped";
+        o.message = "stopped before the workers started";
+        return o;
+    }
+    // The same a moment later: the launcher passed the interrupt on to workers that were still loading, so it
+    // ended them; none had trained, so the newest checkpoint (if any) is where the run stands.
+    const bool interruptedWhileStarting =
+        stopRequested_ && !ranFailed && lastStep_ == 0 &&
+        std::any_of(tail_.cbegin(), tail_.cend(), [](const QString& line) {
+            return line.startsWith(QLatin1String("ponet launcher: the run failed: ")) &&
+                   line.contains(QLatin1String("was killed by signal 2 "));
+        });
+    if (interruptedWhileStarting) {
+        o.status = "stopped";
+        o.message = "stopped while the workers were starting";
         return o;
     }
     o.status = "failed";

@@ -83,6 +83,7 @@ class DistributedRun : public QObject {
     int processes_ = 0;
     qint64 metricsOffset_ = 0;
     qint64 lastStep_ = 0;
+    bool stopRequested_ = false;
     QByteArray partial_[2];  // an unfinished output line of stdout, stderr
     QStringList tail_;
 };

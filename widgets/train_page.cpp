@@ -650,6 +650,9 @@ void TrainPage::updateActions() {
     startAction_->setEnabled(idle && form_->errors().isEmpty());
     // The worker processes of a data-parallel run cannot hold between steps; Stop saves a checkpoint instead.
     pauseAction_->setEnabled(s == TrainingWorker::State::Running || s == TrainingWorker::State::Paused);
+    pauseAction_->setToolTip(multi ? tr("A multi-process run cannot pause; Stop saves a checkpoint and Continue "
+                                        "resumes it")
+                                   : QString());
     const bool paused = s == TrainingWorker::State::Paused;
     pauseAction_->setText(paused ? tr("&Resume Training") : tr("&Pause Training"));
     pauseAction_->setIconText(paused ? tr("Resume") : tr("Pause"));
@@ -803,10 +806,11 @@ void TrainPage::onFinished(const ponet::RunOutcome& o) {
     if (o.status == "failed") {
         showError(tr("The run failed: %1").arg(message));
     } else {
-        QString text = o.status == "stopped" ? tr("Stopped after %1 steps; the checkpoint is in %2.")
-                                                   .arg(o.steps)
-                                                   .arg(activeRunDir_)
-                                             : tr("Finished %1 steps.").arg(o.steps);
+        QString text = o.status != "stopped" ? tr("Finished %1 steps.").arg(o.steps)
+                       : o.steps == 0       ? tr("Stopped before the first step; there was nothing to save.")
+                                            : tr("Stopped after %1 steps; the checkpoint is in %2.")
+                                                  .arg(o.steps)
+                                                  .arg(activeRunDir_);
         if (std::isfinite(o.best_metric))
             text += QLatin1Char(' ') + tr("Best %1: %2.").arg(qstr(o.best_metric_name)).arg(o.best_metric, 0, 'g', 4);
         if (o.status == "finished" && !message.isEmpty()) text += QLatin1Char(' ') + message;

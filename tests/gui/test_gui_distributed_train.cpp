@@ -217,6 +217,37 @@ class TestDistributedTrain : public QObject {
         QVERIFY(checkpointProblem(dir, second.steps).isEmpty());
     }
 
+    // Stop at once, while ponet is still loading or its workers are: the run ends as stopped, not failed.
+    void stopRightAfterStart() {
+        TrainPage page;
+        prepare(page, tinyConfig(100000, 0));
+        QVERIFY(page.setParallelism(TrainPage::Parallelism::CpuProcesses, 2));
+        QSignalSpy finished(&page, &TrainPage::runFinished);
+        QVERIFY2(page.startTraining(), qPrintable(page.errorText()));
+        page.stopTraining();
+        QVERIFY(finished.wait(kRunTimeoutMs) || !finished.isEmpty());
+        const auto outcome = finished.first().first().value<ponet::RunOutcome>();
+        QVERIFY2(outcome.status == "stopped", outcome.message.c_str());
+        QVERIFY(page.errorText().isEmpty());
+        QVERIFY(!page.isTraining());
+        QVERIFY(page.startAction()->isEnabled());
+
+        // Again just after the launcher has started its workers, while they load.
+        finished.clear();
+        bool workersStarted = false;
+        connect(&page, &TrainPage::logMessage, this, [&](const QString& text) {
+            if (text.startsWith(QStringLiteral("launcher: started 2 workers"))) workersStarted = true;
+        });
+        QVERIFY2(page.startTraining(), qPrintable(page.errorText()));
+        QTRY_VERIFY_WITH_TIMEOUT(workersStarted || !finished.isEmpty(), kRunTimeoutMs);
+        page.stopTraining();
+        QVERIFY(finished.wait(kRunTimeoutMs) || !finished.isEmpty());
+        const auto second = finished.first().first().value<ponet::RunOutcome>();
+        qInfo("stopped while starting: %s", second.message.c_str());
+        QVERIFY2(second.status == "stopped", second.message.c_str());
+        QVERIFY2(page.errorText().isEmpty(), qPrintable(page.errorText()));
+    }
+
     void killedWorkerEndsTheRunWithAMessage() {
         TrainPage page;
         prepare(page, tinyConfig(100000, 3));
