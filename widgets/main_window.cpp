@@ -172,6 +172,7 @@ void MainWindow::createPages() {
     addPage(QString::fromLatin1(kModelPage), tr("Model"), QStyle::SP_FileDialogDetailedView,
             tr("Model shapes: configuration, parameters, memory"), modelPage_);
     trainPage_ = new TrainPage(this);
+    trainPage_->setLocalGpuCount(static_cast<int>(devices_.filter(QStringLiteral("cuda")).size()));
     addPage(QString::fromLatin1(kTrainPage), tr("Train"), QStyle::SP_MediaPlay,
             tr("Train a model: options, schedule and live curves"), trainPage_);
     runLibraryPage_ = new RunLibraryPage(this);

@@ -9,12 +9,11 @@
 #include <QGridLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
-#include <QJsonArray>
-#include <QJsonDocument>
-#include <QJsonObject>
 #include <QLabel>
 #include <QLocale>
+#include <QSpinBox>
 #include <QSplitter>
+#include <QStandardItemModel>
 #include <QStyle>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -24,11 +23,15 @@
 #include <exception>
 
 #include "core/data/xdg.h"
+#include "core/train/launcher.h"
 #include "core/train/run_directory.h"
 #include "core/train/schedule.h"
+#include "widgets/distributed_run.h"
 #include "widgets/inline_message.h"
+#include "widgets/metrics_events.h"
 #include "widgets/number_format.h"
 #include "widgets/plot_controls.h"
+#include "widgets/rank_throughput_view.h"
 #include "widgets/qcp.h"
 #include "widgets/run_config_form.h"
 #include "widgets/training_worker.h"
@@ -51,11 +54,6 @@ double stepValue(const ponet::StepMetrics& m, const QString& key) {
     if (key == QLatin1String("tokens_per_second")) return m.tokens_per_second;
     if (key == QLatin1String("memory_bytes")) return m.memory_bytes > 0 ? static_cast<double>(m.memory_bytes) : NAN;
     return NAN;
-}
-
-double jsonNumber(const QJsonObject& o, const char* key) {
-    const QJsonValue v = o.value(QLatin1String(key));
-    return v.isDouble() ? v.toDouble() : NAN;
 }
 
 }  // namespace
@@ -98,6 +96,7 @@ QList<TrainPage::PlotSpec> TrainPage::plotSpecs(ponet::TaskKind task) {
 
 TrainPage::TrainPage(QWidget* parent) : QWidget(parent), runsDir_(qstr(ponet::runs_dir())) {
     worker_ = new TrainingWorker(this);
+    distributed_ = new DistributedRun(this);
 
     // --- actions (the main window's toolbar and menus show the same ones)
     startAction_ = new QAction(style()->standardIcon(QStyle::SP_MediaPlay), tr("&Start Training"), this);
@@ -146,6 +145,24 @@ TrainPage::TrainPage(QWidget* parent) : QWidget(parent), runsDir_(qstr(ponet::ru
     auto* presetLabel = new QLabel(tr("&Preset:"), left);
     presetLabel->setBuddy(presetCombo_);
     head->addRow(presetLabel, presetCombo_);
+    parallelCombo_ = new QComboBox(left);
+    parallelCombo_->setObjectName(QStringLiteral("parallelismCombo"));
+    parallelCombo_->setToolTip(tr("Train in this program on the toolbar's device, or data-parallel on several worker "
+                                  "processes started through the ponet command (one per GPU, or CPU workers over "
+                                  "Gloo); the batch size stays the global batch, split across the workers"));
+    processSpin_ = new QSpinBox(left);
+    processSpin_->setObjectName(QStringLiteral("processCount"));
+    processSpin_->setRange(2, 64);
+    processSpin_->setValue(2);
+    processSpin_->setSuffix(tr(" processes"));
+    processSpin_->setToolTip(tr("How many CPU worker processes share the run"));
+    auto* parallelRow = new QHBoxLayout;
+    parallelRow->setContentsMargins(0, 0, 0, 0);
+    parallelRow->addWidget(parallelCombo_, 1);
+    parallelRow->addWidget(processSpin_);
+    auto* parallelLabel = new QLabel(tr("&Run on:"), left);
+    parallelLabel->setBuddy(parallelCombo_);
+    head->addRow(parallelLabel, parallelRow);
     leftLayout->addLayout(head);
 
     form_ = new RunConfigForm({QStringLiteral("task"), QStringLiteral("train.device")}, left);
@@ -209,6 +226,9 @@ TrainPage::TrainPage(QWidget* parent) : QWidget(parent), runsDir_(qstr(ponet::ru
     plotGrid_->setContentsMargins(0, 0, 0, 0);
     plotGrid_->setSpacing(4);
     rightLayout->addWidget(plotArea_, 1);
+    rankView_ = new RankThroughputView(plotArea_);
+    rankView_->setObjectName(QStringLiteral("rankThroughput"));
+    rankView_->hide();
 
     auto* splitter = new QSplitter(Qt::Horizontal, this);
     splitter->setObjectName(QStringLiteral("trainSplitter"));
@@ -232,12 +252,16 @@ TrainPage::TrainPage(QWidget* parent) : QWidget(parent), runsDir_(qstr(ponet::ru
     connect(form_, &RunConfigForm::configChanged, this, &TrainPage::updatePreview);
     connect(form_, &RunConfigForm::validityChanged, this, &TrainPage::updateActions);
 
-    connect(worker_, &TrainingWorker::stepReported, this, [this](const ponet::StepMetrics& m) {
-        lastStep_ = m;
-        addStep(activeRunName(), m);
-        Q_EMIT progressChanged(m.step, m.max_steps, m.eta_seconds, m.tokens_per_second);
+    connect(parallelCombo_, &QComboBox::currentIndexChanged, this, [this] {
+        processSpin_->setVisible(parallelism() == Parallelism::CpuProcesses);
+        updatePreview();
     });
-    connect(worker_, &TrainingWorker::evalReported, this, [this](const ponet::EvalMetrics& m) {
+    connect(processSpin_, &QSpinBox::valueChanged, this, &TrainPage::updatePreview);
+
+    // The in-process worker and the data-parallel run report alike.
+    connect(worker_, &TrainingWorker::stepReported, this, &TrainPage::onStep);
+    connect(distributed_, &DistributedRun::stepReported, this, &TrainPage::onStep);
+    const auto onEval = [this](const ponet::EvalMetrics& m) {
         addEval(activeRunName(), m);
         QStringList parts;
         for (const char* k : {"loss", "accuracy", "macro_f1", "mlm_loss", "mlm_accuracy", "sso_accuracy"}) {
@@ -249,22 +273,24 @@ TrainPage::TrainPage(QWidget* parent) : QWidget(parent), runsDir_(qstr(ponet::ru
                               .arg(qstr(m.split))
                               .arg(m.step)
                               .arg(parts.join(QStringLiteral(", ")), m.is_best ? tr(" — best so far") : QString()));
-    });
-    connect(worker_, &TrainingWorker::checkpointSaved, this, [this](const ponet::CheckpointEvent& e) {
+    };
+    connect(worker_, &TrainingWorker::evalReported, this, onEval);
+    connect(distributed_, &DistributedRun::evalReported, this, onEval);
+    const auto onCheckpoint = [this](const ponet::CheckpointEvent& e) {
         Q_EMIT logMessage(tr("Checkpoint at step %1: %2").arg(e.step).arg(qstr(e.path)));
-    });
-    connect(worker_, &TrainingWorker::logMessage, this, [this](const QString& level, const QString& text) {
+    };
+    connect(worker_, &TrainingWorker::checkpointSaved, this, onCheckpoint);
+    connect(distributed_, &DistributedRun::checkpointSaved, this, onCheckpoint);
+    const auto onLog = [this](const QString& level, const QString& text) {
         Q_EMIT logMessage(level == QLatin1String("info") ? text : QStringLiteral("%1: %2").arg(level, text));
-    });
-    connect(worker_, &TrainingWorker::stateChanged, this, [this](TrainingWorker::State s) {
-        updateActions();
-        const QString state = s == TrainingWorker::State::Paused     ? tr("paused")
-                              : s == TrainingWorker::State::Stopping ? tr("stopping…")
-                              : s == TrainingWorker::State::Running  ? tr("training")
-                                                                     : QString();
-        if (!state.isEmpty()) Q_EMIT activeRunChanged(activeRunName(), state);
-    });
+    };
+    connect(worker_, &TrainingWorker::logMessage, this, onLog);
+    connect(distributed_, &DistributedRun::logMessage, this, onLog);
+    connect(worker_, &TrainingWorker::stateChanged, this, &TrainPage::onRunStateChanged);
+    connect(distributed_, &DistributedRun::stateChanged, this, &TrainPage::onRunStateChanged);
     connect(worker_, &TrainingWorker::finished, this, &TrainPage::onFinished);
+    connect(distributed_, &DistributedRun::finished, this, &TrainPage::onFinished);
+    updateParallelismChoices();
 
     presetCombo_->setCurrentText(QString::fromLatin1(kDefaultPreset));
     loadPreset(QString::fromLatin1(kDefaultPreset));
@@ -273,6 +299,140 @@ TrainPage::TrainPage(QWidget* parent) : QWidget(parent), runsDir_(qstr(ponet::ru
 }
 
 TrainPage::~TrainPage() = default;
+
+void TrainPage::onStep(const ponet::StepMetrics& m) {
+    lastStep_ = m;
+    addStep(activeRunName(), m);
+    if (!m.rank_tokens_per_second.empty()) {
+        showRankView(true, m.world_size);
+        rankView_->setRankThroughput(m.step, m.world_size,
+                                     QVector<double>(m.rank_tokens_per_second.begin(), m.rank_tokens_per_second.end()));
+    }
+    Q_EMIT progressChanged(m.step, m.max_steps, m.eta_seconds, m.tokens_per_second);
+}
+
+void TrainPage::onRunStateChanged() {
+    updateActions();
+    QString state;
+    if (distributed_->isActive()) {
+        state = distributed_->state() == DistributedRun::State::Stopping
+                    ? tr("stopping…")
+                    : tr("training on %n processes", nullptr, distributed_->processes());
+    } else {
+        const TrainingWorker::State s = worker_->state();
+        state = s == TrainingWorker::State::Paused     ? tr("paused")
+                : s == TrainingWorker::State::Stopping ? tr("stopping…")
+                : s == TrainingWorker::State::Running  ? tr("training")
+                                                       : QString();
+    }
+    if (!state.isEmpty()) Q_EMIT activeRunChanged(activeRunName(), state);
+}
+
+void TrainPage::setLocalGpuCount(int count) {
+    localGpus_ = std::max(0, count);
+    updateParallelismChoices();
+}
+
+void TrainPage::updateParallelismChoices() {
+    const Parallelism current = parallelCombo_->count() > 0 ? parallelism() : Parallelism::ThisDevice;
+    const QSignalBlocker block(parallelCombo_);
+    parallelCombo_->clear();
+    parallelCombo_->addItem(tr("This device (%1)").arg(device_), static_cast<int>(Parallelism::ThisDevice));
+    parallelCombo_->setItemData(0, tr("One process: this program trains on the toolbar's device"), Qt::ToolTipRole);
+    if (localGpus_ >= 2) {
+        parallelCombo_->addItem(tr("All local GPUs (%1)").arg(localGpus_), static_cast<int>(Parallelism::AllGpus));
+        parallelCombo_->setItemData(parallelCombo_->count() - 1,
+                                    tr("One worker process per GPU (cuda:0 to cuda:%1), NCCL between them")
+                                        .arg(localGpus_ - 1),
+                                    Qt::ToolTipRole);
+    }
+    parallelCombo_->addItem(tr("CPU processes (Gloo)"), static_cast<int>(Parallelism::CpuProcesses));
+    const int cpuIndex = parallelCombo_->count() - 1;
+    std::string why;
+    if (ponet::c10d_backend_available("cpu", &why)) {
+        parallelCombo_->setItemData(cpuIndex,
+                                    tr("Advanced: several CPU worker processes over Gloo on loopback, to try "
+                                       "data-parallel training without GPUs"),
+                                    Qt::ToolTipRole);
+    } else if (auto* model = qobject_cast<QStandardItemModel*>(parallelCombo_->model())) {
+        model->item(cpuIndex)->setEnabled(false);
+        parallelCombo_->setItemData(cpuIndex, qstr(why), Qt::ToolTipRole);
+    }
+    const int i = parallelCombo_->findData(static_cast<int>(current));
+    parallelCombo_->setCurrentIndex(i >= 0 ? i : 0);
+    processSpin_->setVisible(parallelism() == Parallelism::CpuProcesses);
+}
+
+bool TrainPage::setParallelism(Parallelism p, int cpuProcesses) {
+    const int i = parallelCombo_->findData(static_cast<int>(p));
+    if (p == Parallelism::AllGpus && i < 0) {
+        showError(tr("“All local GPUs” needs at least 2 CUDA devices; this machine has %1.").arg(localGpus_));
+        return false;
+    }
+    if (p == Parallelism::CpuProcesses) {
+        std::string why;
+        if (!ponet::c10d_backend_available("cpu", &why)) {
+            showError(tr("CPU worker processes are not available: %1").arg(qstr(why)));
+            return false;
+        }
+        if (cpuProcesses < processSpin_->minimum() || cpuProcesses > processSpin_->maximum()) {
+            showError(tr("The number of CPU processes must be between %1 and %2, not %3.")
+                          .arg(processSpin_->minimum())
+                          .arg(processSpin_->maximum())
+                          .arg(cpuProcesses));
+            return false;
+        }
+        processSpin_->setValue(cpuProcesses);
+    }
+    parallelCombo_->setCurrentIndex(std::max(0, i));
+    return true;
+}
+
+TrainPage::Parallelism TrainPage::parallelism() const {
+    return static_cast<Parallelism>(parallelCombo_->currentData().toInt());
+}
+
+int TrainPage::workerProcesses() const {
+    switch (parallelism()) {
+        case Parallelism::AllGpus: return localGpus_;
+        case Parallelism::CpuProcesses: return processSpin_->value();
+        case Parallelism::ThisDevice: break;
+    }
+    return 1;
+}
+
+void TrainPage::showRankView(bool show, int worldSize) {
+    if (show && worldSize > 1 && rankView_->worldSize() != worldSize)
+        rankView_->setRankThroughput(0, worldSize, {});
+    if (!show) rankView_->clear();
+    if (show == rankViewShown_) return;
+    rankViewShown_ = show;
+    placeRankView();
+}
+
+void TrainPage::placeRankView() {
+    const int n = static_cast<int>(specs_.size());
+    if (n == 0) return;
+    MetricPlot* last = plots_.value(specs_.last().id);
+    plotGrid_->removeWidget(last);
+    plotGrid_->removeWidget(rankView_);
+    const int row = (n - 1) / 2, col = (n - 1) % 2;
+    if (!rankViewShown_) {
+        rankView_->hide();
+        plotGrid_->addWidget(last, row, col, 1, n % 2 == 1 ? 2 : 1);
+        plotGrid_->setRowStretch(n / 2, n % 2 == 0 ? 0 : 1);
+        return;
+    }
+    // Beside the last plot (throughput and memory) when it was alone on its row, else on a row of its own.
+    plotGrid_->addWidget(last, row, col);
+    if (n % 2 == 1) {
+        plotGrid_->addWidget(rankView_, row, 1);
+    } else {
+        plotGrid_->addWidget(rankView_, n / 2, 0, 1, 2);
+        plotGrid_->setRowStretch(n / 2, 1);
+    }
+    rankView_->show();
+}
 
 ponet::TaskKind TrainPage::task() const {
     return static_cast<ponet::TaskKind>(taskCombo_->currentData().toInt());
@@ -326,6 +486,7 @@ bool TrainPage::loadPreset(const QString& name) {
 
 void TrainPage::setDevice(const QString& deviceId) {
     device_ = deviceId.isEmpty() ? QStringLiteral("cpu") : deviceId;
+    parallelCombo_->setItemText(0, tr("This device (%1)").arg(device_));
 }
 
 QString TrainPage::activeRunName() const {
@@ -333,7 +494,7 @@ QString TrainPage::activeRunName() const {
 }
 
 bool TrainPage::isTraining() const {
-    return worker_->isActive();
+    return worker_->isActive() || distributed_->isActive();
 }
 
 QString TrainPage::errorText() const {
@@ -390,6 +551,7 @@ void TrainPage::buildPlots(ponet::TaskKind task) {
     }
     for (int r = 0; r < (n + 1) / 2; ++r) plotGrid_->setRowStretch(r, 1);
     plotControls_->setPlots(plots());
+    placeRankView();
 }
 
 void TrainPage::addStep(const QString& run, const ponet::StepMetrics& m) {
@@ -431,10 +593,15 @@ void TrainPage::addEval(const QString& run, const ponet::EvalMetrics& m) {
 void TrainPage::updatePreview() {
     const ponet::RunConfig c = currentConfig();
     const int64_t batch = c.train.batch_size, accum = c.train.grad_accum;
-    effectiveBatch_->setText(tr("Effective batch: %1 × %2 accumulated = <b>%3</b> examples per optimizer step")
-                                 .arg(batch)
-                                 .arg(accum)
-                                 .arg(QLocale().toString(static_cast<qlonglong>(batch * accum))));
+    QString batchText = tr("Effective batch: %1 × %2 accumulated = <b>%3</b> examples per optimizer step")
+                            .arg(batch)
+                            .arg(accum)
+                            .arg(QLocale().toString(static_cast<qlonglong>(batch * accum)));
+    if (const int workers = workerProcesses(); workers > 1)
+        batchText += QLatin1Char(' ') + tr("(each batch split across %1 worker processes, about %2 rows each)")
+                                            .arg(workers)
+                                            .arg(std::max<qint64>(1, batch / workers));
+    effectiveBatch_->setText(batchText);
     const bool fromEpochs = c.train.max_steps <= 0;
     const int64_t total = fromEpochs ? c.train.epochs * kAssumedStepsPerEpoch : c.train.max_steps;
     QVector<double> xs, ys;
@@ -475,14 +642,20 @@ void TrainPage::updatePreview() {
 
 void TrainPage::updateActions() {
     const TrainingWorker::State s = worker_->state();
-    const bool idle = s == TrainingWorker::State::Idle;
+    const bool multi = distributed_->isActive();
+    const bool idle = s == TrainingWorker::State::Idle && !multi;
     startAction_->setEnabled(idle && form_->errors().isEmpty());
+    // The worker processes of a data-parallel run cannot hold between steps; Stop saves a checkpoint instead.
     pauseAction_->setEnabled(s == TrainingWorker::State::Running || s == TrainingWorker::State::Paused);
+    pauseAction_->setToolTip(multi ? tr("A multi-process run cannot pause; Stop saves a checkpoint and Continue "
+                                        "resumes it")
+                                   : QString());
     const bool paused = s == TrainingWorker::State::Paused;
     pauseAction_->setText(paused ? tr("&Resume Training") : tr("&Pause Training"));
     pauseAction_->setIconText(paused ? tr("Resume") : tr("Pause"));
     pauseAction_->setIcon(style()->standardIcon(paused ? QStyle::SP_MediaPlay : QStyle::SP_MediaPause));
-    stopAction_->setEnabled(s == TrainingWorker::State::Running || s == TrainingWorker::State::Paused);
+    stopAction_->setEnabled(s == TrainingWorker::State::Running || s == TrainingWorker::State::Paused ||
+                            distributed_->state() == DistributedRun::State::Running);
     bool canContinue = false;
     if (idle && !activeRunDir_.isEmpty()) {
         const QDir checkpoints(QDir(activeRunDir_).filePath(QStringLiteral("checkpoints")));
@@ -499,6 +672,8 @@ void TrainPage::updateActions() {
     continueAction_->setEnabled(canContinue);
     taskCombo_->setEnabled(idle);
     presetCombo_->setEnabled(idle);
+    parallelCombo_->setEnabled(idle);
+    processSpin_->setEnabled(idle);
     form_->setEnabled(idle);
 }
 
@@ -525,13 +700,24 @@ QString TrainPage::uniqueRunDirectory(const QString& name, bool userChosen, QStr
 }
 
 bool TrainPage::startTraining() {
-    if (worker_->isActive()) return false;
+    if (isTraining()) return false;
     const QStringList errors = form_->errors();
     if (!errors.isEmpty()) {
         showError(tr("Fix the marked options first: %1").arg(errors.join(QStringLiteral("; "))));
         return false;
     }
     ponet::RunConfig c = currentConfig();
+    const Parallelism parallel = parallelism();
+    const int workers = workerProcesses();
+    if (parallel != Parallelism::ThisDevice) {
+        // Each worker picks cuda:LOCAL_RANK for "cuda"; CPU workers talk over Gloo.
+        c.train.device = parallel == Parallelism::AllGpus ? "cuda" : "cpu";
+        std::string why;
+        if (!ponet::c10d_backend_available(c.train.device, &why)) {
+            showError(tr("A data-parallel run cannot start: %1").arg(qstr(why)));
+            return false;
+        }
+    }
     try {
         c.validate_runnable();
     } catch (const std::exception& e) {
@@ -554,9 +740,23 @@ bool TrainPage::startTraining() {
     message_->dismiss();
     resetPlots(c.task);
     lastStep_ = ponet::StepMetrics();
+    showRankView(parallel != Parallelism::ThisDevice, workers);
     setActiveRun(dir, tr("starting"));
-    if (!worker_->start(c, dir)) return false;
-    Q_EMIT logMessage(tr("Training %1 in %2 on %3").arg(qstr(ponet::to_string(c.task)), dir, device_));
+    if (parallel != Parallelism::ThisDevice) {
+        QString launchError;
+        if (!distributed_->start(c, dir, workers, &launchError)) {
+            showError(launchError);
+            setActiveRun(QString(), QString());
+            return false;
+        }
+        Q_EMIT logMessage(tr("Training %1 in %2 on %3 worker processes (%4)")
+                              .arg(qstr(ponet::to_string(c.task)), dir)
+                              .arg(workers)
+                              .arg(parallel == Parallelism::AllGpus ? tr("one per GPU, NCCL") : tr("CPU, Gloo")));
+    } else {
+        if (!worker_->start(c, dir)) return false;
+        Q_EMIT logMessage(tr("Training %1 in %2 on %3").arg(qstr(ponet::to_string(c.task)), dir, device_));
+    }
     Q_EMIT trainingActiveChanged(true);
     Q_EMIT runStarted(dir);
     return true;
@@ -570,15 +770,29 @@ void TrainPage::togglePause() {
 }
 
 void TrainPage::stopTraining() {
+    if (distributed_->isActive()) {
+        distributed_->stop();
+        Q_EMIT logMessage(tr("Stopping: every worker finishes its step, then rank 0 saves a checkpoint."));
+        return;
+    }
     if (!worker_->isActive()) return;
     worker_->stop();
     Q_EMIT logMessage(tr("Stopping after the current step; a checkpoint is saved first."));
 }
 
 bool TrainPage::continueActiveRun() {
-    if (worker_->isActive() || activeRunDir_.isEmpty()) return false;
+    if (isTraining() || activeRunDir_.isEmpty()) return false;
     message_->dismiss();
-    if (!worker_->continueRun(activeRunDir_)) return false;
+    if (parallelism() != Parallelism::ThisDevice) {
+        QString error;
+        if (!distributed_->continueRun(activeRunDir_, workerProcesses(), &error)) {
+            showError(error);
+            return false;
+        }
+        showRankView(true, workerProcesses());
+    } else if (!worker_->continueRun(activeRunDir_)) {
+        return false;
+    }
     Q_EMIT trainingActiveChanged(true);
     Q_EMIT runStarted(activeRunDir_);
     return true;
@@ -589,10 +803,11 @@ void TrainPage::onFinished(const ponet::RunOutcome& o) {
     if (o.status == "failed") {
         showError(tr("The run failed: %1").arg(message));
     } else {
-        QString text = o.status == "stopped" ? tr("Stopped after %1 steps; the checkpoint is in %2.")
-                                                   .arg(o.steps)
-                                                   .arg(activeRunDir_)
-                                             : tr("Finished %1 steps.").arg(o.steps);
+        QString text = o.status != "stopped" ? tr("Finished %1 steps.").arg(o.steps)
+                       : o.steps == 0       ? tr("Stopped before the first step; there was nothing to save.")
+                                            : tr("Stopped after %1 steps; the checkpoint is in %2.")
+                                                  .arg(o.steps)
+                                                  .arg(activeRunDir_);
         if (std::isfinite(o.best_metric))
             text += QLatin1Char(' ') + tr("Best %1: %2.").arg(qstr(o.best_metric_name)).arg(o.best_metric, 0, 'g', 4);
         if (o.status == "finished" && !message.isEmpty()) text += QLatin1Char(' ') + message;
@@ -606,7 +821,7 @@ void TrainPage::onFinished(const ponet::RunOutcome& o) {
 }
 
 bool TrainPage::openRun(const QString& runDir) {
-    if (worker_->isActive()) {
+    if (isTraining()) {
         showError(tr("A run is in progress; stop it before opening another."));
         return false;
     }
@@ -631,41 +846,28 @@ bool TrainPage::openRun(const QString& runDir) {
     const QString run = activeRunName();
     QFile metrics(QDir(runDir).filePath(QStringLiteral("metrics.jsonl")));
     int lineNo = 0, bad = 0;
+    ponet::StepMetrics lastRanks;
     if (metrics.open(QIODevice::ReadOnly)) {
         while (!metrics.atEnd()) {
             ++lineNo;
-            const QJsonObject o = QJsonDocument::fromJson(metrics.readLine()).object();
-            const QString event = o.value(QLatin1String("event")).toString();
-            if (event == QLatin1String("step")) {
-                ponet::StepMetrics m;
-                m.step = o.value(QLatin1String("step")).toInteger();
-                m.max_steps = o.value(QLatin1String("max_steps")).toInteger();
-                m.epoch = jsonNumber(o, "epoch");
-                m.loss = jsonNumber(o, "loss");
-                m.mlm_loss = jsonNumber(o, "mlm_loss");
-                m.mlm_accuracy = jsonNumber(o, "mlm_accuracy");
-                m.sso_loss = jsonNumber(o, "sso_loss");
-                m.sso_accuracy = jsonNumber(o, "sso_accuracy");
-                m.accuracy = jsonNumber(o, "accuracy");
-                m.learning_rate = jsonNumber(o, "lr");
-                m.tokens_per_second = jsonNumber(o, "tokens_per_second");
-                m.memory_bytes = o.value(QLatin1String("memory_bytes")).toInteger();
-                m.elapsed_seconds = jsonNumber(o, "elapsed_seconds");
-                lastStep_ = m;
-                addStep(run, m);
-            } else if (event == QLatin1String("eval")) {
-                ponet::EvalMetrics m;
-                m.step = o.value(QLatin1String("step")).toInteger();
-                m.split = o.value(QLatin1String("split")).toString().toStdString();
-                const QJsonObject values = o.value(QLatin1String("values")).toObject();
-                for (auto it = values.begin(); it != values.end(); ++it)
-                    if (it.value().isDouble()) m.values[it.key().toStdString()] = it.value().toDouble();
-                addEval(run, m);
-            } else if (event.isEmpty()) {
+            const MetricsEvent e = parseMetricsLine(metrics.readLine());
+            if (e.kind == MetricsEvent::Kind::Step) {
+                lastStep_ = e.step;
+                if (!e.step.rank_tokens_per_second.empty()) lastRanks = e.step;
+                addStep(run, e.step);
+            } else if (e.kind == MetricsEvent::Kind::Eval) {
+                addEval(run, e.eval);
+            } else if (e.kind == MetricsEvent::Kind::None) {
                 ++bad;
             }
         }
     }
+    // A data-parallel run shows its ranks' throughput at its last logging step.
+    showRankView(!lastRanks.rank_tokens_per_second.empty(), lastRanks.world_size);
+    if (!lastRanks.rank_tokens_per_second.empty())
+        rankView_->setRankThroughput(lastRanks.step, lastRanks.world_size,
+                                     QVector<double>(lastRanks.rank_tokens_per_second.begin(),
+                                                     lastRanks.rank_tokens_per_second.end()));
     if (bad > 0) Q_EMIT logMessage(tr("%1: %2 of %3 lines were not metric events and were skipped").arg(metrics.fileName()).arg(bad).arg(lineNo));
     for (MetricPlot* p : std::as_const(plots_)) p->redrawNow();
     Q_EMIT logMessage(tr("Opened run %1").arg(runDir));

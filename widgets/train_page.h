@@ -1,7 +1,10 @@
 // The Train page: the task, a preset, the training options (generated from the RunConfig option table) with
 // a learning-rate schedule preview and the effective batch, Start / Pause / Stop, and live plots of the run
 // (MLM and SSO loss and accuracy for pre-training; loss, accuracy and macro-F1, train against evaluation, for
-// fine-tuning and LRA; the learning rate; tokens/s and memory). The run itself goes through TrainingWorker.
+// fine-tuning and LRA; the learning rate; tokens/s and memory). A run goes through TrainingWorker in this process
+// on the toolbar's device, or, data-parallel, through DistributedRun (the `ponet` launcher with one worker process
+// per local GPU, or N CPU workers over Gloo), followed through its run directory with the same plots and a
+// per-rank throughput view.
 #pragma once
 #include <QHash>
 #include <QPointer>
@@ -15,12 +18,15 @@ class QComboBox;
 class QCustomPlot;
 class QGridLayout;
 class QLabel;
+class QSpinBox;
 class QToolButton;
 
 namespace ponet::gui {
 
+class DistributedRun;
 class InlineMessage;
 class PlotControls;
+class RankThroughputView;
 class RunConfigForm;
 class TrainingWorker;
 
@@ -29,10 +35,16 @@ class TrainPage : public QWidget {
   public:
     static constexpr const char* kDefaultPreset = "tiny-listops";
 
+    // Where a new run trains: in this process on the toolbar's device, or as a data-parallel run of worker
+    // processes (one per local GPU, or an explicit number of CPU workers over Gloo).
+    enum class Parallelism { ThisDevice, AllGpus, CpuProcesses };
+
     explicit TrainPage(QWidget* parent = nullptr);
     ~TrainPage() override;
 
     TrainingWorker* worker() const { return worker_; }
+    DistributedRun* distributedRun() const { return distributed_; }
+    RankThroughputView* rankView() const { return rankView_; }
     RunConfigForm* form() const { return form_; }
     PlotControls* plotControls() const { return plotControls_; }
     QAction* startAction() const { return startAction_; }
@@ -51,6 +63,14 @@ class TrainPage : public QWidget {
     QString configJson() const;
     void setDevice(const QString& deviceId);
     QString device() const { return device_; }
+    // The CUDA cards this machine has; with 2 or more, "All local GPUs" can be chosen.
+    void setLocalGpuCount(int count);
+    int localGpuCount() const { return localGpus_; }
+    // False, with the reason on the page, for a choice this machine or build cannot run (too few GPUs, no c10d
+    // Gloo); `cpuProcesses` (2 or more) applies to CpuProcesses.
+    bool setParallelism(Parallelism parallelism, int cpuProcesses = 2);
+    Parallelism parallelism() const;
+    int workerProcesses() const;  // 1 for ThisDevice
 
     // Runs go to <runsDirectory>/<name>; default: the application's runs folder.
     void setRunsDirectory(const QString& dir) { runsDir_ = dir; }
@@ -101,6 +121,11 @@ class TrainPage : public QWidget {
     void buildPlots(ponet::TaskKind task);
     void resetPlots(ponet::TaskKind task);  // empty plots for the task, reusing the current ones if they fit
     void addStep(const QString& run, const ponet::StepMetrics& m);
+    void onStep(const ponet::StepMetrics& m);
+    void onRunStateChanged();
+    void placeRankView();
+    void showRankView(bool show, int worldSize = 0);
+    void updateParallelismChoices();
     void addEval(const QString& run, const ponet::EvalMetrics& m);
     void onFinished(const ponet::RunOutcome& outcome);
     void updateActions();
@@ -111,6 +136,12 @@ class TrainPage : public QWidget {
     QString uniqueRunDirectory(const QString& name, bool userChosen, QString* error) const;
 
     TrainingWorker* worker_ = nullptr;
+    DistributedRun* distributed_ = nullptr;
+    QComboBox* parallelCombo_ = nullptr;
+    QSpinBox* processSpin_ = nullptr;
+    RankThroughputView* rankView_ = nullptr;
+    bool rankViewShown_ = false;
+    int localGpus_ = 0;
     QComboBox* taskCombo_ = nullptr;
     QComboBox* presetCombo_ = nullptr;
     RunConfigForm* form_ = nullptr;

@@ -112,9 +112,16 @@ int main(int argc, char* argv[]) {
         QStringLiteral("model-section"),
         QApplication::translate("main", "Model page: scroll to <part> (configuration, tokenizer or cost)."),
         QApplication::translate("main", "part"));
+    const QCommandLineOption trainProcessesOption(
+        QStringLiteral("train-processes"),
+        QApplication::translate("main",
+                                "With --train: a data-parallel run on <n> CPU worker processes (Gloo), started "
+                                "through the ponet launcher."),
+        QApplication::translate("main", "n"));
     parser.addOptions({pageOption, modelOption, selfTestOption, trainOption, screenshotOption, screenshotStepOption,
                        preferencesOption, listPagesOption, importOption, openRunOption, exploreModelOption,
-                       exploreDocumentOption, classifyModelOption, classifyOption, modelSectionOption, raceOption});
+                       exploreDocumentOption, classifyModelOption, classifyOption, modelSectionOption, raceOption,
+                       trainProcessesOption});
     parser.process(app);
     if (parser.isSet(listPagesOption)) {
         for (const QString& id : ponet::gui::MainWindow::pageIds()) std::printf("%s\n", qPrintable(id));
@@ -182,10 +189,31 @@ int main(int argc, char* argv[]) {
     }
     QWidget* pictured = &window;
     if (parser.isSet(preferencesOption)) pictured = window.showPreferences();
+    int trainProcesses = 0;
+    if (parser.isSet(trainProcessesOption)) {
+        bool ok = false;
+        trainProcesses = parser.value(trainProcessesOption).toInt(&ok);
+        if (!ok || trainProcesses < 2 || !parser.isSet(trainOption)) {
+            std::fprintf(stderr, "%s\n",
+                         qPrintable(QApplication::translate("main", "--train-processes needs --train and a number of "
+                                                                    "at least 2.")));
+            return 2;
+        }
+    }
     if (parser.isSet(trainOption)) {
-        QTimer::singleShot(0, &window, [&window] {
+        QTimer::singleShot(0, &window, [&window, &app, trainProcesses] {
             window.showPage(QStringLiteral("train"));
-            window.trainPage()->startTraining();
+            ponet::gui::TrainPage* page = window.trainPage();
+            if (trainProcesses > 0 &&
+                !page->setParallelism(ponet::gui::TrainPage::Parallelism::CpuProcesses, trainProcesses)) {
+                std::fprintf(stderr, "%s\n", qPrintable(page->errorText()));
+                app.exit(1);
+                return;
+            }
+            if (!page->startTraining() && trainProcesses > 0) {
+                std::fprintf(stderr, "%s\n", qPrintable(page->errorText()));
+                app.exit(1);
+            }
         });
     }
 
@@ -217,9 +245,10 @@ int main(int argc, char* argv[]) {
         const QString path = parser.value(screenshotOption);
         ponet::gui::TrainPage* page = window.trainPage();
         auto taken = std::make_shared<bool>(false);
-        QObject::connect(page->worker(), &ponet::gui::TrainingWorker::stepReported, &window,
-                         [&window, page, path, atStep, taken](const ponet::StepMetrics& m) {
-                             if (*taken || m.step < atStep) return;
+        // progressChanged follows in-process and data-parallel runs alike.
+        QObject::connect(page, &ponet::gui::TrainPage::progressChanged, &window,
+                         [&window, page, path, atStep, taken](qint64 step, qint64, double, double) {
+                             if (*taken || step < atStep) return;
                              *taken = true;
                              for (ponet::gui::MetricPlot* p : page->plots()) p->redrawNow();
                              QTimer::singleShot(100, &window, [&window, page, path] {

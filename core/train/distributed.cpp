@@ -74,6 +74,10 @@ bool c10d_available(const torch::Device& device, std::string* why) {
 #endif
 }
 
+bool c10d_backend_available(const std::string& device_type, std::string* why) {
+    return c10d_available(torch::Device(device_type == "cuda" ? torch::kCUDA : torch::kCPU), why);
+}
+
 std::string c10d_backends() {
     std::string s;
 #if defined(PONET_WITH_C10D_GLOO)

@@ -175,13 +175,20 @@ LaunchResult launch_local_workers(const std::vector<std::string>& argv, const La
         std::to_string(plan.master_port) + ")");
 
     using clock = std::chrono::steady_clock;
-    std::optional<clock::time_point> failed_at;
+    std::optional<clock::time_point> failed_at, interrupted_at;
     bool terminated = false, killed = false;
     size_t running = result.workers.size();
     while (running > 0) {
         if (const int sig = forward ? forward->exchange(0) : 0; sig == SIGINT) {
-            log("interrupt: asking every worker to stop (they save a checkpoint; again to end them at once)");
-            signal_all(SIGINT);
+            // Interrupts within a second of the first count as that one: a parent that dies (the desktop app sets
+            // SIGINT as the launcher's parent-death signal) delivers it once per thread of its that ends.
+            if (!interrupted_at || clock::now() - *interrupted_at >= std::chrono::seconds(1)) {
+                log(interrupted_at ? "interrupt again: ending every worker at once"
+                                   : "interrupt: asking every worker to stop (they save a checkpoint; again to end "
+                                     "them at once)");
+                if (!interrupted_at) interrupted_at = clock::now();
+                signal_all(SIGINT);
+            }
         } else if (sig != 0) {
             log("terminated: ending every worker");
             for (auto& w : result.workers)

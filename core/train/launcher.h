@@ -49,6 +49,11 @@ struct LaunchPlan {
 std::vector<std::string> worker_environment(const LaunchPlan& plan, int local_rank,
                                             const std::vector<std::string>& base);
 
+// Whether this build's LibTorch has the c10d backend that data-parallel training on `device_type` needs ("cpu":
+// Gloo, "cuda": NCCL); `why` gets the reason, in words a user can act on, when it has not. Defined beside the
+// process group (distributed.cpp); declared here so that torch-free callers (the GUI) can ask before they launch.
+bool c10d_backend_available(const std::string& device_type, std::string* why = nullptr);
+
 // True in a process that our own launcher started (PONET_DIST_WORKER=1): it must not launch again.
 bool is_launched_worker();
 
