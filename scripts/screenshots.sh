@@ -127,6 +127,7 @@ extra_shots=(
   "studio-about.png|--preferences"
   "studio-model-tokenizer.png|--page model --model-section tokenizer --import $content/docs/train"
   "studio-model-cost.png|--page model --model-section cost --model $root/resources/models/ponet-tiny"
+  "studio-train-distributed.png|--train --train-processes 2 --screenshot-at-step 60"
 )
 
 fresh_home
