@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/io/safetensors.h"
+#include "core/text/sentencepiece_tokenizer.h"
 #include "core/util/paths.h"
 
 #include <QCoreApplication>
@@ -280,6 +281,10 @@ void TestCli::selftestReportsFailures() {
 // in the tokenizers folder the app lists, usable as --tokenizer; a taken name and too large a vocabulary are
 // refused with a message that says so.
 void TestCli::tokenizeTrainsANamedModel() {
+    // The `ponet` under test is built like this test: in the sanitizer build it cannot load SentencePiece.
+    std::string reason;
+    if (!ponet::sentencepiece_available(&reason) && reason.rfind("this is an AddressSanitizer build", 0) == 0)
+        QSKIP(reason.c_str());
     const QString data = tmp_.filePath("data-dir");
     qputenv("PONET_DATA_DIR", data.toUtf8());
     for (const char* label : {"cooking", "astronomy"}) {
