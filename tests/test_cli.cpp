@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/io/safetensors.h"
+#include "tests/cli_process.h"
 #include "core/text/sentencepiece_tokenizer.h"
 #include "core/util/paths.h"
 
@@ -29,10 +30,7 @@ QString goldenDir() {
     return res.empty() ? QString() : QString::fromStdString((fs::path(res) / "golden" / "tiny").string());
 }
 
-struct Run {
-    int exitCode = -1;
-    QString out, err;
-};
+using Run = ponet::test::CliRun;
 
 }  // namespace
 
@@ -65,19 +63,7 @@ class TestCli : public QObject {
 };
 
 Run TestCli::ponet(const QStringList& args) {
-    QProcess p;
-    p.start(binary_, args);
-    Run r;
-    if (!p.waitForStarted(30000) || !p.waitForFinished(300000)) {
-        r.err = "ponet did not run to the end: " + p.errorString();
-        p.kill();
-        p.waitForFinished(5000);
-        return r;
-    }
-    r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-    r.out = QString::fromUtf8(p.readAllStandardOutput());
-    r.err = QString::fromUtf8(p.readAllStandardError());
-    return r;
+    return ponet::test::runCli(binary_, args, 300000);
 }
 
 QString TestCli::writeInputs(const QString& name, const std::map<std::string, torch::Tensor>& tensors) {

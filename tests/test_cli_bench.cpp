@@ -15,12 +15,11 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include "tests/cli_process.h"
+
 namespace {
 
-struct Run {
-    int exitCode = -1;
-    QString out, err;
-};
+using Run = ponet::test::CliRun;
 
 }  // namespace
 
@@ -41,22 +40,9 @@ class TestCliBench : public QObject {
 };
 
 Run TestCliBench::ponet(const QStringList& args) {
-    QProcess p;
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert(QStringLiteral("XDG_CACHE_HOME"), tmp_.filePath(QStringLiteral("cache")));
-    p.setProcessEnvironment(env);
-    p.start(binary_, args);
-    Run r;
-    if (!p.waitForStarted(30000) || !p.waitForFinished(300000)) {
-        r.err = "ponet did not run to the end: " + p.errorString();
-        p.kill();
-        p.waitForFinished(5000);
-        return r;
-    }
-    r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-    r.out = QString::fromUtf8(p.readAllStandardOutput());
-    r.err = QString::fromUtf8(p.readAllStandardError());
-    return r;
+    return ponet::test::runCli(binary_, args, 300000, env);
 }
 
 void TestCliBench::initTestCase() {

@@ -15,12 +15,10 @@
 #include "core/train/run_directory.h"
 #include "core/train/run_notes.h"
 #include "core/util/error.h"
+#include "tests/cli_process.h"
 
 namespace {
-struct Run {
-    int exitCode = -1;
-    QString out, err;
-};
+using Run = ponet::test::CliRun;
 }  // namespace
 
 class TestCliRace : public QObject {
@@ -29,21 +27,7 @@ class TestCliRace : public QObject {
     QString binary_;
     QTemporaryDir tmp_;
 
-    Run ponet(const QStringList& args) {
-        QProcess p;
-        p.start(binary_, args);
-        Run r;
-        if (!p.waitForStarted(30000) || !p.waitForFinished(600000)) {
-            r.err = "ponet did not run to the end: " + p.errorString();
-            p.kill();
-            p.waitForFinished(5000);
-            return r;
-        }
-        r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-        r.out = QString::fromUtf8(p.readAllStandardOutput());
-        r.err = QString::fromUtf8(p.readAllStandardError());
-        return r;
-    }
+    Run ponet(const QStringList& args) { return ponet::test::runCli(binary_, args, 600000); }
 
   private Q_SLOTS:
     void initTestCase() {

@@ -17,6 +17,15 @@ QString num(double v) {
     return QString::number(v, 'f', 2);
 }
 
+// An empty <rect> at (x, y) of w × h; the caller adds its other attributes.
+void writeRect(QXmlStreamWriter& xml, double x, double y, double w, double h) {
+    xml.writeEmptyElement(QStringLiteral("rect"));
+    xml.writeAttribute(QStringLiteral("x"), num(x));
+    xml.writeAttribute(QStringLiteral("y"), num(y));
+    xml.writeAttribute(QStringLiteral("width"), num(w));
+    xml.writeAttribute(QStringLiteral("height"), num(h));
+}
+
 QString colour(const QColor& c) {
     return c.name(QColor::HexRgb);
 }
@@ -113,11 +122,7 @@ QByteArray plotToSvg(const QCustomPlot& plot, const SvgExportOptions& options) {
     w.writeStartElement(QStringLiteral("defs"));
     w.writeStartElement(QStringLiteral("clipPath"));
     w.writeAttribute(QStringLiteral("id"), QStringLiteral("plot-area"));
-    w.writeEmptyElement(QStringLiteral("rect"));
-    w.writeAttribute(QStringLiteral("x"), num(ax));
-    w.writeAttribute(QStringLiteral("y"), num(ay));
-    w.writeAttribute(QStringLiteral("width"), num(aw));
-    w.writeAttribute(QStringLiteral("height"), num(ah));
+    writeRect(w, ax, ay, aw, ah);
     w.writeEndElement();  // clipPath
     w.writeEndElement();  // defs
 
@@ -185,12 +190,8 @@ QByteArray plotToSvg(const QCustomPlot& plot, const SvgExportOptions& options) {
         text(ax + aw + 7, p + tickFs * 0.35, y2t.labels[i], QStringLiteral("start"), QStringLiteral("tick y2"),
              tickFs);
     }
-    w.writeEmptyElement(QStringLiteral("rect"));
+    writeRect(w, ax, ay, aw, ah);
     w.writeAttribute(QStringLiteral("class"), QStringLiteral("frame"));
-    w.writeAttribute(QStringLiteral("x"), num(ax));
-    w.writeAttribute(QStringLiteral("y"), num(ay));
-    w.writeAttribute(QStringLiteral("width"), num(aw));
-    w.writeAttribute(QStringLiteral("height"), num(ah));
     w.writeAttribute(QStringLiteral("fill"), QStringLiteral("none"));
     w.writeAttribute(QStringLiteral("stroke"), QStringLiteral("#333333"));
     if (!x->label().isEmpty())
@@ -271,11 +272,7 @@ QByteArray plotToSvg(const QCustomPlot& plot, const SvgExportOptions& options) {
             const double by = (a & Qt::AlignBottom) ? ay + ah - bh - 8 : (a & Qt::AlignVCenter) ? ay + (ah - bh) / 2 : ay + 8;
             w.writeStartElement(QStringLiteral("g"));
             w.writeAttribute(QStringLiteral("class"), QStringLiteral("legend"));
-            w.writeEmptyElement(QStringLiteral("rect"));
-            w.writeAttribute(QStringLiteral("x"), num(bx));
-            w.writeAttribute(QStringLiteral("y"), num(by));
-            w.writeAttribute(QStringLiteral("width"), num(bw));
-            w.writeAttribute(QStringLiteral("height"), num(bh));
+            writeRect(w, bx, by, bw, bh);
             w.writeAttribute(QStringLiteral("fill"), QStringLiteral("#ffffff"));
             w.writeAttribute(QStringLiteral("fill-opacity"), QStringLiteral("0.85"));
             w.writeAttribute(QStringLiteral("stroke"), QStringLiteral("#c8c8c8"));

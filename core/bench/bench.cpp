@@ -1,5 +1,6 @@
 // The benchmark run: for each (mixer, length) a fresh model from the project's presets, synthetic all-real
 // tokens, warm-up steps, then timed steps with no host synchronisation inside a step.
+#include "core/util/time_format.h"
 #include "core/bench/bench.h"
 
 #include <torch/torch.h>
@@ -130,15 +131,6 @@ int64_t peak_rss_bytes() {
 
 void synchronize(const torch::Device& d) {
     if (d.is_cuda()) torch::cuda::synchronize(cuda_index(d));
-}
-
-std::string utc_now() {
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
 }
 
 bool is_out_of_memory(const std::string& what) {
@@ -401,7 +393,7 @@ BenchReport run_bench(const BenchSpec& spec, const BenchCallbacks& callbacks) {
     report.precision = precision;
     report.torch_version = torch_version();
     report.ponet_version = PONET_VERSION;
-    report.started_at = utc_now();
+    report.started_at = iso_time_utc(std::time(nullptr));
     report.threads = at::get_num_threads();
     if (!device.is_cuda()) {
         report.timing_method = "wall clock around each step (CPU operations finish before they return)";

@@ -1,3 +1,4 @@
+#include "core/util/time_format.h"
 #include "core/data/recipes.h"
 
 #include <fcntl.h>
@@ -642,15 +643,6 @@ Converter converter_for(const std::string& name) {
 
 // ------------------------------------------------------------------------------------------ manifest
 
-std::string now_iso8601() {
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    ::gmtime_r(&t, &tm);
-    char b[32];
-    std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return b;
-}
-
 // Staging happens beside the destination, on the same file system, so the final rename is atomic.
 std::string make_staging_dir(const std::string& root, const std::string& name) {
     std::string pattern = root + "/.fetch-" + name + "-XXXXXX";
@@ -782,7 +774,7 @@ FetchResult fetch_dataset(const Recipe& recipe, const FetchOptions& o) {
                      {"version", version},
                      {"converter", converter_id(recipe)},
                      {"sha256", expected},
-                     {"created", now_iso8601()},
+                     {"created", iso_time_utc(std::time(nullptr))},
                      {"files", json::object()}};
     int64_t total = 0;
     for (const auto& [name, count] : converted.files) {

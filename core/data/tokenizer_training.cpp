@@ -1,3 +1,4 @@
+#include "core/util/time_format.h"
 #include "core/data/tokenizer_training.h"
 
 #include <dirent.h>
@@ -20,15 +21,6 @@ namespace ponet {
 namespace {
 
 using json = nlohmann::json;
-
-std::string now_iso_utc() {
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
 
 // Removes a half-made folder when training does not get to the end.
 struct TempDirGuard {
@@ -149,7 +141,7 @@ SavedTokenizer train_tokenizer(const TokenizerTrainingSpec& spec,
     saved.documents = p.documents;
     saved.lines = lines;
     saved.bytes = p.bytes;
-    saved.created_at = now_iso_utc();
+    saved.created_at = iso_time_utc(std::time(nullptr));
     const json meta = {{"name", saved.name},         {"model_type", saved.model_type},
                        {"vocab_size", saved.vocab_size}, {"corpus", saved.corpus},
                        {"documents", saved.documents},   {"lines", saved.lines},

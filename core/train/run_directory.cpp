@@ -270,12 +270,4 @@ std::string default_run_name(TaskKind task, std::time_t when) {
     return to_string(task) + "-" + buf;
 }
 
-std::string iso_time_utc(std::time_t when) {
-    std::tm tm{};
-    ::gmtime_r(&when, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
 }  // namespace ponet

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/util/time_format.h"
 #include "core/train/run_config.h"
 
 namespace ponet {
@@ -99,7 +100,5 @@ std::optional<int64_t> checkpoint_step_from_name(const std::string& name);
 // "<task>-YYYYMMDD-HHMMSS" in local time.
 std::string default_run_name(TaskKind task, std::time_t when);
 
-// Current time as ISO 8601 UTC ("2024-05-01T12:00:00Z").
-std::string iso_time_utc(std::time_t when);
 
 }  // namespace ponet

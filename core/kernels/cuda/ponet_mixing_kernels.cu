@@ -90,6 +90,37 @@ __device__ __forceinline__ void head_sums(const float (&part)[NK], const int (&h
     }
 }
 
+// Per-head totals of one row's per-channel products `part`, for every lane's channels, plus a per-head base
+// (base[h * base_stride], or 0 without `base`): warp shuffles when the head size is a multiple of 32 (`shfl`),
+// otherwise 32 lanes' atomics on the warp's H shared-memory words `z`.
+template <int NK>
+__device__ __forceinline__ void row_head_totals(bool shfl, const float (&part)[NK], const int (&hk)[NK], float* z,
+                                                int64_t H, int64_t d, int64_t c0, int64_t ce, int lane,
+                                                const float* base, int64_t base_stride, float (&out)[NK]) {
+    if (shfl) {
+        head_sums<NK>(part, hk, out);
+        if (base) {
+#pragma unroll
+            for (int k = 0; k < NK; ++k) out[k] += base[hk[k] * base_stride];
+        }
+        return;
+    }
+    for (int64_t h = lane; h < H; h += 32) z[h] = base ? base[h * base_stride] : 0.f;
+    __syncwarp();
+#pragma unroll
+    for (int k = 0; k < NK; ++k) {
+        const int64_t c = c0 + lane + 32 * k;
+        if (c < ce) atomicAdd(z + c / d, part[k]);
+    }
+    __syncwarp();
+#pragma unroll
+    for (int k = 0; k < NK; ++k) {
+        const int64_t c = c0 + lane + 32 * k;
+        out[k] = c < ce ? z[c / d] : 0.f;
+    }
+    __syncwarp();
+}
+
 __global__ void fill_kernel(float* p, float v, int64_t n) {
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
          i += static_cast<int64_t>(gridDim.x) * blockDim.x)
@@ -217,28 +248,10 @@ __global__ void __launch_bounds__(128) fwd_scores(Problem p, int rpw, int cw, co
         for (int u = 0; u < U; ++u) {
             const int64_t i = i0 + u;
             if (i >= r.end) break;
-            float zk[NK];
-            if (shfl) {
-                float part[NK];
+            float part[NK], zk[NK];
 #pragma unroll
-                for (int k = 0; k < NK; ++k) part[k] = g[k] * kb[u][k];
-                head_sums<NK>(part, hk, zk);
-            } else {
-                for (int64_t h = lane; h < H; h += 32) z[h] = 0.f;
-                __syncwarp();
-#pragma unroll
-                for (int k = 0; k < NK; ++k) {
-                    const int64_t c = c0 + lane + 32 * k;
-                    if (c < ce) atomicAdd(z + c / d, g[k] * kb[u][k]);
-                }
-                __syncwarp();
-#pragma unroll
-                for (int k = 0; k < NK; ++k) {
-                    const int64_t c = c0 + lane + 32 * k;
-                    zk[k] = c < ce ? z[c / d] : 0.f;
-                }
-                __syncwarp();
-            }
+            for (int k = 0; k < NK; ++k) part[k] = g[k] * kb[u][k];
+            row_head_totals<NK>(shfl, part, hk, z, H, d, c0, ce, lane, nullptr, 0, zk);
 #pragma unroll
             for (int k = 0; k < NK; ++k) {
                 const int64_t c = c0 + lane + 32 * k;
@@ -537,32 +550,12 @@ __global__ void __launch_bounds__(128) bwd_keys(Problem p, int rpw, int cw, cons
             const int64_t i = i0 + u;
             if (i >= r.end) break;
             const int64_t t = r.b * L + i;
-            float zk[NK];
-            if (shfl) {
-                float part[NK];
+            float part[NK], zk[NK];
 #pragma unroll
-                for (int k = 0; k < NK; ++k) part[k] = dgp[k] * kb[u][k];
-                head_sums<NK>(part, hk, zk);
-                if (dalpha) {
-#pragma unroll
-                    for (int k = 0; k < NK; ++k) zk[k] += dalpha[(r.b * H + hk[k]) * L + i];
-                }
-            } else {
-                for (int64_t h = lane; h < H; h += 32) z[h] = dalpha ? dalpha[(r.b * H + h) * L + i] : 0.f;
-                __syncwarp();
-#pragma unroll
-                for (int k = 0; k < NK; ++k) {
-                    const int64_t c = c0 + lane + 32 * k;
-                    if (c < ce) atomicAdd(z + c / d, dgp[k] * kb[u][k]);
-                }
-                __syncwarp();
-#pragma unroll
-                for (int k = 0; k < NK; ++k) {
-                    const int64_t c = c0 + lane + 32 * k;
-                    zk[k] = c < ce ? z[c / d] : 0.f;
-                }
-                __syncwarp();
-            }
+            for (int k = 0; k < NK; ++k) part[k] = dgp[k] * kb[u][k];
+            // The GA weights' own gradient dα (when the caller used them) is each head's base.
+            row_head_totals<NK>(shfl, part, hk, z, H, d, c0, ce, lane, dalpha ? dalpha + r.b * H * L + i : nullptr,
+                                L, zk);
 #pragma unroll
             for (int k = 0; k < NK; ++k) {
                 const int64_t c = c0 + lane + 32 * k;
