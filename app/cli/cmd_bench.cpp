@@ -49,6 +49,7 @@ int run_bench_cmd(const ParsedArgs& a) {
     spec.steps = whole_number(a, "steps");
     spec.warmup = whole_number(a, "warmup");
     spec.seed = whole_number(a, "seed");
+    spec.cuda_graphs = a.get("cuda-graphs");
     spec.validate();
     const std::string json_out = a.get("json");
 
@@ -155,6 +156,10 @@ CommandSpec bench_command() {
         OptionSpec::value("steps", "N", "timed steps per cell (the median is reported)", "10"),
         OptionSpec::value("warmup", "N", "untimed steps before the timed ones", "3"),
         OptionSpec::value("seed", "N", "seed of the weights and the synthetic tokens", "1234"),
+        OptionSpec::value("cuda-graphs", "MODE",
+                          "CUDA only: capture each step once as a CUDA graph and replay it: auto (where the step is "
+                          "launch-bound, batch x length <= 131072), on or off",
+                          "auto"),
         OptionSpec::value("json", "OUT", "also write the full report (every step time) as JSON"),
         OptionSpec::flag("no-cache", "do not record the results in the per-device cache"),
     };

@@ -27,6 +27,8 @@
 #if defined(PONET_WITH_CUDA)
 #include <ATen/cuda/CUDAContext.h>
 #include <ATen/cuda/CUDAEvent.h>
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
 #define PONET_BENCH_CUDA_EVENTS 1
 #endif
 
@@ -220,6 +222,16 @@ double median(std::vector<double> v) {
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+bool graph_wanted(const BenchSpec& spec, const torch::Device& device, int64_t length) {
+#if defined(PONET_WITH_CUDA)
+    if (!device.is_cuda() || spec.cuda_graphs == "off") return false;
+    return spec.cuda_graphs == "on" || spec.batch * length <= kGraphAutoTokens;
+#else
+    (void)spec, (void)device, (void)length;
+    return false;
+#endif
+}
+
 void measure(CellContext& ctx, BenchRow& row) {
     const BenchSpec& spec = ctx.spec;
     const RunConfig rc = bench_run_config(spec.preset, row.mixer, row.length, ctx.resources);
@@ -247,7 +259,10 @@ void measure(CellContext& ctx, BenchRow& row) {
         in.labels = torch::Tensor();  // inference: logits only, no loss
     }
 
-    auto step = [&] {
+    // One step. `captured`: the step being recorded into a CUDA graph, whose AdamW keeps its step counts on the
+    // device (a replay must not depend on the host).
+    std::vector<torch::Tensor> device_steps;
+    auto step = [&](bool captured) {
         if (train) {
             optimizer->zero_grad();
             ModelOutput out;
@@ -256,7 +271,11 @@ void measure(CellContext& ctx, BenchRow& row) {
                 out = model->forward(in, fopt);
             }
             model->base().backward(out.loss.to(torch::kFloat));
-            adamw_step(*optimizer);
+            if (!captured) {
+                adamw_step(*optimizer);
+            } else if (!adamw_step_device_counts(*optimizer, device_steps)) {
+                throw Error("the optimizer step cannot be captured (it needs the fused CUDA AdamW)");
+            }
         } else {
             torch::NoGradGuard no_grad;
             CudaAutocastGuard autocast(ctx.amp, ctx.amp_dtype);
@@ -264,20 +283,75 @@ void measure(CellContext& ctx, BenchRow& row) {
         }
     };
 
-    const int64_t total = spec.warmup + spec.steps;
+    const bool want_graph = graph_wanted(spec, ctx.device, row.length);
+    // A captured step needs a few ordinary ones first (optimizer state, cuBLAS workspaces, cuFFT plans, lazy
+    // initialisation), run on the capture stream.
+    const int64_t eager_warmup = want_graph ? std::max<int64_t>(spec.warmup, 3) : spec.warmup;
+    const int64_t total = eager_warmup + spec.steps;
     ctx.progress.step = 0;
     ctx.progress.steps = total;
     ctx.progress.timing = false;
     auto report_step = [&](int64_t done) {
         if (cancelled(ctx.cb)) throw Cancelled{};
         ctx.progress.step = done;
-        ctx.progress.timing = done >= spec.warmup;
+        ctx.progress.timing = done >= eager_warmup;
         if (ctx.cb.on_progress) ctx.cb.on_progress(ctx.progress);
     };
 
-    for (int64_t i = 0; i < spec.warmup; ++i) {
-        step();
-        report_step(i + 1);
+    std::function<void()> timed_step = [&] { step(false); };
+#if defined(PONET_WITH_CUDA)
+    std::unique_ptr<at::cuda::CUDAGraph> graph;
+    if (want_graph) {
+        const auto index = static_cast<c10::DeviceIndex>(cuda_index(ctx.device));
+        auto main_stream = at::cuda::getCurrentCUDAStream(index);
+        auto side = at::cuda::getStreamFromPool(false, index);
+        at::cuda::CUDAEvent ready;
+        ready.record(main_stream);
+        ready.block(side);
+        try {
+            c10::cuda::CUDAStreamGuard on_side(side);
+            for (int64_t i = 0; i < eager_warmup; ++i) {
+                step(false);
+                report_step(i + 1);
+            }
+            if (train) optimizer->zero_grad();  // gradients are born inside the graph's memory pool
+            auto g = std::make_unique<at::cuda::CUDAGraph>();
+            g->capture_begin();
+            try {
+                step(true);
+            } catch (...) {
+                try {
+                    g->capture_end();
+                } catch (...) {
+                }
+                throw;
+            }
+            g->capture_end();
+            graph = std::move(g);
+        } catch (const Cancelled&) {
+            throw;
+        } catch (const std::exception& e) {
+            if (spec.cuda_graphs == "on") throw;
+            // "auto": report it and time ordinary steps instead.
+            graph.reset();
+            row.message = "CUDA graph capture failed (" + first_line(e.what()) + "); timed without a graph";
+            if (ctx.cb.on_log) ctx.cb.on_log(row.mixer + " at " + std::to_string(row.length) + ": " + row.message);
+        }
+        at::cuda::CUDAEvent done;
+        done.record(side);
+        done.block(main_stream);
+        if (graph) {
+            graph->replay();  // the first replay uploads the graph
+            row.cuda_graph = true;
+            timed_step = [&] { graph->replay(); };
+        }
+    }
+#endif
+    if (!row.cuda_graph) {
+        for (int64_t i = 0; i < (want_graph ? 0 : eager_warmup); ++i) {
+            step(false);
+            report_step(i + 1);
+        }
     }
     synchronize(ctx.device);
 
@@ -294,9 +368,9 @@ void measure(CellContext& ctx, BenchRow& row) {
         for (int64_t i = 0; i <= spec.steps; ++i) marks.emplace_back(cudaEventDefault);
         marks[0].record(stream);
         for (int64_t i = 0; i < spec.steps; ++i) {
-            step();
+            timed_step();
             marks[static_cast<size_t>(i) + 1].record(stream);
-            report_step(spec.warmup + i + 1);
+            report_step(eager_warmup + i + 1);
         }
         marks.back().synchronize();
         for (int64_t i = 0; i < spec.steps; ++i)
@@ -308,11 +382,11 @@ void measure(CellContext& ctx, BenchRow& row) {
     if (!timed) {
         for (int64_t i = 0; i < spec.steps; ++i) {
             const auto t0 = std::chrono::steady_clock::now();
-            step();
+            timed_step();
             synchronize(ctx.device);  // a no-op on the CPU, whose operations finish before they return
             const auto t1 = std::chrono::steady_clock::now();
             row.step_ms[static_cast<size_t>(i)] = std::chrono::duration<double, std::milli>(t1 - t0).count();
-            report_step(spec.warmup + i + 1);
+            report_step(eager_warmup + i + 1);
         }
     }
     row.median_ms = median(row.step_ms);

@@ -32,12 +32,19 @@ struct BenchSpec {
     int64_t warmup = 3;              // untimed steps per row (the first one also allocates)
     int64_t steps = 10;              // timed steps per row
     int64_t seed = 1234;
+    // Whole steps captured once as a CUDA graph and replayed (CUDA only): "auto" uses a graph where the step
+    // is launch-bound (batch × length up to kGraphAutoTokens), "on" for every cell, "off" never. A capture
+    // that fails under "auto" falls back to ordinary steps and says so in the row's message.
+    std::string cuda_graphs = "auto";
 
     // Throws ponet::InvalidInput naming the field: unknown mixer or preset, a length < 2 or above 1,048,576,
     // a duplicate, batch/steps < 1, warmup < 0, a precision or implementation name that does not exist.
     // Device availability is checked when the run starts.
     void validate() const;
 };
+
+// Tokens per step (batch × length) up to which cuda_graphs "auto" captures the step.
+constexpr int64_t kGraphAutoTokens = 32 * 4096;
 
 // "512,1K,2048" → {512, 1024, 2048}; "4k" and "64K" are accepted. Throws ponet::InvalidInput on a bad item.
 std::vector<int64_t> parse_lengths(const std::string& text);
@@ -51,6 +58,7 @@ struct BenchRow {
     std::string status;   // "ok", "oom", "error", "cancelled"
     std::string message;  // why it is not ok (the first line of the error)
     std::string impl;     // the PoNet mixing implementation the run resolved to ("-" for FNet and attention)
+    bool cuda_graph = false;  // the timed steps were replays of one captured CUDA graph
     std::vector<double> step_ms;  // each timed step, milliseconds
     double median_ms = 0, min_ms = 0, max_ms = 0;
     double steps_per_second = 0;   // 1000 / median_ms

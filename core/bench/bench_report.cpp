@@ -140,6 +140,8 @@ void BenchSpec::validate() const {
         throw InvalidInput("warm-up " + std::to_string(warmup) + " must be 0 to 100000");
     if (impl != "auto" && impl != "fused" && impl != "reference")
         throw InvalidInput("unknown mixer implementation '" + impl + "' (auto, fused or reference)");
+    if (cuda_graphs != "auto" && cuda_graphs != "on" && cuda_graphs != "off")
+        throw InvalidInput("unknown CUDA graph setting '" + cuda_graphs + "' (auto, on or off)");
     if (precision != "auto" && precision != "fp32" && precision != "bf16" && precision != "fp16")
         throw InvalidInput("unknown precision '" + precision + "' (auto, fp32, bf16 or fp16)");
     if (device.empty()) throw InvalidInput("no device given (auto, cpu, cuda or cuda:N)");
@@ -164,6 +166,7 @@ std::string BenchReport::to_json_text() const {
     s["warmup"] = spec.warmup;
     s["steps"] = spec.steps;
     s["seed"] = spec.seed;
+    s["cuda_graphs"] = spec.cuda_graphs;
 
     ordered_json j;
     j["format"] = "ponet-bench";
@@ -187,6 +190,7 @@ std::string BenchReport::to_json_text() const {
         o["status"] = r.status;
         o["message"] = r.message;
         o["impl"] = r.impl;
+        o["cuda_graph"] = r.cuda_graph;
         o["median_ms"] = num(r.median_ms);
         o["min_ms"] = num(r.min_ms);
         o["max_ms"] = num(r.max_ms);
@@ -229,6 +233,7 @@ BenchReport BenchReport::from_json_text(const std::string& text, const std::stri
         r.spec.warmup = s.value("warmup", int64_t{0});
         r.spec.steps = s.value("steps", int64_t{1});
         r.spec.seed = s.value("seed", int64_t{0});
+        r.spec.cuda_graphs = s.value("cuda_graphs", std::string("off"));
         r.device = j.at("device").get<std::string>();
         r.device_name = j.value("device_name", r.device);
         r.precision = j.value("precision", std::string());
@@ -253,6 +258,7 @@ BenchReport BenchReport::from_json_text(const std::string& text, const std::stri
             if (row.length < 1) throw InvalidInput(field(where + ".length") + " must be positive");
             row.message = o.value("message", std::string());
             row.impl = o.value("impl", std::string());
+            row.cuda_graph = o.value("cuda_graph", false);
             auto real = [&](const char* key) {
                 const auto it = o.find(key);
                 return it == o.end() || it->is_null() ? NAN : it->get<double>();
@@ -352,6 +358,12 @@ std::string format_table(const BenchReport& report) {
         std::vector<std::string> v(impls.begin(), impls.end());
         out << "PoNet mixing implementation: " << join(v) << " (requested: " << spec.impl << ")\n";
     }
+    std::vector<std::string> graphed;
+    for (const auto& r : report.rows)
+        if (r.cuda_graph) graphed.push_back(r.mixer + "@" + std::to_string(r.length));
+    if (!graphed.empty())
+        out << "CUDA graph replay (each step captured once, then replayed): " << join(graphed) << " (requested: "
+            << spec.cuda_graphs << ")\n";
     out << "median of " << spec.steps << " timed steps after " << spec.warmup << " warm-up steps; "
         << report.timing_method << "\n";
     out << "memory: " << report.memory_metric << "\n\n";

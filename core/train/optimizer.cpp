@@ -1,5 +1,6 @@
 #include "core/train/optimizer.h"
 
+#include <algorithm>
 #include <array>
 
 #include <set>
@@ -140,6 +141,58 @@ void adamw_step(torch::optim::AdamW& optimizer) {
                               /*maximize=*/false);
         }
     }
+#endif
+}
+
+bool adamw_step_device_counts(torch::optim::AdamW& optimizer, std::vector<torch::Tensor>& device_steps) {
+    if (!fused_adamw_applies(optimizer)) return false;
+#if PONET_TORCH_AT_LEAST(2, 1) && defined(PONET_WITH_CUDA)
+    torch::NoGradGuard no_grad;
+    auto& state = optimizer.state();
+    struct Group {
+        std::array<std::vector<torch::Tensor>, 4> lists;
+        int64_t step = -1;
+    };
+    std::vector<Group> groups;
+    // Everything is checked before the first launch, so that "false" means nothing ran.
+    for (auto& group : optimizer.param_groups()) {
+        Group g;
+        for (const auto& p : group.params()) {
+            if (!p.grad().defined()) return false;
+            const auto it = state.find(optimizer_state_key(p));
+            if (it == state.end() || !it->second) return false;
+            const auto& s = static_cast<const torch::optim::AdamWParamState&>(*it->second);
+            if (g.step >= 0 && s.step() != g.step) return false;
+            g.step = s.step();
+            g.lists[0].push_back(p);
+            g.lists[1].push_back(p.grad());
+            g.lists[2].push_back(s.exp_avg());
+            g.lists[3].push_back(s.exp_avg_sq());
+        }
+        groups.push_back(std::move(g));
+    }
+    if (!device_steps.empty() && device_steps.size() != groups.size()) return false;
+    if (device_steps.empty())
+        for (const auto& g : groups)
+            device_steps.push_back(torch::full({}, static_cast<double>(std::max<int64_t>(g.step, 0)),
+                                               g.lists[0].empty() ? torch::TensorOptions().device(torch::kCUDA)
+                                                                  : g.lists[0].front().options().dtype(torch::kFloat)));
+    size_t index = 0;
+    for (auto& group : optimizer.param_groups()) {
+        Group& g = groups[index];
+        torch::Tensor& step = device_steps[index++];
+        if (g.lists[0].empty()) continue;
+        const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
+        step.add_(1);
+        const std::vector<torch::Tensor> steps(g.lists[0].size(), step);
+        at::_fused_adamw_(g.lists[0], g.lists[1], g.lists[2], g.lists[3], /*max_exp_avg_sqs=*/{}, steps, o.lr(),
+                          std::get<0>(o.betas()), std::get<1>(o.betas()), o.weight_decay(), o.eps(),
+                          /*amsgrad=*/false, /*maximize=*/false);
+    }
+    return true;
+#else
+    (void)device_steps;
+    return false;
 #endif
 }
 
