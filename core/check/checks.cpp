@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/io/model_io.h"
+#include "core/kernels/layer_norm_fused.h"
 #include "core/io/safetensors.h"
 #include "core/model/ponet_model.h"
 #include "core/model/segments.h"
@@ -588,6 +589,59 @@ CheckResult adamw_step_vs_libtorch(const torch::Device& device) {
         if (sa.step() != sb.step()) worst = INFINITY;
     }
     return result("AdamW step (fused kernel on CUDA) vs torch::optim::AdamW", device, worst, 1e-5, "rel L2");
+}
+
+CheckResult layer_norm_fused_vs_aten(const torch::Device& device, torch::ScalarType dtype) {
+    auto gen = at::detail::createCPUGenerator(91);
+    const auto f32 = torch::TensorOptions().dtype(torch::kFloat);
+    const std::string dname = dtype == torch::kFloat ? "fp32" : dtype == torch::kBFloat16 ? "bf16" : "fp16";
+    double worst_y = 0, worst_grad = 0;
+    bool fused_everywhere = true;
+    for (const auto& [rows, D] : std::vector<std::pair<int64_t, int64_t>>{{1, 16}, {37, 64}, {1000, 64}, {2051, 100},
+                                                                          {129, 256}, {300, 512}, {5, 31}}) {
+        torch::nn::LayerNorm norm(torch::nn::LayerNormOptions({D}).eps(1e-5));
+        {
+            torch::NoGradGuard ng;
+            norm->weight.copy_(1.0 + 0.3 * at::randn({D}, gen, f32));
+            norm->bias.copy_(0.2 * at::randn({D}, gen, f32));
+        }
+        norm->to(device);
+        // Rows with an offset and a spread, as residual streams have; [2, rows/2 ...] keeps a leading batch axis.
+        auto x0 = (3.0 + 2.0 * at::randn({rows, D}, gen, f32)).to(device);
+        auto g = at::randn({rows, D}, gen, f32).to(dtype).to(device);
+        auto x = x0.clone().requires_grad_(true);
+        torch::Tensor y;
+        {
+            CudaAutocastGuard autocast(dtype != torch::kFloat, dtype);
+            fused_everywhere = fused_everywhere && fused_layer_norm_applies(norm, x);
+            y = layer_norm(norm, x, /*for_matmul=*/true);
+        }
+        if (y.scalar_type() != dtype)
+            return result("fused LayerNorm vs at::layer_norm (" + dname + " out)", device, INFINITY, 0, "rel L2",
+                          std::string("output dtype ") + c10::toString(y.scalar_type()));
+        y.backward(g);
+        const auto dx = x.grad().clone(), dw = norm->weight.grad().clone(), db = norm->bias.grad().clone();
+        norm->zero_grad();
+        auto xr = x0.clone().requires_grad_(true);
+        auto yr = at::layer_norm(xr, {D}, norm->weight, norm->bias, 1e-5).to(dtype);
+        yr.backward(g);
+        worst_y = std::max(worst_y, rel_l2(y.to(torch::kFloat), yr.to(torch::kFloat)));
+        worst_grad = std::max({worst_grad, rel_l2(dx, xr.grad()), rel_l2(dw, norm->weight.grad()),
+                               rel_l2(db, norm->bias.grad())});
+        norm->zero_grad();
+    }
+    // fp32: both are fp32 arithmetic in a different order; bf16/fp16: one rounding step of the output may differ.
+    const double tol_y = dtype == torch::kFloat ? 1e-5 : 1e-2;
+    auto r = result("fused LayerNorm vs at::layer_norm (" + dname + " out)", device,
+                    std::max(worst_y / tol_y, worst_grad / 1e-5), 1.0, "worst rel L2 / its tolerance");
+    std::ostringstream d;
+    d << "output " << worst_y << " (tolerance " << tol_y << "), gradients " << worst_grad << " (tolerance 1e-5)";
+    r.detail = d.str();
+    if (!fused_everywhere) {
+        r.passed = false;
+        r.detail += "; the fused kernels were not used for every shape";
+    }
+    return r;
 }
 
 CheckResult trace_winners(const torch::Device& device) {

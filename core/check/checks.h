@@ -37,6 +37,11 @@ CheckResult trace_winners(const torch::Device& device);
 // torch::optim::AdamW::step() over several steps: two groups (with and without weight decay), a parameter that
 // misses a step, weights and both moments compared.
 CheckResult adamw_step_vs_libtorch(const torch::Device& device);
+// Our LayerNorm kernels (CUDA) against at::layer_norm: outputs in fp32 and in the autocast dtypes (bf16, fp16),
+// and the input, weight and bias gradients under the same upstream gradient, for widths from 16 to 512 and row
+// counts that do not fill the last block. `dtype` is the output dtype. Only meaningful on a CUDA device (the
+// CPU runs at::layer_norm itself).
+CheckResult layer_norm_fused_vs_aten(const torch::Device& device, torch::ScalarType dtype);
 // save_model_dir → load_model_dir is bit-exact in every parameter and output.
 CheckResult save_load_roundtrip(const torch::Device& device);
 

@@ -78,6 +78,11 @@ SelfTestReport run_selftest(const SelfTestOptions& options) {
             guarded("attention vs explicit softmax", name, [&] { emit(check::attention_vs_softmax(device)); });
             guarded("inspection hook winners", name, [&] { emit(check::trace_winners(device)); });
             guarded("AdamW step", name, [&] { emit(check::adamw_step_vs_libtorch(device)); });
+            if (device.is_cuda())  // the CPU runs at::layer_norm itself: nothing to compare there
+                guarded("fused LayerNorm", name, [&] {
+                    for (auto dt : {torch::kFloat, torch::kBFloat16, torch::kHalf})
+                        emit(check::layer_norm_fused_vs_aten(device, dt));
+                });
             guarded("save → load round trip", name, [&] { emit(check::save_load_roundtrip(device)); });
         });
     }

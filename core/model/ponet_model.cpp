@@ -1,6 +1,8 @@
 // The model family of ponet_model.h. PONET-SPEC §1 (BERT skeleton) and §4.2 (LRA skeleton).
 #include "core/model/ponet_model.h"
 
+#include "core/kernels/layer_norm_fused.h"
+
 #include <cmath>
 
 #include "core/model/segments.h"
@@ -172,22 +174,30 @@ public:
     torch::Tensor forward(const torch::Tensor& x, const MixContext& ctx, MixerResult* mixed_out, MixingTrace* trace) {
         const double p = c_.hidden_dropout_prob;
         const bool train = is_training();
+        // Our LayerNorm kernels on CUDA unless the reference path (pure ATen) is asked for.
+        auto norm = [&](const torch::nn::LayerNorm& n, const torch::Tensor& t, bool for_matmul) {
+            return layer_norm(n, t, for_matmul, ctx.impl != MixerImpl::Reference);
+        };
         auto project = [&](const torch::Tensor& y) {
             return attention->output->dense ? attention->output->dense(y) : y;
         };
         if (c_.variant == ModelVariant::Bert) {
             // Post-LN (§1.3).
             MixerResult m = attention->mixer->mix(x, ctx, trace);
-            auto a = attention->output->LayerNorm(x + torch::dropout(project(m.y), p, train));
+            auto a = norm(attention->output->LayerNorm, x + torch::dropout(project(m.y), p, train), false);
             auto f = activation(c_.hidden_act, intermediate->dense(a));
             *mixed_out = std::move(m);
-            return output->LayerNorm(a + torch::dropout(output->dense(f), p, train));
+            return norm(output->LayerNorm, a + torch::dropout(output->dense(f), p, train), false);
         }
         // Pre-LN (§4.2.1): attention.output.LayerNorm is the norm before the mixer, output.LayerNorm the one
         // before the MLP.
-        MixerResult m = attention->mixer->mix(attention->output->LayerNorm(x), ctx, trace);
+        // The norms' outputs feed matrix products only (PoNet's and attention's projections, the MLP), so under
+        // autocast they may come out in the low precision directly; FNet's transform runs in fp32 on LN1's output.
+        const bool mixer_matmul = c_.mixer != MixerKind::FNet;
+        MixerResult m = attention->mixer->mix(norm(attention->output->LayerNorm, x, mixer_matmul), ctx, trace);
         auto h = x + torch::dropout(project(m.y), p, train);
-        auto f = torch::dropout(activation(c_.hidden_act, intermediate->dense(output->LayerNorm(h))), p, train);
+        auto f = torch::dropout(activation(c_.hidden_act, intermediate->dense(norm(output->LayerNorm, h, true))), p,
+                                train);
         *mixed_out = std::move(m);
         return h + torch::dropout(output->dense(f), p, train);
     }
@@ -326,7 +336,8 @@ EncoderOutput PoNetModelImpl::forward(const ModelInputs& raw, const ForwardOptio
     }
     if (c.variant == ModelVariant::Lra) {
         // Final LayerNorm, padded rows to 0, then the mean over ALL L positions (§4.2.1).
-        x = encoder_->final_layer_norm(x) * ctx.keep.unsqueeze(-1).to(x.scalar_type());
+        x = layer_norm(encoder_->final_layer_norm, x, false, opt.impl != MixerImpl::Reference) *
+            ctx.keep.unsqueeze(-1).to(x.scalar_type());
         out.last_hidden_state = x;
         out.pooler_output = x.mean(1);
     } else {
