@@ -28,6 +28,7 @@
 #include <ATen/cuda/CUDAContext.h>
 #include <ATen/cuda/CUDAEvent.h>
 #include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAGuard.h>
 #define PONET_BENCH_CUDA_EVENTS 1
 #endif
@@ -314,6 +315,22 @@ void measure(CellContext& ctx, BenchRow& row) {
                 step(false);
                 report_step(i + 1);
             }
+            // A rehearsal with host synchronisation made an error: a step that reads a value back (the reference
+            // mixing does) cannot be captured, and finding out during the capture would leave CUDA's random
+            // generator in capture mode for the rest of the process.
+            {
+                auto& sync_state = c10::cuda::warning_state();
+                const auto before = sync_state.get_sync_debug_mode();
+                sync_state.set_sync_debug_mode(c10::cuda::SyncDebugMode::L_ERROR);
+                try {
+                    step(false);
+                } catch (const std::exception& e) {
+                    sync_state.set_sync_debug_mode(before);
+                    throw Error("the step synchronises with the host, so it cannot be captured (" +
+                                first_line(e.what()) + ")");
+                }
+                sync_state.set_sync_debug_mode(before);
+            }
             if (train) optimizer->zero_grad();  // gradients are born inside the graph's memory pool
             auto g = std::make_unique<at::cuda::CUDAGraph>();
             g->capture_begin();
@@ -334,7 +351,7 @@ void measure(CellContext& ctx, BenchRow& row) {
             if (spec.cuda_graphs == "on") throw;
             // "auto": report it and time ordinary steps instead.
             graph.reset();
-            row.message = "CUDA graph capture failed (" + first_line(e.what()) + "); timed without a graph";
+            row.message = "no CUDA graph: " + first_line(e.what()) + "; timed as ordinary steps";
             if (ctx.cb.on_log) ctx.cb.on_log(row.mixer + " at " + std::to_string(row.length) + ": " + row.message);
         }
         at::cuda::CUDAEvent done;

@@ -1,6 +1,7 @@
 // Self-test checks: each compares our computation with an answer obtained independently of it.
 #include "core/check/checks.h"
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -8,6 +9,7 @@
 
 #include "core/io/model_io.h"
 #include "core/kernels/layer_norm_fused.h"
+#include "core/kernels/linear_fused.h"
 #include "core/io/safetensors.h"
 #include "core/model/ponet_model.h"
 #include "core/model/segments.h"
@@ -640,6 +642,56 @@ CheckResult layer_norm_fused_vs_aten(const torch::Device& device, torch::ScalarT
     if (!fused_everywhere) {
         r.passed = false;
         r.detail += "; the fused kernels were not used for every shape";
+    }
+    return r;
+}
+
+CheckResult linear_fused_vs_aten(const torch::Device& device, torch::ScalarType dtype) {
+    auto gen = at::detail::createCPUGenerator(93);
+    const auto f32 = torch::TensorOptions().dtype(torch::kFloat);
+    const std::string dname = dtype == torch::kBFloat16 ? "bf16" : "fp16";
+    double worst = 0;
+    bool fused_everywhere = true;
+    const std::vector<std::array<int64_t, 4>> shapes{// batch, length, in, out
+                                                     {4, 250, 64, 64}, {3, 37, 64, 128}, {2, 150, 128, 64},
+                                                     {1, 5, 16, 8}, {2, 1025, 256, 768}};
+    int index = 0;
+    for (const auto& [B, L, K, C] : shapes) {
+        torch::nn::Linear layer(torch::nn::LinearOptions(K, C));
+        layer->to(device);
+        auto x0 = at::randn({B, L, K}, gen, f32).to(device);
+        if (index++ % 2) x0 = x0.to(dtype);  // inputs already in the low precision (after a fused LayerNorm)
+        auto g = at::randn({B, L, C}, gen, f32).to(dtype).to(device);
+        auto run = [&](bool fused, torch::Tensor& dx, torch::Tensor& dw, torch::Tensor& db) {
+            auto x = x0.clone().requires_grad_(true);
+            torch::Tensor y;
+            {
+                CudaAutocastGuard autocast(true, dtype);
+                if (fused) fused_everywhere = fused_everywhere && fused_linear_applies(layer, x);
+                y = linear(layer, x, fused);
+            }
+            y.backward(g);
+            dx = x.grad().clone();
+            dw = layer->weight.grad().clone();
+            db = layer->bias.grad().clone();
+            layer->zero_grad();
+            return y.detach();
+        };
+        torch::Tensor dx, dw, db, rx, rw, rb;
+        const auto y = run(true, dx, dw, db);
+        const auto yr = run(false, rx, rw, rb);
+        if (y.scalar_type() != yr.scalar_type() || dx.scalar_type() != rx.scalar_type())
+            return result("fused linear vs autocast linear (" + dname + ")", device, INFINITY, 1e-2, "rel L2",
+                          "dtype of the output or of the input gradient differs");
+        worst = std::max({worst, rel_l2(y.to(torch::kFloat), yr.to(torch::kFloat)), rel_l2(dx.to(torch::kFloat), rx.to(torch::kFloat)),
+                          rel_l2(dw, rw), rel_l2(db, rb)});
+    }
+    // Both round the product, the bias add and the gradients to the low precision, in places that may differ by one
+    // unit of the last place (and our bias gradient is kept in fp32).
+    auto r = result("fused linear vs autocast linear (" + dname + ")", device, worst, 1e-2, "rel L2");
+    if (!fused_everywhere) {
+        r.passed = false;
+        r.detail = "the fused kernels were not used for every shape";
     }
     return r;
 }

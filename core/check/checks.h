@@ -42,6 +42,10 @@ CheckResult adamw_step_vs_libtorch(const torch::Device& device);
 // counts that do not fill the last block. `dtype` is the output dtype. Only meaningful on a CUDA device (the
 // CPU runs at::layer_norm itself).
 CheckResult layer_norm_fused_vs_aten(const torch::Device& device, torch::ScalarType dtype);
+// Our linear layer under CUDA autocast (cuBLAS product, our bias add and bias-gradient kernels) against autocast's
+// at::linear: output and the input, weight and bias gradients under the same upstream gradient, `dtype` = the
+// autocast dtype (bf16 or fp16), inputs in fp32 and in that dtype. Only meaningful on a CUDA device.
+CheckResult linear_fused_vs_aten(const torch::Device& device, torch::ScalarType dtype);
 // save_model_dir → load_model_dir is bit-exact in every parameter and output.
 CheckResult save_load_roundtrip(const torch::Device& device);
 

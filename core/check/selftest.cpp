@@ -83,6 +83,10 @@ SelfTestReport run_selftest(const SelfTestOptions& options) {
                     for (auto dt : {torch::kFloat, torch::kBFloat16, torch::kHalf})
                         emit(check::layer_norm_fused_vs_aten(device, dt));
                 });
+            if (device.is_cuda())  // the CPU runs at::linear itself
+                guarded("fused linear", name, [&] {
+                    for (auto dt : {torch::kBFloat16, torch::kHalf}) emit(check::linear_fused_vs_aten(device, dt));
+                });
             guarded("save → load round trip", name, [&] { emit(check::save_load_roundtrip(device)); });
         });
     }

@@ -2,6 +2,7 @@
 #include "core/model/ponet_model.h"
 
 #include "core/kernels/layer_norm_fused.h"
+#include "core/kernels/linear_fused.h"
 
 #include <cmath>
 
@@ -58,11 +59,13 @@ MixerResult PoNetSelfImpl::mix(const torch::Tensor& x_in, const MixContext& ctx,
     torch::Tensor x = x_in;
     if (const auto lp = cuda_autocast_dtype(x_in); lp && x_in.scalar_type() == torch::kFloat) x = x_in.to(*lp);
     PoNetMixingInputs in;
-    in.q = dense_q(x);
-    in.k = dense_k(x);
-    in.o = dense_o(x);
-    in.s = dense_segment(x);
-    in.l = dense_local(x);
+    // Our bias kernels under CUDA autocast unless the reference path (pure ATen) is asked for.
+    const bool fused = ctx.impl != MixerImpl::Reference;
+    in.q = ponet::linear(dense_q, x, fused);
+    in.k = ponet::linear(dense_k, x, fused);
+    in.o = ponet::linear(dense_o, x, fused);
+    in.s = ponet::linear(dense_segment, x, fused);
+    in.l = ponet::linear(dense_local, x, fused);
     in.keep = ctx.keep;
     in.special = ctx.special;
     in.segment_ids = ctx.segment_ids;
@@ -100,7 +103,9 @@ torch::Tensor softmax_attention_composed(const torch::Tensor& q, const torch::Te
 MixerResult AttentionSelfImpl::mix(const torch::Tensor& x, const MixContext& ctx, MixingTrace*) {
     const auto B = x.size(0), L = x.size(1), D = x.size(2), H = heads_, d = D / H;
     auto heads = [&](const torch::Tensor& t) { return t.view({B, L, H, d}).transpose(1, 2); };
-    auto q = heads(query(x)), k = heads(key(x)), v = heads(value(x));
+    const bool fused = ctx.impl != MixerImpl::Reference;
+    auto q = heads(ponet::linear(query, x, fused)), k = heads(ponet::linear(key, x, fused)),
+         v = heads(ponet::linear(value, x, fused));
     const double p = is_training() ? dropout_ : 0.0;
 #if PONET_TORCH_AT_LEAST(2, 0)
     // LibTorch 2.x: the fused kernel (flash / memory-efficient / math, chosen by ATen). Boolean mask: true = attend.
@@ -178,16 +183,18 @@ public:
         auto norm = [&](const torch::nn::LayerNorm& n, const torch::Tensor& t, bool for_matmul) {
             return layer_norm(n, t, for_matmul, ctx.impl != MixerImpl::Reference);
         };
+        const bool fused = ctx.impl != MixerImpl::Reference;
+        auto dense = [&](torch::nn::Linear& l, const torch::Tensor& t) { return ponet::linear(l, t, fused); };
         auto project = [&](const torch::Tensor& y) {
-            return attention->output->dense ? attention->output->dense(y) : y;
+            return attention->output->dense ? dense(attention->output->dense, y) : y;
         };
         if (c_.variant == ModelVariant::Bert) {
             // Post-LN (§1.3).
             MixerResult m = attention->mixer->mix(x, ctx, trace);
             auto a = norm(attention->output->LayerNorm, x + torch::dropout(project(m.y), p, train), false);
-            auto f = activation(c_.hidden_act, intermediate->dense(a));
+            auto f = activation(c_.hidden_act, dense(intermediate->dense, a));
             *mixed_out = std::move(m);
-            return norm(output->LayerNorm, a + torch::dropout(output->dense(f), p, train), false);
+            return norm(output->LayerNorm, a + torch::dropout(dense(output->dense, f), p, train), false);
         }
         // Pre-LN (§4.2.1): attention.output.LayerNorm is the norm before the mixer, output.LayerNorm the one
         // before the MLP.
@@ -196,10 +203,10 @@ public:
         const bool mixer_matmul = c_.mixer != MixerKind::FNet;
         MixerResult m = attention->mixer->mix(norm(attention->output->LayerNorm, x, mixer_matmul), ctx, trace);
         auto h = x + torch::dropout(project(m.y), p, train);
-        auto f = torch::dropout(activation(c_.hidden_act, intermediate->dense(norm(output->LayerNorm, h, true))), p,
-                                train);
+        auto f = torch::dropout(activation(c_.hidden_act, dense(intermediate->dense, norm(output->LayerNorm, h, true))),
+                                p, train);
         *mixed_out = std::move(m);
-        return h + torch::dropout(output->dense(f), p, train);
+        return h + torch::dropout(dense(output->dense, f), p, train);
     }
     std::shared_ptr<MixerBlockImpl> attention;
     DenseNorm intermediate{nullptr}, output{nullptr};
