@@ -208,6 +208,72 @@ Blocks make_blocks(const Prepared& p) {
 // Merge tasks: one per (batch row, channel chunk); the merged tables are small, so narrow chunks cost little.
 constexpr int64_t kMergeChunk = 64;
 
+
+// The per-row loops of the fusion passes, as functions of plain values and restrict pointers: inside the pass
+// lambdas, D is read through the closure and an int8_t store may alias it, which keeps GCC from vectorizing.
+// Values are loaded up front and selects are written so that they vectorize (a select between loads GCC cannot
+// prove safe to read, or nested integer ternaries, stays scalar and branchy).
+
+// Forward, a real token: LMP (window 3, leftmost winner on ties), the fusion, and the flags byte.
+inline void fuse_row(const float* __restrict__ vl, const float* __restrict__ vs, const float* __restrict__ vr,
+                     const float* __restrict__ s, const float* __restrict__ m, const float* __restrict__ gpb,
+                     const float* __restrict__ o, float* __restrict__ y, int8_t* __restrict__ fl, float mscale,
+                     int64_t n) {
+    for (int64_t c = 0; c < n; ++c) {
+        const float left = vl[c], self = vs[c], right = vr[c], mc = m[c];
+        const bool self_wins = self > left;
+        const float best0 = self_wins ? self : left;
+        const bool right_wins = right > best0;
+        const float best = right_wins ? right : best0;
+        const int w = (int(right_wins) << 1) | (int(self_wins) & (int(right_wins) ^ 1));
+        fl[c] = static_cast<int8_t>(w | (int(s[c] == mc) << 2));
+        y[c] = (gpb[c] + mscale * mc) * o[c] + mscale * best;
+    }
+}
+
+// Forward, padding: S̃ is the sentinel, which may tie with (and then share) its segment's maximum.
+inline void pad_flags_row(const float* __restrict__ m, int8_t* __restrict__ fl, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) fl[c] = static_cast<int8_t>(int(m[c] == kSentinel) << 2);
+}
+
+inline void count_ties_row(const int8_t* __restrict__ fs, float* __restrict__ tc, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) tc[c] += static_cast<float>((fs[c] >> 2) & 1);
+}
+
+// Backward, a real token: dO, dL (the gradients of the windows this token won), g′'s gradient, the segment's
+// gradient sum and tie count.
+inline void unfuse_row(const int8_t* __restrict__ fl, const int8_t* __restrict__ fs, const int8_t* __restrict__ fr,
+                       const float* __restrict__ gl, const float* __restrict__ gy, const float* __restrict__ gr,
+                       const float* __restrict__ o, const float* __restrict__ gpb, const float* __restrict__ m,
+                       float* __restrict__ dgp, float* __restrict__ gs, float* __restrict__ tc,
+                       float* __restrict__ out_o, float* __restrict__ out_l, float mscale, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) {
+        const float g_left = gl[c], g_self = gy[c], g_right = gr[c];
+        const int f = fs[c];
+        const float prod = g_self * o[c];
+        dgp[c] += prod;
+        gs[c] += mscale * prod;
+        tc[c] += static_cast<float>((f >> 2) & 1);
+        out_o[c] = g_self * (gpb[c] + mscale * m[c]);
+        const float lsum = ((fl[c] & kWinMask) == 2 ? g_left : 0.0f) + ((f & kWinMask) == 1 ? g_self : 0.0f) +
+                           ((fr[c] & kWinMask) == 0 ? g_right : 0.0f);
+        out_l[c] = mscale * lsum;
+    }
+}
+
+// Backward, dS of a real token: tied maxima share their segment's summed gradient.
+inline void share_row(const int8_t* __restrict__ fs, const float* __restrict__ gs, const float* __restrict__ tc,
+                      float* __restrict__ out, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) {
+        // The share masked by bits (a float select on a byte flag does not vectorize).
+        const float share = gs[c] / tc[c];
+        uint32_t bits;
+        std::memcpy(&bits, &share, sizeof bits);
+        bits &= 0u - static_cast<uint32_t>((fs[c] >> 2) & 1);
+        std::memcpy(out + c, &bits, sizeof bits);
+    }
+}
+
 template <typename T>
 void cpu_forward_typed(const Prepared& p, const Blocks& bl, ForwardState& st) {
     const int64_t B = p.B, L = p.L, D = p.D, H = p.H, d = p.d, S = p.S;
@@ -393,7 +459,7 @@ void cpu_forward_typed(const Prepared& p, const Blocks& bl, ForwardState& st) {
                 int8_t* __restrict__ fl = flags + r * D;
                 if (!kb[i]) {
                     // Padding: Y = 0; S̃ is the sentinel, which may tie with (and then shares) its segment's maximum.
-                    for (int64_t c = 0; c < D; ++c) fl[c] = kSentinel == m[c] ? kTieBit : int8_t(0);
+                    pad_flags_row(m, fl, D);
                     store_zero_row(Y + r * D, D);
                 } else {
                     const float* __restrict__ vl = lprev;
@@ -403,15 +469,7 @@ void cpu_forward_typed(const Prepared& p, const Blocks& bl, ForwardState& st) {
                     const float* __restrict__ s = as_float(Sv + r * D, sc.row(6), D);
                     float* __restrict__ y = out_row(Y + r * D, sc.row(7));
                     const float mscale = pb && pb[i] ? 0.0f : 1.0f;  // specials: Ŝ = L̂ = 0
-                    for (int64_t c = 0; c < D; ++c) {
-                        const bool self_wins = vs[c] > vl[c];
-                        const float best0 = self_wins ? vs[c] : vl[c];
-                        const bool right_wins = vr[c] > best0;
-                        const float best = right_wins ? vr[c] : best0;
-                        const int8_t w = right_wins ? int8_t(2) : (self_wins ? int8_t(1) : int8_t(0));
-                        fl[c] = static_cast<int8_t>(w | (s[c] == m[c] ? kTieBit : int8_t(0)));
-                        y[c] = (gpb[c] + mscale * m[c]) * o[c] + mscale * best;
-                    }
+                    fuse_row(vl, vs, vr, s, m, gpb, o, y, fl, mscale, D);
                     store_out(y, Y + r * D, D);
                 }
                 lprev = lcur;
@@ -489,7 +547,7 @@ void cpu_backward_typed(const Prepared& p, const Blocks& bl, const ForwardState&
                 float* __restrict__ gs = part_gsum.data() + slot * D;
                 float* __restrict__ tc = part_ties.data() + slot * D;
                 if (!kb[i]) {
-                    for (int64_t c = 0; c < D; ++c) tc[c] += (fs[c] & kTieBit) ? 1.0f : 0.0f;
+                    count_ties_row(fs, tc, D);
                     store_zero_row(dO + r * D, D);
                     store_zero_row(dL + r * D, D);
                 } else {
@@ -504,17 +562,7 @@ void cpu_backward_typed(const Prepared& p, const Blocks& bl, const ForwardState&
                     const float* __restrict__ gr_ = gnext;
                     float* __restrict__ out_o = out_row(dO + r * D, sc.row(6));
                     float* __restrict__ out_l = out_row(dL + r * D, sc.row(7));
-                    for (int64_t c = 0; c < D; ++c) {
-                        const float prod = gy[c] * o[c];
-                        dgp[c] += prod;
-                        gs[c] += mscale * prod;
-                        tc[c] += (fs[c] & kTieBit) ? 1.0f : 0.0f;
-                        out_o[c] = gy[c] * (gpb[c] + mscale * m[c]);
-                        const float lsum = ((fl[c] & kWinMask) == 2 ? gl[c] : 0.0f) +
-                                           ((fs[c] & kWinMask) == 1 ? gy[c] : 0.0f) +
-                                           ((fr[c] & kWinMask) == 0 ? gr_[c] : 0.0f);
-                        out_l[c] = mscale * lsum;
-                    }
+                    unfuse_row(fl, fs, fr, gl, gy, gr_, o, gpb, m, dgp, gs, tc, out_o, out_l, mscale, D);
                     store_out(out_o, dO + r * D, D);
                     store_out(out_l, dL + r * D, D);
                 }
@@ -623,7 +671,7 @@ void cpu_backward_typed(const Prepared& p, const Blocks& bl, const ForwardState&
                 const float* __restrict__ tc = seg_ties.get() + at;
                 const int8_t* __restrict__ fs = flags + r * D;
                 float* __restrict__ out_s = out_row(dS + r * D, sc.row(2));
-                for (int64_t c = 0; c < D; ++c) out_s[c] = (fs[c] & kTieBit) ? gs[c] / tc[c] : 0.0f;
+                share_row(fs, gs, tc, out_s, D);
                 store_out(out_s, dS + r * D, D);
             }
         }
