@@ -205,6 +205,17 @@ Blocks make_blocks(const Prepared& p) {
     return bl;
 }
 
+// The merges touch (blocks + segments + slots) rows of D floats; below a few million elements starting the threads
+// costs more than the merge itself.
+template <typename F>
+void parallel_merge(const Prepared& p, const Blocks& bl, int64_t n, const F& fn) {
+    const int64_t work = (bl.count() + p.B * p.S + bl.slots()) * p.D;
+    if (work < (int64_t(1) << 22))
+        fn(int64_t{0}, n);
+    else
+        parallel_ranges(n, fn);
+}
+
 // Merge tasks: one per (batch row, channel chunk); the merged tables are small, so narrow chunks cost little.
 constexpr int64_t kMergeChunk = 64;
 
@@ -333,7 +344,7 @@ void cpu_forward_typed(const Prepared& p, const Blocks& bl, ForwardState& st) {
 
     // Merge: the query mean g and the segment maxima table [S, D] of every batch row.
     const int64_t cw = std::min(D, kMergeChunk), chunks = (D + cw - 1) / cw;
-    parallel_ranges_if(p, B * chunks, [&](int64_t begin, int64_t end) {
+    parallel_merge(p, bl, B * chunks, [&](int64_t begin, int64_t end) {
         for (int64_t task = begin; task < end; ++task) {
             const int64_t b = task / chunks, c0 = (task % chunks) * cw, w = std::min(cw, D - c0);
             float n = 0;
@@ -578,7 +589,7 @@ void cpu_backward_typed(const Prepared& p, const Blocks& bl, const ForwardState&
     std::unique_ptr<float[]> seg_gsum(new float[static_cast<size_t>(B * S * D)]);
     std::unique_ptr<float[]> seg_ties(new float[static_cast<size_t>(B * S * D)]);
     const int64_t cw = std::min(D, kMergeChunk), chunks = (D + cw - 1) / cw;
-    parallel_ranges_if(p, B * chunks, [&](int64_t begin, int64_t end) {
+    parallel_merge(p, bl, B * chunks, [&](int64_t begin, int64_t end) {
         for (int64_t task = begin; task < end; ++task) {
             const int64_t b = task / chunks, c0 = (task % chunks) * cw, w = std::min(cw, D - c0);
             float* __restrict__ dgp = dgp_all.data() + b * D + c0;
