@@ -38,7 +38,8 @@ struct Prepared {
 };
 
 struct ForwardState {
-    torch::Tensor y, alpha, g, gp, cnt, segmax, win;
+    torch::Tensor y, alpha, g, gp, cnt, segmax;
+    torch::Tensor win;   // a byte per element: the LMP winner; on the CPU also the tie bit (kTieBit)
     torch::Tensor ties;  // CUDA only: S̃'s ties with its segment maximum as bits, kept instead of S (see cuda header)
 };
 
@@ -50,9 +51,8 @@ struct Grads {
 // CPU
 //
 // Every pass streams whole [D] rows: the work is cut into blocks of kRowsPerBlock consecutive tokens of one batch
-// row, and each thread takes a contiguous range of blocks. (Tasks that each own a slice of channels for a whole
-// sequence read 64 bytes every 3 KB, one page and one cache miss per row, which is what held the previous version
-// back.) What needs a whole sequence — GA's sums and softmax, the segment maxima, the segment gradient sums — is
+// row, and each thread takes a contiguous range of blocks. (Tasks that each own a slice of channels over a whole
+// sequence would read 64 bytes every 3 KB: a new page and a cache miss per row.) What needs a whole sequence — GA's sums and softmax, the segment maxima, the segment gradient sums — is
 // gathered as per-block partials and merged in block order, so results do not depend on the thread count.
 //
 // Forward:  F1 Q (masked sum) and S (segment maxima, per block)   → merge: g, segment maxima
