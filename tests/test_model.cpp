@@ -122,6 +122,53 @@ torch::Tensor globalAggregate(const ponet::PoNetMixingInputs& in) {
     return out;
 }
 
+// A long mixing problem (several 64-token blocks of the fused CPU path, large enough for its threads) whose
+// projections hold a handful of integers, so tied segment maxima and tied window maxima are everywhere. Row 0 has
+// arbitrary segment ids; row 1 sentences of 16 tokens and padding (in a segment with real tokens and alone).
+ponet::PoNetMixingInputs tiedCase(torch::ScalarType dtype, uint64_t seed) {
+    torch::manual_seed(static_cast<int64_t>(seed));
+    const int64_t B = 2, L = 300, H = 12, D = 768;
+    ponet::PoNetMixingInputs in;
+    // Halves, never 0: LibTorch 1.13's scatter_reduce backward counts its zero-initialised `self` as one more tie
+    // where a segment's maximum is exactly 0 (include_self = false notwithstanding); later versions do not.
+    for (auto* t : {&in.q, &in.k, &in.o, &in.s, &in.l}) *t = (torch::randint(-2, 3, {B, L, D}) + 0.5).to(dtype);
+    in.keep = torch::ones({B, L}, torch::kBool);
+    in.keep[1].narrow(0, 250, L - 250).fill_(false);
+    in.special = torch::zeros({B, L}, torch::kBool);
+    for (int64_t i = 0; i < L; i += 40) in.special.index_put_({torch::indexing::Slice(), i}, true);
+    in.special[1][249] = true;
+    // Tokens 240-279 (real and padding) share segment 15; padding 280-299 is a segment of sentinels only.
+    auto seg1 = torch::arange(L, torch::kLong).div(16, "floor").clamp_max(15);
+    seg1.narrow(0, 280, L - 280).fill_(18);
+    in.segment_ids = torch::stack({torch::randint(0, 20, {L}, torch::kLong), seg1});
+    in.heads = H;
+    in.clsgsepg = true;
+    return in;
+}
+
+struct MixGrads {
+    torch::Tensor y, alpha;
+    std::vector<torch::Tensor> grads;  // q, k, o, s, l
+};
+
+MixGrads mixWithGrads(const ponet::PoNetMixingInputs& base, ponet::MixerImpl impl) {
+    torch::manual_seed(5);
+    auto in = base;
+    std::vector<torch::Tensor*> leaves{&in.q, &in.k, &in.o, &in.s, &in.l};
+    for (auto* t : leaves) *t = t->detach().clone().requires_grad_(true);
+    const auto out = ponet::ponet_mix(in, impl);
+    const auto gy = torch::randn(out.y.sizes()), ga = torch::randn(out.ga_weights.sizes());
+    ((out.y.to(torch::kFloat) * gy).sum() + (out.ga_weights.to(torch::kFloat) * ga).sum()).backward();
+    MixGrads r{out.y.detach(), out.ga_weights.detach(), {}};
+    for (auto* t : leaves) r.grads.push_back(t->grad());
+    return r;
+}
+
+double relL2(const torch::Tensor& got, const torch::Tensor& want) {
+    const auto w = want.to(torch::kDouble);
+    return ((got.to(torch::kDouble) - w).norm() / w.norm().clamp_min(1e-30)).item<double>();
+}
+
 void expectInvalidInput(const std::function<void()>& fn, const QString& fragment) {
     try {
         fn();
@@ -159,6 +206,9 @@ class TestModel : public QObject {
     void fusedVsReference_data();
     void fusedVsReference();
     void fusedDispatch();
+    void fusedTies_data();
+    void fusedTies();
+    void fusedIndependentOfThreads();
     void specialTokensSeeOnlyGlobal();
     void specialTokensWithoutTrick();
     void paddingRowsAreZero_data();
@@ -368,6 +418,46 @@ void TestModel::fusedDispatch() {
     auto lie = c.in;
     lie.num_segments = 1;
     expectInvalidInput([&] { ponet::ponet_mix(lie, ponet::MixerImpl::Fused); }, "segment id");
+}
+
+void TestModel::fusedTies_data() {
+    QTest::addColumn<int>("dtype");
+    QTest::newRow("fp32") << static_cast<int>(torch::kFloat);
+    QTest::newRow("bf16") << static_cast<int>(torch::kBFloat16);
+}
+
+void TestModel::fusedTies() {
+    // Tied segment maxima share the gradient evenly (scatter_reduce "amax"); a tied window goes to its leftmost
+    // token (max_pool1d). Getting either wrong moves whole gradient entries, far beyond the tolerance.
+    QFETCH(int, dtype);
+    const auto type = static_cast<torch::ScalarType>(dtype);
+    const double tol = type == torch::kFloat ? 1e-5 : 1e-2;
+    const auto in = tiedCase(type, 73);
+    const auto want = mixWithGrads(in, ponet::MixerImpl::Reference);
+    const auto got = mixWithGrads(in, ponet::MixerImpl::Fused);
+    QVERIFY2(relL2(got.y, want.y) <= tol, qPrintable(QString("y: %1").arg(relL2(got.y, want.y))));
+    QVERIFY2(relL2(got.alpha, want.alpha) <= tol, qPrintable(QString("alpha: %1").arg(relL2(got.alpha, want.alpha))));
+    static const char* names[] = {"dq", "dk", "do", "ds", "dl"};
+    for (size_t i = 0; i < 5; ++i) {
+        QVERIFY2(got.grads[i].defined() && want.grads[i].defined(), names[i]);
+        const double e = relL2(got.grads[i], want.grads[i]);
+        QVERIFY2(e <= tol, qPrintable(QString("%1: rel L2 %2").arg(names[i]).arg(e)));
+    }
+}
+
+void TestModel::fusedIndependentOfThreads() {
+    // The fused CPU path merges per-block partials in block order, so one thread and several give the same bits.
+    const int saved = at::get_num_threads();
+    auto in = tiedCase(torch::kFloat, 79);
+    for (auto* t : {&in.q, &in.k, &in.o, &in.s, &in.l}) *t = torch::randn(t->sizes());
+    at::set_num_threads(1);
+    const auto one = mixWithGrads(in, ponet::MixerImpl::Fused);
+    at::set_num_threads(3);
+    const auto three = mixWithGrads(in, ponet::MixerImpl::Fused);
+    at::set_num_threads(saved);
+    QVERIFY(torch::equal(one.y, three.y));
+    QVERIFY(torch::equal(one.alpha, three.alpha));
+    for (size_t i = 0; i < 5; ++i) QVERIFY(torch::equal(one.grads[i], three.grads[i]));
 }
 
 void TestModel::specialTokensSeeOnlyGlobal() {

@@ -1,15 +1,15 @@
 // Fused PoNet mixing: the autograd function, the CPU implementation and the glue to the CUDA kernels.
 //
-// One task per (batch row b, head h) owns the channels [h·d, (h+1)·d) of row b: GA needs a whole head, and SMP,
-// LMP and the fusion are channel-wise, so a task never touches another task's outputs. Forward: one pass over Q
-// (masked mean), one over K (scores, softmax, g′), one over S (segment maxima), one over O and L (window maxima,
-// fusion). Backward: one pass over dY, O and S (dO, dL, g′'s gradient, segment sums and tie counts), one over K
-// (dK, the query-mean gradient), one writing dQ and dS.
+// CPU: a few passes that each stream whole token rows (the layout and the passes are described at "CPU" below).
+// CUDA: the kernels in core/kernels/cuda/.
 #include "core/kernels/ponet_mixing_fused.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <memory>
+#include <type_traits>
 #include <vector>
 
 #include "core/util/error.h"
@@ -38,7 +38,8 @@ struct Prepared {
 };
 
 struct ForwardState {
-    torch::Tensor y, alpha, g, gp, cnt, segmax, win;
+    torch::Tensor y, alpha, g, gp, cnt, segmax;
+    torch::Tensor win;   // a byte per element: the LMP winner; on the CPU also the tie bit (kTieBit)
     torch::Tensor ties;  // CUDA only: S̃'s ties with its segment maximum as bits, kept instead of S (see cuda header)
 };
 
@@ -48,6 +49,22 @@ struct Grads {
 
 // ---------------------------------------------------------------------------------------------------------------
 // CPU
+//
+// Every pass streams whole [D] rows: the work is cut into blocks of kRowsPerBlock consecutive tokens of one batch
+// row, and each thread takes a contiguous range of blocks. (Tasks that each own a slice of channels over a whole
+// sequence would read 64 bytes every 3 KB: a new page and a cache miss per row.) What needs a whole sequence — GA's sums and softmax, the segment maxima, the segment gradient sums — is
+// gathered as per-block partials and merged in block order, so results do not depend on the thread count.
+//
+// Forward:  F1 Q (masked sum) and S (segment maxima, per block)   → merge: g, segment maxima
+//           F2 K (scores, online softmax, weighted key sums)      → merge: g′, softmax max and sum per head
+//           F3 O, L, S → Y and one flags byte per element (LMP winner, tie with the segment maximum), α
+// Backward: B1 dY, O, flags → dO, dL (+ g′'s gradient, segment gradient sums and tie counts, per block) → merge
+//           B2 K → the GA weights' gradients;  B3 K → dK, dS (+ the query mean's gradient);  B4 → dQ
+// S is not needed by the backward (the tie flags stand in for it).
+
+constexpr int64_t kRowsPerBlock = 64;
+constexpr int8_t kWinMask = 3;  // flags bits 0-1: the LMP winner (0 left, 1 self, 2 right)
+constexpr int8_t kTieBit = 4;   // flags bit 2: S̃ equals its segment's maximum (tied tokens share the gradient)
 
 // Threads only pay off for real sizes; a tiny call (tests, toy models) runs its tasks in order.
 template <typename F>
@@ -69,8 +86,59 @@ inline void store_row(const float* __restrict__ src, T* __restrict__ dst, int64_
     for (int64_t c = 0; c < n; ++c) dst[c] = static_cast<T>(src[c]);
 }
 
+// bf16 by its bits, the same rounding as c10::BFloat16 (round to nearest even, NaN → 0x7FC0), but vectorizable.
+inline void load_row(const c10::BFloat16* __restrict__ src, float* __restrict__ dst, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) {
+        const uint32_t u = static_cast<uint32_t>(src[c].x) << 16;
+        std::memcpy(dst + c, &u, sizeof u);
+    }
+}
+
+inline void store_row(const float* __restrict__ src, c10::BFloat16* __restrict__ dst, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) {
+        uint32_t u;
+        std::memcpy(&u, src + c, sizeof u);
+        const uint16_t rounded = static_cast<uint16_t>((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+        dst[c].x = src[c] != src[c] ? uint16_t(0x7FC0) : rounded;
+    }
+}
+
 inline void fill_row(float* __restrict__ dst, float v, int64_t n) {
     for (int64_t c = 0; c < n; ++c) dst[c] = v;
+}
+
+template <typename T>
+inline void store_zero_row(T* __restrict__ dst, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) dst[c] = T(0.0f);
+}
+
+// A row as floats: fp32 rows are read in place, other dtypes are converted into `buf`.
+template <typename T>
+inline const float* as_float(const T* src, float* buf, int64_t n) {
+    if constexpr (std::is_same_v<T, float>) {
+        (void)buf;
+        (void)n;
+        return src;
+    } else {
+        load_row(src, buf, n);
+        return buf;
+    }
+}
+
+// Where a row's results go: straight into an fp32 output, else into `buf` (then store_out converts).
+template <typename T>
+inline float* out_row(T* dst, float* buf) {
+    if constexpr (std::is_same_v<T, float>) {
+        (void)buf;
+        return dst;
+    } else {
+        return buf;
+    }
+}
+
+template <typename T>
+inline void store_out(const float* buf, T* dst, int64_t n) {
+    if constexpr (!std::is_same_v<T, float>) store_row(buf, dst, n);
 }
 
 // Dot product with eight independent partial sums (a plain `+=` chain neither vectorizes nor pipelines).
@@ -84,17 +152,143 @@ inline float dot(const float* __restrict__ a, const float* __restrict__ b, int64
     return s;
 }
 
-// Scratch rows of one task: d floats each.
+// Float scratch rows of one thread.
 struct Scratch {
     std::vector<float> buf;
-    int64_t d = 0;
-    explicit Scratch(int64_t d_, int rows) : buf(static_cast<size_t>(d_ * rows)), d(d_) {}
-    float* row(int i) { return buf.data() + i * d; }
+    int64_t n = 0;
+    Scratch(int64_t n_, int rows) : buf(static_cast<size_t>(n_ * rows)), n(n_) {}
+    float* row(int i) { return buf.data() + i * n; }
 };
 
+// The row blocks and, per block, the segments its rows touch ("slots"): a block's partial segment results live in
+// its slots, so the partials take (touched segments per block) rows, not S rows per block.
+struct Blocks {
+    int64_t per_row = 1;              // blocks per batch row
+    std::vector<int64_t> slot_of;     // [B·L] the slot of each token's segment in the token's block
+    std::vector<int64_t> slot_seg;    // segment id of each slot
+    std::vector<int64_t> first_slot;  // [B·per_row + 1] each block's first slot
+
+    int64_t count() const { return static_cast<int64_t>(first_slot.size()) - 1; }
+    int64_t slots() const { return static_cast<int64_t>(slot_seg.size()); }
+    // The slots of batch row b's blocks: [first, last).
+    int64_t row_first(int64_t b) const { return first_slot[static_cast<size_t>(b * per_row)]; }
+    int64_t row_last(int64_t b) const { return first_slot[static_cast<size_t>((b + 1) * per_row)]; }
+};
+
+// One pass over the ids (also the range check the reference does by scanning).
+Blocks make_blocks(const Prepared& p) {
+    Blocks bl;
+    const int64_t B = p.B, L = p.L, S = p.S;
+    bl.per_row = (L + kRowsPerBlock - 1) / kRowsPerBlock;
+    bl.slot_of.resize(static_cast<size_t>(B * L));
+    bl.first_slot.resize(static_cast<size_t>(B * bl.per_row + 1));
+    std::vector<int64_t> stamp(static_cast<size_t>(S), -1), local(static_cast<size_t>(S));
+    const int64_t* seg = p.seg.data_ptr<int64_t>();
+    for (int64_t blk = 0; blk < B * bl.per_row; ++blk) {
+        const int64_t b = blk / bl.per_row, i0 = (blk % bl.per_row) * kRowsPerBlock;
+        const int64_t i1 = std::min(L, i0 + kRowsPerBlock);
+        bl.first_slot[static_cast<size_t>(blk)] = bl.slots();
+        for (int64_t i = i0; i < i1; ++i) {
+            const int64_t id = seg[b * L + i];
+            if (id < 0 || id >= S)
+                throw InvalidInput("segment id " + std::to_string(id) + " outside [0, " + std::to_string(S) +
+                                   ") in batch row " + std::to_string(b));
+            if (stamp[static_cast<size_t>(id)] != blk) {
+                stamp[static_cast<size_t>(id)] = blk;
+                local[static_cast<size_t>(id)] = bl.slots();
+                bl.slot_seg.push_back(id);
+            }
+            bl.slot_of[static_cast<size_t>(b * L + i)] = local[static_cast<size_t>(id)];
+        }
+    }
+    bl.first_slot.back() = bl.slots();
+    return bl;
+}
+
+// The merges touch (blocks + segments + slots) rows of D floats; below a few million elements starting the threads
+// costs more than the merge itself.
+template <typename F>
+void parallel_merge(const Prepared& p, const Blocks& bl, int64_t n, const F& fn) {
+    const int64_t work = (bl.count() + p.B * p.S + bl.slots()) * p.D;
+    if (work < (int64_t(1) << 22))
+        fn(int64_t{0}, n);
+    else
+        parallel_ranges(n, fn);
+}
+
+// Merge tasks: one per (batch row, channel chunk); the merged tables are small, so narrow chunks cost little.
+constexpr int64_t kMergeChunk = 64;
+
+
+// The per-row loops of the fusion passes, as functions of plain values and restrict pointers: inside the pass
+// lambdas, D is read through the closure and an int8_t store may alias it, which keeps GCC from vectorizing.
+// Values are loaded up front and selects are written so that they vectorize (a select between loads GCC cannot
+// prove safe to read, or nested integer ternaries, stays scalar and branchy).
+
+// Forward, a real token: LMP (window 3, leftmost winner on ties), the fusion, and the flags byte.
+inline void fuse_row(const float* __restrict__ vl, const float* __restrict__ vs, const float* __restrict__ vr,
+                     const float* __restrict__ s, const float* __restrict__ m, const float* __restrict__ gpb,
+                     const float* __restrict__ o, float* __restrict__ y, int8_t* __restrict__ fl, float mscale,
+                     int64_t n) {
+    for (int64_t c = 0; c < n; ++c) {
+        const float left = vl[c], self = vs[c], right = vr[c], mc = m[c];
+        const bool self_wins = self > left;
+        const float best0 = self_wins ? self : left;
+        const bool right_wins = right > best0;
+        const float best = right_wins ? right : best0;
+        const int w = (int(right_wins) << 1) | (int(self_wins) & (int(right_wins) ^ 1));
+        fl[c] = static_cast<int8_t>(w | (int(s[c] == mc) << 2));
+        y[c] = (gpb[c] + mscale * mc) * o[c] + mscale * best;
+    }
+}
+
+// Forward, padding: S̃ is the sentinel, which may tie with (and then share) its segment's maximum.
+inline void pad_flags_row(const float* __restrict__ m, int8_t* __restrict__ fl, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) fl[c] = static_cast<int8_t>(int(m[c] == kSentinel) << 2);
+}
+
+inline void count_ties_row(const int8_t* __restrict__ fs, float* __restrict__ tc, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) tc[c] += static_cast<float>((fs[c] >> 2) & 1);
+}
+
+// Backward, a real token: dO, dL (the gradients of the windows this token won), g′'s gradient, the segment's
+// gradient sum and tie count.
+inline void unfuse_row(const int8_t* __restrict__ fl, const int8_t* __restrict__ fs, const int8_t* __restrict__ fr,
+                       const float* __restrict__ gl, const float* __restrict__ gy, const float* __restrict__ gr,
+                       const float* __restrict__ o, const float* __restrict__ gpb, const float* __restrict__ m,
+                       float* __restrict__ dgp, float* __restrict__ gs, float* __restrict__ tc,
+                       float* __restrict__ out_o, float* __restrict__ out_l, float mscale, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) {
+        const float g_left = gl[c], g_self = gy[c], g_right = gr[c];
+        const int f = fs[c];
+        const float prod = g_self * o[c];
+        dgp[c] += prod;
+        gs[c] += mscale * prod;
+        tc[c] += static_cast<float>((f >> 2) & 1);
+        out_o[c] = g_self * (gpb[c] + mscale * m[c]);
+        const float lsum = ((fl[c] & kWinMask) == 2 ? g_left : 0.0f) + ((f & kWinMask) == 1 ? g_self : 0.0f) +
+                           ((fr[c] & kWinMask) == 0 ? g_right : 0.0f);
+        out_l[c] = mscale * lsum;
+    }
+}
+
+// Backward, dS of a real token: tied maxima share their segment's summed gradient.
+inline void share_row(const int8_t* __restrict__ fs, const float* __restrict__ gs, const float* __restrict__ tc,
+                      float* __restrict__ out, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) {
+        // The share masked by bits (a float select on a byte flag does not vectorize).
+        const float share = gs[c] / tc[c];
+        uint32_t bits;
+        std::memcpy(&bits, &share, sizeof bits);
+        bits &= 0u - static_cast<uint32_t>((fs[c] >> 2) & 1);
+        std::memcpy(out + c, &bits, sizeof bits);
+    }
+}
+
 template <typename T>
-void cpu_forward_typed(const Prepared& p, ForwardState& st) {
-    const int64_t L = p.L, D = p.D, H = p.H, d = p.d, S = p.S;
+void cpu_forward_typed(const Prepared& p, const Blocks& bl, ForwardState& st) {
+    const int64_t B = p.B, L = p.L, D = p.D, H = p.H, d = p.d, S = p.S;
+    const int64_t nblk = bl.per_row, nb = bl.count();
     const T* Q = p.q.data_ptr<T>();
     const T* K = p.k.data_ptr<T>();
     const T* O = p.o.data_ptr<T>();
@@ -109,156 +303,200 @@ void cpu_forward_typed(const Prepared& p, ForwardState& st) {
     float* gp = st.gp.data_ptr<float>();
     float* cnt = st.cnt.data_ptr<float>();
     float* segmax = st.segmax.data_ptr<float>();
-    int8_t* win = st.win.data_ptr<int8_t>();
+    int8_t* flags = st.win.data_ptr<int8_t>();
     const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(d));
     constexpr float kInf = std::numeric_limits<float>::infinity();
+    auto block_rows = [&](int64_t blk, int64_t& b, int64_t& i0, int64_t& i1) {
+        b = blk / nblk;
+        i0 = (blk % nblk) * kRowsPerBlock;
+        i1 = std::min(L, i0 + kRowsPerBlock);
+    };
 
-    parallel_ranges_if(p, p.B * H, [&](int64_t begin, int64_t end) {
-        Scratch sc(d, 2);
-        float* acc = sc.row(0);
-        float* x = sc.row(1);
-        for (int64_t task = begin; task < end; ++task) {
-            const int64_t b = task / H, h = task % H, c0 = h * d;
-            const int64_t row0 = b * L;
-            const uint8_t* kb = keep + row0;
-            const int64_t* sb = seg + row0;
-            for (int64_t i = 0; i < L; ++i)
-                if (sb[i] < 0 || sb[i] >= S)
-                    throw InvalidInput("segment id " + std::to_string(sb[i]) + " outside [0, " + std::to_string(S) +
-                                       ") in batch row " + std::to_string(b));
-            auto at_row = [&](const T* base, int64_t i) { return base + (row0 + i) * D + c0; };
-
-            // GA stage 1: masked mean of the head's queries.
+    // F1: per block, the sum of the real queries and their count, and S̃'s maxima per touched segment.
+    std::vector<float> part_q(static_cast<size_t>(nb * D)), part_n(static_cast<size_t>(nb));
+    std::vector<float> part_max(static_cast<size_t>(bl.slots() * D));
+    parallel_ranges_if(p, nb, [&](int64_t begin, int64_t end) {
+        Scratch sc(D, 1);
+        for (int64_t blk = begin; blk < end; ++blk) {
+            int64_t b, i0, i1;
+            block_rows(blk, b, i0, i1);
+            float* __restrict__ acc = part_q.data() + blk * D;
+            fill_row(acc, 0.0f, D);
+            const int64_t s0 = bl.first_slot[static_cast<size_t>(blk)], s1 = bl.first_slot[static_cast<size_t>(blk + 1)];
+            fill_row(part_max.data() + s0 * D, -kInf, (s1 - s0) * D);
             float n = 0;
-            fill_row(acc, 0.0f, d);
-            for (int64_t i = 0; i < L; ++i) {
-                if (!kb[i]) continue;
+            for (int64_t i = i0; i < i1; ++i) {
+                const int64_t r = b * L + i;
+                float* __restrict__ m = part_max.data() + bl.slot_of[static_cast<size_t>(r)] * D;
+                if (!keep[r]) {
+                    for (int64_t c = 0; c < D; ++c) m[c] = std::max(m[c], kSentinel);
+                    continue;
+                }
                 n += 1;
-                load_row(at_row(Q, i), x, d);
-                for (int64_t c = 0; c < d; ++c) acc[c] += x[c];
+                const float* __restrict__ q = as_float(Q + r * D, sc.row(0), D);
+                for (int64_t c = 0; c < D; ++c) acc[c] += q[c];
+                const float* __restrict__ s = as_float(Sv + r * D, sc.row(0), D);
+                for (int64_t c = 0; c < D; ++c) m[c] = std::max(m[c], s[c]);
             }
-            if (h == 0) cnt[b] = n;
-            const float denom = std::max(n, 1.0f);
-            float* g = gq + b * D + c0;
-            for (int64_t c = 0; c < d; ++c) g[c] = acc[c] / denom;
-
-            // GA stage 2: scores, softmax, weighted sum of the keys.
-            float* a = alpha + (b * H + h) * L;
-            float zmax = -kInf;
-            for (int64_t i = 0; i < L; ++i) {
-                load_row(at_row(K, i), x, d);
-                const float z = dot(g, x, d) * inv_sqrt_d + (kb[i] ? 0.0f : kSentinel);
-                a[i] = z;
-                zmax = std::max(zmax, z);
-            }
-            float sum = 0;
-            for (int64_t i = 0; i < L; ++i) {
-                a[i] = std::exp(a[i] - zmax);
-                sum += a[i];
-            }
-            const float inv_sum = 1.0f / sum;
-            fill_row(acc, 0.0f, d);
-            for (int64_t i = 0; i < L; ++i) {
-                a[i] *= inv_sum;
-                const float w = a[i];
-                load_row(at_row(K, i), x, d);
-                for (int64_t c = 0; c < d; ++c) acc[c] += w * x[c];
-            }
-            float* gpb = gp + b * D + c0;
-            for (int64_t c = 0; c < d; ++c) gpb[c] = acc[c];
+            part_n[static_cast<size_t>(blk)] = n;
         }
     });
 
-    // Phase B, one task per (batch row, channel chunk): SMP, LMP and the fusion are channel-wise, so chunks narrower
-    // than a head keep every core busy even for one long sequence.
-    const int64_t cw = std::min<int64_t>(D, 16), chunks = (D + cw - 1) / cw;
-    parallel_ranges_if(p, p.B * chunks, [&](int64_t begin, int64_t end) {
-        // Rows: 0 x, 1-3 the LMP window (rotating), 4 sentinel row, 5 -inf row, 6 y.
-        Scratch sc(cw, 7);
-        float* x = sc.row(0);
-        float* yrow = sc.row(6);
-        fill_row(sc.row(4), kSentinel, cw);
-        fill_row(sc.row(5), -kInf, cw);
-        const float* sent_row = sc.row(4);
-        const float* ninf_row = sc.row(5);
+    // Merge: the query mean g and the segment maxima table [S, D] of every batch row.
+    const int64_t cw = std::min(D, kMergeChunk), chunks = (D + cw - 1) / cw;
+    parallel_merge(p, bl, B * chunks, [&](int64_t begin, int64_t end) {
         for (int64_t task = begin; task < end; ++task) {
-            const int64_t b = task / chunks, c0 = (task % chunks) * cw, d = std::min(cw, D - c0);
-            const int64_t row0 = b * L;
-            const uint8_t* kb = keep + row0;
-            const int64_t* sb = seg + row0;
-            const uint8_t* pb = spec ? spec + row0 : nullptr;
-            auto at_row = [&](const T* base, int64_t i) { return base + (row0 + i) * D + c0; };
-            const float* gpb = gp + b * D + c0;
+            const int64_t b = task / chunks, c0 = (task % chunks) * cw, w = std::min(cw, D - c0);
+            float n = 0;
+            for (int64_t k = 0; k < nblk; ++k) n += part_n[static_cast<size_t>(b * nblk + k)];
+            if (c0 == 0) cnt[b] = n;
+            float* __restrict__ g = gq + b * D + c0;
+            fill_row(g, 0.0f, w);
+            for (int64_t k = 0; k < nblk; ++k) {
+                const float* __restrict__ src = part_q.data() + (b * nblk + k) * D + c0;
+                for (int64_t c = 0; c < w; ++c) g[c] += src[c];
+            }
+            const float denom = std::max(n, 1.0f);
+            for (int64_t c = 0; c < w; ++c) g[c] /= denom;
+            float* tab = segmax + b * S * D + c0;
+            for (int64_t s = 0; s < S; ++s) fill_row(tab + s * D, -kInf, w);
+            for (int64_t slot = bl.row_first(b); slot < bl.row_last(b); ++slot) {
+                float* __restrict__ dst = tab + bl.slot_seg[static_cast<size_t>(slot)] * D;
+                const float* __restrict__ src = part_max.data() + slot * D + c0;
+                for (int64_t c = 0; c < w; ++c) dst[c] = std::max(dst[c], src[c]);
+            }
+        }
+    });
 
-            // SMP: maxima of S̃ per segment (only this head's channels of the [S, D] table).
-            float* sm = segmax + b * S * D + c0;
-            for (int64_t sidx = 0; sidx < S; ++sidx) fill_row(sm + sidx * D, -kInf, d);
-            for (int64_t i = 0; i < L; ++i) {
-                float* __restrict__ m = sm + sb[i] * D;
-                if (kb[i]) {
-                    load_row(at_row(Sv, i), x, d);
-                    for (int64_t c = 0; c < d; ++c) m[c] = std::max(m[c], x[c]);
-                } else {
-                    for (int64_t c = 0; c < d; ++c) m[c] = std::max(m[c], kSentinel);
+    // F2: scores into α (unnormalised), and per block and head an online softmax: the running maximum, the sum of
+    // exp(z − max) and the exp-weighted key sum.
+    std::vector<float> part_zmax(static_cast<size_t>(nb * H)), part_sum(static_cast<size_t>(nb * H));
+    std::vector<float> part_k(static_cast<size_t>(nb * D));
+    parallel_ranges_if(p, nb, [&](int64_t begin, int64_t end) {
+        Scratch sc(D, 1);
+        for (int64_t blk = begin; blk < end; ++blk) {
+            int64_t b, i0, i1;
+            block_rows(blk, b, i0, i1);
+            float* zmax = part_zmax.data() + blk * H;
+            float* sum = part_sum.data() + blk * H;
+            float* acc = part_k.data() + blk * D;
+            fill_row(zmax, -kInf, H);
+            fill_row(sum, 0.0f, H);
+            fill_row(acc, 0.0f, D);
+            const float* g = gq + b * D;
+            for (int64_t i = i0; i < i1; ++i) {
+                const int64_t r = b * L + i;
+                const float* k = as_float(K + r * D, sc.row(0), D);
+                const float bias = keep[r] ? 0.0f : kSentinel;
+                for (int64_t h = 0; h < H; ++h) {
+                    const float* __restrict__ kh = k + h * d;
+                    float* __restrict__ ah = acc + h * d;
+                    const float z = dot(g + h * d, kh, d) * inv_sqrt_d + bias;
+                    alpha[(b * H + h) * L + i] = z;
+                    if (z > zmax[h]) {  // rare after the first rows
+                        const float scale = std::exp(zmax[h] - z);
+                        sum[h] *= scale;
+                        for (int64_t c = 0; c < d; ++c) ah[c] *= scale;
+                        zmax[h] = z;
+                    }
+                    const float e = std::exp(z - zmax[h]);
+                    sum[h] += e;
+                    for (int64_t c = 0; c < d; ++c) ah[c] += e * kh[c];
                 }
             }
+        }
+    });
 
-            // LMP (window 3, leftmost winner on ties) and the fusion, on a rotating window of float rows.
-            auto open = [&](int64_t j) { return kb[j] && !(pb && pb[j]); };
-            float* win_rows[3] = {sc.row(1), sc.row(2), sc.row(3)};
-            auto load_l = [&](int64_t j, float* dst) -> const float* {
-                if (j < 0 || j >= L) return ninf_row;
-                if (!open(j)) return sent_row;
-                load_row(at_row(Lv, j), dst, d);
-                return dst;
-            };
-            const float* lprev = ninf_row;
-            const float* lcur = load_l(0, win_rows[1]);
-            int slot = 2;
-            for (int64_t i = 0; i < L; ++i) {
-                const float* lnext = load_l(i + 1, win_rows[slot]);
-                const float* __restrict__ vl = lprev;
-                const float* __restrict__ vs = lcur;
-                const float* __restrict__ vr = lnext;
-                int8_t* __restrict__ wi = win + (row0 + i) * D + c0;
-                const float* __restrict__ m = sm + sb[i] * D;
-                const bool real = kb[i] != 0, sp = pb && pb[i];
-                if (!real) {
-                    for (int64_t c = 0; c < d; ++c) {
-                        const float best0 = vs[c] > vl[c] ? vs[c] : vl[c];
-                        wi[c] = static_cast<int8_t>(vr[c] > best0 ? 2 : (vs[c] > vl[c] ? 1 : 0));
-                        yrow[c] = 0.0f;
-                    }
-                } else {
-                    load_row(at_row(O, i), x, d);
-                    const float mscale = sp ? 0.0f : 1.0f;  // specials: Ŝ = L̂ = 0
-                    for (int64_t c = 0; c < d; ++c) {
-                        const bool self_wins = vs[c] > vl[c];
-                        const float best0 = self_wins ? vs[c] : vl[c];
-                        const bool right_wins = vr[c] > best0;
-                        const float best = right_wins ? vr[c] : best0;
-                        wi[c] = static_cast<int8_t>(right_wins ? 2 : (self_wins ? 1 : 0));
-                        yrow[c] = (gpb[c] + mscale * m[c]) * x[c] + mscale * best;
-                    }
+    // Merge (small: blocks × heads): g′ and, per head, the softmax's maximum and 1 / sum for α.
+    std::vector<float> zmax_all(static_cast<size_t>(B * H)), inv_sum_all(static_cast<size_t>(B * H));
+    {
+        std::vector<float> scale(static_cast<size_t>(nblk));
+        for (int64_t b = 0; b < B; ++b)
+            for (int64_t h = 0; h < H; ++h) {
+                float zmax = -kInf;
+                for (int64_t k = 0; k < nblk; ++k) zmax = std::max(zmax, part_zmax[static_cast<size_t>((b * nblk + k) * H + h)]);
+                float sum = 0;
+                for (int64_t k = 0; k < nblk; ++k) {
+                    const size_t ix = static_cast<size_t>((b * nblk + k) * H + h);
+                    scale[static_cast<size_t>(k)] = std::exp(part_zmax[ix] - zmax);
+                    sum += part_sum[ix] * scale[static_cast<size_t>(k)];
                 }
-                store_row(yrow, Y + (row0 + i) * D + c0, d);
-                // Rotate the window: the slot that held `prev` receives the next load.
+                const float inv_sum = 1.0f / sum;
+                zmax_all[static_cast<size_t>(b * H + h)] = zmax;
+                inv_sum_all[static_cast<size_t>(b * H + h)] = inv_sum;
+                float* __restrict__ out = gp + b * D + h * d;
+                fill_row(out, 0.0f, d);
+                for (int64_t k = 0; k < nblk; ++k) {
+                    const float* __restrict__ src = part_k.data() + (b * nblk + k) * D + h * d;
+                    const float sk = scale[static_cast<size_t>(k)];
+                    for (int64_t c = 0; c < d; ++c) out[c] += sk * src[c];
+                }
+                for (int64_t c = 0; c < d; ++c) out[c] *= inv_sum;
+            }
+    }
+
+    // F3: α normalised; LMP (window 3, leftmost winner on ties) and the fusion; the flags for the backward.
+    parallel_ranges_if(p, nb, [&](int64_t begin, int64_t end) {
+        // Rows: 0-2 the LMP window (row j in j mod 3), 3 sentinel row, 4 -inf row, 5 o, 6 s, 7 y.
+        Scratch sc(D, 8);
+        fill_row(sc.row(3), kSentinel, D);
+        fill_row(sc.row(4), -kInf, D);
+        const float* sent_row = sc.row(3);
+        const float* ninf_row = sc.row(4);
+        for (int64_t blk = begin; blk < end; ++blk) {
+            int64_t b, i0, i1;
+            block_rows(blk, b, i0, i1);
+            for (int64_t h = 0; h < H; ++h) {
+                float* __restrict__ a = alpha + (b * H + h) * L;
+                const float zmax = zmax_all[static_cast<size_t>(b * H + h)];
+                const float inv_sum = inv_sum_all[static_cast<size_t>(b * H + h)];
+                for (int64_t i = i0; i < i1; ++i) a[i] = std::exp(a[i] - zmax) * inv_sum;
+            }
+            const int64_t row0 = b * L;
+            const uint8_t* kb = keep + row0;
+            const uint8_t* pb = spec ? spec + row0 : nullptr;
+            auto l_tilde = [&](int64_t j) -> const float* {
+                if (j < 0 || j >= L) return ninf_row;
+                if (!kb[j] || (pb && pb[j])) return sent_row;
+                return as_float(Lv + (row0 + j) * D, sc.row(static_cast<int>((j + 3) % 3)), D);
+            };
+            const float* __restrict__ gpb = gp + b * D;
+            const float* lprev = l_tilde(i0 - 1);
+            const float* lcur = l_tilde(i0);
+            for (int64_t i = i0; i < i1; ++i) {
+                const float* lnext = l_tilde(i + 1);
+                const int64_t r = row0 + i;
+                const float* __restrict__ m = segmax + (b * S + seg[r]) * D;
+                int8_t* __restrict__ fl = flags + r * D;
+                if (!kb[i]) {
+                    // Padding: Y = 0; S̃ is the sentinel, which may tie with (and then shares) its segment's maximum.
+                    pad_flags_row(m, fl, D);
+                    store_zero_row(Y + r * D, D);
+                } else {
+                    const float* __restrict__ vl = lprev;
+                    const float* __restrict__ vs = lcur;
+                    const float* __restrict__ vr = lnext;
+                    const float* __restrict__ o = as_float(O + r * D, sc.row(5), D);
+                    const float* __restrict__ s = as_float(Sv + r * D, sc.row(6), D);
+                    float* __restrict__ y = out_row(Y + r * D, sc.row(7));
+                    const float mscale = pb && pb[i] ? 0.0f : 1.0f;  // specials: Ŝ = L̂ = 0
+                    fuse_row(vl, vs, vr, s, m, gpb, o, y, fl, mscale, D);
+                    store_out(y, Y + r * D, D);
+                }
                 lprev = lcur;
                 lcur = lnext;
-                for (int r = 0; r < 3; ++r)
-                    if (win_rows[r] != lprev && win_rows[r] != lcur) slot = r;
             }
         }
     });
 }
 
 template <typename T>
-void cpu_backward_typed(const Prepared& p, const ForwardState& st, const torch::Tensor& dy,
+void cpu_backward_typed(const Prepared& p, const Blocks& bl, const ForwardState& st, const torch::Tensor& dy,
                         const torch::Tensor& dalpha, Grads& gr) {
-    const int64_t L = p.L, D = p.D, H = p.H, d = p.d, S = p.S;
+    const int64_t B = p.B, L = p.L, D = p.D, H = p.H, d = p.d, S = p.S;
+    const int64_t nblk = bl.per_row, nb = bl.count();
     const T* K = p.k.data_ptr<T>();
     const T* O = p.o.data_ptr<T>();
-    const T* Sv = p.s.data_ptr<T>();
     const uint8_t* keep = p.keep.data_ptr<uint8_t>();
     const uint8_t* spec = p.clsgsepg ? p.special.data_ptr<uint8_t>() : nullptr;
     const int64_t* seg = p.seg.data_ptr<int64_t>();
@@ -269,162 +507,212 @@ void cpu_backward_typed(const Prepared& p, const ForwardState& st, const torch::
     const float* gp = st.gp.data_ptr<float>();
     const float* cnt = st.cnt.data_ptr<float>();
     const float* segmax = st.segmax.data_ptr<float>();
-    const int8_t* win = st.win.data_ptr<int8_t>();
+    const int8_t* flags = st.win.data_ptr<int8_t>();
     T* dQ = gr.dq.data_ptr<T>();
     T* dK = gr.dk.data_ptr<T>();
     T* dO = gr.dout.data_ptr<T>();
     T* dS = gr.ds.data_ptr<T>();
     T* dL = gr.dl.data_ptr<T>();
     const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(d));
+    auto block_rows = [&](int64_t blk, int64_t& b, int64_t& i0, int64_t& i1) {
+        b = blk / nblk;
+        i0 = (blk % nblk) * kRowsPerBlock;
+        i1 = std::min(L, i0 + kRowsPerBlock);
+    };
 
-    // g′'s gradient per channel, filled by phase A, read by phase B.
-    std::vector<float> dgp_all(static_cast<size_t>(p.B * D));
-
-    // Phase A, one task per (batch row, channel chunk): dO, dL, g′'s gradient, and dS from the per-segment
-    // gradient sums and tie counts (all channel-wise).
-    const int64_t cw = std::min<int64_t>(D, 16), chunks = (D + cw - 1) / cw;
-    parallel_ranges_if(p, p.B * chunks, [&](int64_t begin, int64_t end) {
-        // Rows: 0 o, 1 s, 2-4 the dL̂ window (rotating), 5 zero row, 6 out1, 7 out2, 8 dy.
-        Scratch sc(cw, 9);
-        std::vector<float> gsum(static_cast<size_t>(S * cw)), ties(static_cast<size_t>(S * cw));
-        std::vector<int8_t> no_win(static_cast<size_t>(cw), int8_t(-1));
-        float* orow = sc.row(0);
-        float* srow = sc.row(1);
-        float* zero_row = sc.row(5);
-        float* out1 = sc.row(6);
-        float* out2 = sc.row(7);
-        float* dyrow = sc.row(8);
-        fill_row(zero_row, 0.0f, cw);
-        for (int64_t task = begin; task < end; ++task) {
-            const int64_t b = task / chunks, c0 = (task % chunks) * cw, d = std::min(cw, D - c0);
+    // B1: dO, dL; per block g′'s gradient Σ dY ⊙ O, and per touched segment the gradient reaching Ŝ and the count
+    // of tokens tied with the maximum.
+    std::vector<float> part_dgp(static_cast<size_t>(nb * D));
+    std::vector<float> part_gsum(static_cast<size_t>(bl.slots() * D)), part_ties(static_cast<size_t>(bl.slots() * D));
+    std::vector<int8_t> no_flags(static_cast<size_t>(D), kWinMask);  // outside the sequence: never a winner
+    parallel_ranges_if(p, nb, [&](int64_t begin, int64_t end) {
+        // Rows: 0-2 the gradient reaching L̂ (row j in j mod 3), 3 zero row, 4 o, 5 dy of a special, 6 dO, 7 dL.
+        Scratch sc(D, 8);
+        fill_row(sc.row(3), 0.0f, D);
+        const float* zero_row = sc.row(3);
+        for (int64_t blk = begin; blk < end; ++blk) {
+            int64_t b, i0, i1;
+            block_rows(blk, b, i0, i1);
             const int64_t row0 = b * L;
             const uint8_t* kb = keep + row0;
-            const int64_t* sb = seg + row0;
             const uint8_t* pb = spec ? spec + row0 : nullptr;
-            const float* gpb = gp + b * D + c0;
-            const float* sm = segmax + b * S * D + c0;
-            float* dgp = dgp_all.data() + b * D + c0;
-            auto at_row = [&](const T* base, int64_t i) { return base + (row0 + i) * D + c0; };
-            auto at_out = [&](T* base, int64_t i) { return base + (row0 + i) * D + c0; };
+            const float* __restrict__ gpb = gp + b * D;
+            float* __restrict__ dgp = part_dgp.data() + blk * D;
+            fill_row(dgp, 0.0f, D);
+            const int64_t s0 = bl.first_slot[static_cast<size_t>(blk)], s1 = bl.first_slot[static_cast<size_t>(blk + 1)];
+            fill_row(part_gsum.data() + s0 * D, 0.0f, (s1 - s0) * D);
+            fill_row(part_ties.data() + s0 * D, 0.0f, (s1 - s0) * D);
             auto open = [&](int64_t j) { return kb[j] && !(pb && pb[j]); };
-            float* gwin[3] = {sc.row(2), sc.row(3), sc.row(4)};
             // The gradient reaching L̂[j]: dY at open rows, zero at padding, specials and outside the sequence.
-            auto load_gl = [&](int64_t j, float* dst) -> const float* {
+            auto l_grad = [&](int64_t j) -> const float* {
                 if (j < 0 || j >= L || !open(j)) return zero_row;
-                load_row(at_row(dY, j), dst, d);
-                return dst;
+                return as_float(dY + (row0 + j) * D, sc.row(static_cast<int>((j + 3) % 3)), D);
             };
-            auto win_row = [&](int64_t j) -> const int8_t* {
-                return (j < 0 || j >= L) ? no_win.data() : win + (row0 + j) * D + c0;
-            };
-
-            fill_row(dgp, 0.0f, d);
-            std::fill(gsum.begin(), gsum.end(), 0.0f);
-            std::fill(ties.begin(), ties.end(), 0.0f);
-            const float* gprev = zero_row;
-            const float* gcur = load_gl(0, gwin[1]);
-            int slot = 2;
-            for (int64_t i = 0; i < L; ++i) {
-                const float* gnext = load_gl(i + 1, gwin[slot]);
-                const bool real = kb[i] != 0, sp = pb && pb[i];
-                const float* __restrict__ m = sm + sb[i] * D;
-                float* __restrict__ gs = gsum.data() + sb[i] * cw;
-                float* __restrict__ tc = ties.data() + sb[i] * cw;
-                if (!real) {
-                    for (int64_t c = 0; c < d; ++c) tc[c] += kSentinel == m[c] ? 1.0f : 0.0f;
-                    fill_row(out1, 0.0f, d);
-                    store_row(out1, at_out(dO, i), d);
-                    store_row(out1, at_out(dL, i), d);
+            const float* gprev = l_grad(i0 - 1);
+            const float* gcur = l_grad(i0);
+            for (int64_t i = i0; i < i1; ++i) {
+                const float* gnext = l_grad(i + 1);
+                const int64_t r = row0 + i;
+                const int8_t* __restrict__ fs = flags + r * D;
+                const int64_t slot = bl.slot_of[static_cast<size_t>(r)];
+                float* __restrict__ gs = part_gsum.data() + slot * D;
+                float* __restrict__ tc = part_ties.data() + slot * D;
+                if (!kb[i]) {
+                    count_ties_row(fs, tc, D);
+                    store_zero_row(dO + r * D, D);
+                    store_zero_row(dL + r * D, D);
                 } else {
-                    load_row(at_row(O, i), orow, d);
-                    load_row(at_row(Sv, i), srow, d);
-                    load_row(at_row(dY, i), dyrow, d);
+                    const bool sp = pb && pb[i];
                     const float mscale = sp ? 0.0f : 1.0f;  // specials: no Ŝ or L̂ gradient
-                    const int8_t* __restrict__ wl = win_row(i - 1);
-                    const int8_t* __restrict__ ws = win_row(i);
-                    const int8_t* __restrict__ wr = win_row(i + 1);
+                    const float* __restrict__ gy = sp ? as_float(dY + r * D, sc.row(5), D) : gcur;
+                    const float* __restrict__ o = as_float(O + r * D, sc.row(4), D);
+                    const float* __restrict__ m = segmax + (b * S + seg[r]) * D;
+                    const int8_t* __restrict__ fl = i > 0 ? flags + (r - 1) * D : no_flags.data();
+                    const int8_t* __restrict__ fr = i + 1 < L ? flags + (r + 1) * D : no_flags.data();
                     const float* __restrict__ gl = gprev;
                     const float* __restrict__ gr_ = gnext;
-                    const float* __restrict__ ov = orow;
-                    const float* __restrict__ sv = srow;
-                    const float* __restrict__ gy = dyrow;
-                    for (int64_t c = 0; c < d; ++c) {
-                        const float prod = gy[c] * ov[c];
-                        dgp[c] += prod;
-                        gs[c] += mscale * prod;
-                        tc[c] += sv[c] == m[c] ? 1.0f : 0.0f;
-                        out1[c] = gy[c] * (gpb[c] + mscale * m[c]);
-                        const float lsum = (wl[c] == 2 ? gl[c] : 0.0f) + (ws[c] == 1 ? gy[c] : 0.0f) +
-                                           (wr[c] == 0 ? gr_[c] : 0.0f);
-                        out2[c] = mscale * lsum;
-                    }
-                    store_row(out1, at_out(dO, i), d);
-                    store_row(out2, at_out(dL, i), d);
+                    float* __restrict__ out_o = out_row(dO + r * D, sc.row(6));
+                    float* __restrict__ out_l = out_row(dL + r * D, sc.row(7));
+                    unfuse_row(fl, fs, fr, gl, gy, gr_, o, gpb, m, dgp, gs, tc, out_o, out_l, mscale, D);
+                    store_out(out_o, dO + r * D, D);
+                    store_out(out_l, dL + r * D, D);
                 }
                 gprev = gcur;
                 gcur = gnext;
-                for (int r = 0; r < 3; ++r)
-                    if (gwin[r] != gprev && gwin[r] != gcur) slot = r;
-            }
-
-            // dS: tied maxima share their segment's summed gradient (as scatter_reduce "amax" does).
-            for (int64_t i = 0; i < L; ++i) {
-                if (!kb[i]) {
-                    fill_row(out2, 0.0f, d);
-                    store_row(out2, at_out(dS, i), d);
-                    continue;
-                }
-                load_row(at_row(Sv, i), srow, d);
-                const float* __restrict__ m = sm + sb[i] * D;
-                const float* __restrict__ gs = gsum.data() + sb[i] * cw;
-                const float* __restrict__ tc = ties.data() + sb[i] * cw;
-                const float* __restrict__ sv = srow;
-                for (int64_t c = 0; c < d; ++c) out2[c] = sv[c] == m[c] ? gs[c] / tc[c] : 0.0f;
-                store_row(out2, at_out(dS, i), d);
             }
         }
     });
 
-    // Phase B, one task per (batch row, head): GA backward. dα_i = <dg′, K_i> (+ the α output's own gradient),
-    // dz = α (dα − Σ α dα); then dK, and dQ from the query mean's gradient.
-    parallel_ranges_if(p, p.B * H, [&](int64_t begin, int64_t end) {
-        Scratch sc(d, 3);
-        std::vector<float> da(static_cast<size_t>(L));
-        float* dg = sc.row(0);
-        float* krow = sc.row(1);
-        float* out1 = sc.row(2);
+    // Merge: g′'s gradient per batch row, and per touched segment its summed gradient and tie count ([S, D] tables
+    // whose untouched rows are neither written nor read, so they are left uninitialised).
+    std::vector<float> dgp_all(static_cast<size_t>(B * D));
+    std::unique_ptr<float[]> seg_gsum(new float[static_cast<size_t>(B * S * D)]);
+    std::unique_ptr<float[]> seg_ties(new float[static_cast<size_t>(B * S * D)]);
+    const int64_t cw = std::min(D, kMergeChunk), chunks = (D + cw - 1) / cw;
+    parallel_merge(p, bl, B * chunks, [&](int64_t begin, int64_t end) {
         for (int64_t task = begin; task < end; ++task) {
-            const int64_t b = task / H, h = task % H, c0 = h * d;
-            const int64_t row0 = b * L;
-            const uint8_t* kb = keep + row0;
-            const float* g = gq + b * D + c0;
-            const float* dgp = dgp_all.data() + b * D + c0;
-            auto at_row = [&](const T* base, int64_t i) { return base + (row0 + i) * D + c0; };
-            auto at_out = [&](T* base, int64_t i) { return base + (row0 + i) * D + c0; };
-            const float* a = alpha + (b * H + h) * L;
-            const float* dab = dA ? dA + (b * H + h) * L : nullptr;
-            float c_sum = 0;
-            for (int64_t i = 0; i < L; ++i) {
-                load_row(at_row(K, i), krow, d);
-                const float v = dot(dgp, krow, d) + (dab ? dab[i] : 0.0f);
-                da[i] = v;
-                c_sum += a[i] * v;
+            const int64_t b = task / chunks, c0 = (task % chunks) * cw, w = std::min(cw, D - c0);
+            float* __restrict__ dgp = dgp_all.data() + b * D + c0;
+            fill_row(dgp, 0.0f, w);
+            for (int64_t k = 0; k < nblk; ++k) {
+                const float* __restrict__ src = part_dgp.data() + (b * nblk + k) * D + c0;
+                for (int64_t c = 0; c < w; ++c) dgp[c] += src[c];
             }
-            fill_row(dg, 0.0f, d);
-            for (int64_t i = 0; i < L; ++i) {
-                load_row(at_row(K, i), krow, d);
-                const float ai = a[i], dz = ai * (da[i] - c_sum) * inv_sqrt_d;
-                const float* __restrict__ kv = krow;
-                for (int64_t c = 0; c < d; ++c) {
-                    out1[c] = ai * dgp[c] + dz * g[c];
-                    dg[c] += dz * kv[c];
+            const int64_t first = bl.row_first(b), last = bl.row_last(b);
+            for (int64_t slot = first; slot < last; ++slot) {
+                const int64_t at = (b * S + bl.slot_seg[static_cast<size_t>(slot)]) * D + c0;
+                fill_row(seg_gsum.get() + at, 0.0f, w);
+                fill_row(seg_ties.get() + at, 0.0f, w);
+            }
+            for (int64_t slot = first; slot < last; ++slot) {
+                const int64_t at = (b * S + bl.slot_seg[static_cast<size_t>(slot)]) * D + c0;
+                float* __restrict__ gs = seg_gsum.get() + at;
+                float* __restrict__ tc = seg_ties.get() + at;
+                const float* __restrict__ src_g = part_gsum.data() + slot * D + c0;
+                const float* __restrict__ src_t = part_ties.data() + slot * D + c0;
+                for (int64_t c = 0; c < w; ++c) {
+                    gs[c] += src_g[c];
+                    tc[c] += src_t[c];
                 }
-                store_row(out1, at_out(dK, i), d);
             }
-            const float inv_n = 1.0f / std::max(cnt[b], 1.0f);
-            for (int64_t c = 0; c < d; ++c) out1[c] = dg[c] * inv_n;
-            for (int64_t c = 0; c < d; ++c) krow[c] = 0.0f;
-            for (int64_t i = 0; i < L; ++i) store_row(kb[i] ? out1 : krow, at_out(dQ, i), d);
+        }
+    });
+
+    // B2: the GA weights' gradient dα_i = <dg′, K_i> (+ the α output's own gradient), per block Σ α dα per head.
+    std::vector<float> da_all(static_cast<size_t>(B * H * L)), part_csum(static_cast<size_t>(nb * H));
+    parallel_ranges_if(p, nb, [&](int64_t begin, int64_t end) {
+        Scratch sc(D, 1);
+        for (int64_t blk = begin; blk < end; ++blk) {
+            int64_t b, i0, i1;
+            block_rows(blk, b, i0, i1);
+            float* csum = part_csum.data() + blk * H;
+            fill_row(csum, 0.0f, H);
+            const float* dgp = dgp_all.data() + b * D;
+            for (int64_t i = i0; i < i1; ++i) {
+                const float* k = as_float(K + (b * L + i) * D, sc.row(0), D);
+                for (int64_t h = 0; h < H; ++h) {
+                    const int64_t ai = (b * H + h) * L + i;
+                    const float v = dot(dgp + h * d, k + h * d, d) + (dA ? dA[ai] : 0.0f);
+                    da_all[static_cast<size_t>(ai)] = v;
+                    csum[h] += alpha[ai] * v;
+                }
+            }
+        }
+    });
+    std::vector<float> csum_all(static_cast<size_t>(B * H), 0.0f);
+    for (int64_t b = 0; b < B; ++b)
+        for (int64_t k = 0; k < nblk; ++k)
+            for (int64_t h = 0; h < H; ++h)
+                csum_all[static_cast<size_t>(b * H + h)] += part_csum[static_cast<size_t>((b * nblk + k) * H + h)];
+
+    // B3: dz = α (dα − Σ α dα) / √d; dK = α dg′ + dz g, the query mean's gradient Σ dz K (per block); and dS:
+    // tied maxima share their segment's summed gradient (as scatter_reduce "amax" does), padding gets none.
+    std::vector<float> part_dg(static_cast<size_t>(nb * D));
+    parallel_ranges_if(p, nb, [&](int64_t begin, int64_t end) {
+        // Rows: 0 k, 1 dK, 2 dS.
+        Scratch sc(D, 3);
+        for (int64_t blk = begin; blk < end; ++blk) {
+            int64_t b, i0, i1;
+            block_rows(blk, b, i0, i1);
+            float* __restrict__ dg = part_dg.data() + blk * D;
+            fill_row(dg, 0.0f, D);
+            const float* __restrict__ g = gq + b * D;
+            const float* __restrict__ dgp = dgp_all.data() + b * D;
+            for (int64_t i = i0; i < i1; ++i) {
+                const int64_t r = b * L + i;
+                const float* __restrict__ k = as_float(K + r * D, sc.row(0), D);
+                float* __restrict__ out_k = out_row(dK + r * D, sc.row(1));
+                for (int64_t h = 0; h < H; ++h) {
+                    const int64_t ai = (b * H + h) * L + i;
+                    const float a = alpha[ai];
+                    const float dz = a * (da_all[static_cast<size_t>(ai)] - csum_all[static_cast<size_t>(b * H + h)]) *
+                                     inv_sqrt_d;
+                    for (int64_t c = h * d; c < (h + 1) * d; ++c) {
+                        out_k[c] = a * dgp[c] + dz * g[c];
+                        dg[c] += dz * k[c];
+                    }
+                }
+                store_out(out_k, dK + r * D, D);
+                if (!keep[r]) {
+                    store_zero_row(dS + r * D, D);
+                    continue;
+                }
+                const int64_t at = (b * S + seg[r]) * D;
+                const float* __restrict__ gs = seg_gsum.get() + at;
+                const float* __restrict__ tc = seg_ties.get() + at;
+                const int8_t* __restrict__ fs = flags + r * D;
+                float* __restrict__ out_s = out_row(dS + r * D, sc.row(2));
+                share_row(fs, gs, tc, out_s, D);
+                store_out(out_s, dS + r * D, D);
+            }
+        }
+    });
+
+    // B4: dQ = the query mean's gradient / n at the real tokens, 0 at padding.
+    std::vector<float> dq_all(static_cast<size_t>(B * D), 0.0f);
+    for (int64_t b = 0; b < B; ++b) {
+        float* __restrict__ out = dq_all.data() + b * D;
+        for (int64_t k = 0; k < nblk; ++k) {
+            const float* __restrict__ src = part_dg.data() + (b * nblk + k) * D;
+            for (int64_t c = 0; c < D; ++c) out[c] += src[c];
+        }
+        const float inv_n = 1.0f / std::max(cnt[b], 1.0f);
+        for (int64_t c = 0; c < D; ++c) out[c] *= inv_n;
+    }
+    std::vector<T> dq_rows(static_cast<size_t>(B * D));
+    for (int64_t b = 0; b < B; ++b) store_row(dq_all.data() + b * D, dq_rows.data() + b * D, D);
+    parallel_ranges_if(p, nb, [&](int64_t begin, int64_t end) {
+        for (int64_t blk = begin; blk < end; ++blk) {
+            int64_t b, i0, i1;
+            block_rows(blk, b, i0, i1);
+            const T* src = dq_rows.data() + b * D;
+            for (int64_t i = i0; i < i1; ++i) {
+                const int64_t r = b * L + i;
+                if (keep[r])
+                    std::memcpy(dQ + r * D, src, static_cast<size_t>(D) * sizeof(T));
+                else
+                    store_zero_row(dQ + r * D, D);
+            }
         }
     });
 }
@@ -539,9 +827,9 @@ ForwardState run_forward(const Prepared& p) {
 #endif
     }
     switch (p.q.scalar_type()) {
-        case torch::kFloat: cpu_forward_typed<float>(p, st); break;
-        case torch::kBFloat16: cpu_forward_typed<c10::BFloat16>(p, st); break;
-        case torch::kHalf: cpu_forward_typed<c10::Half>(p, st); break;
+        case torch::kFloat: cpu_forward_typed<float>(p, make_blocks(p), st); break;
+        case torch::kBFloat16: cpu_forward_typed<c10::BFloat16>(p, make_blocks(p), st); break;
+        case torch::kHalf: cpu_forward_typed<c10::Half>(p, make_blocks(p), st); break;
         default: throw InvalidInput("fused PoNet mixing takes fp32, bf16 or fp16 inputs");
     }
     return st;
@@ -580,9 +868,9 @@ Grads run_backward(const Prepared& p, const ForwardState& st, const torch::Tenso
 #endif
     }
     switch (p.q.scalar_type()) {
-        case torch::kFloat: cpu_backward_typed<float>(p, st, dy, dalpha, gr); break;
-        case torch::kBFloat16: cpu_backward_typed<c10::BFloat16>(p, st, dy, dalpha, gr); break;
-        case torch::kHalf: cpu_backward_typed<c10::Half>(p, st, dy, dalpha, gr); break;
+        case torch::kFloat: cpu_backward_typed<float>(p, make_blocks(p), st, dy, dalpha, gr); break;
+        case torch::kBFloat16: cpu_backward_typed<c10::BFloat16>(p, make_blocks(p), st, dy, dalpha, gr); break;
+        case torch::kHalf: cpu_backward_typed<c10::Half>(p, make_blocks(p), st, dy, dalpha, gr); break;
         default: throw InvalidInput("fused PoNet mixing takes fp32, bf16 or fp16 inputs");
     }
     return gr;
@@ -602,9 +890,11 @@ class PoNetMixFunction : public torch::autograd::Function<PoNetMixFunction> {
                                  int64_t heads, bool clsgsepg, int64_t n_seg) {
         Prepared p = prepare(q, k, o, s, l, keep, special, seg, heads, clsgsepg, n_seg);
         ForwardState st = run_forward(p);
-        // With the tie bits (CUDA), S itself is not needed by the backward and is not kept.
+        // With the tie bits (CUDA), S itself is not needed by the backward and is not kept; nor on the CPU, whose
+        // flags bytes carry the ties.
         const bool tie_bits = st.ties.defined();
-        ctx->save_for_backward({p.k, p.o, tie_bits ? st.ties : p.s, p.keep, p.clsgsepg ? p.special : special, p.seg,
+        const torch::Tensor s_or_ties = tie_bits ? st.ties : (p.q.is_cuda() ? p.s : torch::Tensor());
+        ctx->save_for_backward({p.k, p.o, s_or_ties, p.keep, p.clsgsepg ? p.special : special, p.seg,
                                 st.alpha, st.g, st.gp, st.cnt, st.segmax, st.win});
         ctx->saved_data["tie_bits"] = tie_bits;
         ctx->saved_data["heads"] = heads;
@@ -621,7 +911,8 @@ class PoNetMixFunction : public torch::autograd::Function<PoNetMixFunction> {
         p.k = saved[0];
         p.o = saved[1];
         const bool tie_bits = ctx->saved_data["tie_bits"].toBool();
-        p.s = tie_bits ? p.k : saved[2];  // with tie bits only S's shape and dtype are used (for dS)
+        // Without S (tie bits, or the CPU) only S's shape and dtype are used (for dS); they are K's.
+        p.s = tie_bits || !saved[2].defined() ? p.k : saved[2];
         p.q = p.k;  // only its dtype, device and shape are read in the backward
         p.l = p.k;
         p.keep = saved[3];

@@ -1,8 +1,10 @@
 // The fused PoNet mixing (PONET-SPEC §1.4) as one autograd function: a few passes over the projections instead of
 // the reference path's dozens of ATen ops and fp32 copies. CPU (on all intra-op threads) always; CUDA where built.
 //
-// What the backward keeps instead of the reference's intermediates: K, O, S, the GA weights α, the masked query
-// mean g, g', the segment maxima [B, S, D] (fp32) and one byte per element for the LMP winner (left/self/right).
+// What the backward keeps instead of the reference's intermediates: K, O, the GA weights α, the masked query mean
+// g, g', the segment maxima [B, S, D] (fp32), one byte per element for the LMP winner (left/self/right) and where S̃
+// ties with its segment maximum (on the CPU a bit of that byte, on CUDA a separate bit array; S is kept instead
+// only where the CUDA kernels do without tie bits).
 // Gradients follow ATen's rules exactly: a segment max's gradient is shared evenly among tied tokens (as
 // scatter_reduce "amax" does), a window max's goes to the leftmost winner (as max_pool1d does).
 #pragma once
