@@ -1,5 +1,7 @@
 #include "core/kernels/layer_norm_fused.h"
 
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "core/util/error.h"
@@ -13,6 +15,16 @@
 #endif
 
 namespace ponet {
+
+bool fused_layers_enabled() {
+    // PONET_FUSED_LAYERS=0 falls back to ATen's LayerNorm and linear layers (the fused PoNet mixing is chosen on its
+    // own, by --impl / train.mixer_impl): for telling our kernels' effect from the rest when measuring or debugging.
+    static const bool enabled = [] {
+        const char* v = std::getenv("PONET_FUSED_LAYERS");
+        return !(v && (std::strcmp(v, "0") == 0 || std::strcmp(v, "off") == 0 || std::strcmp(v, "false") == 0));
+    }();
+    return enabled;
+}
 
 #if defined(PONET_WITH_CUDA)
 namespace {
@@ -91,7 +103,7 @@ bool fused_layer_norm_applies(const torch::nn::LayerNorm& norm, const torch::Ten
     const auto& o = norm->options;
     const auto& w = norm->weight;
     const auto& b = norm->bias;
-    return x.is_cuda() && x.scalar_type() == torch::kFloat && x.dim() >= 1 && o.normalized_shape().size() == 1 &&
+    return fused_layers_enabled() && x.is_cuda() && x.scalar_type() == torch::kFloat && x.dim() >= 1 && o.normalized_shape().size() == 1 &&
            o.normalized_shape()[0] == x.size(-1) && x.size(-1) <= cuda_kernels::kLayerNormMaxHidden &&
            w.defined() && b.defined() && w.scalar_type() == torch::kFloat && b.scalar_type() == torch::kFloat &&
            w.device() == x.device() && b.device() == x.device() && w.is_contiguous() && b.is_contiguous();
@@ -103,7 +115,7 @@ bool fused_layer_norm_applies(const torch::nn::LayerNorm& norm, const torch::Ten
 
 torch::Tensor layer_norm(torch::nn::LayerNorm norm, const torch::Tensor& x, bool for_matmul, bool fused) {
 #if defined(PONET_WITH_CUDA)
-    if (fused && fused_layer_norm_applies(norm, x)) {
+    if (fused && fused_layers_enabled() && fused_layer_norm_applies(norm, x)) {
         torch::ScalarType out = torch::kFloat;
         if (for_matmul)
             if (const auto ac = cuda_autocast_dtype(x)) out = *ac;

@@ -13,6 +13,9 @@ namespace ponet {
 torch::Tensor layer_norm(torch::nn::LayerNorm norm, const torch::Tensor& x, bool for_matmul,
                          bool fused = true);
 
+// False when the environment sets PONET_FUSED_LAYERS=0 (or off/false): layer_norm() and linear() then use ATen.
+bool fused_layers_enabled();
+
 // Whether layer_norm() would take the fused CUDA kernels for this input.
 bool fused_layer_norm_applies(const torch::nn::LayerNorm& norm, const torch::Tensor& x);
 

@@ -1,5 +1,9 @@
 #include "core/kernels/linear_fused.h"
 
+#include "core/kernels/layer_norm_fused.h"
+
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "core/util/error.h"
@@ -87,7 +91,7 @@ public:
 bool fused_linear_applies(const torch::nn::Linear& layer, const torch::Tensor& x) {
 #if defined(PONET_WITH_CUDA)
     const auto lp = cuda_autocast_dtype(x);
-    if (!lp || (*lp != torch::kBFloat16 && *lp != torch::kHalf)) return false;
+    if (!fused_layers_enabled() || !lp || (*lp != torch::kBFloat16 && *lp != torch::kHalf)) return false;
     const auto& w = layer->weight;
     const auto& b = layer->bias;
     return x.dim() >= 1 && w.defined() && b.defined() && w.dim() == 2 && x.size(-1) == w.size(1) &&
@@ -102,7 +106,7 @@ bool fused_linear_applies(const torch::nn::Linear& layer, const torch::Tensor& x
 
 torch::Tensor linear(torch::nn::Linear layer, const torch::Tensor& x, bool fused) {
 #if defined(PONET_WITH_CUDA)
-    if (fused && fused_linear_applies(layer, x))
+    if (fused && fused_layers_enabled() && fused_linear_applies(layer, x))
         return FusedLinear::apply(x, layer->weight, layer->bias,
                                   static_cast<int64_t>(*cuda_autocast_dtype(x)));
 #else
