@@ -10,6 +10,8 @@
 #include <cmath>
 #include <ctime>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <new>
 #include <sstream>
 
@@ -103,6 +105,14 @@ std::string device_name(const torch::Device& d) {
 void cuda_empty_cache() {
 #if defined(PONET_WITH_CUDA)
     c10::cuda::CUDACachingAllocator::emptyCache();
+#endif
+}
+
+// Before a cell: cuBLAS's per-stream workspaces are allocated through the caching allocator and kept; dropping them
+// lets every cell count its own, as a fresh process would.
+void cuda_release_library_workspaces() {
+#if defined(PONET_WITH_CUDA) && PONET_TORCH_AT_LEAST(2, 1)
+    at::cuda::clearCublasWorkspaces();
 #endif
 }
 
@@ -223,6 +233,20 @@ double median(std::vector<double> v) {
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+#if defined(PONET_WITH_CUDA)
+// One capture stream per device for the whole process: cuBLAS keeps a workspace per (handle, stream) for good, so a
+// fresh pool stream per cell would leave one more workspace allocated after every captured cell and count it in
+// the next cells' peak memory.
+c10::cuda::CUDAStream capture_stream(c10::DeviceIndex index) {
+    static std::mutex mutex;
+    static std::map<c10::DeviceIndex, c10::cuda::CUDAStream> streams;
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = streams.find(index);
+    if (it == streams.end()) it = streams.emplace(index, at::cuda::getStreamFromPool(false, index)).first;
+    return it->second;
+}
+#endif
+
 bool graph_wanted(const BenchSpec& spec, const torch::Device& device, int64_t length) {
 #if defined(PONET_WITH_CUDA)
     if (!device.is_cuda() || spec.cuda_graphs == "off") return false;
@@ -305,7 +329,7 @@ void measure(CellContext& ctx, BenchRow& row) {
     if (want_graph) {
         const auto index = static_cast<c10::DeviceIndex>(cuda_index(ctx.device));
         auto main_stream = at::cuda::getCurrentCUDAStream(index);
-        auto side = at::cuda::getStreamFromPool(false, index);
+        auto side = capture_stream(index);
         at::cuda::CUDAEvent ready;
         ready.record(main_stream);
         ready.block(side);
@@ -421,6 +445,8 @@ BenchRow run_cell(CellContext& ctx, const std::string& mixer, int64_t length, bo
     const bool cuda = ctx.device.is_cuda();
     bool rss_reset = false;
     if (cuda) {
+        synchronize(ctx.device);
+        cuda_release_library_workspaces();
         cuda_empty_cache();
         cuda_reset_peak(ctx.device);
     } else {

@@ -144,9 +144,9 @@ PoNetMixingOutput ponet_mix_reference(const PoNetMixingInputs& in, MixingTrace* 
 PoNetMixingOutput ponet_mix(const PoNetMixingInputs& in, MixerImpl impl, MixingTrace* trace) {
     if (trace || impl == MixerImpl::Reference) return ponet_mix_reference(in, trace);
     if (impl == MixerImpl::Fused) return ponet_mix_fused(in);
-    // Auto: fused on CUDA. On the CPU the fused kernels win on the mixing alone but lose whole training steps
-    // against ATen's own thread pool (docs/PERFORMANCE.md), so Auto keeps the reference path there.
-    if (in.q.is_cuda() && fused_mixing_supported(in)) return ponet_mix_fused(in);
+    // Auto: the fused kernels wherever they take the input (CUDA and CPU: on the CPU they now win whole training
+    // steps too, docs/PERFORMANCE.md), the reference path otherwise.
+    if (fused_mixing_supported(in)) return ponet_mix_fused(in);
     return ponet_mix_reference(in, trace);
 }
 
@@ -155,7 +155,8 @@ std::string resolved_mixer_impl(MixerImpl impl, const torch::Device& device) {
     if (impl == MixerImpl::Fused)
         return fused_mixing_built_for(device) ? (device.is_cuda() ? "fused-cuda" : "fused-cpu")
                                               : "fused (unavailable on " + device.str() + ")";
-    return device.is_cuda() && fused_mixing_built_for(device) ? "fused-cuda" : "reference";
+    if (!fused_mixing_built_for(device)) return "reference";
+    return device.is_cuda() ? "fused-cuda" : "fused-cpu";
 }
 
 }  // namespace ponet
