@@ -28,6 +28,8 @@
 
 #include <QCoreApplication>
 #include <QDir>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -128,6 +130,27 @@ class TestTrainer : public QObject {
             slice += document_to_json_line(docs.documents[i]) + "\n";
         corpus_ = dir("brown-slice.jsonl");
         write_file_atomic(corpus_, slice);
+    }
+
+    // A pre-training corpus is text only: a JSONL file without any label field is read whole, not skipped line by
+    // line for lacking the (classification) label field.
+    void pretrainingReadsUnlabelledJsonl() {
+        std::string text_only;
+        for (const auto& line : QString::fromStdString(text_of(corpus_)).split('\n', Qt::SkipEmptyParts)) {
+            const auto obj = QJsonDocument::fromJson(line.toUtf8()).object();
+            QVERIFY(obj.contains("label"));
+            text_only += QJsonDocument(QJsonObject{{"text", obj.value("text")}}).toJson(QJsonDocument::Compact)
+                             .toStdString() +
+                         "\n";
+        }
+        const std::string path = dir("text-only.jsonl");
+        write_file_atomic(path, text_only);
+        RunConfig c = quick_pretrain(1);
+        c.data.train = path;
+        QCOMPARE(c.data.label_field, std::string("label"));  // the default stays in place
+        const TaskData data = prepare_task_data(c);
+        QVERIFY(data.train && data.train->size() > 0);
+        QVERIFY(data.dev && data.dev->size() > 0);
     }
 
     // (a) MLM loss on Brown falls clearly within a couple of hundred steps.

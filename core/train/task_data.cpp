@@ -111,7 +111,9 @@ DocumentSplits recipe_documents(const Recipe& r, const DataConfig& d, const Task
 DocumentSplits load_documents(const RunConfig& c, const TaskDataHooks& hooks) {
     const DataConfig& d = c.data;
     DocumentSplits out;
-    const ImportOptions o = import_options(d);
+    ImportOptions o = import_options(d);
+    // Pre-training reads text only: a corpus without a label field is what it expects, not a file to skip.
+    if (c.task == TaskKind::Pretrain) o.label_field.clear();
     // The format of the training file decides how an LRA task reads it (IDX images are pixel sequences).
     if (!d.train.empty()) {
         out.train = import_path(d.train, d, hooks, o, &out.format);
