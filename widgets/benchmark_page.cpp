@@ -49,6 +49,7 @@ const char batch[] = "benchmark/batch";
 const char device[] = "benchmark/device";
 const char precision[] = "benchmark/precision";
 const char impl[] = "benchmark/impl";
+const char graphs[] = "benchmark/cudaGraphs";
 const char steps[] = "benchmark/steps";
 const char warmup[] = "benchmark/warmup";
 const char speedQuantity[] = "benchmark/speedQuantity";
@@ -188,6 +189,20 @@ void BenchmarkPage::buildForm() {
     impl_->setItemData(0, tr("The fused kernels where they are built, else the reference"), Qt::ToolTipRole);
     impl_->addItem(tr("fused"), QStringLiteral("fused"));
     impl_->addItem(tr("reference"), QStringLiteral("reference"));
+    graphs_ = new QComboBox(this);
+    graphs_->setObjectName(QStringLiteral("benchGraphs"));
+    graphs_->addItem(tr("auto"), QStringLiteral("auto"));
+    graphs_->setItemData(0,
+                         tr("Capture each step once as a CUDA graph and replay it where the step is launch-bound "
+                            "(batch × length up to %L1 tokens); CUDA only")
+                             .arg(ponet::bench::kGraphAutoTokens),
+                         Qt::ToolTipRole);
+    graphs_->addItem(tr("on"), QStringLiteral("on"));
+    graphs_->setItemData(1, tr("Every cell as CUDA graph replays (a step that reads values back to the host, such as "
+                               "the reference mixing, is timed as ordinary steps and says why)"),
+                         Qt::ToolTipRole);
+    graphs_->addItem(tr("off"), QStringLiteral("off"));
+    graphs_->setItemData(2, tr("Ordinary steps: every operation launched from the host"), Qt::ToolTipRole);
     steps_ = new QSpinBox(this);
     steps_->setObjectName(QStringLiteral("benchSteps"));
     steps_->setRange(1, 1000);
@@ -198,6 +213,7 @@ void BenchmarkPage::buildForm() {
     warmup_->setToolTip(tr("Untimed steps before the timed ones (the first one allocates memory)"));
     for (QComboBox* c : {preset_, mode_, device_, precision_, impl_})
         connect(c, &QComboBox::currentIndexChanged, this, &BenchmarkPage::onSettingsChanged);
+    connect(graphs_, &QComboBox::currentIndexChanged, this, &BenchmarkPage::onSettingsChanged);
     connect(batch_, &QSpinBox::valueChanged, this, &BenchmarkPage::onSettingsChanged);
     for (QSpinBox* s : {steps_, warmup_})
         connect(s, &QSpinBox::valueChanged, this, [this] { saveSettings(); });
@@ -212,6 +228,7 @@ void BenchmarkPage::buildForm() {
     form->addRow(tr("De&vice:"), device_);
     form->addRow(tr("&Precision:"), precision_);
     form->addRow(tr("PoNet mi&xing:"), impl_);
+    form->addRow(tr("CUDA &graphs:"), graphs_);
     form->addRow(tr("&Timed steps:"), steps_);
     form->addRow(tr("&Warm-up steps:"), warmup_);
 
@@ -336,7 +353,7 @@ void BenchmarkPage::buildForm() {
     table_ = new QTableWidget(0, 8, this);
     table_->setObjectName(QStringLiteral("benchTable"));
     table_->setHorizontalHeaderLabels({tr("Mixer"), tr("Length"), tr("Status"), tr("Steps/s"), tr("ms/step"),
-                                       tr("Tokens/s"), tr("Peak memory"), tr("PoNet mixing")});
+                                       tr("Tokens/s"), tr("Peak memory"), tr("Code path")});
     table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
     table_->setSelectionBehavior(QAbstractItemView::SelectRows);
     table_->setAlternatingRowColors(true);
@@ -385,6 +402,7 @@ void BenchmarkPage::restoreSettings() {
     select(device_, s.value(key::device, devices_.value(gpu ? 1 : 0)).toString());
     select(precision_, s.value(key::precision, QStringLiteral("auto")).toString());
     select(impl_, s.value(key::impl, QStringLiteral("auto")).toString());
+    select(graphs_, s.value(key::graphs, QStringLiteral("auto")).toString());
     steps_->setValue(s.value(key::steps, gpu ? 20 : 3).toInt());
     warmup_->setValue(s.value(key::warmup, gpu ? 5 : 1).toInt());
     speedQuantity_->setCurrentIndex(std::clamp(s.value(key::speedQuantity, 0).toInt(), 0, 2));
@@ -404,6 +422,7 @@ void BenchmarkPage::saveSettings() const {
     s.setValue(key::device, device_->currentData());
     s.setValue(key::precision, precision_->currentData());
     s.setValue(key::impl, impl_->currentData());
+    s.setValue(key::graphs, graphs_->currentData());
     s.setValue(key::steps, steps_->value());
     s.setValue(key::warmup, warmup_->value());
     s.setValue(key::speedQuantity, speedQuantity_->currentIndex());
@@ -423,6 +442,7 @@ bool BenchmarkPage::readSpec(ponet::bench::BenchSpec* spec, QString* error) cons
         s.device = device_->currentData().toString().toStdString();
         s.precision = precision_->currentData().toString().toStdString();
         s.impl = impl_->currentData().toString().toStdString();
+        s.cuda_graphs = graphs_->currentData().toString().toStdString();
         s.steps = steps_->value();
         s.warmup = warmup_->value();
         s.validate();
@@ -449,6 +469,7 @@ void BenchmarkPage::setSpec(const ponet::bench::BenchSpec& spec) {
     if (spec.device != "auto") select(device_, spec.device);
     select(precision_, spec.precision);
     select(impl_, spec.impl);
+    select(graphs_, spec.cuda_graphs);
     steps_->setValue(static_cast<int>(spec.steps));
     warmup_->setValue(static_cast<int>(spec.warmup));
     saveSettings();
@@ -578,6 +599,8 @@ QString BenchmarkPage::settingKeyOfForm() const {
                           : ponet::bench::BenchMode::Train;
     probe.spec.batch = batch_->value();
     probe.spec.impl = impl_->currentData().toString().toStdString();
+    probe.spec.cuda_graphs = graphs_->currentData().toString().toStdString();
+    probe.device = device_->currentData().toString().toStdString();
     probe.precision = resolvedPrecision().toStdString();
     return qs(ponet::bench::setting_key(probe));
 }
@@ -739,7 +762,10 @@ void BenchmarkPage::refreshTable() {
         set(4, rate(r.median_ms));
         set(5, r.ok() ? QLocale().toString(std::llround(r.tokens_per_second)) : QStringLiteral("–"));
         set(6, r.ok() || r.status == "oom" ? gib(r.peak_bytes) : QStringLiteral("–"));
-        set(7, qs(r.impl), false);
+        QStringList path;
+        if (!r.impl.empty() && r.impl != "-") path << qs(r.impl);
+        if (r.cuda_graph) path << tr("CUDA graph");
+        set(7, path.isEmpty() ? QStringLiteral("–") : path.join(QStringLiteral(", ")), false);
         if (!r.ok()) table_->item(row, 2)->setForeground(QColor(0xc0, 0x39, 0x2b));
         ++row;
     }
@@ -791,7 +817,7 @@ bool BenchmarkPage::exportCsv(const QString& path, QString* error) const {
     QStringList lines;
     lines << QStringLiteral(
         "device,device_name,preset,mode,batch,precision,mixer,length,status,median_ms,steps_per_second,"
-        "tokens_per_second,peak_bytes,impl,message");
+        "tokens_per_second,peak_bytes,impl,cuda_graph,message");
     auto num = [](double v) { return std::isfinite(v) ? QString::number(v, 'g', 10) : QString(); };
     for (const auto& r : shown_.rows) {
         QStringList f2{qs(shown_.device),
@@ -808,6 +834,7 @@ bool BenchmarkPage::exportCsv(const QString& path, QString* error) const {
                        num(r.tokens_per_second),
                        r.peak_bytes >= 0 ? QString::number(r.peak_bytes) : QString(),
                        qs(r.impl),
+                       r.cuda_graph ? QStringLiteral("yes") : QStringLiteral("no"),
                        qs(r.message)};
         for (QString& s : f2) s = csvField(s);
         lines << f2.join(QLatin1Char(','));

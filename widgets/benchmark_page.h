@@ -101,6 +101,7 @@ class BenchmarkPage : public QWidget {
     QComboBox* device_ = nullptr;
     QComboBox* precision_ = nullptr;
     QComboBox* impl_ = nullptr;
+    QComboBox* graphs_ = nullptr;
     QSpinBox* steps_ = nullptr;
     QSpinBox* warmup_ = nullptr;
     QPushButton* runButton_ = nullptr;

@@ -61,8 +61,10 @@ std::string cache_file_for(const std::string& device_name) {
 }
 
 std::string setting_key(const BenchReport& r) {
+    // CUDA graphs change CUDA timings only; on the CPU the setting means nothing and must not split the cache.
+    const bool cpu = r.device == "cpu";
     return r.spec.preset + "|" + to_string(r.spec.mode) + "|" + std::to_string(r.spec.batch) + "|" +
-           r.precision + "|" + r.spec.impl;
+           r.precision + "|" + r.spec.impl + (cpu ? std::string() : "|graphs:" + r.spec.cuda_graphs);
 }
 
 std::string update_cache(const BenchReport& report) {

@@ -15,7 +15,8 @@ std::string cache_directory();
 // ("NVIDIA_H100_80GB_HBM3").
 std::string cache_file_for(const std::string& device_name);
 
-// What makes two reports comparable: preset, mode, batch, precision and the requested PoNet implementation.
+// What makes two reports comparable: preset, mode, batch, precision, the requested PoNet implementation and, on
+// CUDA devices, the CUDA-graph setting.
 std::string setting_key(const BenchReport& report);
 
 // Merges the report's finished rows (ok and out of memory; errors and cancelled cells are left out) into its

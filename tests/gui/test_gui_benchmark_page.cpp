@@ -2,6 +2,7 @@
 // table; the JSON, CSV and PNG exports hold what the page shows; the cache previews the setting on a fresh
 // page; a saved report loads for comparison and a broken one is refused with its reason; bad settings never
 // start a run; Cancel stops a long run; and a screenshot of the main window on this page is saved.
+#include <QComboBox>
 #include <QFile>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -121,7 +122,23 @@ void TestBenchmarkPage::exportsHoldWhatThePageShows() {
         QCOMPARE(cells[8], QStringLiteral("ok"));
         QVERIFY(std::abs(cells[10].toDouble() - row->steps_per_second) <= 1e-8 * row->steps_per_second);
         QCOMPARE(cells[12].toLongLong(), row->peak_bytes);
+        QCOMPARE(header.value(14), QStringLiteral("cuda_graph"));
+        QCOMPARE(cells[14], QStringLiteral("no"));  // the CPU never captures
     }
+
+    // The CUDA-graph choice goes into the run's settings and is remembered.
+    auto* graphs = page.findChild<QComboBox*>(QStringLiteral("benchGraphs"));
+    QVERIFY(graphs);
+    graphs->setCurrentIndex(graphs->findData(QStringLiteral("off")));
+    ponet::bench::BenchSpec spec;
+    QVERIFY2(page.readSpec(&spec, &error), qPrintable(error));
+    QCOMPARE(QString::fromStdString(spec.cuda_graphs), QStringLiteral("off"));
+    {
+        BenchmarkPage again({QStringLiteral("cpu")});
+        auto* remembered = again.findChild<QComboBox*>(QStringLiteral("benchGraphs"));
+        QCOMPARE(remembered->currentData().toString(), QStringLiteral("off"));
+    }
+    graphs->setCurrentIndex(graphs->findData(QStringLiteral("auto")));
 
     const QString png = tmp_.filePath("bench.png");
     page.resize(1100, 700);
