@@ -6,6 +6,7 @@
 # test set) to measure how much of the gap to the paper is the one 2,000-example draw.
 # Usage: bash tests/gpu/reproduce-docs2.sh OUT DATA_DIR
 set -uo pipefail
+source tests/gpu/lib.sh
 out=${1:-${OUT:-/tmp/ponet-gpu}}
 data=${2:?data dir}
 mkdir -p "$out"
@@ -18,24 +19,13 @@ stamp() { echo "$1 exit $2 wall $3 s" >> "$out/summary.txt"; }
 for job in ponet:1 ponet:2 ponet:3 fnet:1 attention:1; do
   mixer=${job%%:*}; seed=${job##*:}
   ( s=$(date +%s)
-    timeout -s INT "${LISTOPS_SECONDS:-540}" $p lra --preset lra-listops \
-      --set data.dataset=listops:train=96000,dev=2000,test=10000,seed=0 --set train.device=cuda \
-      --set train.max_steps=6000 --set train.warmup_steps=1200 --set train.lr=5e-4 \
-      --set train.eval_every=250 --set train.checkpoint_every=100000 --set train.log_every=250 \
-      --set train.seed=$seed --set model.mixer=$mixer --run-dir "$runs/listops-$mixer-$seed" \
-      > "$out/listops-$mixer-$seed.log" 2>&1
+    listops_run "$p" "$runs" "$mixer" "$seed" 10000 "${LISTOPS_SECONDS:-540}" "$out/listops-$mixer-$seed.log"
     stamp "listops-$mixer-$seed" $? $(( $(date +%s) - s )) ) &
 done
 finetune() {  # name mixer seed split-dir epochs lr
-  local name=$1 mixer=$2 seed=$3 dir=$4 epochs=$5 lr=$6
+  local name=$1 mixer=$2 seed=$3
   ( s=$(date +%s)
-    timeout -s INT "${FINETUNE_SECONDS:-300}" $p finetune --set "model.init_checkpoint=$runs/pretrain-$mixer" \
-      --set "data.train=$data/$dir/train.jsonl" --set "data.validation=$data/$dir/dev.jsonl" \
-      --set "data.test=$data/$dir/test.jsonl" --set "data.tokenizer=$data/vocab.txt" --set model.max_length=1024 \
-      --set train.device=cuda --set train.precision=bf16 --set train.batch_size=16 --set train.epochs=$epochs \
-      --set train.lr=$lr --set train.warmup_steps=30 --set train.weight_decay=0.01 --set train.eval_every=30 \
-      --set train.checkpoint_every=100000 --set train.log_every=30 --set train.seed=$seed \
-      --run-dir "$runs/$name-$mixer-$seed" > "$out/$name-$mixer-$seed.log" 2>&1
+    docs_finetune "$p" "$runs" "$data" "$@" "${FINETUNE_SECONDS:-300}" "$out/$name-$mixer-$seed.log"
     stamp "$name-$mixer-$seed" $? $(( $(date +%s) - s )) ) &
 }
 for mixer in ponet attention; do

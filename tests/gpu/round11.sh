@@ -4,16 +4,13 @@
 # pre-training half of the long-document reproduction (PoNet and attention, the same steps), its runs kept under
 # build-gpu/docs-runs for tests/gpu/reproduce-docs2.sh in the next call.
 # Usage on the device machine: bash tests/gpu/round11.sh OUT DATA_DIR
+source tests/gpu/lib.sh
 out=${1:-$OUT}
 data=${2:?data dir}
 mkdir -p "$out"
-prefix=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
 t0=$(date +%s)
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DPONET_BUILD_GUI=OFF -DPONET_BUILD_TESTS=OFF \
-      -DCMAKE_PREFIX_PATH="$prefix" -DPONET_WITH_CUDA=ON -DPONET_CUDA_ARCHITECTURES=90 -DCMAKE_CUDA_ARCHITECTURES=90 \
-      > "$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
-cmake --build build-gpu --target ponet -j16 > "$out/build.log" 2>&1 || { grep -E "error" -A3 "$out/build.log" | head -40; exit 1; }
+gpu_build "$out" || exit 1
 echo "build $(( $(date +%s) - t0 )) s"
 p=build-gpu/ponet
 export PONET_RESOURCES_DIR=$PWD/resources
@@ -38,12 +35,7 @@ runs=$PWD/build-gpu/docs-runs; rm -rf "$runs"; mkdir -p "$runs"
 psteps=${PRETRAIN_STEPS:-2000}
 for mixer in ponet attention; do
   ( s=$(date +%s)
-    timeout -s INT "${PRETRAIN_SECONDS:-270}" $p pretrain --preset small --set "data.train=$data/pretrain.jsonl" \
-      --set data.label_field= --set "data.tokenizer=$data/vocab.txt" --set model.max_length=1024 \
-      --set model.mixer=$mixer --set train.device=cuda --set train.precision=bf16 --set train.batch_size=32 \
-      --set train.max_steps=$psteps --set train.warmup_steps=$(( psteps / 10 )) --set train.lr=5e-4 \
-      --set train.eval_every=500 --set train.eval_batches=20 --set train.checkpoint_every=500 \
-      --set train.log_every=100 --set train.seed=1 --run-dir "$runs/pretrain-$mixer" > "$runs/pretrain-$mixer.log" 2>&1
+    docs_pretrain "$p" "$runs" "$data" "$mixer" "$psteps" 5e-4 "${PRETRAIN_SECONDS:-270}" "$runs/pretrain-$mixer.log"
     echo "pretrain-$mixer exit $? wall $(( $(date +%s) - s )) s" ) &
 done
 wait

@@ -4,15 +4,12 @@
 # path; 32K and 64K; the base shape at 4K (fused, reference, attention; training and inference); the mixing alone
 # against its bandwidth floor; the CPU mixing and CPU training steps on all cores; an ncu per-kernel profile at 16K.
 # Usage on the device machine: bash tests/gpu/round12.sh OUT   (SKIP_PROFILE=1 skips ncu)
+source tests/gpu/lib.sh
 out=${1:-$OUT}
 mkdir -p "$out"
-prefix=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
 t0=$(date +%s)
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DPONET_BUILD_GUI=OFF -DPONET_BUILD_TESTS=OFF \
-      -DCMAKE_PREFIX_PATH="$prefix" -DPONET_WITH_CUDA=ON -DPONET_CUDA_ARCHITECTURES=90 -DCMAKE_CUDA_ARCHITECTURES=90 \
-      > "$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
-cmake --build build-gpu --target ponet -j16 > "$out/build.log" 2>&1 || { grep -E "error" -A3 "$out/build.log" | head -40; exit 1; }
+gpu_build "$out" || exit 1
 echo "build $(( $(date +%s) - t0 )) s"
 p=build-gpu/ponet
 export PONET_RESOURCES_DIR=$PWD/resources

@@ -3,16 +3,13 @@
 # vectors), the mixing alone against its bandwidth floor, the Table 2 setting for PoNet and FNet side by side, the
 # base shape at 4K (fused vs reference), and the CUDA Debian package check reusing the same build.
 # Usage on the device machine: bash tests/gpu/round7.sh OUT   (STEPS, default 10; SKIP_PACKAGE=1 skips the .deb)
+source tests/gpu/lib.sh
 out=${1:-$OUT}
 mkdir -p "$out"
 steps=${STEPS:-10}
-prefix=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
 t0=$(date +%s)
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DPONET_BUILD_GUI=OFF -DPONET_BUILD_TESTS=OFF \
-      -DCMAKE_PREFIX_PATH="$prefix" -DPONET_WITH_CUDA=ON -DPONET_CUDA_ARCHITECTURES=90 -DCMAKE_CUDA_ARCHITECTURES=90 \
-      > "$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
-cmake --build build-gpu --target ponet -j16 > "$out/build.log" 2>&1 || { grep -E "error" -A3 "$out/build.log" | head -40; exit 1; }
+gpu_build "$out" || exit 1
 echo "build $(( $(date +%s) - t0 )) s"
 p=build-gpu/ponet
 export PONET_RESOURCES_DIR=$PWD/resources

@@ -7,6 +7,8 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include "core/kernels/cuda/device_info.h"
+
 namespace ponet::cuda_kernels {
 namespace {
 
@@ -127,16 +129,7 @@ __global__ void __launch_bounds__(kWarps * 32) ln_backward(const DyT* __restrict
     }
 }
 
-int sm_count() {
-    static int count = [] {
-        int dev = 0, n = 0;
-        if (cudaGetDevice(&dev) != cudaSuccess ||
-            cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess || n <= 0)
-            return 108;
-        return n;
-    }();
-    return count;
-}
+int sm_count() { return multiprocessor_count(); }
 
 int forward_blocks(int64_t rows) {
     const int64_t need = (rows + kWarps - 1) / kWarps;

@@ -6,6 +6,8 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include "core/kernels/cuda/device_info.h"
+
 namespace ponet::cuda_kernels {
 namespace {
 
@@ -64,16 +66,7 @@ __global__ void column_sum_kernel(const T* __restrict__ x, float* __restrict__ p
     }
 }
 
-int sm_count() {
-    static int count = [] {
-        int dev = 0, n = 0;
-        if (cudaGetDevice(&dev) != cudaSuccess ||
-            cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess || n <= 0)
-            return 108;
-        return n;
-    }();
-    return count;
-}
+int sm_count() { return multiprocessor_count(); }
 
 const char* last_error() {
     const cudaError_t e = cudaGetLastError();

@@ -1,0 +1,50 @@
+# Shared by the GPU-machine scripts in this folder; source it from the repository root.
+
+# gpu_build OUT [BUILD_DIR]: configure and build `ponet` against PyTorch's CUDA LibTorch (no Qt there), the logs in
+# OUT; on failure prints the reason and returns 1.
+gpu_build() {
+  local out=$1 build=${2:-build-gpu} prefix
+  prefix=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPONET_BUILD_GUI=OFF -DPONET_BUILD_TESTS=OFF \
+        -DCMAKE_PREFIX_PATH="$prefix" -DPONET_WITH_CUDA=ON -DPONET_CUDA_ARCHITECTURES=90 \
+        -DCMAKE_CUDA_ARCHITECTURES=90 > "$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; return 1; }
+  cmake --build "$build" --target ponet -j16 > "$out/build.log" 2>&1 ||
+    { grep -E "error" -A3 "$out/build.log" | head -40; return 1; }
+}
+
+# docs_pretrain PONET RUNS DATA MIXER STEPS LR SECONDS LOG: MLM + SSO pre-training of the `small` preset on
+# DATA/pretrain.jsonl (BERT WordPiece, 1,024 tokens, batch 32, bf16, 10 % warm-up), stopped with Ctrl-C (which saves
+# a checkpoint) after SECONDS at the latest; the run in RUNS/pretrain-MIXER.
+docs_pretrain() {
+  local p=$1 runs=$2 data=$3 mixer=$4 steps=$5 lr=$6 seconds=$7 log=$8
+  timeout -s INT "$seconds" "$p" pretrain --preset small --set "data.train=$data/pretrain.jsonl" \
+    --set "data.tokenizer=$data/vocab.txt" --set model.max_length=1024 \
+    --set model.mixer="$mixer" --set train.device=cuda --set train.precision=bf16 --set train.batch_size=32 \
+    --set train.max_steps="$steps" --set train.warmup_steps=$(( steps / 10 )) --set train.lr="$lr" \
+    --set train.eval_every=500 --set train.eval_batches=20 --set train.checkpoint_every=500 \
+    --set train.log_every=100 --set train.seed=1 --run-dir "$runs/pretrain-$mixer" > "$log" 2>&1
+}
+
+# docs_finetune PONET RUNS DATA NAME MIXER SEED SPLIT EPOCHS LR SECONDS LOG: a long-document classifier fine-tuned
+# from RUNS/pretrain-MIXER on DATA/SPLIT/{train,dev,test}.jsonl; the run in RUNS/NAME-MIXER-SEED.
+docs_finetune() {
+  local p=$1 runs=$2 data=$3 name=$4 mixer=$5 seed=$6 dir=$7 epochs=$8 lr=$9 seconds=${10} log=${11}
+  timeout -s INT "$seconds" "$p" finetune --set "model.init_checkpoint=$runs/pretrain-$mixer" \
+    --set "data.train=$data/$dir/train.jsonl" --set "data.validation=$data/$dir/dev.jsonl" \
+    --set "data.test=$data/$dir/test.jsonl" --set "data.tokenizer=$data/vocab.txt" --set model.max_length=1024 \
+    --set train.device=cuda --set train.precision=bf16 --set train.batch_size=16 --set train.epochs="$epochs" \
+    --set train.lr="$lr" --set train.warmup_steps=30 --set train.weight_decay=0.01 --set train.eval_every=30 \
+    --set train.checkpoint_every=100000 --set train.log_every=30 --set train.seed="$seed" \
+    --run-dir "$runs/$name-$mixer-$seed" > "$log" 2>&1
+}
+
+# listops_run PONET RUNS MIXER SEED TEST SECONDS LOG: the LRA ListOps preset with the longer schedule of
+# docs/RESULTS.md (6,000 steps, OneCycle to 5e-4, 20 % warm-up), data seed 0 with TEST test examples.
+listops_run() {
+  local p=$1 runs=$2 mixer=$3 seed=$4 test=$5 seconds=$6 log=$7
+  timeout -s INT "$seconds" "$p" lra --preset lra-listops \
+    --set data.dataset=listops:train=96000,dev=2000,test="$test",seed=0 --set train.device=cuda \
+    --set train.max_steps=6000 --set train.warmup_steps=1200 --set train.lr=5e-4 \
+    --set train.eval_every=250 --set train.checkpoint_every=100000 --set train.log_every=250 \
+    --set train.seed="$seed" --set model.mixer="$mixer" --run-dir "$runs/listops-$mixer-$seed" > "$log" 2>&1
+}
