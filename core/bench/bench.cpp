@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -30,7 +31,6 @@
 #include <ATen/cuda/CUDAContext.h>
 #include <ATen/cuda/CUDAEvent.h>
 #include <ATen/cuda/CUDAGraph.h>
-#include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAGuard.h>
 #define PONET_BENCH_CUDA_EVENTS 1
 #endif
@@ -247,9 +247,16 @@ c10::cuda::CUDAStream capture_stream(c10::DeviceIndex index) {
 }
 #endif
 
+
+// Set once a capture has failed in this process: no later cell tries again.
+std::atomic<bool>& graph_capture_failed() {
+    static std::atomic<bool> failed{false};
+    return failed;
+}
+
 bool graph_wanted(const BenchSpec& spec, const torch::Device& device, int64_t length) {
 #if defined(PONET_WITH_CUDA)
-    if (!device.is_cuda() || spec.cuda_graphs == "off") return false;
+    if (!device.is_cuda() || spec.cuda_graphs == "off" || graph_capture_failed().load()) return false;
     return spec.cuda_graphs == "on" || spec.batch * length <= kGraphAutoTokens;
 #else
     (void)spec, (void)device, (void)length;
@@ -308,7 +315,15 @@ void measure(CellContext& ctx, BenchRow& row) {
         }
     };
 
-    const bool want_graph = graph_wanted(spec, ctx.device, row.length);
+    bool want_graph = graph_wanted(spec, ctx.device, row.length);
+    if (want_graph && row.impl == "reference") {
+        // Known not capturable, so never tried: a failed capture would leave CUDA's random generator in capture
+        // mode for the rest of the process.
+        want_graph = false;
+        row.message = "no CUDA graph: the reference mixing reads the segment count back to the host, which a "
+                      "captured step cannot do; timed as ordinary steps";
+        if (ctx.cb.on_log) ctx.cb.on_log(row.mixer + " at " + std::to_string(row.length) + ": " + row.message);
+    }
     // A captured step needs a few ordinary ones first (optimizer state, cuBLAS workspaces, cuFFT plans, lazy
     // initialisation), run on the capture stream.
     const int64_t eager_warmup = want_graph ? std::max<int64_t>(spec.warmup, 3) : spec.warmup;
@@ -339,25 +354,16 @@ void measure(CellContext& ctx, BenchRow& row) {
                 step(false);
                 report_step(i + 1);
             }
-            // A rehearsal with host synchronisation made an error: a step that reads a value back (the reference
-            // mixing does) cannot be captured, and finding out during the capture would leave CUDA's random
-            // generator in capture mode for the rest of the process.
-            {
-                auto& sync_state = c10::cuda::warning_state();
-                const auto before = sync_state.get_sync_debug_mode();
-                sync_state.set_sync_debug_mode(c10::cuda::SyncDebugMode::L_ERROR);
-                try {
-                    step(false);
-                } catch (const std::exception& e) {
-                    sync_state.set_sync_debug_mode(before);
-                    throw Error("the step synchronises with the host, so it cannot be captured (" +
-                                first_line(e.what()) + ")");
-                }
-                sync_state.set_sync_debug_mode(before);
-            }
             if (train) optimizer->zero_grad();  // gradients are born inside the graph's memory pool
             auto g = std::make_unique<at::cuda::CUDAGraph>();
+            // Thread-local capture mode: the capture only forbids unsafe CUDA calls (a synchronisation, a plain
+            // cudaMalloc) on this thread, so a training run or a classification the app runs at the same time on
+            // another thread is not disturbed.
+#if PONET_TORCH_AT_LEAST(2, 0)
+            g->capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
+#else
             g->capture_begin();
+#endif
             try {
                 step(true);
             } catch (...) {
@@ -372,10 +378,16 @@ void measure(CellContext& ctx, BenchRow& row) {
         } catch (const Cancelled&) {
             throw;
         } catch (const std::exception& e) {
-            if (spec.cuda_graphs == "on") throw;
+            // A capture that failed part-way can leave CUDA's random generator in capture mode (LibTorch offers no
+            // public way back), so no further capture is tried in this process and the message says what to do.
+            graph_capture_failed().store(true);
+            if (spec.cuda_graphs == "on")
+                throw Error("CUDA graph capture failed: " + first_line(e.what()) +
+                            " (restart the program before training on this GPU; --cuda-graphs off avoids it)");
             // "auto": report it and time ordinary steps instead.
             graph.reset();
-            row.message = "no CUDA graph: " + first_line(e.what()) + "; timed as ordinary steps";
+            row.message = "no CUDA graph: " + first_line(e.what()) +
+                          "; timed as ordinary steps (restart the program before training on this GPU)";
             if (ctx.cb.on_log) ctx.cb.on_log(row.mixer + " at " + std::to_string(row.length) + ": " + row.message);
         }
         at::cuda::CUDAEvent done;
