@@ -245,14 +245,13 @@ c10::cuda::CUDAStream capture_stream(c10::DeviceIndex index) {
     if (it == streams.end()) it = streams.emplace(index, at::cuda::getStreamFromPool(false, index)).first;
     return it->second;
 }
-#endif
-
 
 // Set once a capture has failed in this process: no later cell tries again.
 std::atomic<bool>& graph_capture_failed() {
     static std::atomic<bool> failed{false};
     return failed;
 }
+#endif
 
 bool graph_wanted(const BenchSpec& spec, const torch::Device& device, int64_t length) {
 #if defined(PONET_WITH_CUDA)
