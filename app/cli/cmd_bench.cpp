@@ -56,6 +56,7 @@ int run_bench_cmd(const ParsedArgs& a) {
     const bool tty = ::isatty(STDERR_FILENO) == 1;
     BenchCallbacks cb;
     cb.cancel = &g_bench_stop;
+    cb.exclusive_device = true;  // this process runs nothing else on the device
     cb.on_log = [](const std::string& s) { std::cerr << s << std::endl; };
     cb.on_progress = [tty](const BenchProgress& p) {
         if (!tty) return;

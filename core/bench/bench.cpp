@@ -34,6 +34,10 @@
 #include <c10/cuda/CUDAGuard.h>
 #define PONET_BENCH_CUDA_EVENTS 1
 #endif
+// Whole-step CUDA graphs need the capture mode argument of CUDAGraph::capture_begin and ATen's fused AdamW (2.1+).
+#if defined(PONET_WITH_CUDA) && PONET_TORCH_AT_LEAST(2, 1)
+#define PONET_BENCH_GRAPHS 1
+#endif
 
 namespace ponet::bench {
 namespace {
@@ -246,6 +250,9 @@ c10::cuda::CUDAStream capture_stream(c10::DeviceIndex index) {
     return it->second;
 }
 
+#endif
+
+#if defined(PONET_BENCH_GRAPHS)
 // Set once a capture has failed in this process: no later cell tries again.
 std::atomic<bool>& graph_capture_failed() {
     static std::atomic<bool> failed{false};
@@ -254,7 +261,7 @@ std::atomic<bool>& graph_capture_failed() {
 #endif
 
 bool graph_wanted(const BenchSpec& spec, const torch::Device& device, int64_t length) {
-#if defined(PONET_WITH_CUDA)
+#if defined(PONET_BENCH_GRAPHS)
     if (!device.is_cuda() || spec.cuda_graphs == "off" || graph_capture_failed().load()) return false;
     return spec.cuda_graphs == "on" || spec.batch * length <= kGraphAutoTokens;
 #else
@@ -315,6 +322,10 @@ void measure(CellContext& ctx, BenchRow& row) {
     };
 
     bool want_graph = graph_wanted(spec, ctx.device, row.length);
+#if !defined(PONET_BENCH_GRAPHS)
+    if (ctx.device.is_cuda() && spec.cuda_graphs == "on")
+        row.message = "no CUDA graph: this build's LibTorch is older than 2.1; timed as ordinary steps";
+#endif
     if (want_graph && row.impl == "reference") {
         // Known not capturable, so never tried: a failed capture would leave CUDA's random generator in capture
         // mode for the rest of the process.
@@ -338,31 +349,37 @@ void measure(CellContext& ctx, BenchRow& row) {
     };
 
     std::function<void()> timed_step = [&] { step(false); };
-#if defined(PONET_WITH_CUDA)
+#if defined(PONET_BENCH_GRAPHS)
     std::unique_ptr<at::cuda::CUDAGraph> graph;
     if (want_graph) {
+        struct NoGraph {
+            std::string why;
+        };
         const auto index = static_cast<c10::DeviceIndex>(cuda_index(ctx.device));
         auto main_stream = at::cuda::getCurrentCUDAStream(index);
         auto side = capture_stream(index);
         at::cuda::CUDAEvent ready;
         ready.record(main_stream);
         ready.block(side);
+        std::string no_graph;  // why the cell is timed as ordinary steps instead
+        bool capture_failed = false;
         try {
             c10::cuda::CUDAStreamGuard on_side(side);
             for (int64_t i = 0; i < eager_warmup; ++i) {
                 step(false);
                 report_step(i + 1);
             }
+            // The optimizer's device-side step counts are made here, outside the capture (made inside, every
+            // replay would reset them); a setup the captured update cannot take is found before capturing.
+            if (train && !prepare_adamw_device_counts(*optimizer, device_steps))
+                throw NoGraph{"the optimizer step cannot be captured (it needs ATen's fused CUDA AdamW and a "
+                              "gradient for every parameter)"};
             if (train) optimizer->zero_grad();  // gradients are born inside the graph's memory pool
             auto g = std::make_unique<at::cuda::CUDAGraph>();
             // Thread-local capture mode: the capture only forbids unsafe CUDA calls (a synchronisation, a plain
             // cudaMalloc) on this thread, so a training run or a classification the app runs at the same time on
             // another thread is not disturbed.
-#if PONET_TORCH_AT_LEAST(2, 0)
             g->capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
-#else
-            g->capture_begin();
-#endif
             try {
                 step(true);
             } catch (...) {
@@ -376,22 +393,27 @@ void measure(CellContext& ctx, BenchRow& row) {
             graph = std::move(g);
         } catch (const Cancelled&) {
             throw;
+        } catch (const NoGraph& n) {
+            no_graph = n.why;
         } catch (const std::exception& e) {
             // A capture that failed part-way can leave CUDA's random generator in capture mode (LibTorch offers no
             // public way back), so no further capture is tried in this process and the message says what to do.
             graph_capture_failed().store(true);
-            if (spec.cuda_graphs == "on")
-                throw Error("CUDA graph capture failed: " + first_line(e.what()) +
-                            " (restart the program before training on this GPU; --cuda-graphs off avoids it)");
-            // "auto": report it and time ordinary steps instead.
-            graph.reset();
-            row.message = "no CUDA graph: " + first_line(e.what()) +
-                          "; timed as ordinary steps (restart the program before training on this GPU)";
-            if (ctx.cb.on_log) ctx.cb.on_log(row.mixer + " at " + std::to_string(row.length) + ": " + row.message);
+            capture_failed = true;
+            no_graph = "CUDA graph capture failed: " + first_line(e.what());
         }
+        // The main stream waits for the side stream's work whatever happened there.
         at::cuda::CUDAEvent done;
         done.record(side);
         done.block(main_stream);
+        if (!no_graph.empty()) {
+            graph.reset();
+            const std::string restart = " (restart the program before training on this GPU)";
+            if (capture_failed && spec.cuda_graphs == "on")
+                throw Error(no_graph + restart + "; --cuda-graphs off avoids it");
+            row.message = "no CUDA graph: " + no_graph + "; timed as ordinary steps" + (capture_failed ? restart : "");
+            if (ctx.cb.on_log) ctx.cb.on_log(row.mixer + " at " + std::to_string(row.length) + ": " + row.message);
+        }
         if (graph) {
             graph->replay();  // the first replay uploads the graph
             row.cuda_graph = true;
@@ -457,7 +479,7 @@ BenchRow run_cell(CellContext& ctx, const std::string& mixer, int64_t length, bo
     bool rss_reset = false;
     if (cuda) {
         synchronize(ctx.device);
-        cuda_release_library_workspaces();
+        if (ctx.cb.exclusive_device) cuda_release_library_workspaces();
         cuda_empty_cache();
         cuda_reset_peak(ctx.device);
     } else {

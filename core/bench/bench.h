@@ -106,6 +106,10 @@ struct BenchCallbacks {
     std::function<void(const BenchRow&)> on_row;            // after each cell
     std::function<void(const std::string&)> on_log;         // one-line notes (device chosen, OOM freed, ...)
     const std::atomic<bool>* cancel = nullptr;              // polled between steps and cells
+    // Nothing else in this process uses the GPU during the run (true for `ponet bench`, not for the app, where a
+    // training run may share it): then cuBLAS's workspaces are released before each cell, so that every cell's peak
+    // memory counts its own, as in a fresh process.
+    bool exclusive_device = false;
 };
 
 // Runs every (mixer, length) of the spec in order. Throws ponet::InvalidInput for a bad spec or an unusable

@@ -2,6 +2,7 @@
 
 #include "core/kernels/layer_norm_fused.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -68,6 +69,8 @@ public:
             return s;
         }();
         auto dy2 = dy.to(lp).contiguous().view({-1, C});
+        // The column sums read 16 bytes at a time: a gradient that is a view at an odd offset is copied first.
+        if (reinterpret_cast<std::uintptr_t>(dy2.data_ptr()) % 16 != 0) dy2 = dy2.clone();
         auto dx = at::mm(dy2, w).view(in_sizes);
         if (dx.scalar_type() != x_dtype) dx = dx.to(x_dtype);
         auto dw = at::mm(dy2.t(), x2).to(torch::kFloat);

@@ -144,19 +144,22 @@ void adamw_step(torch::optim::AdamW& optimizer) {
 #endif
 }
 
-bool adamw_step_device_counts(torch::optim::AdamW& optimizer, std::vector<torch::Tensor>& device_steps) {
-    if (!fused_adamw_applies(optimizer)) return false;
 #if PONET_TORCH_AT_LEAST(2, 1) && defined(PONET_WITH_CUDA)
-    torch::NoGradGuard no_grad;
+namespace {
+
+// The fused kernel's argument lists per parameter group, and the group's common step count. False when a parameter
+// has no gradient or no state yet, or the counts in a group differ.
+struct DeviceCountGroup {
+    std::array<std::vector<torch::Tensor>, 4> lists;
+    int64_t step = -1;
+};
+
+bool device_count_groups(torch::optim::AdamW& optimizer, std::vector<DeviceCountGroup>& groups) {
+    if (!fused_adamw_applies(optimizer)) return false;
     auto& state = optimizer.state();
-    struct Group {
-        std::array<std::vector<torch::Tensor>, 4> lists;
-        int64_t step = -1;
-    };
-    std::vector<Group> groups;
-    // Everything is checked before the first launch, so that "false" means nothing ran.
+    groups.clear();
     for (auto& group : optimizer.param_groups()) {
-        Group g;
+        DeviceCountGroup g;
         for (const auto& p : group.params()) {
             if (!p.grad().defined()) return false;
             const auto it = state.find(optimizer_state_key(p));
@@ -171,15 +174,37 @@ bool adamw_step_device_counts(torch::optim::AdamW& optimizer, std::vector<torch:
         }
         groups.push_back(std::move(g));
     }
-    if (!device_steps.empty() && device_steps.size() != groups.size()) return false;
-    if (device_steps.empty())
-        for (const auto& g : groups)
-            device_steps.push_back(torch::full({}, static_cast<double>(std::max<int64_t>(g.step, 0)),
-                                               g.lists[0].empty() ? torch::TensorOptions().device(torch::kCUDA)
-                                                                  : g.lists[0].front().options().dtype(torch::kFloat)));
+    return true;
+}
+
+}  // namespace
+#endif
+
+bool prepare_adamw_device_counts(torch::optim::AdamW& optimizer, std::vector<torch::Tensor>& device_steps) {
+    device_steps.clear();
+#if PONET_TORCH_AT_LEAST(2, 1) && defined(PONET_WITH_CUDA)
+    std::vector<DeviceCountGroup> groups;
+    if (!device_count_groups(optimizer, groups)) return false;
+    for (const auto& g : groups)
+        device_steps.push_back(torch::full({}, static_cast<double>(std::max<int64_t>(g.step, 0)),
+                                           g.lists[0].empty() ? torch::TensorOptions().device(torch::kCUDA)
+                                                              : g.lists[0].front().options().dtype(torch::kFloat)));
+    return true;
+#else
+    (void)optimizer;
+    return false;
+#endif
+}
+
+bool adamw_step_device_counts(torch::optim::AdamW& optimizer, std::vector<torch::Tensor>& device_steps) {
+#if PONET_TORCH_AT_LEAST(2, 1) && defined(PONET_WITH_CUDA)
+    torch::NoGradGuard no_grad;
+    std::vector<DeviceCountGroup> groups;
+    // Everything is checked before the first launch, so that "false" means nothing ran.
+    if (!device_count_groups(optimizer, groups) || device_steps.size() != groups.size()) return false;
     size_t index = 0;
     for (auto& group : optimizer.param_groups()) {
-        Group& g = groups[index];
+        DeviceCountGroup& g = groups[index];
         torch::Tensor& step = device_steps[index++];
         if (g.lists[0].empty()) continue;
         const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
@@ -191,7 +216,7 @@ bool adamw_step_device_counts(torch::optim::AdamW& optimizer, std::vector<torch:
     }
     return true;
 #else
-    (void)device_steps;
+    (void)optimizer, (void)device_steps;
     return false;
 #endif
 }

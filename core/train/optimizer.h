@@ -34,12 +34,18 @@ std::unique_ptr<torch::optim::AdamW> build_adamw(PoNetTaskModelImpl& model, cons
 void adamw_step(torch::optim::AdamW& optimizer);
 
 // adamw_step for a step captured in a CUDA graph: the same fused kernel, but the step counts live on the device
-// (`device_steps`, one fp32 scalar per parameter group, made on the first call from the optimizer's counts) and are
-// incremented there, so every replay of the captured step is one more AdamW step with the right bias correction.
-// lr, betas, eps and weight decay are read when the step is captured and stay fixed in the graph, and the
-// optimizer's own (host) step counts do not advance on replays. Returns false, launching nothing, when this form
-// does not apply: not the fused path, a parameter without a gradient or state, or groups whose parameters have
-// different step counts.
+// (`device_steps`, one fp32 scalar per parameter group) and are incremented there, so every replay of the captured
+// step is one more AdamW step with the right bias correction. lr, betas, eps and weight decay are read when the
+// step is captured and stay fixed in the graph, and the optimizer's own (host) step counts do not advance on
+// replays.
+//
+// prepare_adamw_device_counts makes `device_steps` from the optimizer's counts; call it after an ordinary step
+// (every parameter has a gradient and state) and *before* the capture, so that the counts are not re-made by every
+// replay. It returns false when the captured form cannot apply: not the fused path (CPU, LibTorch < 2.1, amsgrad),
+// a parameter without a gradient or state, or a group whose parameters have different step counts.
+// adamw_step_device_counts then runs the update (inside the capture); it returns false, launching nothing, when the
+// optimizer no longer matches `device_steps`.
+bool prepare_adamw_device_counts(torch::optim::AdamW& optimizer, std::vector<torch::Tensor>& device_steps);
 bool adamw_step_device_counts(torch::optim::AdamW& optimizer, std::vector<torch::Tensor>& device_steps);
 
 // Sets lr(step) and beta1(step) on every group; call before optimizer.step() for optimizer step `step`.

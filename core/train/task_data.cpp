@@ -86,10 +86,11 @@ struct DocumentSplits {
 
 // A recipe's files: a file whose name says train/test (IDX) is that split, otherwise the first file is
 // everything.
-DocumentSplits recipe_documents(const Recipe& r, const DataConfig& d, const TaskDataHooks& hooks) {
+DocumentSplits recipe_documents(const Recipe& r, const DataConfig& d, const TaskDataHooks& hooks, bool text_only) {
     const DatasetStatus s = fetched_recipe(r, hooks);
     DocumentSplits out;
     ImportOptions o = import_options(d);
+    if (text_only) o.label_field.clear();
     std::string train_file, test_file;
     for (const auto& [file, n] : s.files) {
         (void)n;
@@ -118,7 +119,7 @@ DocumentSplits load_documents(const RunConfig& c, const TaskDataHooks& hooks) {
     if (!d.train.empty()) {
         out.train = import_path(d.train, d, hooks, o, &out.format);
     } else if (const Recipe* r = find_recipe(d.dataset)) {
-        out = recipe_documents(*r, d, hooks);
+        out = recipe_documents(*r, d, hooks, c.task == TaskKind::Pretrain);
     } else {
         out.train = import_path(d.dataset, d, hooks, o, &out.format);
     }

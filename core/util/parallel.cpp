@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <limits>
 
 namespace ponet {
 namespace {
@@ -14,6 +15,9 @@ namespace {
 class WorkerPool {
 public:
     bool run(int64_t tasks, const std::function<void(int64_t)>& task) {
+        // A call from inside a task (on a worker or on the calling thread) falls back at once: locking run_mutex_
+        // again on the thread that holds it would not be allowed.
+        if (inside_) return false;
         std::unique_lock<std::mutex> running(run_mutex_, std::try_to_lock);
         if (!running) return false;
         grow(tasks - 1);
@@ -25,10 +29,21 @@ public:
             ++generation_;
         }
         wake_.notify_all();
+        // Whatever happens to the caller's own tasks, no worker may still hold `task` when this returns.
+        struct Finish {
+            WorkerPool& pool;
+            ~Finish() {
+                pool.next_.store(std::numeric_limits<int64_t>::max() / 2);  // nobody takes a new task
+                std::unique_lock<std::mutex> lock(pool.mutex_);
+                pool.idle_.wait(lock, [&] { return pool.busy_ == 0; });
+                pool.job_ = nullptr;
+            }
+        } finish{*this};
+        inside_ = true;
+        struct Leave {
+            ~Leave() { inside_ = false; }
+        } leave;
         for (int64_t t; (t = next_.fetch_add(1)) < tasks;) task(t);
-        std::unique_lock<std::mutex> lock(mutex_);
-        idle_.wait(lock, [&] { return busy_ == 0; });
-        job_ = nullptr;
         return true;
     }
 
@@ -56,12 +71,19 @@ private:
             if (!job) continue;
             ++busy_;
             lock.unlock();
-            for (int64_t t; (t = next_.fetch_add(1)) < tasks;) (*job)(t);
+            inside_ = true;
+            try {
+                for (int64_t t; (t = next_.fetch_add(1)) < tasks;) (*job)(t);
+            } catch (...) {
+                // Tasks must not throw (parallel_ranges catches); a worker never dies of one.
+            }
+            inside_ = false;
             lock.lock();
             if (--busy_ == 0) idle_.notify_all();
         }
     }
 
+    static thread_local bool inside_;  // this thread is running one of the pool's tasks
     std::mutex run_mutex_;  // one call at a time
     std::mutex mutex_;
     std::condition_variable wake_, idle_;
@@ -72,6 +94,8 @@ private:
     int busy_ = 0;
     size_t started_ = 0;  // only touched by the caller holding run_mutex_
 };
+
+thread_local bool WorkerPool::inside_ = false;
 
 }  // namespace
 
