@@ -228,6 +228,7 @@ class TestTrainer : public QObject {
         c.train.max_steps = 300;
         c.train.warmup_steps = 30;
         c.train.eval_every = 100;
+        c.train.eval_batches = 2;  // caps the dev evaluations only
         c.train.checkpoint_every = 0;
         c.train.log_every = 50;
         Recorder rec;
@@ -235,8 +236,12 @@ class TestTrainer : public QObject {
         const auto t0 = std::chrono::steady_clock::now();
         const RunOutcome o = Trainer().run(c, dir("listops"), rec, ctl);
         QVERIFY2(o.status == "finished", o.message.c_str());
+        const EvalMetrics* dev = rec.last("dev");
+        QVERIFY(dev);
+        QCOMPARE(dev->values.at("examples"), 64.0);
         const EvalMetrics* test = rec.last("test");
         QVERIFY(test);
+        QCOMPARE(test->values.at("examples"), 300.0);  // the whole test split, whatever eval_batches says
         const double acc = test->values.at("accuracy"), base = majority_share(*test);
         qInfo("ListOps (short) test accuracy %.3f vs majority %.3f (%.1f s)", acc, base,
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

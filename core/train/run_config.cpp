@@ -360,7 +360,8 @@ const std::vector<Binding>& bindings() {
                                  "Evaluate every this many optimizer steps; 0: after every epoch"),
                          PONET_FIELD(train.eval_every)));
         t.push_back(bind(int_opt("train.eval_batches", "0", 0.0, kMaxCount,
-                                 "Validation batches per evaluation; 0: the whole validation split"),
+                                 "Validation batches per evaluation; 0: the whole validation split (the test "
+                                 "split is always scored whole)"),
                          PONET_FIELD(train.eval_batches)));
         t.push_back(
             bind(text_opt("train.early_stopping.metric", "auto",

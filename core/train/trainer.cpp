@@ -983,7 +983,11 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
             if (st.best_step >= 0 && st.best_step != st.step)
                 load_checkpoint(run_dir + "/checkpoints/" + checkpoint_dir_name(st.best_step), *model,
                                 nullptr);
-            EvalMetrics em = evaluate_examples(*model, *data.test, data, es, device);
+            // All of it: train.eval_batches caps only the periodic dev evaluations (the LRA presets' 62 dev
+            // batches would otherwise score 1,984 examples of a larger test split).
+            EvalSettings whole = es;
+            whole.max_batches = 0;
+            EvalMetrics em = evaluate_examples(*model, *data.test, data, whole, device);
             em.step = st.best_step >= 0 ? st.best_step : st.step;
             em.split = "test";
             rec.eval(em);
