@@ -39,12 +39,13 @@ docs_finetune() {
 }
 
 # listops_run PONET RUNS MIXER SEED TEST SECONDS LOG: the LRA ListOps preset with the longer schedule of
-# docs/RESULTS.md (6,000 steps, OneCycle to 5e-4, 20 % warm-up), data seed 0 with TEST test examples.
+# docs/RESULTS.md (6,000 steps, OneCycle to 5e-4, 20 % warm-up; LISTOPS_STEPS and LISTOPS_LR change it), data
+# seed 0 with TEST test examples.
 listops_run() {
-  local p=$1 runs=$2 mixer=$3 seed=$4 test=$5 seconds=$6 log=$7
+  local p=$1 runs=$2 mixer=$3 seed=$4 test=$5 seconds=$6 log=$7 steps=${LISTOPS_STEPS:-6000}
   timeout -s INT "$seconds" "$p" lra --preset lra-listops \
     --set data.dataset=listops:train=96000,dev=2000,test="$test",seed=0 --set train.device=cuda \
-    --set train.max_steps=6000 --set train.warmup_steps=1200 --set train.lr=5e-4 \
+    --set train.max_steps="$steps" --set train.warmup_steps=$(( steps / 5 )) --set train.lr="${LISTOPS_LR:-5e-4}" \
     --set train.eval_every=250 --set train.checkpoint_every=100000 --set train.log_every=250 \
     --set train.seed="$seed" --set model.mixer="$mixer" --run-dir "$runs/listops-$mixer-$seed" > "$log" 2>&1
 }

@@ -9,7 +9,7 @@
 # Data: DATA_DIR holds train-images-idx3-ubyte / train-labels-idx1-ubyte (the first 25,000 Fashion-MNIST training
 # images), t10k-* (all 10,000 test images) and pang-lee.jsonl, fetched with `ponet data fetch` on a machine with
 # network (this one has none) and carried along.
-# Usage: bash tests/gpu/reproduce-lra-more.sh OUT DATA_DIR [SECONDS_PER_RUN]
+# Usage: [TASKS='image pathfinder text'] bash tests/gpu/reproduce-lra-more.sh OUT DATA_DIR [SECONDS_PER_RUN]
 set -uo pipefail
 out=${1:-${OUT:-/tmp/ponet-gpu}}
 data=${2:?data dir}
@@ -33,10 +33,13 @@ img=(--set "data.train=$data/train-images-idx3-ubyte" --set "data.test=$data/t10
      --set data.validation_fraction=0.04 --set model.max_length=784)
 pf=(--set "data.dataset=pathfinder:train=20000,dev=1000,test=2000,seed=0,size=32")
 txt=(--set "data.train=$data/pang-lee.jsonl" --set data.validation_fraction=0.1)
+tasks=" ${TASKS:-image pathfinder text} "  # TASKS=image runs only the image stand-in
 for mixer in ponet fnet attention; do
-  launch image-$mixer lra-image "${IMAGE_STEPS:-600}" "${img[@]}" --set model.mixer=$mixer
-  launch pathfinder-$mixer lra-pathfinder "${PATHFINDER_STEPS:-500}" "${pf[@]}" --set model.mixer=$mixer
-  launch text-$mixer lra-text "${TEXT_STEPS:-800}" "${txt[@]}" --set model.mixer=$mixer
+  [[ $tasks == *" image "* ]] &&
+    launch image-$mixer lra-image "${IMAGE_STEPS:-600}" "${img[@]}" --set model.mixer=$mixer
+  [[ $tasks == *" pathfinder "* ]] &&
+    launch pathfinder-$mixer lra-pathfinder "${PATHFINDER_STEPS:-500}" "${pf[@]}" --set model.mixer=$mixer
+  [[ $tasks == *" text "* ]] && launch text-$mixer lra-text "${TEXT_STEPS:-800}" "${txt[@]}" --set model.mixer=$mixer
 done
 wait
 cat "$out/summary.txt"
