@@ -49,5 +49,5 @@ for f in "$out"/*-*.log; do
 done
 for r in "$runs"/*; do
   n=$(basename "$r"); mkdir -p "$out/runs/$n"
-  cp "$r"/config.json "$r"/metrics.jsonl "$out/runs/$n/" 2>/dev/null
+  cp "$r"/config.json "$r"/metrics.jsonl "$r"/status.json "$r"/labels.json "$r"/log.txt "$out/runs/$n/" 2>/dev/null
 done
