@@ -335,6 +335,79 @@ class TestTrainer : public QObject {
         QVERIFY(status->message.find("step 10") != std::string::npos);
     }
 
+    // (e2) The same with the step's numbers kept on the device (train.metrics_sync = log, the CUDA default; forced
+    // here on the CPU): a NaN at step 9 is found at the next read (the log of step 10), named by the step it
+    // appeared at, and nothing after step 8's checkpoint is written or reported.
+    void nanLossWithDeferredMetrics() {
+        RunConfig c = quick_pretrain(16);
+        c.train.metrics_sync = "log";
+        c.train.log_every = 5;
+        Trainer t;
+        TrainerHooks h;
+        h.after_forward = [](int64_t step, torch::Tensor& loss) {
+            if (step == 9) loss = loss * std::numeric_limits<float>::quiet_NaN();
+        };
+        t.set_hooks(h);
+        Recorder rec;
+        RunControl ctl;
+        const RunOutcome o = t.run(c, dir("nan-deferred"), rec, ctl);
+        QCOMPARE(o.status, std::string("failed"));
+        QVERIFY2(o.message.find("at step 9 (seen at step 10") != std::string::npos, o.message.c_str());
+        QVERIFY2(o.message.find("NaN") != std::string::npos, o.message.c_str());
+        const auto latest = latest_valid_checkpoint(dir("nan-deferred"));
+        QVERIFY(latest.has_value());
+        QCOMPARE(latest->step, int64_t(8));
+        QCOMPARE(static_cast<int64_t>(rec.steps.size()), int64_t(1));  // step 5's report; step 10's never came
+        QVERIFY(std::isfinite(rec.steps[0].loss));
+    }
+
+    // (e3) Reading the numbers every step or once per log gives the same reports: losses, accuracies and gradient
+    // norms of pre-training and of a classifier, step by step.
+    void deferredMetricsMatchStepReads() {
+        auto run = [&](RunConfig c, const std::string& sync, const char* name) {
+            c.train.metrics_sync = sync;
+            Recorder rec;
+            RunControl ctl;
+            const RunOutcome o = Trainer().run(c, dir(name), rec, ctl);
+            if (o.status != "finished") qWarning("%s: %s", name, o.message.c_str());
+            return rec.steps;
+        };
+        RunConfig pt = quick_pretrain(12);
+        pt.train.log_every = 4;
+        pt.train.clip_norm = 0.5;  // clipping on, so the clipped update is compared too
+        RunConfig cls = tiny(TaskKind::Lra);
+        cls.data.dataset = "listops:train=200,dev=40,test=0,min_length=3,max_length=30,max_depth=3";
+        cls.model.preset = "lra-listops";
+        cls.model.max_length = 32;
+        cls.train.batch_size = 16;
+        cls.train.grad_accum = 2;
+        cls.train.max_steps = 12;
+        cls.train.warmup_steps = 2;
+        cls.train.log_every = 3;
+        cls.train.eval_every = 6;
+        cls.train.checkpoint_every = 0;
+        for (const auto& [c, name] : {std::pair{pt, "sync-pt"}, std::pair{cls, "sync-cls"}}) {
+            const auto a = run(c, "step", (std::string(name) + "-step").c_str());
+            const auto b = run(c, "log", (std::string(name) + "-log").c_str());
+            QCOMPARE(a.size(), b.size());
+            QVERIFY(!a.empty());
+            auto same = [](double x, double y) {
+                return (std::isnan(x) && std::isnan(y)) || std::abs(x - y) <= 1e-9 * std::max(1.0, std::abs(x));
+            };
+            for (size_t i = 0; i < a.size(); ++i) {
+                QCOMPARE(a[i].step, b[i].step);
+                QVERIFY2(same(a[i].loss, b[i].loss), name);
+                QVERIFY2(same(a[i].grad_norm, b[i].grad_norm), name);
+                QVERIFY2(a[i].grad_norm > 0, name);
+                QVERIFY2(same(a[i].accuracy, b[i].accuracy), name);
+                QVERIFY2(same(a[i].mlm_loss, b[i].mlm_loss), name);
+                QVERIFY2(same(a[i].sso_loss, b[i].sso_loss), name);
+                QVERIFY2(same(a[i].mlm_accuracy, b[i].mlm_accuracy), name);
+                QVERIFY2(same(a[i].sso_accuracy, b[i].sso_accuracy), name);
+            }
+        }
+    }
+
     // (f) A training process killed with SIGKILL while it writes a checkpoint: the newest checkpoint on disk
     // is valid and the run resumes from it.
     void killedTrainerLeavesValidCheckpoint() {

@@ -236,17 +236,30 @@ void apply_schedule(torch::optim::Optimizer& optimizer, const LrSchedule& schedu
     }
 }
 
-double clip_grad_norm(const std::vector<torch::Tensor>& parameters, double max_norm) {
-    std::vector<torch::Tensor> with_grad;
-    for (const auto& p : parameters)
-        if (p.grad().defined()) with_grad.push_back(p);
-    if (with_grad.empty()) return 0.0;
-    if (max_norm > 0) return torch::nn::utils::clip_grad_norm_(with_grad, max_norm);
+torch::Tensor clip_grad_norm_tensor(const std::vector<torch::Tensor>& parameters, double max_norm) {
     torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> grads;
+    for (const auto& p : parameters)
+        if (p.grad().defined()) grads.push_back(p.grad());
+    if (grads.empty()) return {};
     std::vector<torch::Tensor> norms;
-    norms.reserve(with_grad.size());
-    for (const auto& p : with_grad) norms.push_back(p.grad().norm(2).to(torch::kFloat));
-    return torch::stack(norms).norm(2).item<double>();
+    norms.reserve(grads.size());
+    if (max_norm <= 0) {
+        for (const auto& g : grads) norms.push_back(g.norm(2).to(torch::kFloat));
+        return torch::stack(norms).norm(2);
+    }
+    // The arithmetic of torch::nn::utils::clip_grad_norm_ (the coefficient is applied even when it is 1, so both
+    // give the same bits), without its final read of the norm.
+    for (const auto& g : grads) norms.push_back(g.norm(2));
+    torch::Tensor total = norms.size() == 1 ? norms[0] : torch::stack(norms).norm(2);
+    const torch::Tensor coef = torch::clamp(max_norm / (total + 1e-6), c10::nullopt, 1.0);
+    for (auto& g : grads) g.mul_(coef);
+    return total;
+}
+
+double clip_grad_norm(const std::vector<torch::Tensor>& parameters, double max_norm) {
+    const torch::Tensor total = clip_grad_norm_tensor(parameters, max_norm);
+    return total.defined() ? total.item<double>() : 0.0;
 }
 
 void save_optimizer_state(const torch::optim::AdamW& optimizer, PoNetTaskModelImpl& model,

@@ -54,6 +54,9 @@ void apply_schedule(torch::optim::Optimizer& optimizer, const LrSchedule& schedu
 // Clips the global L2 norm of the gradients to `max_norm` (no clipping when max_norm <= 0) and returns the
 // norm before clipping (inf or nan when a gradient is not finite).
 double clip_grad_norm(const std::vector<torch::Tensor>& parameters, double max_norm);
+// The same without reading the norm back: a 0-dim tensor on the gradients' device (undefined when no parameter
+// has a gradient), so that a training step needs no host synchronisation.
+torch::Tensor clip_grad_norm_tensor(const std::vector<torch::Tensor>& parameters, double max_norm);
 
 // Writes `<hf name>.exp_avg`, `<hf name>.exp_avg_sq` (fp32 as held, on the CPU) and `<hf name>.step` (int64
 // [1]) for every parameter that has state, atomically. Parameters without state yet (never stepped) are

@@ -389,6 +389,13 @@ const std::vector<Binding>& bindings() {
         t.push_back(bind(choice_opt("train.mixer_impl", "auto", {"auto", "fused", "reference"},
                                     "PoNet mixing code: auto (fused where available), fused, or the reference path"),
                          PONET_FIELD(train.mixer_impl)));
+        t.push_back(bind(choice_opt("train.metrics_sync", "auto", {"auto", "step", "log"},
+                                    "When the loss, accuracy and gradient norm are read back: every step, or "
+                                    "kept on the device until the next log, evaluation or checkpoint (no "
+                                    "host synchronisation inside a step; a NaN is then reported at that point, "
+                                    "with the step it appeared). auto: log on one CUDA device without fp16 loss "
+                                    "scaling, step elsewhere"),
+                         PONET_FIELD(train.metrics_sync)));
         t.push_back(bind(bool_opt("train.grad_checkpointing", "false",
                                   "Recompute layer activations in the backward pass to save memory"),
                          PONET_FIELD(train.grad_checkpointing)));

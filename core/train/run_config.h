@@ -75,6 +75,7 @@ struct TrainConfig {
     Precision precision{};
     bool grad_checkpointing{};
     std::string mixer_impl;  // auto | fused | reference (PoNet mixing code path)
+    std::string metrics_sync;  // auto | step | log: when the step's loss, accuracy and gradient norm reach the host
     int64_t seed{};
     std::string device;  // auto | cpu | cuda | cuda:N
     int64_t log_every{};

@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <tuple>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -84,10 +86,13 @@ std::string first_line(const std::string& s) {
     return nl == std::string::npos ? s : s.substr(0, nl);
 }
 
-ModelInputs to_device(const Batch& b, const torch::Device& d) {
+// `async`: through pinned host memory, so that the copy does not wait for the GPU's queued work (a plain copy
+// from pageable memory does).
+ModelInputs to_device(const Batch& b, const torch::Device& d, bool async = false) {
     ModelInputs in = b.to_model_inputs();
     auto mv = [&](torch::Tensor& t) {
-        if (t.defined()) t = t.to(d);
+        if (!t.defined()) return;
+        t = async && d.is_cuda() ? t.pin_memory().to(d, t.scalar_type(), /*non_blocking=*/true) : t.to(d);
     };
     mv(in.input_ids), mv(in.attention_mask), mv(in.token_type_ids), mv(in.segment_ids), mv(in.labels),
         mv(in.sso_labels);
@@ -184,22 +189,75 @@ struct Interval {
     std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
 };
 
-// Correct predictions of a classification batch: argmax for single-label, all labels right for multi-label.
-std::pair<int64_t, int64_t> class_hits(const torch::Tensor& logits, const torch::Tensor& labels) {
+// Correct predictions of a classification batch (a 0-dim tensor on its device; the count of predictions is
+// labels.size(0)): argmax for single-label, all labels right for multi-label.
+torch::Tensor class_hits_tensor(const torch::Tensor& logits, const torch::Tensor& labels) {
     if (labels.dim() == 2) {
         auto pred = logits.detach().gt(0).to(torch::kFloat);
-        auto exact = pred.eq(labels.gt(0.5).to(torch::kFloat)).all(1);
-        return {exact.sum().item<int64_t>(), labels.size(0)};
+        return pred.eq(labels.gt(0.5).to(torch::kFloat)).all(1).sum();
     }
-    auto pred = logits.detach().argmax(-1);
-    return {pred.eq(labels).sum().item<int64_t>(), labels.size(0)};
+    return logits.detach().argmax(-1).eq(labels).sum();
+}
+
+std::pair<int64_t, int64_t> class_hits(const torch::Tensor& logits, const torch::Tensor& labels) {
+    return {class_hits_tensor(logits, labels).item<int64_t>(), labels.size(0)};
+}
+
+// Correct and counted masked-token predictions, as 0-dim tensors on their device.
+std::pair<torch::Tensor, torch::Tensor> mlm_hits_tensors(const torch::Tensor& logits, const torch::Tensor& labels) {
+    auto keep = labels.ne(-100);
+    return {logits.detach().argmax(-1).eq(labels).logical_and(keep).sum(), keep.sum()};
 }
 
 std::pair<int64_t, int64_t> mlm_hits(const torch::Tensor& logits, const torch::Tensor& labels) {
-    auto keep = labels.ne(-100);
-    auto pred = logits.detach().argmax(-1);
-    return {pred.eq(labels).logical_and(keep).sum().item<int64_t>(), keep.sum().item<int64_t>()};
+    const auto [correct, counted] = mlm_hits_tensors(logits, labels);
+    return {correct.item<int64_t>(), counted.item<int64_t>()};
 }
+
+// A training step's numbers kept on the device (train.metrics_sync = log): sums since the last read and the first
+// step whose loss or gradient norm was not finite. read() is the one host synchronisation, made once per log,
+// evaluation or checkpoint instead of several times in every step.
+class DeviceTally {
+  public:
+    enum Slot { Loss, MlmLoss, SsoLoss, ClsCorrect, MlmCorrect, MlmCounted, SsoCorrect, Norm, BadLoss, BadNorm, kSlots };
+    static constexpr double kNone = std::numeric_limits<double>::infinity();  // no bad step
+
+    void add(Slot s, const torch::Tensor& v) {
+        const torch::Tensor x = v.detach().to(torch::kDouble).reshape({});
+        sums_[s] = sums_[s].defined() ? sums_[s] + x : x;
+    }
+    void set(Slot s, const torch::Tensor& v) { sums_[s] = v.detach().to(torch::kDouble).reshape({}); }
+    // Keeps the smallest `step` at which v was not finite.
+    void mark_nonfinite(Slot s, const torch::Tensor& v, int64_t step) {
+        const auto opts = v.options().dtype(torch::kDouble);
+        const torch::Tensor here = torch::where(torch::isfinite(v.detach()).all(), torch::full({}, kNone, opts),
+                                                torch::full({}, static_cast<double>(step), opts));
+        sums_[s] = sums_[s].defined() ? torch::minimum(sums_[s], here) : here;
+    }
+    bool empty() const { return steps == 0; }
+    // Every slot at once (unwritten sums read 0, unwritten bad-step slots kNone), then starts over.
+    std::array<double, kSlots> read() {
+        std::array<double, kSlots> out{};
+        std::vector<torch::Tensor> parts;
+        torch::Tensor any;
+        for (const auto& t : sums_)
+            if (t.defined()) any = t;
+        for (int i = 0; i < kSlots; ++i)
+            parts.push_back(sums_[i].defined() ? sums_[i]
+                                               : torch::full({}, i >= BadLoss ? kNone : 0.0,
+                                                             any.defined() ? any.options()
+                                                                           : torch::TensorOptions(torch::kDouble)));
+        const torch::Tensor host = torch::stack(parts).to(torch::kCPU).contiguous();
+        const double* v = host.data_ptr<double>();
+        for (int i = 0; i < kSlots; ++i) out[static_cast<size_t>(i)] = v[i];
+        for (auto& t : sums_) t = torch::Tensor();
+        return out;
+    }
+    int64_t steps = 0, micro_batches = 0;  // counted on the host since the last read
+
+  private:
+    std::array<torch::Tensor, kSlots> sums_;
+};
 
 double ratio(int64_t a, int64_t b) {
     return b > 0 ? static_cast<double>(a) / static_cast<double>(b) : NAN;
@@ -735,6 +793,60 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
         model->train();
         std::optional<RunStop> stop;
         bool agreed_stop = false;  // data-parallel: some rank was asked to stop (all stop at the same step)
+
+        // train.metrics_sync: read each step's loss, accuracy and gradient norm at once, or keep them on the
+        // device until the next log, evaluation or checkpoint (DeviceTally), so that a CUDA step never waits.
+        const std::string sync_mode = c.train.metrics_sync.empty() ? "auto" : c.train.metrics_sync;
+        bool defer = sync_mode == "log" || (sync_mode == "auto" && device.is_cuda());
+        if (defer && (scaled || comm)) {
+            if (sync_mode == "log")
+                rec.log("info", std::string("train.metrics_sync = log: ") +
+                                    (comm ? "a data-parallel run agrees on every step's numbers"
+                                          : "fp16 loss scaling decides every step whether to skip it") +
+                                    ", so this run reads them every step");
+            defer = false;
+        }
+        if (defer)
+            rec.log("info", "step numbers stay on the " + device.str() +
+                                " until each log, evaluation and checkpoint (train.metrics_sync)");
+        DeviceTally tally;
+        // Adds the tally to the interval's numbers. False, with `stop` set, when a loss or gradient norm since the
+        // last read was not finite: the weights are then spoilt and nothing after that step is saved.
+        auto flush_tally = [&]() -> bool {
+            if (tally.empty()) return true;
+            const auto steps = static_cast<double>(tally.steps), micro = static_cast<double>(tally.micro_batches);
+            tally.steps = tally.micro_batches = 0;
+            const auto v = tally.read();
+            const double bad_loss = v[DeviceTally::BadLoss], bad_norm = v[DeviceTally::BadNorm];
+            if (bad_loss != DeviceTally::kNone || bad_norm != DeviceTally::kNone) {
+                const bool loss_first = bad_loss <= bad_norm;
+                const auto latest = latest_valid_checkpoint(run_dir);
+                stop = RunStop{"failed",
+                               std::string(loss_first ? "the loss" : "the gradient norm") +
+                                   " became NaN or infinite at step " +
+                                   std::to_string(static_cast<int64_t>(loss_first ? bad_loss : bad_norm)) +
+                                   " (seen at step " + std::to_string(st.step) +
+                                   ", where train.metrics_sync reads the steps' numbers back); nothing from that "
+                                   "state was saved" +
+                                   (latest ? "; the newest checkpoint is " + latest->path
+                                           : std::string("; there is no checkpoint yet")) +
+                                   ". Try a lower train.lr or train.clip_norm = 1",
+                               false};
+                return false;
+            }
+            iv.loss.add(v[DeviceTally::Loss] / steps, steps);
+            if (c.task == TaskKind::Pretrain) {
+                iv.mlm_loss.add(v[DeviceTally::MlmLoss] / micro, micro);
+                iv.sso_loss.add(v[DeviceTally::SsoLoss] / micro, micro);
+                iv.mlm_correct += static_cast<int64_t>(v[DeviceTally::MlmCorrect]);
+                iv.mlm_counted += static_cast<int64_t>(v[DeviceTally::MlmCounted]);
+                iv.sso_correct += static_cast<int64_t>(v[DeviceTally::SsoCorrect]);
+            } else {
+                iv.cls_correct += static_cast<int64_t>(v[DeviceTally::ClsCorrect]);
+            }
+            iv.grad_norm = v[DeviceTally::Norm];
+            return true;
+        };
         int64_t rank_tokens = 0;   // data-parallel: this rank's own tokens in the logging interval
         while (st.step < total && !stop) {
             if (comm ? agreed_stop : control.stop.load()) {
@@ -782,7 +894,7 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                     rank_tokens += b.tokens;
                     if (local_nonfinite || b.size() == 0) continue;  // nothing to compute on this rank
                 }
-                ModelInputs in = to_device(b, device);
+                ModelInputs in = to_device(b, device, defer);
                 ModelOutput out;
                 {
                     CudaAutocastGuard autocast(amp, autocast_dtype(precision));
@@ -806,6 +918,31 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                     }
                 }
                 if (hooks_.after_forward) hooks_.after_forward(step, loss);
+                if (defer) {
+                    // Read at the next log, evaluation or checkpoint (flush_tally), not here.
+                    tally.mark_nonfinite(DeviceTally::BadLoss, loss, step);
+                    torch::Tensor scaled_loss = loss / static_cast<double>(accum);
+                    model->base().backward(scaled_loss);
+                    cursor = lb->cursor;
+                    tally.add(DeviceTally::Loss, scaled_loss);
+                    ++tally.micro_batches;
+                    iv.examples += b.size();
+                    iv.tokens += b.tokens;
+                    if (c.task == TaskKind::Pretrain) {
+                        tally.add(DeviceTally::MlmLoss, out.mlm_loss);
+                        tally.add(DeviceTally::SsoLoss, out.sso_loss);
+                        const auto [mc, mn] = mlm_hits_tensors(out.prediction_logits, in.labels);
+                        tally.add(DeviceTally::MlmCorrect, mc);
+                        tally.add(DeviceTally::MlmCounted, mn);
+                        tally.add(DeviceTally::SsoCorrect,
+                                  class_hits_tensor(out.seq_relationship_logits, in.sso_labels));
+                        iv.sso_counted += in.sso_labels.size(0);
+                    } else {
+                        tally.add(DeviceTally::ClsCorrect, class_hits_tensor(out.logits, in.labels));
+                        iv.cls_counted += in.labels.size(0);
+                    }
+                    continue;
+                }
                 const double lv = loss.item<double>();
                 if (comm && !std::isfinite(lv)) {
                     local_nonfinite = true;  // every rank learns it from the step's reduction below
@@ -884,7 +1021,17 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                 for (auto& p : params)
                     if (p.grad().defined()) p.grad().div_(scale);
             }
-            const double norm = clip_grad_norm(params, c.train.clip_norm);
+            double norm = 0;
+            if (defer) {
+                const torch::Tensor total = clip_grad_norm_tensor(params, c.train.clip_norm);
+                if (total.defined()) {
+                    tally.set(DeviceTally::Norm, total);
+                    tally.mark_nonfinite(DeviceTally::BadNorm, total, step);
+                }
+                ++tally.steps;
+            } else {
+                norm = clip_grad_norm(params, c.train.clip_norm);
+            }
             if (!std::isfinite(norm)) {
                 if (!scaled) {
                     stop = RunStop{"failed",
@@ -907,11 +1054,19 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
             if (!skip_step) adamw_step(*optimizer);
             st.step = step;
             st.examples_seen += iv.examples;
-            iv.loss.add(step_loss);
-            iv.grad_norm = norm;
+            if (!defer) {
+                iv.loss.add(step_loss);
+                iv.grad_norm = norm;
+            }
             st.elapsed_seconds = elapsed();
 
-            if (step % c.train.log_every == 0 || step == total) {
+            const bool log_now = step % c.train.log_every == 0 || step == total;
+            const bool eval_now =
+                c.train.eval_every > 0 ? step % c.train.eval_every == 0 : step % steps_per_epoch == 0;
+            const bool checkpoint_now = c.train.checkpoint_every > 0 && step % c.train.checkpoint_every == 0;
+            if (defer && (log_now || eval_now || step == total || checkpoint_now) && !flush_tally()) break;
+
+            if (log_now) {
                 StepMetrics m;
                 m.step = step;
                 m.max_steps = total;
@@ -928,7 +1083,7 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                     m.accuracy = ratio(iv.cls_correct, iv.cls_counted);
                 }
                 m.learning_rate = schedule.lr(step - 1);
-                m.grad_norm = norm;
+                m.grad_norm = iv.grad_norm;
                 const double secs =
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - iv.start).count();
                 m.tokens_per_second = secs > 0 ? static_cast<double>(iv.tokens) / secs : 0;
@@ -960,19 +1115,17 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                 iv = Interval();
             }
 
-            const bool eval_now =
-                c.train.eval_every > 0 ? step % c.train.eval_every == 0 : step % steps_per_epoch == 0;
             if (eval_now || step == total) {
                 // Rank 0 evaluates and decides (best checkpoint, early stopping); the others wait for its word.
                 if (primary) stop = run_eval();
                 if (comm && comm->broadcast_from_root({stop ? 1 : 0})[0] != 0 && !primary)
                     stop = RunStop{"finished", "early stopping (decided by rank 0)", true};
             }
-            if (!stop && c.train.checkpoint_every > 0 && step % c.train.checkpoint_every == 0 &&
-                last_checkpoint != step)
-                save(false);
+            if (!stop && checkpoint_now && last_checkpoint != step) save(false);
         }
         prefetcher->stop();
+        // A stop between two reads: the steps since the last one are checked before the checkpoint below.
+        if (defer && !(stop && stop->status == "failed")) flush_tally();
 
         if (stop && stop->status == "failed") return finish("failed", stop->message);
         if (last_checkpoint != st.step) save(false);

@@ -6,13 +6,18 @@
 #include <QSet>
 #include <QSettings>
 #include <QStandardPaths>
+#include <QTemporaryDir>
 #include <QWidget>
 
 namespace ponet::gui::test {
 
-// Settings go to Qt's test location and start empty, so a developer's own settings never leak in or out.
+// Settings start empty in a folder of this process's own, so a developer's settings never leak in or out and two
+// runs of the same test at once (two build trees on one machine) do not clear each other's file.
 inline void isolateSettings() {
     QStandardPaths::setTestModeEnabled(true);
+    static QTemporaryDir folder;
+    QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, folder.path());
+    QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, folder.path());
     QCoreApplication::setOrganizationName(QStringLiteral("PoNet Studio"));
     QSettings().clear();
 }
