@@ -807,8 +807,8 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
             defer = false;
         }
         if (defer)
-            rec.log("info", "step numbers stay on the " + device.str() +
-                                " until each log, evaluation and checkpoint (train.metrics_sync)");
+            rec.log("info", "each step's loss, accuracy and gradient norm stay on the device (" + device.str() +
+                                ") until the next log, evaluation or checkpoint (train.metrics_sync)");
         DeviceTally tally;
         // Adds the tally to the interval's numbers. False, with `stop` set, when a loss or gradient norm since the
         // last read was not finite: the weights are then spoilt and nothing after that step is saved.
