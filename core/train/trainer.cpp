@@ -834,7 +834,7 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                                false};
                 return false;
             }
-            iv.loss.add(v[DeviceTally::Loss] / steps, steps);
+            iv.loss.add(v[DeviceTally::Loss] / static_cast<double>(accum) / steps, steps);
             if (c.task == TaskKind::Pretrain) {
                 iv.mlm_loss.add(v[DeviceTally::MlmLoss] / micro, micro);
                 iv.sso_loss.add(v[DeviceTally::SsoLoss] / micro, micro);
@@ -921,10 +921,9 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                 if (defer) {
                     // Read at the next log, evaluation or checkpoint (flush_tally), not here.
                     tally.mark_nonfinite(DeviceTally::BadLoss, loss, step);
-                    torch::Tensor scaled_loss = loss / static_cast<double>(accum);
-                    model->base().backward(scaled_loss);
+                    model->base().backward(loss / static_cast<double>(accum));
                     cursor = lb->cursor;
-                    tally.add(DeviceTally::Loss, scaled_loss);
+                    tally.add(DeviceTally::Loss, loss);  // divided by accum in double at the read, as below
                     ++tally.micro_batches;
                     iv.examples += b.size();
                     iv.tokens += b.tokens;
@@ -1053,7 +1052,7 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
             apply_schedule(*optimizer, schedule, st.step);
             if (!skip_step) adamw_step(*optimizer);
             st.step = step;
-            st.examples_seen += iv.examples;
+            st.examples_seen += iv.examples - counted_before[6];  // this step's examples (iv holds the interval's)
             if (!defer) {
                 iv.loss.add(step_loss);
                 iv.grad_norm = norm;
