@@ -821,8 +821,28 @@ class TestTrainParts : public QObject {
         std::ofstream(b.status_path()) << text.to_json_text();
         fs::create_directories(runs + "/not-a-run");
 
+        // A run folder copied without its status.json: steps, end and best metric come from metrics.jsonl (a torn
+        // last line is skipped).
+        auto g = RunDirectory::create(runs + "/gamma");
+        RunConfig lra_config;
+        lra_config.task = TaskKind::Lra;
+        g.save_config(lra_config);
+        const char* copied[] = {
+            "{'event':'step','step':100,'max_steps':200,'loss':1.5}",
+            "{'event':'eval','split':'dev','step':100,'is_best':true,'values':{'accuracy':0.4}}",
+            "{'event':'step','step':200,'max_steps':200,'loss':1.2}",
+            "{'event':'eval','split':'dev','step':200,'is_best':false,'values':{'accuracy':0.3}}",
+            "{'event':'eval','split':'te"};
+        std::ofstream copied_metrics(g.metrics_path());
+        for (const char* l : copied) {
+            std::string json(l);
+            std::replace(json.begin(), json.end(), '\'', '"');
+            copied_metrics << json << "\n";
+        }
+        copied_metrics.close();
+
         const auto runs_listed = list_runs(runs);
-        QCOMPARE(runs_listed.size(), size_t{2});
+        QCOMPARE(runs_listed.size(), size_t{3});
         std::map<std::string, RunSummary> by_name;
         for (const auto& r : runs_listed) by_name[r.name] = r;
         QCOMPARE(by_name["alpha"].state, RunState::Finished);
@@ -832,6 +852,11 @@ class TestTrainParts : public QObject {
         QVERIFY(by_name["alpha"].last_modified > 0);
         QCOMPARE(by_name["beta"].state, RunState::Stopped);
         QCOMPARE(by_name["beta"].steps, int64_t{7});
+        QCOMPARE(by_name["gamma"].state, RunState::Finished);
+        QCOMPARE(by_name["gamma"].steps, int64_t{200});
+        QCOMPARE(by_name["gamma"].best_metric_name, std::string("accuracy"));
+        QVERIFY(by_name["gamma"].best_metric && *by_name["gamma"].best_metric == 0.4);
+        QVERIFY(contains(by_name["gamma"].message, "metrics.jsonl"));
         QVERIFY(contains(error_of([&] { RunDirectory::open(runs + "/not-a-run"); }), "not a run directory"));
         QCOMPARE(default_run_name(TaskKind::Pretrain, 0).rfind("pretrain-19", 0), size_t{0});
     }

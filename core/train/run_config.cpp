@@ -521,6 +521,11 @@ std::vector<std::string> builtin_models() {
 
 }  // namespace
 
+std::string main_metric(const RunConfig& c) {
+    if (c.train.early_stopping.metric != "auto") return c.train.early_stopping.metric;
+    return c.task == TaskKind::Pretrain ? "mlm_loss" : "accuracy";
+}
+
 std::string to_string(TaskKind t) {
     return find_binding("task")->info.allowed.at(static_cast<size_t>(t));
 }

@@ -17,6 +17,9 @@ enum class Precision { Fp32, Bf16, Fp16 };
 enum class MetricMode { Auto, Max, Min };
 
 std::string to_string(TaskKind t);
+struct RunConfig;
+// The validation metric that picks the best checkpoint: train.early_stopping.metric, or by task when that is "auto".
+std::string main_metric(const RunConfig& c);
 std::string to_string(ScheduleKind s);
 std::string to_string(Precision p);
 std::string to_string(MetricMode m);

@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "core/io/atomic_file.h"
 #include "core/util/error.h"
@@ -205,6 +206,43 @@ std::optional<int64_t> checkpoint_step_from_name(const std::string& name) {
     return v;
 }
 
+namespace {
+
+// The newest step, whether it was the last one, and the best validation value of the run's main metric.
+void summary_from_metrics(const RunDirectory& dir, RunSummary& s) {
+    std::string metric;
+    try {
+        metric = main_metric(dir.load_config());
+    } catch (const Error&) {
+        metric = "accuracy";
+    }
+    std::ifstream in(dir.metrics_path());
+    std::string line;
+    int64_t max_steps = 0;
+    bool tested = false;
+    while (std::getline(in, line)) {
+        if (line.find("\"event\"") == std::string::npos) continue;
+        const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+        if (!j.is_object()) continue;  // a torn last line
+        const std::string event = j.value("event", "");
+        if (event == "step") {
+            s.steps = std::max(s.steps, j.value("step", int64_t{0}));
+            max_steps = j.value("max_steps", max_steps);
+        } else if (event == "eval" && j.value("split", "") == "test") {
+            tested = true;
+        } else if (event == "eval" && j.value("split", "") == "dev" && j.value("is_best", false)) {
+            const auto values = j.find("values");
+            if (values != j.end() && values->is_object() && values->contains(metric) && (*values)[metric].is_number()) {
+                s.best_metric_name = metric;
+                s.best_metric = (*values)[metric].get<double>();
+            }
+        }
+    }
+    if (tested || (max_steps > 0 && s.steps >= max_steps)) s.state = RunState::Finished;
+}
+
+}  // namespace
+
 std::vector<RunSummary> list_runs(const std::string& runs_dir) {
     std::vector<RunSummary> out;
     std::error_code ec;
@@ -239,8 +277,10 @@ std::vector<RunSummary> list_runs(const std::string& runs_dir) {
                 s.state = RunState::Stopped;
                 s.message = "the process ended without a final status";
             }
-        } else if (s.message.empty()) {
-            s.message = "no status.json";
+        } else {
+            // A run folder copied without its status.json (or from before it existed): what metrics.jsonl says.
+            summary_from_metrics(*dir, s);
+            if (s.message.empty()) s.message = "no status.json; steps and best metric read from metrics.jsonl";
         }
         if (s.task.empty()) {
             try {

@@ -60,11 +60,6 @@ std::string architecture_for(TaskKind t) {
     return "PoNetForPreTraining";
 }
 
-std::string main_metric(const RunConfig& c) {
-    if (c.train.early_stopping.metric != "auto") return c.train.early_stopping.metric;
-    return c.task == TaskKind::Pretrain ? "mlm_loss" : "accuracy";
-}
-
 bool lower_is_better(const RunConfig& c, const std::string& metric) {
     switch (c.train.early_stopping.mode) {
         case MetricMode::Max:
