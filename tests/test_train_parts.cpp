@@ -827,19 +827,12 @@ class TestTrainParts : public QObject {
         RunConfig lra_config;
         lra_config.task = TaskKind::Lra;
         g.save_config(lra_config);
-        const char* copied[] = {
-            "{'event':'step','step':100,'max_steps':200,'loss':1.5}",
-            "{'event':'eval','split':'dev','step':100,'is_best':true,'values':{'accuracy':0.4}}",
-            "{'event':'step','step':200,'max_steps':200,'loss':1.2}",
-            "{'event':'eval','split':'dev','step':200,'is_best':false,'values':{'accuracy':0.3}}",
-            "{'event':'eval','split':'te"};
-        std::ofstream copied_metrics(g.metrics_path());
-        for (const char* l : copied) {
-            std::string json(l);
-            std::replace(json.begin(), json.end(), '\'', '"');
-            copied_metrics << json << "\n";
-        }
-        copied_metrics.close();
+        std::ofstream(g.metrics_path())
+            << "{\"event\":\"step\",\"step\":100,\"max_steps\":200,\"loss\":1.5}\n"
+            << "{\"event\":\"eval\",\"split\":\"dev\",\"step\":100,\"is_best\":true,\"values\":{\"accuracy\":0.4}}\n"
+            << "{\"event\":\"step\",\"step\":200,\"max_steps\":200,\"loss\":1.2}\n"
+            << "{\"event\":\"eval\",\"split\":\"dev\",\"step\":200,\"is_best\":false,\"values\":{\"accuracy\":0.3}}\n"
+            << "{\"event\":\"eval\",\"split\":\"te";
 
         const auto runs_listed = list_runs(runs);
         QCOMPARE(runs_listed.size(), size_t{3});

@@ -112,6 +112,18 @@ class TestTrainer : public QObject {
         return c;
     }
 
+    // Runs `c` in `name` with the loss of step `nan_step` turned into NaN.
+    RunOutcome runWithNanLossAt(const RunConfig& c, int64_t nan_step, const char* name, Recorder& rec) const {
+        Trainer t;
+        TrainerHooks h;
+        h.after_forward = [nan_step](int64_t step, torch::Tensor& loss) {
+            if (step == nan_step) loss = loss * std::numeric_limits<float>::quiet_NaN();
+        };
+        t.set_hooks(h);
+        RunControl ctl;
+        return t.run(c, dir(name), rec, ctl);
+    }
+
   private Q_SLOTS:
     void initTestCase() {
         QVERIFY(tmp_.isValid());
@@ -321,16 +333,8 @@ class TestTrainer : public QObject {
 
     // (e) A NaN loss at step 10 fails the run naming the step; the newest checkpoint is step 8.
     void nanLossFailsWithLastGoodCheckpoint() {
-        RunConfig c = quick_pretrain(16);
-        Trainer t;
-        TrainerHooks h;
-        h.after_forward = [](int64_t step, torch::Tensor& loss) {
-            if (step == 10) loss = loss * std::numeric_limits<float>::quiet_NaN();
-        };
-        t.set_hooks(h);
         Recorder rec;
-        RunControl ctl;
-        const RunOutcome o = t.run(c, dir("nan"), rec, ctl);
+        const RunOutcome o = runWithNanLossAt(quick_pretrain(16), 10, "nan", rec);
         QCOMPARE(o.status, std::string("failed"));
         QVERIFY2(o.message.find("step 10") != std::string::npos, o.message.c_str());
         QVERIFY2(o.message.find("NaN") != std::string::npos, o.message.c_str());
@@ -349,15 +353,8 @@ class TestTrainer : public QObject {
         RunConfig c = quick_pretrain(16);
         c.train.metrics_sync = "log";
         c.train.log_every = 5;
-        Trainer t;
-        TrainerHooks h;
-        h.after_forward = [](int64_t step, torch::Tensor& loss) {
-            if (step == 9) loss = loss * std::numeric_limits<float>::quiet_NaN();
-        };
-        t.set_hooks(h);
         Recorder rec;
-        RunControl ctl;
-        const RunOutcome o = t.run(c, dir("nan-deferred"), rec, ctl);
+        const RunOutcome o = runWithNanLossAt(c, 9, "nan-deferred", rec);
         QCOMPARE(o.status, std::string("failed"));
         QVERIFY2(o.message.find("at step 9 (seen at step 10") != std::string::npos, o.message.c_str());
         QVERIFY2(o.message.find("NaN") != std::string::npos, o.message.c_str());

@@ -17,9 +17,6 @@ enum class Precision { Fp32, Bf16, Fp16 };
 enum class MetricMode { Auto, Max, Min };
 
 std::string to_string(TaskKind t);
-struct RunConfig;
-// The validation metric that picks the best checkpoint: train.early_stopping.metric, or by task when that is "auto".
-std::string main_metric(const RunConfig& c);
 std::string to_string(ScheduleKind s);
 std::string to_string(Precision p);
 std::string to_string(MetricMode m);
@@ -112,6 +109,10 @@ struct RunConfig {
     static RunConfig load(const std::string& path);
     void save(const std::string& path) const;  // atomic write
 };
+
+// The validation metric that picks the best checkpoint: train.early_stopping.metric, or by task when that is
+// "auto".
+std::string main_metric(const RunConfig& c);
 
 enum class OptionType { String, Path, Choice, Int, Float, Bool };
 std::string to_string(OptionType t);

@@ -214,7 +214,12 @@ std::pair<int64_t, int64_t> mlm_hits(const torch::Tensor& logits, const torch::T
 // evaluation or checkpoint instead of several times in every step.
 class DeviceTally {
   public:
-    enum Slot { Loss, MlmLoss, SsoLoss, ClsCorrect, MlmCorrect, MlmCounted, SsoCorrect, Norm, BadLoss, BadNorm, kSlots };
+    explicit DeviceTally(const torch::Device& device) : device_(device) {}
+    enum Slot {
+        Loss, MlmLoss, SsoLoss, ClsCorrect, MlmCorrect, MlmCounted, SsoCorrect, Norm,  // sums (Norm: the last)
+        BadLoss, BadNorm,  // the first step with a non-finite value
+        kSlots
+    };
     static constexpr double kNone = std::numeric_limits<double>::infinity();  // no bad step
 
     void add(Slot s, const torch::Tensor& v) {
@@ -234,14 +239,9 @@ class DeviceTally {
     std::array<double, kSlots> read() {
         std::array<double, kSlots> out{};
         std::vector<torch::Tensor> parts;
-        torch::Tensor any;
-        for (const auto& t : sums_)
-            if (t.defined()) any = t;
+        const auto opts = torch::TensorOptions(torch::kDouble).device(device_);
         for (int i = 0; i < kSlots; ++i)
-            parts.push_back(sums_[i].defined() ? sums_[i]
-                                               : torch::full({}, i >= BadLoss ? kNone : 0.0,
-                                                             any.defined() ? any.options()
-                                                                           : torch::TensorOptions(torch::kDouble)));
+            parts.push_back(sums_[i].defined() ? sums_[i] : torch::full({}, i >= BadLoss ? kNone : 0.0, opts));
         const torch::Tensor host = torch::stack(parts).to(torch::kCPU).contiguous();
         const double* v = host.data_ptr<double>();
         for (int i = 0; i < kSlots; ++i) out[static_cast<size_t>(i)] = v[i];
@@ -251,6 +251,7 @@ class DeviceTally {
     int64_t steps = 0, micro_batches = 0;  // counted on the host since the last read
 
   private:
+    torch::Device device_;
     std::array<torch::Tensor, kSlots> sums_;
 };
 
@@ -804,7 +805,7 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
         if (defer)
             rec.log("info", "each step's loss, accuracy and gradient norm stay on the device (" + device.str() +
                                 ") until the next log, evaluation or checkpoint (train.metrics_sync)");
-        DeviceTally tally;
+        DeviceTally tally(device);
         // Adds the tally to the interval's numbers. False, with `stop` set, when a loss or gradient norm since the
         // last read was not finite: the weights are then spoilt and nothing after that step is saved.
         auto flush_tally = [&]() -> bool {
@@ -913,31 +914,9 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                     }
                 }
                 if (hooks_.after_forward) hooks_.after_forward(step, loss);
-                if (defer) {
-                    // Read at the next log, evaluation or checkpoint (flush_tally), not here.
-                    tally.mark_nonfinite(DeviceTally::BadLoss, loss, step);
-                    model->base().backward(loss / static_cast<double>(accum));
-                    cursor = lb->cursor;
-                    tally.add(DeviceTally::Loss, loss);  // divided by accum in double at the read, as below
-                    ++tally.micro_batches;
-                    iv.examples += b.size();
-                    iv.tokens += b.tokens;
-                    if (c.task == TaskKind::Pretrain) {
-                        tally.add(DeviceTally::MlmLoss, out.mlm_loss);
-                        tally.add(DeviceTally::SsoLoss, out.sso_loss);
-                        const auto [mc, mn] = mlm_hits_tensors(out.prediction_logits, in.labels);
-                        tally.add(DeviceTally::MlmCorrect, mc);
-                        tally.add(DeviceTally::MlmCounted, mn);
-                        tally.add(DeviceTally::SsoCorrect,
-                                  class_hits_tensor(out.seq_relationship_logits, in.sso_labels));
-                        iv.sso_counted += in.sso_labels.size(0);
-                    } else {
-                        tally.add(DeviceTally::ClsCorrect, class_hits_tensor(out.logits, in.labels));
-                        iv.cls_counted += in.labels.size(0);
-                    }
-                    continue;
-                }
-                const double lv = loss.item<double>();
+                // Deferred: the loss is checked at the next read (flush_tally) instead of here.
+                if (defer) tally.mark_nonfinite(DeviceTally::BadLoss, loss, step);
+                const double lv = defer ? 0.0 : loss.item<double>();
                 if (comm && !std::isfinite(lv)) {
                     local_nonfinite = true;  // every rank learns it from the step's reduction below
                     continue;
@@ -960,21 +939,39 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                 if (reducer) reducer->before_backward(micro == accum - 1);
                 model->base().backward(scaled_loss);  // = backward(), plus recomputation when checkpointing
                 cursor = lb->cursor;
-                step_loss += lv / static_cast<double>(accum);
+                if (defer) {
+                    tally.add(DeviceTally::Loss, loss);  // divided by accum in double at the read, as below
+                    ++tally.micro_batches;
+                } else {
+                    step_loss += lv / static_cast<double>(accum);
+                }
                 iv.examples += b.size();
                 iv.tokens += b.tokens;
                 if (c.task == TaskKind::Pretrain) {
-                    if (!comm) {
-                        iv.mlm_loss.add(out.mlm_loss.item<double>());
-                        iv.sso_loss.add(out.sso_loss.item<double>());
+                    if (defer) {
+                        tally.add(DeviceTally::MlmLoss, out.mlm_loss);
+                        tally.add(DeviceTally::SsoLoss, out.sso_loss);
+                        const auto [mc, mn] = mlm_hits_tensors(out.prediction_logits, in.labels);
+                        tally.add(DeviceTally::MlmCorrect, mc);
+                        tally.add(DeviceTally::MlmCounted, mn);
+                        tally.add(DeviceTally::SsoCorrect,
+                                  class_hits_tensor(out.seq_relationship_logits, in.sso_labels));
+                    } else {
+                        if (!comm) {
+                            iv.mlm_loss.add(out.mlm_loss.item<double>());
+                            iv.sso_loss.add(out.sso_loss.item<double>());
+                        }
+                        const auto [mc, mn] = mlm_hits(out.prediction_logits, in.labels);
+                        iv.mlm_correct += mc, iv.mlm_counted += mn;
+                        iv.sso_correct += class_hits(out.seq_relationship_logits, in.sso_labels).first;
                     }
-                    const auto [mc, mn] = mlm_hits(out.prediction_logits, in.labels);
-                    iv.mlm_correct += mc, iv.mlm_counted += mn;
-                    const auto [sc, sn] = class_hits(out.seq_relationship_logits, in.sso_labels);
-                    iv.sso_correct += sc, iv.sso_counted += sn;
+                    iv.sso_counted += in.sso_labels.size(0);
                 } else {
-                    const auto [cc, cn] = class_hits(out.logits, in.labels);
-                    iv.cls_correct += cc, iv.cls_counted += cn;
+                    if (defer)
+                        tally.add(DeviceTally::ClsCorrect, class_hits_tensor(out.logits, in.labels));
+                    else
+                        iv.cls_correct += class_hits(out.logits, in.labels).first;
+                    iv.cls_counted += in.labels.size(0);
                 }
             }
             if (stop) break;
@@ -1058,7 +1055,7 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
             const bool eval_now =
                 c.train.eval_every > 0 ? step % c.train.eval_every == 0 : step % steps_per_epoch == 0;
             const bool checkpoint_now = c.train.checkpoint_every > 0 && step % c.train.checkpoint_every == 0;
-            if (defer && (log_now || eval_now || step == total || checkpoint_now) && !flush_tally()) break;
+            if (defer && (log_now || eval_now || checkpoint_now) && !flush_tally()) break;  // log_now: last step too
 
             if (log_now) {
                 StepMetrics m;

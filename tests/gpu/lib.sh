@@ -12,6 +12,17 @@ gpu_build() {
     { grep -E "error" -A3 "$out/build.log" | head -40; return 1; }
 }
 
+# gpu_ponet OUT: build-gpu/ponet as carried from an earlier call when it runs here, else built (gpu_build) with a
+# stripped copy left in OUT/ponet, for a later call to carry as build-gpu/ponet instead of building again.
+gpu_ponet() {
+  local out=$1 p=build-gpu/ponet
+  if [ -x "$p" ] && "$p" --version > /dev/null 2>&1; then
+    echo "carried $p: $("$p" --version | head -1)"
+  else
+    gpu_build "$out" && strip -o "$out/ponet" "$p"
+  fi
+}
+
 # docs_pretrain PONET RUNS DATA MIXER STEPS LR SECONDS LOG: MLM + SSO pre-training of the `small` preset on
 # DATA/pretrain.jsonl (BERT WordPiece, 1,024 tokens, batch 32, bf16, 10 % warm-up), stopped with Ctrl-C (which saves
 # a checkpoint) after SECONDS at the latest; the run in RUNS/pretrain-MIXER.

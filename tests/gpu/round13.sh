@@ -4,7 +4,7 @@
 # 10,000 test examples scored) and, unless FMNIST_DIR is "none", the Fashion-MNIST image stand-in (all 10,000 test
 # images), side by side on the one GPU; in the foreground the self-test and a functional check of the CUDA-graph
 # capture (every mixer, training and inference; timings disturbed by the runs beside it, not for the record).
-# The stripped binary goes back in OUT, so a later call can carry it as build-gpu/ponet instead of rebuilding.
+# A binary built here goes back in OUT (gpu_ponet), for later calls to carry.
 # Usage on the device machine: bash tests/gpu/round13.sh OUT FMNIST_DIR|none
 set -uo pipefail
 source tests/gpu/lib.sh
@@ -14,12 +14,7 @@ mkdir -p "$out"
 t0=$(date +%s)
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 p=build-gpu/ponet
-if [ -x "$p" ] && "$p" --version > /dev/null 2>&1; then
-  echo "carried $p: $("$p" --version | head -1)"
-else
-  gpu_build "$out" || exit 1
-  strip -o "$out/ponet" "$p"
-fi
+gpu_ponet "$out" || exit 1
 echo "ready at $(( $(date +%s) - t0 )) s"
 export PONET_RESOURCES_DIR=$PWD/resources OMP_NUM_THREADS=1
 runs=$PWD/build-gpu/round13-runs

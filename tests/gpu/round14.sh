@@ -14,7 +14,7 @@ mkdir -p "$out"
 t0=$(date +%s)
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 p=build-gpu/ponet
-if [ -x "$p" ] && "$p" --version > /dev/null 2>&1; then echo "carried $p"; else gpu_build "$out" || exit 1; fi
+gpu_ponet "$out" || exit 1
 export PONET_RESOURCES_DIR=$PWD/resources OMP_NUM_THREADS=1
 runs=$PWD/build-gpu/round14-runs
 left=$(( ${BUDGET:-570} - ($(date +%s) - t0) ))
