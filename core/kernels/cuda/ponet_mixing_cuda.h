@@ -19,6 +19,13 @@ struct Problem {
     const uint8_t* keep = nullptr;     // [B, L], 1 = real token
     const uint8_t* special = nullptr;  // [B, L] or null (only read with clsgsepg)
     const int64_t* seg = nullptr;      // [B, L]
+    // Packed projections (one GEMM for all five): the forward reads q, k, o, s, l as rows `ld` elements apart
+    // (0: D) and adds `bias` ([5·D] fp32 in the order q, k, o, s, l; null: none) in fp32 as it loads them; the
+    // backward writes dq, dk, do, ds, dl as rows `ldg` elements apart (0: D) and, when `dbias` is given, adds
+    // the five bias gradients (column sums, [5·D]) into it (the caller zeroes it).
+    int64_t ld = 0, ldg = 0;
+    const float* bias = nullptr;
+    float* dbias = nullptr;
 };
 
 // State the forward leaves for the backward (all fp32 except win).
@@ -32,6 +39,10 @@ struct Saved {
     // [B, L, tie_words(p)]: bit c%32 of word c/32 says S̃[b, i, c] equals its segment's maximum. When given, the
     // forward writes it and the backward reads it instead of S, so S need not be kept for the backward.
     uint32_t* ties = nullptr;
+    // When given, the forward also writes K and O as the mixing saw them (bias added, rounded to `dtype`) as
+    // contiguous [B, L, D] rows, for the backward to read instead of the packed input (which then need not be kept).
+    void* keys = nullptr;
+    void* outs = nullptr;
 };
 
 // Words per row of the tie bits, or 0 where this problem's channel slices do not start on a multiple of 32
@@ -48,7 +59,8 @@ constexpr int64_t kMaxHidden = 1024;
 // y: [B, L, D] in `dtype`. Returns a CUDA error string or nullptr.
 const char* forward(const Problem& p, const void* q, const void* k, const void* o, const void* s, const void* l,
                     void* y, const Saved& st, float* workspace, cudaStream_t stream);
-// In the backward, `s` may be null when st.ties is given.
+// The backward reads k, o (and s) as contiguous rows without a bias (st.keys / st.outs of a packed forward); `s`
+// may be null when st.ties is given, and must be when the forward was packed.
 
 // dy: [B, L, D] in `dtype` (the upstream gradient of y); dalpha: [B, H, L] fp32 or null. Writes every gradient.
 const char* backward(const Problem& p, const void* k, const void* o, const void* s, const Saved& st, const void* dy,

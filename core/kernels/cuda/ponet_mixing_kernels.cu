@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <type_traits>
 
 namespace ponet::cuda_kernels {
@@ -61,6 +62,32 @@ __device__ __forceinline__ Rows warp_rows(int64_t L, int rows_per_warp) {
 }
 
 __device__ __forceinline__ int64_t clamp_seg(int64_t s, int64_t S) { return s < 0 ? 0 : (s >= S ? S - 1 : s); }
+
+// The projections' column blocks in a packed input, its bias and its bias gradient.
+enum Projection : int { kProjQ = 0, kProjK = 1, kProjO = 2, kProjS = 3, kProjL = 4 };
+
+// A lane's bias values of one projection (0 without a bias).
+template <int NK>
+__device__ __forceinline__ void lane_bias(const Problem& p, Projection which, int64_t c0, int64_t ce, int lane,
+                                          float (&out)[NK]) {
+#pragma unroll
+    for (int k = 0; k < NK; ++k) {
+        const int64_t c = c0 + lane + 32 * k;
+        out[k] = (p.bias && c < ce) ? p.bias[which * p.D + c] : 0.f;
+    }
+}
+
+// Adds a lane's column sums of one projection's gradient to the bias gradient (when asked for).
+template <int NK>
+__device__ __forceinline__ void add_dbias(const Problem& p, Projection which, int64_t c0, int64_t ce, int lane,
+                                          const float (&v)[NK]) {
+    if (!p.dbias) return;
+#pragma unroll
+    for (int k = 0; k < NK; ++k) {
+        const int64_t c = c0 + lane + 32 * k;
+        if (c < ce) atomicAdd(p.dbias + which * p.D + c, v[k]);
+    }
+}
 
 // Rows whose loads a warp issues together before using them: a walk one row at a time waits a full memory latency
 // per row; a batch of U rows keeps U rows' loads in flight (U·NK values per tensor in registers).
@@ -129,18 +156,22 @@ __global__ void fill_kernel(float* p, float v, int64_t n) {
 
 // ---- forward ----------------------------------------------------------------------------------------------------
 
-// Sum of the real tokens' queries and their count (GA stage 1), and the segment maxima of S̃ (SMP).
+// Per warp, the sum of its real tokens' queries (GA stage 1, left as partials [B, P, D] that fwd_qmean adds in a
+// fixed order, so the forward gives the same bits every run), the real tokens' count, and the segment maxima of
+// S̃ (SMP; a maximum does not depend on the order).
 template <typename T, int NK>
 __global__ void __launch_bounds__(128) fwd_qsum_segmax(Problem p, int rpw, int cw, const T* __restrict__ q,
-                                                       const T* __restrict__ s, float* gsum, float* cnt,
+                                                       const T* __restrict__ s, float* pq, float* cnt,
                                                        float* segmax) {
     const Rows r = warp_rows(p.L, rpw);
     const int lane = threadIdx.x % 32;
     const int64_t c0 = static_cast<int64_t>(blockIdx.z) * cw, ce = c0 + cw < p.D ? c0 + cw : p.D;
     const int64_t D = p.D;
-    float acc[NK], cur[NK];
+    float acc[NK], cur[NK], bq[NK], bs[NK];
 #pragma unroll
     for (int k = 0; k < NK; ++k) acc[k] = 0.f, cur[k] = -INFINITY;
+    lane_bias<NK>(p, kProjQ, c0, ce, lane, bq);
+    lane_bias<NK>(p, kProjS, c0, ce, lane, bs);
     int n = 0;
     int64_t cur_seg = -1;
     constexpr int U = batch_rows<NK>();
@@ -156,13 +187,13 @@ __global__ void __launch_bounds__(128) fwd_qsum_segmax(Problem p, int rpw, int c
             const int64_t t = r.b * p.L + i;
             kp[u] = p.keep[t] != 0;
             sd[u] = clamp_seg(p.seg[t], p.S);
-            const T* qr = q + t * D;
-            const T* sr = s + t * D;
+            const T* qr = q + t * p.ld;
+            const T* sr = s + t * p.ld;
 #pragma unroll
             for (int k = 0; k < NK; ++k) {
                 const int64_t c = c0 + lane + 32 * k;
-                qv[u][k] = c < ce ? to_f(qr[c]) : 0.f;
-                sv[u][k] = c < ce ? to_f(sr[c]) : 0.f;
+                qv[u][k] = c < ce ? to_f(qr[c]) + bq[k] : 0.f;
+                sv[u][k] = c < ce ? to_f(sr[c]) + bs[k] : 0.f;
             }
         }
 #pragma unroll
@@ -189,24 +220,54 @@ __global__ void __launch_bounds__(128) fwd_qsum_segmax(Problem p, int rpw, int c
             }
         }
     }
-    if (r.begin >= r.end) return;
+    const int warp = threadIdx.x / 32;
+    const int64_t part = (r.b * gridDim.x * int64_t(kWarps) + blockIdx.x * kWarps + warp) * D;
 #pragma unroll
     for (int k = 0; k < NK; ++k) {
         const int64_t c = c0 + lane + 32 * k;
         if (c < ce) {
-            atomic_max_float(segmax + (r.b * p.S + cur_seg) * D + c, cur[k]);
-            atomicAdd(gsum + r.b * D + c, acc[k]);
+            if (r.begin < r.end) atomic_max_float(segmax + (r.b * p.S + cur_seg) * D + c, cur[k]);
+            pq[part + c] = acc[k];  // 0 for a warp without rows
         }
     }
-    if (lane == 0 && blockIdx.z == 0) atomicAdd(cnt + r.b, static_cast<float>(n));
+    // Whole numbers: the float sum is exact in any order (below 2^24 tokens per row).
+    if (lane == 0 && blockIdx.z == 0 && n > 0) atomicAdd(cnt + r.b, static_cast<float>(n));
+}
+
+// g = the masked mean of the queries: the warps' partial sums added in a fixed order (as fwd_combine does).
+constexpr int kCombineGroups = 8;
+
+__global__ void __launch_bounds__(32 * kCombineGroups) fwd_qmean(Problem p, int64_t P, const float* pq,
+                                                                 const float* cnt, float* g) {
+    __shared__ float part[kCombineGroups][32];
+    const int lane = threadIdx.x % 32, grp = threadIdx.x / 32;
+    const int64_t b = blockIdx.y, D = p.D, c = blockIdx.x * int64_t(32) + lane;
+    float acc = 0.f;
+    if (c < D) {
+        int64_t j = grp;
+        // Four loads in flight per thread, not one dependent load after another.
+        for (; j + 3 * kCombineGroups < P; j += 4 * kCombineGroups) {
+            const float a0 = pq[(b * P + j) * D + c], a1 = pq[(b * P + j + kCombineGroups) * D + c];
+            const float a2 = pq[(b * P + j + 2 * kCombineGroups) * D + c];
+            const float a3 = pq[(b * P + j + 3 * kCombineGroups) * D + c];
+            acc += ((a0 + a1) + (a2 + a3));
+        }
+        for (; j < P; j += kCombineGroups) acc += pq[(b * P + j) * D + c];
+    }
+    part[grp][lane] = acc;
+    __syncthreads();
+    if (grp != 0 || c >= D) return;
+    float sum = 0.f;
+    for (int q = 0; q < kCombineGroups; ++q) sum += part[q][lane];
+    g[b * D + c] = sum / fmaxf(cnt[b], 1.f);
 }
 
 // GA stage 2, first half: scores z (written into the α buffer) and, per warp, an online softmax over its rows:
 // running max m, sum l and Σ exp(z − m)·K, left as partials for the combine kernel.
 template <typename T, int NK>
 __global__ void __launch_bounds__(128) fwd_scores(Problem p, int rpw, int cw, const T* __restrict__ k_in,
-                                                  const float* gsum, const float* cnt, float* zbuf, float* pm,
-                                                  float* pl, float* pa) {
+                                                  const float* gmean, float* zbuf, float* pm,
+                                                  float* pl, float* pa, T* __restrict__ keys) {
     extern __shared__ float zsm[];  // [kWarps][H]
     const Rows r = warp_rows(p.L, rpw);
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -214,13 +275,21 @@ __global__ void __launch_bounds__(128) fwd_scores(Problem p, int rpw, int cw, co
     const int64_t D = p.D, H = p.H, d = D / H;
     const float inv_sqrt_d = rsqrtf(static_cast<float>(d));
     float* z = zsm + warp * H;
-    const float denom = fmaxf(cnt[r.b], 1.f);
-    float g[NK], m[NK], l[NK], a[NK];
+    float g[NK], m[NK], l[NK], a[NK], bk[NK];
 #pragma unroll
     for (int k = 0; k < NK; ++k) {
         const int64_t c = c0 + lane + 32 * k;
-        g[k] = c < ce ? gsum[r.b * D + c] / denom : 0.f;
+        g[k] = c < ce ? gmean[r.b * D + c] : 0.f;
         m[k] = -INFINITY, l[k] = 0.f, a[k] = 0.f;
+    }
+    lane_bias<NK>(p, kProjK, c0, ce, lane, bk);
+    // Where each lane's channels write their head's score: only a head's first channel writes (64-bit division
+    // and remainder are slow on the GPU, so they are worked out once here rather than per row).
+    int64_t zrow[NK];
+#pragma unroll
+    for (int k = 0; k < NK; ++k) {
+        const int64_t c = c0 + lane + 32 * k;
+        zrow[k] = (c < ce && c % d == 0) ? (r.b * H + c / d) * p.L : -1;
     }
     const bool shfl = d % 32 == 0;
     int hk[NK];
@@ -236,12 +305,13 @@ __global__ void __launch_bounds__(128) fwd_scores(Problem p, int rpw, int cw, co
             bias[u] = 0.f;
             if (i >= r.end) continue;
             const int64_t t = r.b * p.L + i;
-            const T* kr = k_in + t * D;
+            const T* kr = k_in + t * p.ld;
             bias[u] = p.keep[t] ? 0.f : kSentinel;
 #pragma unroll
             for (int k = 0; k < NK; ++k) {
                 const int64_t c = c0 + lane + 32 * k;
-                kb[u][k] = c < ce ? to_f(kr[c]) : 0.f;
+                kb[u][k] = c < ce ? to_f(kr[c]) + bk[k] : 0.f;
+                if (keys && c < ce) keys[t * D + c] = from_f<T>(kb[u][k]);
             }
         }
 #pragma unroll
@@ -257,7 +327,7 @@ __global__ void __launch_bounds__(128) fwd_scores(Problem p, int rpw, int cw, co
                 const int64_t c = c0 + lane + 32 * k;
                 if (c < ce) {
                     const float zi = zk[k] * inv_sqrt_d + bias[u];
-                    if (c % d == 0) zbuf[(r.b * H + c / d) * p.L + i] = zi;
+                    if (zrow[k] >= 0) zbuf[zrow[k] + i] = zi;
                     const float mn = fmaxf(m[k], zi);
                     const float scale = expf(m[k] - mn), e = expf(zi - mn);
                     a[k] = a[k] * scale + e * kb[u][k];
@@ -277,31 +347,57 @@ __global__ void __launch_bounds__(128) fwd_scores(Problem p, int rpw, int cw, co
 }
 
 // GA stage 2, second half: combine the partials into g′ = Σ α K, the softmax max and sum per head, and g.
-__global__ void fwd_combine(Problem p, int64_t P, const float* pm, const float* pl, const float* pa,
-                            const float* gsum, const float* cnt, float* g, float* gp, float* mh, float* lh) {
+// A block takes 32 channels of one batch row; its kCombineGroups warps each merge every kCombineGroups-th partial
+// (online, as the scores kernel does), then the first warp merges the groups. (One thread per channel walking all
+// partials was a chain of hundreds of dependent loads per thread in 32–64 threads per batch row.)
+
+__device__ __forceinline__ void merge_softmax(float& M, float& Ls, float& A, float m, float l, float a) {
+    if (!(l > 0.f)) return;  // an empty partial (a warp without rows)
+    const float mn = fmaxf(M, m);
+    const float so = expf(M - mn), sn = expf(m - mn);
+    Ls = Ls * so + l * sn;
+    A = A * so + a * sn;
+    M = mn;
+}
+
+__global__ void __launch_bounds__(32 * kCombineGroups) fwd_combine(Problem p, int64_t P, const float* pm,
+                                                                   const float* pl, const float* pa,
+                                                                   float* gp, float* mh, float* lh) {
+    __shared__ float sm_m[kCombineGroups][32], sm_l[kCombineGroups][32], sm_a[kCombineGroups][32];
+    const int lane = threadIdx.x % 32, grp = threadIdx.x / 32;
     const int64_t b = blockIdx.y, D = p.D, d = D / p.H;
-    const int64_t c = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-    if (c >= D) return;
-    float M = -INFINITY;
-    for (int64_t j = 0; j < P; ++j) M = fmaxf(M, pm[(b * P + j) * D + c]);
-    float Ls = 0.f, A = 0.f;
-    for (int64_t j = 0; j < P; ++j) {
-        const int64_t o = (b * P + j) * D + c;
-        const float w = pl[o] > 0.f ? expf(pm[o] - M) : 0.f;
-        Ls += pl[o] * w;
-        A += pa[o] * w;
+    const int64_t c = blockIdx.x * int64_t(32) + lane;
+    float M = -INFINITY, Ls = 0.f, A = 0.f;
+    if (c < D) {
+        int64_t j = grp;
+        for (; j + kCombineGroups < P; j += 2 * kCombineGroups) {  // two partials' loads in flight
+            const int64_t o0 = (b * P + j) * D + c, o1 = o0 + kCombineGroups * D;
+            const float m0 = pm[o0], l0 = pl[o0], a0 = pa[o0], m1 = pm[o1], l1 = pl[o1], a1 = pa[o1];
+            merge_softmax(M, Ls, A, m0, l0, a0);
+            merge_softmax(M, Ls, A, m1, l1, a1);
+        }
+        for (; j < P; j += kCombineGroups) {
+            const int64_t o = (b * P + j) * D + c;
+            merge_softmax(M, Ls, A, pm[o], pl[o], pa[o]);
+        }
     }
+    sm_m[grp][lane] = M, sm_l[grp][lane] = Ls, sm_a[grp][lane] = A;
+    __syncthreads();
+    if (grp != 0 || c >= D) return;
+    for (int q = 1; q < kCombineGroups; ++q) merge_softmax(M, Ls, A, sm_m[q][lane], sm_l[q][lane], sm_a[q][lane]);
     gp[b * D + c] = A / Ls;
-    g[b * D + c] = gsum[b * D + c] / fmaxf(cnt[b], 1.f);
     if (c % d == 0) mh[b * p.H + c / d] = M, lh[b * p.H + c / d] = Ls;
 }
 
 // Window-3 max of L̃ (leftmost winner on ties, as max_pool1d), the pooling fusion, and α = exp(z − max) / sum.
+// Every per-row load (L, O, S, the segment id) is issued one row ahead, so a warp waits on memory once per row
+// for the segment maxima (a small table in L2) rather than for each of its inputs in turn.
 template <typename T, int NK>
 __global__ void __launch_bounds__(128) fwd_fuse(Problem p, int rpw, int cw, const T* __restrict__ o, const T* __restrict__ l,
                                                 const T* __restrict__ s, const float* gp_in, const float* segmax,
                                                 const float* mh, const float* lh, T* __restrict__ y,
-                                                int8_t* __restrict__ win, float* alpha, uint32_t* __restrict__ ties) {
+                                                int8_t* __restrict__ win, float* alpha, uint32_t* __restrict__ ties,
+                                                T* __restrict__ outs) {
     const Rows r = warp_rows(p.L, rpw);
     if (r.begin >= r.end) return;
     const int lane = threadIdx.x % 32;
@@ -310,55 +406,83 @@ __global__ void __launch_bounds__(128) fwd_fuse(Problem p, int rpw, int cw, cons
     const uint8_t* keep = p.keep + r.b * L;
     const uint8_t* spec = (p.clsgsepg && p.special) ? p.special + r.b * L : nullptr;
     auto open = [&](int64_t j) { return keep[j] && !(spec && spec[j]); };
-    float gp[NK], prev[NK], cur[NK], next[NK];
-    auto load_l = [&](int64_t j, float* out) {
-        const bool op = open(j);
-        const T* lr = l + (r.b * L + j) * D;
-#pragma unroll
-        for (int k = 0; k < NK; ++k) {
-            const int64_t c = c0 + lane + 32 * k;
-            out[k] = (c < ce && op) ? to_f(lr[c]) : kSentinel;
-        }
-    };
+    float gp[NK], bo[NK], bs[NK], bl[NK];
+    lane_bias<NK>(p, kProjO, c0, ce, lane, bo);
+    lane_bias<NK>(p, kProjS, c0, ce, lane, bs);
+    lane_bias<NK>(p, kProjL, c0, ce, lane, bl);
+    // A head's first channel normalises its α (the row offset, max and sum of its head, worked out once).
+    int64_t arow[NK];
+    float amax[NK], asum[NK];
 #pragma unroll
     for (int k = 0; k < NK; ++k) {
         const int64_t c = c0 + lane + 32 * k;
+        const bool lead = c < ce && c % d == 0;
+        const int64_t h = lead ? c / d : 0;
+        arow[k] = lead ? (r.b * H + h) * L : -1;
+        amax[k] = lead ? mh[r.b * H + h] : 0.f;
+        asum[k] = lead ? lh[r.b * H + h] : 1.f;
         gp[k] = c < ce ? gp_in[r.b * D + c] : 0.f;
     }
-    if (r.begin > 0) load_l(r.begin - 1, prev);
-    load_l(r.begin, cur);
+    // One row's inputs: L̃ (the sentinel where the row is closed to the window), O and S with their biases, the
+    // segment id. The loads do not wait for the mask: it only selects afterwards.
+    struct RowIn {
+        float lt[NK], ov[NK], sv[NK];
+        int64_t sid;
+    };
+    auto load = [&](int64_t j, RowIn& in) {
+        const int64_t t = r.b * L + j;
+        const T* lr = l + t * p.ld;
+        const T* orow = o + t * p.ld;
+        const T* srow = s + t * p.ld;
+#pragma unroll
+        for (int k = 0; k < NK; ++k) {
+            const int64_t c = c0 + lane + 32 * k;
+            in.lt[k] = c < ce ? to_f(lr[c]) + bl[k] : kSentinel;
+            in.ov[k] = c < ce ? to_f(orow[c]) + bo[k] : 0.f;
+            in.sv[k] = c < ce ? to_f(srow[c]) + bs[k] : 0.f;
+        }
+        in.sid = clamp_seg(p.seg[t], p.S);
+        if (!open(j)) {
+#pragma unroll
+            for (int k = 0; k < NK; ++k) in.lt[k] = kSentinel;
+        }
+    };
+    RowIn prev, cur, next;
+    if (r.begin > 0) load(r.begin - 1, prev);
+    load(r.begin, cur);
     for (int64_t i = r.begin; i < r.end; ++i) {
         const bool has_left = i > 0, has_right = i + 1 < L;
-        if (has_right) load_l(i + 1, next);
+        if (has_right) load(i + 1, next);
         const int64_t t = r.b * L + i;
         const bool real = keep[i] != 0, sp = spec && spec[i];
-        const int64_t sid = clamp_seg(p.seg[t], p.S);
-        const T* orow = o + t * D;
-        const T* srow = s + t * D;
-        const float* sm = segmax + (r.b * p.S + sid) * D;
+        const float* sm = segmax + (r.b * p.S + cur.sid) * D;
         bool eq[NK];
 #pragma unroll
         for (int k = 0; k < NK; ++k) {
             const int64_t c = c0 + lane + 32 * k;
             eq[k] = false;
             if (c >= ce) continue;
-            if (ties) eq[k] = (real ? to_f(srow[c]) : kSentinel) == sm[c];
+            const float smc = sm[c];
+            // The same fp32 value as the segment maxima were taken over, so a winner compares equal.
+            if (ties) eq[k] = (real ? cur.sv[k] : kSentinel) == smc;
             float best;
             int8_t w;
             if (has_left) {
-                best = prev[k], w = 0;
-                if (cur[k] > best) best = cur[k], w = 1;
+                best = prev.lt[k], w = 0;
+                if (cur.lt[k] > best) best = cur.lt[k], w = 1;
             } else {
-                best = cur[k], w = 1;
+                best = cur.lt[k], w = 1;
             }
-            if (has_right && next[k] > best) best = next[k], w = 2;
+            if (has_right && next.lt[k] > best) best = next.lt[k], w = 2;
             win[t * D + c] = w;
+            const float ov = cur.ov[k];
+            if (outs) outs[t * D + c] = from_f<T>(ov);
             float out = 0.f;
-            if (real) out = sp ? gp[k] * to_f(orow[c]) : (gp[k] + sm[c]) * to_f(orow[c]) + best;
+            if (real) out = sp ? gp[k] * ov : (gp[k] + smc) * ov + best;
             y[t * D + c] = from_f<T>(out);
-            if (c % d == 0) {
-                const int64_t h = c / d, ai = (r.b * H + h) * L + i;
-                alpha[ai] = expf(alpha[ai] - mh[r.b * H + h]) / lh[r.b * H + h];
+            if (arow[k] >= 0) {
+                const int64_t ai = arow[k] + i;
+                alpha[ai] = expf(alpha[ai] - amax[k]) / asum[k];
             }
         }
         if (ties) {
@@ -370,8 +494,8 @@ __global__ void __launch_bounds__(128) fwd_fuse(Problem p, int rpw, int cw, cons
                 if (lane == 0 && cb < ce) ties[t * W + cb / 32] = bits;
             }
         }
-#pragma unroll
-        for (int k = 0; k < NK; ++k) prev[k] = cur[k], cur[k] = next[k];
+        prev = cur;
+        cur = next;
     }
 }
 
@@ -392,9 +516,13 @@ __global__ void __launch_bounds__(128) bwd_rows(Problem p, int rpw, int cw, cons
     const uint8_t* keep = p.keep + r.b * L;
     const uint8_t* spec = (p.clsgsepg && p.special) ? p.special + r.b * L : nullptr;
     auto open = [&](int64_t j) { return keep[j] && !(spec && spec[j]); };
-    // Sliding window over the gradient reaching L̂ (zero at padding and specials) and the winner codes.
-    float gprev[NK], gcur[NK], gnext[NK];
+    // Sliding window over the gradient reaching L̂ (zero at padding and specials) and the winner codes; the next
+    // row's O, tie words and segment id are loaded with them (one row ahead, like the forward's fusion).
+    float gprev[NK], gcur[NK], gnext[NK], ocur[NK], onext[NK];
     int8_t wprev[NK], wcur[NK], wnext[NK];
+    uint32_t eqcur[NK], eqnext[NK];
+    int64_t sidcur = 0, sidnext = 0;
+    const int64_t W = (D + 31) / 32;
     auto load = [&](int64_t j, float* gout, int8_t* wout) {
         const bool op = open(j);
         const T* dr = dy + (r.b * L + j) * D;
@@ -402,21 +530,34 @@ __global__ void __launch_bounds__(128) bwd_rows(Problem p, int rpw, int cw, cons
 #pragma unroll
         for (int k = 0; k < NK; ++k) {
             const int64_t c = c0 + lane + 32 * k;
-            gout[k] = (c < ce && op) ? to_f(dr[c]) : 0.f;
+            const float g = c < ce ? to_f(dr[c]) : 0.f;
+            gout[k] = op ? g : 0.f;
             wout[k] = c < ce ? wr[c] : int8_t(-1);
         }
     };
-    float gp[NK], dgp[NK], gs[NK], tc[NK];
+    auto load_row = [&](int64_t j, float* ov, uint32_t* eqw, int64_t& sid) {
+        const int64_t t = r.b * L + j;
+        const T* orow = o + t * D;
+#pragma unroll
+        for (int k = 0; k < NK; ++k) {
+            const int64_t c = c0 + lane + 32 * k;
+            ov[k] = c < ce ? to_f(orow[c]) : 0.f;
+            eqw[k] = (eqbits && c0 + 32 * k < ce) ? eqbits[t * W + (c0 + 32 * k) / 32] : 0u;
+        }
+        sid = clamp_seg(p.seg[t], p.S);
+    };
+    float gp[NK], dgp[NK], gs[NK], tc[NK], dbo[NK], dbl[NK];
 #pragma unroll
     for (int k = 0; k < NK; ++k) {
         const int64_t c = c0 + lane + 32 * k;
         gp[k] = c < ce ? gp_in[r.b * D + c] : 0.f;
-        dgp[k] = gs[k] = tc[k] = 0.f;
+        dgp[k] = gs[k] = tc[k] = dbo[k] = dbl[k] = 0.f;
         wprev[k] = -1;
         gprev[k] = 0.f;
     }
     if (r.begin > 0) load(r.begin - 1, gprev, wprev);
     load(r.begin, gcur, wcur);
+    load_row(r.begin, ocur, eqcur, sidcur);
     int64_t cur_seg = -1;
     auto flush = [&]() {
 #pragma unroll
@@ -433,33 +574,27 @@ __global__ void __launch_bounds__(128) bwd_rows(Problem p, int rpw, int cw, cons
     for (int64_t i = r.begin; i < r.end; ++i) {
         const bool has_right = i + 1 < L;
         if (has_right) load(i + 1, gnext, wnext);
+        if (i + 1 < r.end) load_row(i + 1, onext, eqnext, sidnext);
         const int64_t t = r.b * L + i;
         const bool real = keep[i] != 0, sp = spec && spec[i], op = real && !sp;
-        const int64_t sid = clamp_seg(p.seg[t], p.S);
+        const int64_t sid = sidcur;
         if (sid != cur_seg) {
             if (cur_seg >= 0) flush();
             cur_seg = sid;
         }
         const float* sm = segmax + (r.b * p.S + sid) * D;
-        const T* orow = o + t * D;
         const T* srow = s + t * D;
         const T* dyrow = dy + t * D;
-        uint32_t eqw[NK];
-        if (eqbits) {
-            const int64_t W = (D + 31) / 32;
-#pragma unroll
-            for (int k = 0; k < NK; ++k) eqw[k] = c0 + 32 * k < ce ? eqbits[t * W + (c0 + 32 * k) / 32] : 0u;
-        }
 #pragma unroll
         for (int k = 0; k < NK; ++k) {
             const int64_t c = c0 + lane + 32 * k;
             if (c >= ce) continue;
             const float m = sm[c];
-            const bool tied = eqbits ? ((eqw[k] >> lane) & 1u) != 0 : (real ? to_f(srow[c]) : kSentinel) == m;
+            const bool tied = eqbits ? ((eqcur[k] >> lane) & 1u) != 0 : (real ? to_f(srow[c]) : kSentinel) == m;
             if (tied) tc[k] += 1.f;
             float d_o = 0.f, d_l = 0.f;
             if (real) {
-                const float gy = to_f(dyrow[c]), ov = to_f(orow[c]);
+                const float gy = to_f(dyrow[c]), ov = ocur[k];
                 dgp[k] += gy * ov;
                 d_o = gy * (gp[k] + (sp ? 0.f : m));
                 if (!sp) gs[k] += gy * ov;
@@ -469,11 +604,17 @@ __global__ void __launch_bounds__(128) bwd_rows(Problem p, int rpw, int cw, cons
                     if (has_right && wnext[k] == 0) d_l += gnext[k];
                 }
             }
-            dout[t * D + c] = from_f<T>(d_o);
-            dl[t * D + c] = from_f<T>(d_l);
+            dout[t * p.ldg + c] = from_f<T>(d_o);
+            dl[t * p.ldg + c] = from_f<T>(d_l);
+            dbo[k] += d_o;
+            dbl[k] += d_l;
         }
 #pragma unroll
-        for (int k = 0; k < NK; ++k) gprev[k] = gcur[k], gcur[k] = gnext[k], wprev[k] = wcur[k], wcur[k] = wnext[k];
+        for (int k = 0; k < NK; ++k) {
+            gprev[k] = gcur[k], gcur[k] = gnext[k], wprev[k] = wcur[k], wcur[k] = wnext[k];
+            ocur[k] = onext[k], eqcur[k] = eqnext[k];
+        }
+        sidcur = sidnext;
     }
     flush();
 #pragma unroll
@@ -481,6 +622,8 @@ __global__ void __launch_bounds__(128) bwd_rows(Problem p, int rpw, int cw, cons
         const int64_t c = c0 + lane + 32 * k;
         if (c < ce) atomicAdd(dgp_out + r.b * D + c, dgp[k]);
     }
+    add_dbias<NK>(p, kProjO, c0, ce, lane, dbo);
+    add_dbias<NK>(p, kProjL, c0, ce, lane, dbl);
 }
 
 // C[b, h] = Σ_i α_i dα_i = <dg′, g′> + Σ_i α_i · (the α output's own gradient).
@@ -516,19 +659,25 @@ __global__ void __launch_bounds__(128) bwd_keys(Problem p, int rpw, int cw, cons
     const int64_t D = p.D, H = p.H, d = D / H, L = p.L;
     const float inv_sqrt_d = rsqrtf(static_cast<float>(d));
     float* z = zsm + warp * H;
-    float g[NK], dgp[NK], dg[NK], cc[NK];
+    float g[NK], dgp[NK], dg[NK], cc[NK], dbk[NK];
 #pragma unroll
     for (int k = 0; k < NK; ++k) {
         const int64_t c = c0 + lane + 32 * k;
         g[k] = c < ce ? g_in[r.b * D + c] : 0.f;
         dgp[k] = c < ce ? dgp_in[r.b * D + c] : 0.f;
         cc[k] = c < ce ? C[r.b * H + c / d] : 0.f;
-        dg[k] = 0.f;
+        dg[k] = dbk[k] = 0.f;
     }
     const bool shfl = d % 32 == 0;
     int hk[NK];
 #pragma unroll
     for (int k = 0; k < NK; ++k) hk[k] = static_cast<int>((c0 + 32 * k) / d);
+    int64_t arow[NK];  // each lane channel's row of α (its head's), worked out once: 64-bit division is slow
+#pragma unroll
+    for (int k = 0; k < NK; ++k) {
+        const int64_t c = c0 + lane + 32 * k;
+        arow[k] = c < ce ? (r.b * H + c / d) * L : 0;
+    }
     constexpr int U = batch_rows<NK>();
     for (int64_t i0 = r.begin; i0 < r.end; i0 += U) {
         float kb[U][NK], ab[U][NK];
@@ -542,7 +691,7 @@ __global__ void __launch_bounds__(128) bwd_keys(Problem p, int rpw, int cw, cons
             for (int k = 0; k < NK; ++k) {
                 const int64_t c = c0 + lane + 32 * k;
                 kb[u][k] = c < ce ? to_f(kr[c]) : 0.f;
-                ab[u][k] = c < ce ? alpha[(r.b * H + c / d) * L + i] : 0.f;
+                ab[u][k] = c < ce ? alpha[arow[k] + i] : 0.f;
             }
         }
 #pragma unroll
@@ -561,7 +710,9 @@ __global__ void __launch_bounds__(128) bwd_keys(Problem p, int rpw, int cw, cons
                 const int64_t c = c0 + lane + 32 * k;
                 if (c >= ce) continue;
                 const float dz = ab[u][k] * (zk[k] - cc[k]) * inv_sqrt_d;
-                dk[t * D + c] = from_f<T>(ab[u][k] * dgp[k] + dz * g[k]);
+                const float dkv = ab[u][k] * dgp[k] + dz * g[k];
+                dk[t * p.ldg + c] = from_f<T>(dkv);
+                dbk[k] += dkv;
                 dg[k] += dz * kb[u][k];
             }
         }
@@ -571,6 +722,7 @@ __global__ void __launch_bounds__(128) bwd_keys(Problem p, int rpw, int cw, cons
         const int64_t c = c0 + lane + 32 * k;
         if (c < ce) atomicAdd(dg_out + r.b * D + c, dg[k]);
     }
+    add_dbias<NK>(p, kProjK, c0, ce, lane, dbk);
 }
 
 // dQ = the query mean's gradient / count on real tokens; dS = the segment's summed gradient shared by its ties.
@@ -585,11 +737,12 @@ __global__ void __launch_bounds__(128) bwd_qs(Problem p, int rpw, int cw, const 
     const int64_t c0 = static_cast<int64_t>(blockIdx.z) * cw, ce = c0 + cw < p.D ? c0 + cw : p.D;
     const int64_t D = p.D;
     const float inv_n = 1.f / fmaxf(cnt[r.b], 1.f);
-    float dq_v[NK];
+    float dq_v[NK], dbq[NK], dbs[NK];
 #pragma unroll
     for (int k = 0; k < NK; ++k) {
         const int64_t c = c0 + lane + 32 * k;
         dq_v[k] = c < ce ? dg[r.b * D + c] * inv_n : 0.f;
+        dbq[k] = dbs[k] = 0.f;
     }
     for (int64_t i = r.begin; i < r.end; ++i) {
         const int64_t t = r.b * p.L + i;
@@ -612,19 +765,34 @@ __global__ void __launch_bounds__(128) bwd_qs(Problem p, int rpw, int cw, const 
                 const bool tied = eqbits ? ((eqw[k] >> lane) & 1u) != 0 : to_f(srow[c]) == segmax[base + c];
                 if (tied) sv = gsum[base + c] / ties[base + c];
             }
-            dq[t * D + c] = from_f<T>(q);
-            ds[t * D + c] = from_f<T>(sv);
+            dq[t * p.ldg + c] = from_f<T>(q);
+            ds[t * p.ldg + c] = from_f<T>(sv);
+            dbq[k] += q;
+            dbs[k] += sv;
         }
     }
+    add_dbias<NK>(p, kProjQ, c0, ce, lane, dbq);
+    add_dbias<NK>(p, kProjS, c0, ce, lane, dbs);
 }
 
 // ---- host side --------------------------------------------------------------------------------------------------
 
-// Rows per warp: short problems use fewer so that enough warps are in flight.
+// Rows per warp: short problems use fewer so that enough warps are in flight (a warp walks its rows one after
+// another, each a memory latency). PONET_MIX_ROWS_PER_WARP=N forces N (for measuring; read once per process).
 int rows_per_warp(const Problem& p) {
+    static const int forced = [] {
+        const char* v = std::getenv("PONET_MIX_ROWS_PER_WARP");
+        const int n = v ? std::atoi(v) : 0;
+        return n > 0 && n <= 1024 ? n : 0;
+    }();
+    if (forced > 0) return forced;
+    // From a sweep of whole training steps (docs/PERFORMANCE.md, tests/gpu/round19.sh): 8 rows at 16K rows,
+    // 16 from 32K to 256K, 32 to 64 beyond; fewer rows per warp lose more to the per-warp partials and the
+    // window's extra rows than they gain in parallelism.
     const int64_t rows = p.B * p.L;
     if (rows >= (int64_t(1) << 20)) return 64;
-    if (rows >= (int64_t(1) << 16)) return 32;
+    if (rows >= (int64_t(1) << 19)) return 32;
+    if (rows >= (int64_t(1) << 15)) return 16;
     return 8;
 }
 
@@ -639,20 +807,20 @@ int channels_per_lane(int64_t D) {
 
 struct FwdLayout {
     int64_t P;  // partials per batch row
-    float *gsum, *pm, *pl, *pa, *mh, *lh;
+    float *pq, *pm, *pl, *pa, *mh, *lh;
 };
 
 int64_t partials_per_row(const Problem& p) { return blocks_per_row(p, rows_per_warp(p)) * kWarps; }
 
 int64_t forward_floats(const Problem& p) {
-    return p.B * p.D + 3 * p.B * partials_per_row(p) * p.D + 2 * p.B * p.H;
+    return 4 * p.B * partials_per_row(p) * p.D + 2 * p.B * p.H;
 }
 
 FwdLayout forward_layout(const Problem& p, float* base) {
     FwdLayout f{};
     f.P = partials_per_row(p);
-    f.gsum = base;
-    f.pm = f.gsum + p.B * p.D;
+    f.pq = base;
+    f.pm = f.pq + p.B * f.P * p.D;
     f.pl = f.pm + p.B * f.P * p.D;
     f.pa = f.pl + p.B * f.P * p.D;
     f.mh = f.pa + p.B * f.P * p.D;
@@ -693,15 +861,16 @@ void launch_forward(const Problem& p, const void* q, const void* k, const void* 
                     static_cast<unsigned>((p.D + cw - 1) / cw));
     const size_t smem = sizeof(float) * kWarps * p.H;
     fwd_qsum_segmax<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(q),
-                                                             static_cast<const T*>(s), f.gsum, st.cnt, st.segmax);
-    fwd_scores<T, NK><<<grid, 32 * kWarps, smem, stream>>>(p, rpw, cw, static_cast<const T*>(k), f.gsum, st.cnt,
-                                                           st.alpha, f.pm, f.pl, f.pa);
-    const int threads = static_cast<int>(std::min<int64_t>(256, ((p.D + 31) / 32) * 32));
-    const dim3 cgrid(static_cast<unsigned>((p.D + threads - 1) / threads), static_cast<unsigned>(p.B));
-    fwd_combine<<<cgrid, threads, 0, stream>>>(p, f.P, f.pm, f.pl, f.pa, f.gsum, st.cnt, st.g, st.gp, f.mh, f.lh);
+                                                             static_cast<const T*>(s), f.pq, st.cnt, st.segmax);
+    const dim3 cgrid(static_cast<unsigned>((p.D + 31) / 32), static_cast<unsigned>(p.B));
+    fwd_qmean<<<cgrid, 32 * kCombineGroups, 0, stream>>>(p, f.P, f.pq, st.cnt, st.g);
+    fwd_scores<T, NK><<<grid, 32 * kWarps, smem, stream>>>(p, rpw, cw, static_cast<const T*>(k), st.g, st.alpha,
+                                                           f.pm, f.pl, f.pa, static_cast<T*>(st.keys));
+    fwd_combine<<<cgrid, 32 * kCombineGroups, 0, stream>>>(p, f.P, f.pm, f.pl, f.pa, st.gp, f.mh, f.lh);
     fwd_fuse<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(o), static_cast<const T*>(l),
                                                       static_cast<const T*>(s), st.gp, st.segmax, f.mh, f.lh,
-                                                      static_cast<T*>(y), st.win, st.alpha, st.ties);
+                                                      static_cast<T*>(y), st.win, st.alpha, st.ties,
+                                                      static_cast<T*>(st.outs));
 }
 
 template <typename T, int NK>
@@ -773,12 +942,19 @@ size_t forward_workspace_floats(const Problem& p) { return static_cast<size_t>(f
 
 size_t backward_workspace_floats(const Problem& p) { return static_cast<size_t>(backward_floats(p)); }
 
-const char* forward(const Problem& p, const void* q, const void* k, const void* o, const void* s, const void* l,
+// The row strides made explicit (0 means D).
+static Problem with_strides(Problem p) {
+    if (p.ld == 0) p.ld = p.D;
+    if (p.ldg == 0) p.ldg = p.D;
+    return p;
+}
+
+const char* forward(const Problem& p_in, const void* q, const void* k, const void* o, const void* s, const void* l,
                     void* y, const Saved& st, float* workspace, cudaStream_t stream) {
+    const Problem p = with_strides(p_in);
     if (p.D > kMaxHidden || channels_per_lane(slice_channels(p)) < 0)
         return "hidden size too large for the fused kernels";
     const FwdLayout f = forward_layout(p, workspace);
-    cudaMemsetAsync(f.gsum, 0, sizeof(float) * p.B * p.D, stream);
     cudaMemsetAsync(st.cnt, 0, sizeof(float) * p.B, stream);
     fill(st.segmax, -INFINITY, p.B * p.S * p.D, stream);
     dispatch(p, [&](auto tag, auto nk) {
@@ -787,9 +963,10 @@ const char* forward(const Problem& p, const void* q, const void* k, const void* 
     return last_error();
 }
 
-const char* backward(const Problem& p, const void* k, const void* o, const void* s, const Saved& st, const void* dy,
-                     const float* dalpha, void* dq, void* dk, void* dout, void* ds, void* dl, float* workspace,
-                     cudaStream_t stream) {
+const char* backward(const Problem& p_in, const void* k, const void* o, const void* s, const Saved& st,
+                     const void* dy, const float* dalpha, void* dq, void* dk, void* dout, void* ds, void* dl,
+                     float* workspace, cudaStream_t stream) {
+    const Problem p = with_strides(p_in);
     if (p.D > kMaxHidden || channels_per_lane(slice_channels(p)) < 0)
         return "hidden size too large for the fused kernels";
     const BwdLayout w = backward_layout(p, workspace);
