@@ -374,18 +374,24 @@ void TestModel::mixingVsNaive() {
 void TestModel::fusedVsReference_data() {
     QTest::addColumn<int>("dtype");
     QTest::addColumn<bool>("large");
-    QTest::newRow("fp32, random shapes") << static_cast<int>(torch::kFloat) << false;
-    QTest::newRow("fp32, long rows") << static_cast<int>(torch::kFloat) << true;
-    QTest::newRow("bf16, random shapes") << static_cast<int>(torch::kBFloat16) << false;
-    QTest::newRow("bf16, long rows") << static_cast<int>(torch::kBFloat16) << true;
-    QTest::newRow("fp16, random shapes") << static_cast<int>(torch::kHalf) << false;
+    QTest::addColumn<bool>("packed");
+    QTest::newRow("fp32, random shapes") << static_cast<int>(torch::kFloat) << false << false;
+    QTest::newRow("fp32, long rows") << static_cast<int>(torch::kFloat) << true << false;
+    QTest::newRow("bf16, random shapes") << static_cast<int>(torch::kBFloat16) << false << false;
+    QTest::newRow("bf16, long rows") << static_cast<int>(torch::kBFloat16) << true << false;
+    QTest::newRow("fp16, random shapes") << static_cast<int>(torch::kHalf) << false << false;
+    QTest::newRow("packed, fp32, random shapes") << static_cast<int>(torch::kFloat) << false << true;
+    QTest::newRow("packed, fp32, long rows") << static_cast<int>(torch::kFloat) << true << true;
+    QTest::newRow("packed, bf16, random shapes") << static_cast<int>(torch::kBFloat16) << false << true;
 }
 
 void TestModel::fusedVsReference() {
     QFETCH(int, dtype);
     QFETCH(bool, large);
+    QFETCH(bool, packed);
     for (uint64_t seed : {11u, 12u, 13u}) {
-        const auto r = ponet::check::fused_vs_reference(torch::kCPU, static_cast<torch::ScalarType>(dtype), seed, large);
+        const auto r =
+            ponet::check::fused_vs_reference(torch::kCPU, static_cast<torch::ScalarType>(dtype), seed, large, packed);
         QVERIFY2(r.passed, qPrintable(QString::fromStdString(ponet::format_result_line(r) + " " + r.detail)));
     }
 }

@@ -305,15 +305,54 @@ MixRun run_mix_with_grads(const PoNetMixingInputs& base, bool fused, const torch
     return r;
 }
 
+// The packed form of a case: the five projections side by side and a bias on grids that make q + b etc. exact in
+// every dtype (the reference adds in fp32, the CPU kernels round the sum to the dtype: with inexact sums the two
+// would see different ties in the segment maxima): projections at odd multiples of 1/32 in (-4, 4), biases at
+// multiples of 1/16 in [-2, 2], so no sum is 0 either (a segment maximum of exactly 0 ties with the zeros the
+// reference scatters into, which LibTorch 1.13's scatter_reduce backward counts as a winner).
+PoNetPackedMixingInputs packed_case(const PoNetMixingInputs& in, at::Generator& gen) {
+    PoNetPackedMixingInputs pk;
+    const auto dtype = in.q.scalar_type();
+    auto p = torch::cat({in.q, in.k, in.o, in.s, in.l}, 2).to(torch::kFloat);
+    pk.qkosl = ((p * 16).floor().clamp(-64, 63) + 0.5).div(16).to(dtype);
+    auto b = at::randn({5 * in.q.size(2)}, gen, torch::TensorOptions().dtype(torch::kFloat));
+    pk.bias = (b * 8).round().clamp(-32, 32).div(16).to(in.q.device());
+    pk.keep = in.keep;
+    pk.special = in.special;
+    pk.segment_ids = in.segment_ids;
+    pk.heads = in.heads;
+    pk.clsgsepg = in.clsgsepg;
+    pk.num_segments = in.num_segments;
+    return pk;
+}
+
+// Outputs and gradients (the packed tensor's five column blocks, then the bias) of a packed call.
+MixRun run_packed_with_grads(const PoNetPackedMixingInputs& base, bool fused, const torch::Tensor& gy,
+                             const torch::Tensor& ga) {
+    PoNetPackedMixingInputs in = base;
+    in.qkosl = in.qkosl.detach().clone().requires_grad_(true);
+    in.bias = in.bias.detach().clone().requires_grad_(true);
+    auto out = ponet_mix_packed(in, fused ? MixerImpl::Fused : MixerImpl::Reference);
+    auto loss = (out.y.to(torch::kFloat) * gy).sum() + (out.ga_weights.to(torch::kFloat) * ga).sum();
+    loss.backward();
+    MixRun r{out.y.detach(), out.ga_weights.detach(), {}};
+    const auto D = in.qkosl.size(2) / 5;
+    for (int64_t i = 0; i < 5; ++i)
+        r.grads.push_back(in.qkosl.grad().defined() ? in.qkosl.grad().narrow(2, i * D, D) : torch::Tensor());
+    r.grads.push_back(in.bias.grad());
+    return r;
+}
+
 }  // namespace
 
-CheckResult fused_vs_reference(const torch::Device& device, torch::ScalarType dtype, uint64_t seed, bool large) {
+CheckResult fused_vs_reference(const torch::Device& device, torch::ScalarType dtype, uint64_t seed, bool large,
+                               bool packed) {
     auto gen = at::detail::createCPUGenerator(seed);
     const bool low = dtype != torch::kFloat;
     const double tol = low ? 1e-2 : 1e-5;
     double worst = 0;
     std::string worst_what;
-    static const char* names[] = {"dq", "dk", "do", "ds", "dl"};
+    static const char* names[] = {"dq", "dk", "do", "ds", "dl", "d bias"};
     const int trials = large ? 4 : 8;  // large: one of each wide layout (random_fused_case)
     for (int t = 0; t < trials; ++t) {
         std::string layout;
@@ -321,8 +360,15 @@ CheckResult fused_vs_reference(const torch::Device& device, torch::ScalarType dt
         auto gy = at::randn(in.q.sizes(), gen, torch::TensorOptions().dtype(torch::kFloat)).to(device);
         auto ga = at::randn({in.q.size(0), in.heads, in.q.size(1)}, gen, torch::TensorOptions().dtype(torch::kFloat))
                       .to(device);
-        auto want = run_mix_with_grads(in, false, gy, ga);
-        auto got = run_mix_with_grads(in, true, gy, ga);
+        MixRun want, got;
+        if (packed) {
+            const auto pk = packed_case(in, gen);
+            want = run_packed_with_grads(pk, false, gy, ga);
+            got = run_packed_with_grads(pk, true, gy, ga);
+        } else {
+            want = run_mix_with_grads(in, false, gy, ga);
+            got = run_mix_with_grads(in, true, gy, ga);
+        }
         auto note = [&](double e, const std::string& what) {
             if (!(e <= worst)) {
                 worst = std::isnan(e) ? INFINITY : e;
@@ -334,7 +380,7 @@ CheckResult fused_vs_reference(const torch::Device& device, torch::ScalarType dt
         };
         note(rel_l2(got.y, want.y), "y");
         note(rel_l2(got.alpha, want.alpha), "ga weights");
-        for (size_t i = 0; i < 5; ++i) {
+        for (size_t i = 0; i < want.grads.size(); ++i) {
             if (!got.grads[i].defined() || !want.grads[i].defined()) {
                 note(INFINITY, std::string(names[i]) + " missing");
                 continue;
@@ -342,8 +388,10 @@ CheckResult fused_vs_reference(const torch::Device& device, torch::ScalarType dt
             note(rel_l2(got.grads[i], want.grads[i]), names[i]);
         }
     }
-    std::string name = std::string("fused vs reference mixing, ") + c10::toString(dtype) +
-                       (large ? ", long rows" : ", random shapes") + " (outputs, GA weights, all gradients)";
+    std::string name = std::string(packed ? "packed fused vs reference mixing, " : "fused vs reference mixing, ") +
+                       c10::toString(dtype) + (large ? ", long rows" : ", random shapes") +
+                       (packed ? " (outputs, GA weights, all gradients incl. the biases')"
+                               : " (outputs, GA weights, all gradients)");
     return result(name, device, worst, tol, "rel L2", "worst: " + worst_what);
 }
 

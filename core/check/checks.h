@@ -21,7 +21,11 @@ CheckResult golden_segment_ids(const std::string& golden_dir);
 CheckResult mixing_vs_naive(const torch::Device& device, bool clsgsepg, bool explicit_segments, uint64_t seed);
 // The fused mixing against the reference path: forward outputs, GA weights and the gradients of q, k, o, s, l
 // under random upstream gradients, for random shapes, padding, specials and segment layouts in `dtype`.
-CheckResult fused_vs_reference(const torch::Device& device, torch::ScalarType dtype, uint64_t seed, bool large = false);
+// `packed`: the same through ponet_mix_packed (the five projections as one [B, L, 5·D] tensor plus a bias added
+// by the mixing), with the bias gradient too; where the packed kernels do not take a layout (CUDA channel slices
+// off a multiple of 32) the call takes the separate-projection path, as the model does.
+CheckResult fused_vs_reference(const torch::Device& device, torch::ScalarType dtype, uint64_t seed, bool large = false,
+                               bool packed = false);
 // Appending padding changes no real token's output (PoNet and attention mixers).
 CheckResult padding_invariance(const torch::Device& device, const std::string& mixer);
 // Explicit segment ids equal to the derived ones give identical outputs; other explicit layouts change SMP only.

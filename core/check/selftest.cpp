@@ -65,6 +65,8 @@ SelfTestReport run_selftest(const SelfTestOptions& options) {
                 for (auto dt : {torch::kFloat, torch::kBFloat16, torch::kHalf}) {
                     emit(check::fused_vs_reference(device, dt, seed++));
                     emit(check::fused_vs_reference(device, dt, seed++, /*large=*/true));
+                    emit(check::fused_vs_reference(device, dt, seed++, false, /*packed=*/true));
+                    emit(check::fused_vs_reference(device, dt, seed++, /*large=*/true, /*packed=*/true));
                 }
             });
             guarded("golden parity (reference path)", name, [&] {

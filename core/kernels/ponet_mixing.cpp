@@ -150,6 +150,38 @@ PoNetMixingOutput ponet_mix(const PoNetMixingInputs& in, MixerImpl impl, MixingT
     return ponet_mix_reference(in, trace);
 }
 
+PoNetMixingInputs unpack_projections(const PoNetPackedMixingInputs& in) {
+    TORCH_CHECK(in.qkosl.defined() && in.qkosl.dim() == 3 && in.qkosl.size(2) % 5 == 0,
+                "packed PoNet mixing: the projections must be [B, L, 5·D]");
+    const int64_t D = in.qkosl.size(2) / 5;
+    auto part = [&](int64_t i) {
+        auto v = in.qkosl.narrow(2, i * D, D).to(torch::kFloat);
+        return in.bias.defined() ? v + in.bias.narrow(0, i * D, D).to(torch::kFloat) : v;
+    };
+    PoNetMixingInputs out;
+    out.q = part(0);
+    out.k = part(1);
+    out.o = part(2);
+    out.s = part(3);
+    out.l = part(4);
+    out.keep = in.keep;
+    out.special = in.special;
+    out.segment_ids = in.segment_ids;
+    out.heads = in.heads;
+    out.clsgsepg = in.clsgsepg;
+    out.num_segments = in.num_segments;
+    return out;
+}
+
+PoNetMixingOutput ponet_mix_packed(const PoNetPackedMixingInputs& in, MixerImpl impl) {
+    if (impl != MixerImpl::Reference && in.qkosl.defined() && in.qkosl.dim() == 3 && in.qkosl.size(2) % 5 == 0 &&
+        packed_mixing_supported(in.qkosl.device(), in.qkosl.scalar_type(), in.qkosl.size(2) / 5, in.heads))
+        return ponet_mix_packed_fused(in);
+    auto out = ponet_mix(unpack_projections(in), impl);
+    out.y = out.y.to(in.qkosl.scalar_type());
+    return out;
+}
+
 std::string resolved_mixer_impl(MixerImpl impl, const torch::Device& device) {
     if (impl == MixerImpl::Reference) return "reference";
     if (impl == MixerImpl::Fused)

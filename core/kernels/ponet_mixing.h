@@ -27,6 +27,21 @@ struct PoNetMixingInputs {
     int64_t num_segments = -1;
 };
 
+// The five projections packed side by side, as one matrix product of the layer input with the five weights
+// stacked makes them: qkosl [B, L, 5·D] with column blocks q, k, o, s, l, *without* their biases, and the biases
+// stacked the same way in `bias` ([5·D] fp32; undefined: none). The mixing adds them in fp32 as it reads the
+// projections (and returns their gradient), so the product needs no bias pass and no five separate outputs.
+struct PoNetPackedMixingInputs {
+    torch::Tensor qkosl, bias;
+    torch::Tensor keep, special, segment_ids;  // as in PoNetMixingInputs
+    int64_t heads = 1;
+    bool clsgsepg = false;
+    int64_t num_segments = -1;
+};
+
+// The separate projections of a packed input (q = qkosl[..., 0:D] + bias[0:D], ...), in fp32.
+PoNetMixingInputs unpack_projections(const PoNetPackedMixingInputs& in);
+
 // What the inspection hook records for one layer. Winner indices are token positions (int64).
 struct MixingTrace {
     torch::Tensor ga_weights;  // [B, H, L]  α of GA stage 2
@@ -49,6 +64,10 @@ PoNetMixingOutput ponet_mix_reference(const PoNetMixingInputs& in, MixingTrace* 
 // Fused: the fused kernels or an InvalidInput saying why not; Reference: the ATen composition. A call that asks
 // for a trace (the inspection hook) always takes the reference path, whose intermediates the trace records.
 PoNetMixingOutput ponet_mix(const PoNetMixingInputs& in, MixerImpl impl, MixingTrace* trace = nullptr);
+// The same on packed projections: Fused/Auto take the packed fused kernels where they take the input
+// (packed_mixing_supported), otherwise (and for Reference) the separate projections go through ponet_mix.
+// y comes back in the dtype of qkosl.
+PoNetMixingOutput ponet_mix_packed(const PoNetPackedMixingInputs& in, MixerImpl impl);
 // The implementation `Auto` resolves to for tensors on `device` (for logs and benchmarks).
 std::string resolved_mixer_impl(MixerImpl impl, const torch::Device& device);
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -41,6 +42,7 @@ struct ForwardState {
     torch::Tensor y, alpha, g, gp, cnt, segmax;
     torch::Tensor win;   // a byte per element: the LMP winner; on the CPU also the tie bit (kTieBit)
     torch::Tensor ties;  // CUDA only: S̃'s ties with its segment maximum as bits, kept instead of S (see cuda header)
+    torch::Tensor keys, outs;  // packed CUDA forward only: K and O with their biases, contiguous, for the backward
 };
 
 struct Grads {
@@ -750,7 +752,7 @@ Prepared prepare(const torch::Tensor& q, const torch::Tensor& k, const torch::Te
 ForwardState allocate_forward(const Prepared& p) {
     auto f32 = p.q.options().dtype(torch::kFloat);
     ForwardState st;
-    st.y = torch::empty_like(p.o);
+    st.y = torch::empty({p.B, p.L, p.D}, p.o.options());
     st.alpha = torch::empty({p.B, p.H, p.L}, f32);
     st.g = torch::empty({p.B, p.D}, f32);
     st.gp = torch::empty({p.B, p.D}, f32);
@@ -876,6 +878,75 @@ Grads run_backward(const Prepared& p, const ForwardState& st, const torch::Tenso
     return gr;
 }
 
+// Packed projections ([B, L, 5·D], column blocks q, k, o, s, l, without their biases).
+constexpr int64_t kPacked = 5;
+
+// The five projections of a packed tensor as contiguous tensors of its dtype with the biases added (in fp32):
+// the CPU kernels' input.
+std::vector<torch::Tensor> unpack(const torch::Tensor& packed, const torch::Tensor& bias) {
+    const int64_t D = packed.size(2) / kPacked;
+    std::vector<torch::Tensor> parts;
+    for (int64_t i = 0; i < kPacked; ++i) {
+        auto v = packed.narrow(2, i * D, D);
+        parts.push_back(bias.defined() ? (v.to(torch::kFloat) + bias.narrow(0, i * D, D)).to(packed.scalar_type())
+                                       : v.contiguous());
+    }
+    return parts;
+}
+
+#if defined(PONET_WITH_CUDA)
+// The address of column block i of a packed [B, L, 5·D] tensor.
+void* block_ptr(const torch::Tensor& packed, int64_t i, int64_t D) {
+    return static_cast<char*>(packed.data_ptr()) + i * D * static_cast<int64_t>(packed.element_size());
+}
+
+ForwardState run_forward_packed_cuda(const Prepared& p, const torch::Tensor& packed, const torch::Tensor& bias) {
+    ForwardState st = allocate_forward(p);
+    const c10::cuda::CUDAGuard guard(packed.device());
+    auto pr = cuda_problem(p);
+    pr.ld = kPacked * p.D;
+    pr.bias = bias.defined() ? bias.data_ptr<float>() : nullptr;
+    st.ties = torch::empty({p.B, p.L, cuda_kernels::tie_words(pr)}, packed.options().dtype(torch::kInt));
+    st.keys = torch::empty({p.B, p.L, p.D}, packed.options());
+    st.outs = torch::empty({p.B, p.L, p.D}, packed.options());
+    auto sv = cuda_saved(st);
+    sv.keys = st.keys.data_ptr();
+    sv.outs = st.outs.data_ptr();
+    auto work = torch::empty({static_cast<int64_t>(cuda_kernels::forward_workspace_floats(pr))},
+                             packed.options().dtype(torch::kFloat));
+    check_cuda(cuda_kernels::forward(pr, block_ptr(packed, 0, p.D), block_ptr(packed, 1, p.D),
+                                     block_ptr(packed, 2, p.D), block_ptr(packed, 3, p.D), block_ptr(packed, 4, p.D),
+                                     st.y.data_ptr(), sv, work.data_ptr<float>(),
+                                     c10::cuda::getCurrentCUDAStream().stream()),
+               "packed forward");
+    return st;
+}
+
+// dP [B, L, 5·D] and the bias gradient [5·D] (fp32) of a packed forward.
+std::pair<torch::Tensor, torch::Tensor> run_backward_packed_cuda(const Prepared& p, const ForwardState& st,
+                                                                 const torch::Tensor& dy_in,
+                                                                 const torch::Tensor& dalpha_in) {
+    const c10::cuda::CUDAGuard guard(st.keys.device());
+    auto dP = torch::empty({p.B, p.L, kPacked * p.D}, st.keys.options());
+    auto db = torch::zeros({kPacked * p.D}, st.keys.options().dtype(torch::kFloat));
+    const torch::Tensor dy =
+        dy_in.defined() ? dy_in.to(st.keys.scalar_type()).contiguous() : torch::zeros_like(st.keys);
+    const torch::Tensor dalpha = dalpha_in.defined() ? dalpha_in.to(torch::kFloat).contiguous() : torch::Tensor();
+    auto pr = cuda_problem(p);
+    pr.ldg = kPacked * p.D;
+    pr.dbias = db.data_ptr<float>();
+    auto work = torch::empty({static_cast<int64_t>(cuda_kernels::backward_workspace_floats(pr))},
+                             st.keys.options().dtype(torch::kFloat));
+    check_cuda(cuda_kernels::backward(pr, st.keys.data_ptr(), st.outs.data_ptr(), nullptr, cuda_saved(st),
+                                      dy.data_ptr(), dalpha.defined() ? dalpha.data_ptr<float>() : nullptr,
+                                      block_ptr(dP, 0, p.D), block_ptr(dP, 1, p.D), block_ptr(dP, 2, p.D),
+                                      block_ptr(dP, 3, p.D), block_ptr(dP, 4, p.D), work.data_ptr<float>(),
+                                      c10::cuda::getCurrentCUDAStream().stream()),
+               "packed backward");
+    return {dP, db};
+}
+#endif
+
 // ---------------------------------------------------------------------------------------------------------------
 // Autograd
 
@@ -939,6 +1010,96 @@ class PoNetMixFunction : public torch::autograd::Function<PoNetMixFunction> {
     }
 };
 
+// The same mixing on packed projections (one [B, L, 5·D] tensor from one matrix product, biases added here).
+// CUDA reads the column blocks in place and writes the gradient as one packed tensor and the bias gradient as
+// column sums in the same passes; the CPU unpacks and runs the kernels above.
+class PoNetPackedMixFunction : public torch::autograd::Function<PoNetPackedMixFunction> {
+  public:
+    static variable_list forward(AutogradContext* ctx, const torch::Tensor& packed, const torch::Tensor& bias,
+                                 const torch::Tensor& keep, const torch::Tensor& special, const torch::Tensor& seg,
+                                 int64_t heads, bool clsgsepg, int64_t n_seg) {
+        Prepared p;
+        ForwardState st;
+        torch::Tensor k_saved, o_saved;
+        if (packed.is_cuda()) {
+#if defined(PONET_WITH_CUDA)
+            const torch::Tensor pc = packed.contiguous();
+            p = prepare(pc, pc, pc, pc, pc, keep, special, seg, heads, clsgsepg, n_seg);
+            p.D = pc.size(2) / kPacked;
+            p.d = p.D / heads;
+            if (p.B * p.L == 0) {
+                st = run_forward(p);
+                k_saved = o_saved = st.y;
+            } else {
+                st = run_forward_packed_cuda(p, pc, bias);
+                k_saved = st.keys;
+                o_saved = st.outs;
+            }
+#else
+            throw InvalidInput("this build has no fused CUDA kernels");
+#endif
+        } else {
+            const auto parts = unpack(packed, bias);
+            p = prepare(parts[0], parts[1], parts[2], parts[3], parts[4], keep, special, seg, heads, clsgsepg, n_seg);
+            st = run_forward(p);
+            k_saved = p.k;
+            o_saved = p.o;
+        }
+        const bool tie_bits = st.ties.defined();
+        ctx->save_for_backward({k_saved, o_saved, tie_bits ? st.ties : torch::Tensor(), p.keep,
+                                p.clsgsepg ? p.special : special, p.seg, st.alpha, st.g, st.gp, st.cnt, st.segmax,
+                                st.win});
+        ctx->saved_data["heads"] = heads;
+        ctx->saved_data["clsgsepg"] = clsgsepg;
+        ctx->saved_data["n_seg"] = n_seg;
+        ctx->saved_data["has_bias"] = bias.defined();
+        ctx->saved_data["dims"] = std::vector<int64_t>{p.B, p.L, p.D};
+        return {st.y, st.alpha};
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grads) {
+        const auto saved = ctx->get_saved_variables();
+        const auto dims = ctx->saved_data["dims"].toIntVector();
+        Prepared p;
+        p.k = saved[0];
+        p.o = saved[1];
+        p.q = p.s = p.l = p.k;  // only dtype, device and shape are read
+        p.keep = saved[3];
+        p.special = saved[4];
+        p.seg = saved[5];
+        p.B = dims[0];
+        p.L = dims[1];
+        p.D = dims[2];
+        p.H = ctx->saved_data["heads"].toInt();
+        p.d = p.D / p.H;
+        p.clsgsepg = ctx->saved_data["clsgsepg"].toBool();
+        p.S = ctx->saved_data["n_seg"].toInt();
+        ForwardState st;
+        st.alpha = saved[6];
+        st.g = saved[7];
+        st.gp = saved[8];
+        st.cnt = saved[9];
+        st.segmax = saved[10];
+        st.win = saved[11];
+        const bool has_bias = ctx->saved_data["has_bias"].toBool();
+        torch::Tensor dP, db;
+        if (p.k.is_cuda() && p.B * p.L > 0) {
+#if defined(PONET_WITH_CUDA)
+            st.ties = saved[2];
+            st.keys = p.k;
+            st.outs = p.o;
+            std::tie(dP, db) = run_backward_packed_cuda(p, st, grads[0], grads[1]);
+#endif
+        } else {
+            Grads gr = run_backward(p, st, grads[0], grads[1]);
+            dP = torch::cat({gr.dq, gr.dk, gr.dout, gr.ds, gr.dl}, 2);
+            if (has_bias) db = dP.to(torch::kFloat).sum(std::vector<int64_t>{0, 1});
+        }
+        return {dP, has_bias ? db : torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(),
+                torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    }
+};
+
 }  // namespace
 
 bool fused_mixing_built_for(const torch::Device& device) {
@@ -992,6 +1153,66 @@ PoNetMixingOutput ponet_mix_fused(const PoNetMixingInputs& in) {
         in.clsgsepg ? in.special : torch::empty({0}, in.keep.options().dtype(torch::kUInt8));
     auto out = PoNetMixFunction::apply(in.q, in.k, in.o, in.s, in.l, in.keep, special, in.segment_ids, in.heads,
                                        in.clsgsepg, n_seg);
+    return {out[0], out[1]};
+}
+
+bool packed_projections_enabled() {
+    static const bool enabled = [] {
+        const char* v = std::getenv("PONET_PACKED_PROJECTIONS");
+        return !(v && (std::strcmp(v, "0") == 0 || std::strcmp(v, "off") == 0 || std::strcmp(v, "false") == 0));
+    }();
+    return enabled;
+}
+
+bool packed_mixing_supported(const torch::Device& device, torch::ScalarType dtype, int64_t hidden, int64_t heads,
+                             std::string* why) {
+    auto no = [&](const std::string& reason) {
+        if (why) *why = reason;
+        return false;
+    };
+    if (!fused_mixing_built_for(device)) return no("no fused kernels for " + device.str() + " in this build");
+    if (dtype != torch::kFloat && dtype != torch::kBFloat16 && dtype != torch::kHalf)
+        return no(std::string("dtype ") + c10::toString(dtype) + " (fused takes fp32, bf16, fp16)");
+    if (heads <= 0 || hidden <= 0 || hidden % heads != 0) return no("D is not a multiple of the head count");
+#if defined(PONET_WITH_CUDA)
+    if (device.is_cuda()) {
+        if (hidden > cuda_kernels::kMaxHidden)
+            return no("hidden size above " + std::to_string(cuda_kernels::kMaxHidden) + " on CUDA");
+        // The packed backward reads S̃'s ties from the forward's bits instead of S (which it does not keep).
+        cuda_kernels::Problem pr;
+        pr.D = hidden;
+        pr.H = heads;
+        if (cuda_kernels::tie_words(pr) <= 0) return no("channel slices that do not start on a multiple of 32");
+    }
+#endif
+    if (why) why->clear();
+    return true;
+}
+
+PoNetMixingOutput ponet_mix_packed_fused(const PoNetPackedMixingInputs& in) {
+    TORCH_CHECK(in.qkosl.defined() && in.qkosl.dim() == 3 && in.qkosl.size(2) % kPacked == 0,
+                "packed PoNet mixing: the projections must be [B, L, 5·D]");
+    const auto B = in.qkosl.size(0), L = in.qkosl.size(1), D = in.qkosl.size(2) / kPacked;
+    std::string why;
+    if (!packed_mixing_supported(in.qkosl.device(), in.qkosl.scalar_type(), D, in.heads, &why))
+        throw InvalidInput("the fused PoNet mixing cannot take these inputs: " + why);
+    if (in.bias.defined())
+        TORCH_CHECK(in.bias.dim() == 1 && in.bias.size(0) == kPacked * D && in.bias.scalar_type() == torch::kFloat &&
+                        in.bias.device() == in.qkosl.device(),
+                    "packed PoNet mixing: the bias must be fp32 [5·D] on the projections' device");
+    TORCH_CHECK(in.keep.sizes() == torch::IntArrayRef({B, L}) && in.keep.scalar_type() == torch::kBool,
+                "PoNet mixing: keep must be bool [B, L]");
+    TORCH_CHECK(in.segment_ids.sizes() == torch::IntArrayRef({B, L}) &&
+                    in.segment_ids.scalar_type() == torch::kLong,
+                "PoNet mixing: segment_ids must be int64 [B, L]");
+    if (in.clsgsepg)
+        TORCH_CHECK(in.special.defined() && in.special.sizes() == torch::IntArrayRef({B, L}),
+                    "PoNet mixing: clsgsepg needs the special-token mask [B, L]");
+    const int64_t n_seg = in.num_segments > 0 ? in.num_segments : scan_segment_ids(in.segment_ids);
+    const torch::Tensor special =
+        in.clsgsepg ? in.special : torch::empty({0}, in.keep.options().dtype(torch::kUInt8));
+    auto out = PoNetPackedMixFunction::apply(in.qkosl, in.bias, in.keep, special, in.segment_ids, in.heads,
+                                             in.clsgsepg, n_seg);
     return {out[0], out[1]};
 }
 

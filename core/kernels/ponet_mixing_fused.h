@@ -27,4 +27,18 @@ bool fused_mixing_built_for(const torch::Device& device);
 // fused_mixing_supported() rejects.
 PoNetMixingOutput ponet_mix_fused(const PoNetMixingInputs& in);
 
+// Whether PoNet layers compute their five projections as one product feeding the packed fused mixing (default);
+// PONET_PACKED_PROJECTIONS=0 keeps five separate linear layers, for measuring the difference.
+bool packed_projections_enabled();
+
+// Whether the packed fused path (ponet_mix_packed_fused) takes projections of this device, dtype, hidden size
+// and head count; when not, `why` says why.
+bool packed_mixing_supported(const torch::Device& device, torch::ScalarType dtype, int64_t hidden, int64_t heads,
+                             std::string* why = nullptr);
+
+// The fused mixing on packed projections (see PoNetPackedMixingInputs): one autograd function whose gradient is
+// the packed [B, L, 5·D] tensor and the bias's [5·D]. Throws ponet::InvalidInput where packed_mixing_supported()
+// says no.
+PoNetMixingOutput ponet_mix_packed_fused(const PoNetPackedMixingInputs& in);
+
 }  // namespace ponet

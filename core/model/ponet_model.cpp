@@ -3,6 +3,7 @@
 
 #include "core/kernels/layer_norm_fused.h"
 #include "core/kernels/linear_fused.h"
+#include "core/kernels/ponet_mixing_fused.h"
 
 #include <cmath>
 
@@ -58,9 +59,29 @@ MixerResult PoNetSelfImpl::mix(const torch::Tensor& x_in, const MixContext& ctx,
     // would keep all five copies for the weight gradients; casting once keeps one (same values, same result).
     torch::Tensor x = x_in;
     if (const auto lp = cuda_autocast_dtype(x_in); lp && x_in.scalar_type() == torch::kFloat) x = x_in.to(*lp);
+    const bool fused = ctx.impl != MixerImpl::Reference;
+    const int64_t D = x.size(-1);
+    if (fused && !trace && x.dim() == 3 && packed_projections_enabled() &&
+        packed_mixing_supported(x.device(), x.scalar_type(), D, heads_)) {
+        // One matrix product for the five projections (the weights stacked for this call; the modules and their
+        // state-dict names stay as they are); the mixing adds the biases as it reads the products.
+        PoNetPackedMixingInputs pk;
+        auto w = torch::cat({dense_q->weight, dense_k->weight, dense_o->weight, dense_segment->weight,
+                             dense_local->weight});
+        pk.qkosl = torch::matmul(x, w.to(x.scalar_type()).t());
+        pk.bias = torch::cat({dense_q->bias, dense_k->bias, dense_o->bias, dense_segment->bias, dense_local->bias})
+                      .to(torch::kFloat);
+        pk.keep = ctx.keep;
+        pk.special = ctx.special;
+        pk.segment_ids = ctx.segment_ids;
+        pk.heads = heads_;
+        pk.clsgsepg = clsgsepg_ && ctx.special.defined();
+        pk.num_segments = ctx.num_segments;
+        auto out = ponet_mix_packed(pk, ctx.impl);
+        return {out.y, out.ga_weights};
+    }
     PoNetMixingInputs in;
     // Our bias kernels under CUDA autocast unless the reference path (pure ATen) is asked for.
-    const bool fused = ctx.impl != MixerImpl::Reference;
     in.q = ponet::linear(dense_q, x, fused);
     in.k = ponet::linear(dense_k, x, fused);
     in.o = ponet::linear(dense_o, x, fused);
