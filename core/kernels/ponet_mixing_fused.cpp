@@ -881,14 +881,16 @@ Grads run_backward(const Prepared& p, const ForwardState& st, const torch::Tenso
 // Packed projections ([B, L, 5·D], column blocks q, k, o, s, l, without their biases).
 constexpr int64_t kPacked = 5;
 
-// The five projections of a packed tensor as contiguous tensors of its dtype with the biases added (in fp32):
-// the CPU kernels' input.
+// The five projections of a packed tensor as contiguous tensors of its dtype with the biases added (in fp32, then
+// rounded to the dtype): the CPU kernels' input. (The CUDA kernels add the bias as they load and keep the sum in
+// fp32, so in bf16/fp16 the two devices differ at rounding level, ties in the segment maxima included.) An empty
+// bias means none.
 std::vector<torch::Tensor> unpack(const torch::Tensor& packed, const torch::Tensor& bias) {
     const int64_t D = packed.size(2) / kPacked;
     std::vector<torch::Tensor> parts;
     for (int64_t i = 0; i < kPacked; ++i) {
         auto v = packed.narrow(2, i * D, D);
-        parts.push_back(bias.defined() ? (v.to(torch::kFloat) + bias.narrow(0, i * D, D)).to(packed.scalar_type())
+        parts.push_back(bias.numel() > 0 ? (v.to(torch::kFloat) + bias.narrow(0, i * D, D)).to(packed.scalar_type())
                                        : v.contiguous());
     }
     return parts;
@@ -900,18 +902,22 @@ void* block_ptr(const torch::Tensor& packed, int64_t i, int64_t D) {
     return static_cast<char*>(packed.data_ptr()) + i * D * static_cast<int64_t>(packed.element_size());
 }
 
-ForwardState run_forward_packed_cuda(const Prepared& p, const torch::Tensor& packed, const torch::Tensor& bias) {
+// `for_backward`: also write K and O (with their biases) for the backward; without it (inference) they are not made.
+ForwardState run_forward_packed_cuda(const Prepared& p, const torch::Tensor& packed, const torch::Tensor& bias,
+                                     bool for_backward) {
     ForwardState st = allocate_forward(p);
     const c10::cuda::CUDAGuard guard(packed.device());
     auto pr = cuda_problem(p);
     pr.ld = kPacked * p.D;
-    pr.bias = bias.defined() ? bias.data_ptr<float>() : nullptr;
+    pr.bias = bias.numel() > 0 ? bias.data_ptr<float>() : nullptr;
     st.ties = torch::empty({p.B, p.L, cuda_kernels::tie_words(pr)}, packed.options().dtype(torch::kInt));
-    st.keys = torch::empty({p.B, p.L, p.D}, packed.options());
-    st.outs = torch::empty({p.B, p.L, p.D}, packed.options());
     auto sv = cuda_saved(st);
-    sv.keys = st.keys.data_ptr();
-    sv.outs = st.outs.data_ptr();
+    if (for_backward) {
+        st.keys = torch::empty({p.B, p.L, p.D}, packed.options());
+        st.outs = torch::empty({p.B, p.L, p.D}, packed.options());
+        sv.keys = st.keys.data_ptr();
+        sv.outs = st.outs.data_ptr();
+    }
     auto work = torch::empty({static_cast<int64_t>(cuda_kernels::forward_workspace_floats(pr))},
                              packed.options().dtype(torch::kFloat));
     check_cuda(cuda_kernels::forward(pr, block_ptr(packed, 0, p.D), block_ptr(packed, 1, p.D),
@@ -953,6 +959,50 @@ std::pair<torch::Tensor, torch::Tensor> run_backward_packed_cuda(const Prepared&
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
+// What both autograd functions keep for the backward: K and O as the backward reads them, `third` (S, the tie bits
+// or nothing), the masks and segment ids, the forward's state, and the call's sizes and options.
+void save_state(AutogradContext* ctx, const torch::Tensor& k, const torch::Tensor& o, const torch::Tensor& third,
+                const Prepared& p, const torch::Tensor& special_in, const ForwardState& st) {
+    ctx->save_for_backward({k, o, third, p.keep, p.clsgsepg ? p.special : special_in, p.seg, st.alpha, st.g, st.gp,
+                            st.cnt, st.segmax, st.win});
+    ctx->saved_data["heads"] = p.H;
+    ctx->saved_data["clsgsepg"] = p.clsgsepg;
+    ctx->saved_data["n_seg"] = p.S;
+    ctx->saved_data["dims"] = std::vector<int64_t>{p.B, p.L, p.D};
+    // An output nobody used (usually the GA weights) reaches the backward as an undefined gradient rather than a
+    // tensor of zeros that would be filled, converted and read through (the backward treats undefined as zero).
+    ctx->set_materialize_grads(false);
+}
+
+// The backward's view of what save_state kept: q, s and l stand in as K (only their dtype, device and shape are
+// read); `third` is returned as saved.
+Prepared restore_state(AutogradContext* ctx, ForwardState& st, torch::Tensor& third) {
+    const auto saved = ctx->get_saved_variables();
+    const auto dims = ctx->saved_data["dims"].toIntVector();
+    Prepared p;
+    p.k = saved[0];
+    p.o = saved[1];
+    p.q = p.s = p.l = p.k;
+    third = saved[2];
+    p.keep = saved[3];
+    p.special = saved[4];
+    p.seg = saved[5];
+    p.B = dims[0];
+    p.L = dims[1];
+    p.D = dims[2];
+    p.H = ctx->saved_data["heads"].toInt();
+    p.d = p.D / p.H;
+    p.clsgsepg = ctx->saved_data["clsgsepg"].toBool();
+    p.S = ctx->saved_data["n_seg"].toInt();
+    st.alpha = saved[6];
+    st.g = saved[7];
+    st.gp = saved[8];
+    st.cnt = saved[9];
+    st.segmax = saved[10];
+    st.win = saved[11];
+    return p;
+}
+
 class PoNetMixFunction : public torch::autograd::Function<PoNetMixFunction> {
   public:
     static variable_list forward(AutogradContext* ctx, const torch::Tensor& q, const torch::Tensor& k,
@@ -965,45 +1015,21 @@ class PoNetMixFunction : public torch::autograd::Function<PoNetMixFunction> {
         // flags bytes carry the ties.
         const bool tie_bits = st.ties.defined();
         const torch::Tensor s_or_ties = tie_bits ? st.ties : (p.q.is_cuda() ? p.s : torch::Tensor());
-        ctx->save_for_backward({p.k, p.o, s_or_ties, p.keep, p.clsgsepg ? p.special : special, p.seg,
-                                st.alpha, st.g, st.gp, st.cnt, st.segmax, st.win});
+        save_state(ctx, p.k, p.o, s_or_ties, p, special, st);
         ctx->saved_data["tie_bits"] = tie_bits;
-        ctx->saved_data["heads"] = heads;
-        ctx->saved_data["clsgsepg"] = clsgsepg;
-        ctx->saved_data["n_seg"] = n_seg;
-        ctx->saved_data["dims"] = std::vector<int64_t>{p.B, p.L, p.D};
         return {st.y, st.alpha};
     }
 
     static variable_list backward(AutogradContext* ctx, variable_list grads) {
-        const auto saved = ctx->get_saved_variables();
-        const auto dims = ctx->saved_data["dims"].toIntVector();
-        Prepared p;
-        p.k = saved[0];
-        p.o = saved[1];
-        const bool tie_bits = ctx->saved_data["tie_bits"].toBool();
-        // Without S (tie bits, or the CPU) only S's shape and dtype are used (for dS); they are K's.
-        p.s = tie_bits || !saved[2].defined() ? p.k : saved[2];
-        p.q = p.k;  // only its dtype, device and shape are read in the backward
-        p.l = p.k;
-        p.keep = saved[3];
-        p.special = saved[4];
-        p.seg = saved[5];
-        p.B = dims[0];
-        p.L = dims[1];
-        p.D = dims[2];
-        p.H = ctx->saved_data["heads"].toInt();
-        p.d = p.D / p.H;
-        p.clsgsepg = ctx->saved_data["clsgsepg"].toBool();
-        p.S = ctx->saved_data["n_seg"].toInt();
         ForwardState st;
-        st.alpha = saved[6];
-        st.g = saved[7];
-        st.gp = saved[8];
-        st.cnt = saved[9];
-        st.segmax = saved[10];
-        st.win = saved[11];
-        if (tie_bits) st.ties = saved[2];
+        torch::Tensor third;
+        Prepared p = restore_state(ctx, st, third);
+        // The third tensor is S where the CUDA kernels read it; with tie bits (CUDA) or on the CPU (flags bytes)
+        // only S's shape and dtype are used (for dS), which are K's.
+        if (ctx->saved_data["tie_bits"].toBool())
+            st.ties = third;
+        else if (third.defined())
+            p.s = third;
         Grads gr = run_backward(p, st, grads[0], grads[1]);
         return {gr.dq,           gr.dk,           gr.dout,         gr.ds,           gr.dl,          torch::Tensor(),
                 torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
@@ -1031,7 +1057,8 @@ class PoNetPackedMixFunction : public torch::autograd::Function<PoNetPackedMixFu
                 st = run_forward(p);
                 k_saved = o_saved = st.y;
             } else {
-                st = run_forward_packed_cuda(p, pc, bias);
+                const bool for_backward = packed.requires_grad() || bias.requires_grad();
+                st = run_forward_packed_cuda(p, pc, bias, for_backward);
                 k_saved = st.keys;
                 o_saved = st.outs;
             }
@@ -1045,47 +1072,20 @@ class PoNetPackedMixFunction : public torch::autograd::Function<PoNetPackedMixFu
             k_saved = p.k;
             o_saved = p.o;
         }
-        const bool tie_bits = st.ties.defined();
-        ctx->save_for_backward({k_saved, o_saved, tie_bits ? st.ties : torch::Tensor(), p.keep,
-                                p.clsgsepg ? p.special : special, p.seg, st.alpha, st.g, st.gp, st.cnt, st.segmax,
-                                st.win});
-        ctx->saved_data["heads"] = heads;
-        ctx->saved_data["clsgsepg"] = clsgsepg;
-        ctx->saved_data["n_seg"] = n_seg;
-        ctx->saved_data["has_bias"] = bias.defined();
-        ctx->saved_data["dims"] = std::vector<int64_t>{p.B, p.L, p.D};
+        save_state(ctx, k_saved, o_saved, st.ties, p, special, st);
+        ctx->saved_data["has_bias"] = bias.numel() > 0;
         return {st.y, st.alpha};
     }
 
     static variable_list backward(AutogradContext* ctx, variable_list grads) {
-        const auto saved = ctx->get_saved_variables();
-        const auto dims = ctx->saved_data["dims"].toIntVector();
-        Prepared p;
-        p.k = saved[0];
-        p.o = saved[1];
-        p.q = p.s = p.l = p.k;  // only dtype, device and shape are read
-        p.keep = saved[3];
-        p.special = saved[4];
-        p.seg = saved[5];
-        p.B = dims[0];
-        p.L = dims[1];
-        p.D = dims[2];
-        p.H = ctx->saved_data["heads"].toInt();
-        p.d = p.D / p.H;
-        p.clsgsepg = ctx->saved_data["clsgsepg"].toBool();
-        p.S = ctx->saved_data["n_seg"].toInt();
         ForwardState st;
-        st.alpha = saved[6];
-        st.g = saved[7];
-        st.gp = saved[8];
-        st.cnt = saved[9];
-        st.segmax = saved[10];
-        st.win = saved[11];
+        torch::Tensor ties;
+        Prepared p = restore_state(ctx, st, ties);
         const bool has_bias = ctx->saved_data["has_bias"].toBool();
         torch::Tensor dP, db;
         if (p.k.is_cuda() && p.B * p.L > 0) {
 #if defined(PONET_WITH_CUDA)
-            st.ties = saved[2];
+            st.ties = ties;
             st.keys = p.k;
             st.outs = p.o;
             std::tie(dP, db) = run_backward_packed_cuda(p, st, grads[0], grads[1]);
@@ -1099,6 +1099,22 @@ class PoNetPackedMixFunction : public torch::autograd::Function<PoNetPackedMixFu
                 torch::Tensor(), torch::Tensor(), torch::Tensor()};
     }
 };
+
+}  // namespace
+
+namespace {
+
+// The masks and segment ids of a fused call against the projections' [B, L].
+void check_masks(const torch::Tensor& keep, const torch::Tensor& special, const torch::Tensor& segment_ids,
+                 bool clsgsepg, int64_t B, int64_t L) {
+    TORCH_CHECK(keep.sizes() == torch::IntArrayRef({B, L}) && keep.scalar_type() == torch::kBool,
+                "PoNet mixing: keep must be bool [B, L]");
+    TORCH_CHECK(segment_ids.sizes() == torch::IntArrayRef({B, L}) && segment_ids.scalar_type() == torch::kLong,
+                "PoNet mixing: segment_ids must be int64 [B, L]");
+    if (clsgsepg)
+        TORCH_CHECK(special.defined() && special.sizes() == torch::IntArrayRef({B, L}),
+                    "PoNet mixing: clsgsepg needs the special-token mask [B, L]");
+}
 
 }  // namespace
 
@@ -1139,14 +1155,7 @@ PoNetMixingOutput ponet_mix_fused(const PoNetMixingInputs& in) {
     std::string why;
     if (!fused_mixing_supported(in, &why)) throw InvalidInput("the fused PoNet mixing cannot take these inputs: " + why);
     const auto B = in.q.size(0), L = in.q.size(1);
-    TORCH_CHECK(in.keep.sizes() == torch::IntArrayRef({B, L}) && in.keep.scalar_type() == torch::kBool,
-                "PoNet mixing: keep must be bool [B, L]");
-    TORCH_CHECK(in.segment_ids.sizes() == torch::IntArrayRef({B, L}) &&
-                    in.segment_ids.scalar_type() == torch::kLong,
-                "PoNet mixing: segment_ids must be int64 [B, L]");
-    if (in.clsgsepg)
-        TORCH_CHECK(in.special.defined() && in.special.sizes() == torch::IntArrayRef({B, L}),
-                    "PoNet mixing: clsgsepg needs the special-token mask [B, L]");
+    check_masks(in.keep, in.special, in.segment_ids, in.clsgsepg, B, L);
     const int64_t n_seg = segment_capacity(in);
     // Autograd inputs must be defined tensors: without the trick an empty mask stands in (never read).
     const torch::Tensor special =
@@ -1200,18 +1209,15 @@ PoNetMixingOutput ponet_mix_packed_fused(const PoNetPackedMixingInputs& in) {
         TORCH_CHECK(in.bias.dim() == 1 && in.bias.size(0) == kPacked * D && in.bias.scalar_type() == torch::kFloat &&
                         in.bias.device() == in.qkosl.device(),
                     "packed PoNet mixing: the bias must be fp32 [5·D] on the projections' device");
-    TORCH_CHECK(in.keep.sizes() == torch::IntArrayRef({B, L}) && in.keep.scalar_type() == torch::kBool,
-                "PoNet mixing: keep must be bool [B, L]");
-    TORCH_CHECK(in.segment_ids.sizes() == torch::IntArrayRef({B, L}) &&
-                    in.segment_ids.scalar_type() == torch::kLong,
-                "PoNet mixing: segment_ids must be int64 [B, L]");
-    if (in.clsgsepg)
-        TORCH_CHECK(in.special.defined() && in.special.sizes() == torch::IntArrayRef({B, L}),
-                    "PoNet mixing: clsgsepg needs the special-token mask [B, L]");
+    // Autograd inputs must be defined tensors: no bias travels as an empty one.
+    const torch::Tensor bias = in.bias.defined()
+                                   ? in.bias.contiguous()
+                                   : torch::empty({0}, in.qkosl.options().dtype(torch::kFloat));
+    check_masks(in.keep, in.special, in.segment_ids, in.clsgsepg, B, L);
     const int64_t n_seg = in.num_segments > 0 ? in.num_segments : scan_segment_ids(in.segment_ids);
     const torch::Tensor special =
         in.clsgsepg ? in.special : torch::empty({0}, in.keep.options().dtype(torch::kUInt8));
-    auto out = PoNetPackedMixFunction::apply(in.qkosl, in.bias, in.keep, special, in.segment_ids, in.heads,
+    auto out = PoNetPackedMixFunction::apply(in.qkosl, bias, in.keep, special, in.segment_ids, in.heads,
                                              in.clsgsepg, n_seg);
     return {out[0], out[1]};
 }

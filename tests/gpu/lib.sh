@@ -12,6 +12,16 @@ gpu_build() {
     { grep -E "error" -A3 "$out/build.log" | head -40; return 1; }
 }
 
+# gpu_round_start OUT: the common start of a measuring round: OUT made, the card named, `ponet` built (gpu_build);
+# on a failed build the logs are packed into OUT/results.tgz and the calling script exits. Sets t0.
+gpu_round_start() {
+  mkdir -p "$1"
+  t0=$(date +%s)
+  nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+  gpu_build "$1" || { (cd "$1" && tar -czf results.tgz --remove-files *.log); exit 1; }
+  echo "build $(( $(date +%s) - t0 )) s"
+}
+
 # gpu_ponet OUT: build-gpu/ponet as carried from an earlier call when it runs here, else built (gpu_build) with a
 # stripped copy left in OUT/ponet, for a later call to carry as build-gpu/ponet instead of building again.
 gpu_ponet() {

@@ -6,12 +6,8 @@
 # Usage on the device machine: bash tests/gpu/round17.sh OUT
 source tests/gpu/lib.sh
 out=${1:-$OUT}
-mkdir -p "$out"
-t0=$(date +%s)
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-gpu_build "$out" || { (cd "$out" && tar -czf results.tgz --remove-files *.log); exit 1; }
+gpu_round_start "$out"
 strip -o "$out/ponet" build-gpu/ponet
-echo "build $(( $(date +%s) - t0 )) s"
 p=build-gpu/ponet
 export PONET_RESOURCES_DIR=$PWD/resources
 steps() {

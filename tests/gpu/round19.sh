@@ -4,11 +4,7 @@
 # Usage on the device machine: bash tests/gpu/round19.sh OUT
 source tests/gpu/lib.sh
 out=${1:-$OUT}
-mkdir -p "$out"
-t0=$(date +%s)
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-gpu_build "$out" || { (cd "$out" && tar -czf results.tgz --remove-files *.log); exit 1; }
-echo "build $(( $(date +%s) - t0 )) s"
+gpu_round_start "$out"
 steps() {
   t=$(date +%s)
   timeout 150 $p selftest --verbose > "$out/selftest.log" 2>&1; echo "selftest exit $? ($(( $(date +%s) - t )) s)"

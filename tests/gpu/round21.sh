@@ -5,11 +5,7 @@
 # Usage on the device machine: bash tests/gpu/round21.sh OUT
 source tests/gpu/lib.sh
 out=${1:-$OUT}
-mkdir -p "$out"
-t0=$(date +%s)
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-gpu_build "$out" || { (cd "$out" && tar -czf results.tgz --remove-files *.log); exit 1; }
-echo "build $(( $(date +%s) - t0 )) s"
+gpu_round_start "$out"
 export PONET_RESOURCES_DIR=$PWD/resources
 timeout 200 bash tests/gpu/train-smoke.sh "$out"
 common=(--preset lra-listops --set data.dataset=listops:train=3200,dev=320,test=320,seed=1

@@ -352,7 +352,7 @@ __global__ void __launch_bounds__(128) fwd_scores(Problem p, int rpw, int cw, co
 // partials was a chain of hundreds of dependent loads per thread in 32–64 threads per batch row.)
 
 __device__ __forceinline__ void merge_softmax(float& M, float& Ls, float& A, float m, float l, float a) {
-    if (!(l > 0.f)) return;  // an empty partial (a warp without rows)
+    if (l == 0.f) return;  // an empty partial (a warp without rows); a NaN goes through, as in the reference
     const float mn = fmaxf(M, m);
     const float so = expf(M - mn), sn = expf(m - mn);
     Ls = Ls * so + l * sn;
@@ -786,9 +786,9 @@ int rows_per_warp(const Problem& p) {
         return n > 0 && n <= 1024 ? n : 0;
     }();
     if (forced > 0) return forced;
-    // From a sweep of whole training steps (docs/PERFORMANCE.md, tests/gpu/round19.sh): 8 rows at 16K rows,
-    // 16 from 32K to 256K, 32 to 64 beyond; fewer rows per warp lose more to the per-warp partials and the
-    // window's extra rows than they gain in parallelism.
+    // From a sweep of whole training steps (docs/PERFORMANCE.md, tests/gpu/round19.sh): 8 rows per warp below
+    // 32K rows, 16 below 512K, 32 below 1M, 64 beyond; fewer rows per warp lose more to the per-warp partials and
+    // the window's extra rows than they gain in parallelism.
     const int64_t rows = p.B * p.L;
     if (rows >= (int64_t(1) << 20)) return 64;
     if (rows >= (int64_t(1) << 19)) return 32;
