@@ -318,12 +318,7 @@ PoNetPackedMixingInputs packed_case(const PoNetMixingInputs& in, at::Generator& 
     pk.qkosl = ((p * 16).floor().clamp(-64, 63) + 0.5).div(16).to(dtype);
     auto b = at::randn({5 * in.q.size(2)}, gen, torch::TensorOptions().dtype(torch::kFloat));
     if (with_bias) pk.bias = (b * 8).round().clamp(-32, 32).div(16).to(in.q.device());
-    pk.keep = in.keep;
-    pk.special = in.special;
-    pk.segment_ids = in.segment_ids;
-    pk.heads = in.heads;
-    pk.clsgsepg = in.clsgsepg;
-    pk.num_segments = in.num_segments;
+    copy_mixing_context(pk, in);
     return pk;
 }
 

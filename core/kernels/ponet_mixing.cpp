@@ -156,7 +156,7 @@ PoNetMixingInputs unpack_projections(const PoNetPackedMixingInputs& in) {
     const int64_t D = in.qkosl.size(2) / 5;
     auto part = [&](int64_t i) {
         auto v = in.qkosl.narrow(2, i * D, D).to(torch::kFloat);
-        return in.bias.defined() ? v + in.bias.narrow(0, i * D, D).to(torch::kFloat) : v;
+        return in.bias.defined() && in.bias.numel() > 0 ? v + in.bias.narrow(0, i * D, D).to(torch::kFloat) : v;
     };
     PoNetMixingInputs out;
     out.q = part(0);
@@ -164,12 +164,7 @@ PoNetMixingInputs unpack_projections(const PoNetPackedMixingInputs& in) {
     out.o = part(2);
     out.s = part(3);
     out.l = part(4);
-    out.keep = in.keep;
-    out.special = in.special;
-    out.segment_ids = in.segment_ids;
-    out.heads = in.heads;
-    out.clsgsepg = in.clsgsepg;
-    out.num_segments = in.num_segments;
+    copy_mixing_context(out, in);
     return out;
 }
 

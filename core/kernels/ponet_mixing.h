@@ -39,7 +39,20 @@ struct PoNetPackedMixingInputs {
     int64_t num_segments = -1;
 };
 
-// The separate projections of a packed input (q = qkosl[..., 0:D] + bias[0:D], ...), in fp32.
+// Everything of one mixing call but the projections (masks, segment ids, head count, options), copied between the
+// two kinds of inputs.
+template <typename To, typename From>
+void copy_mixing_context(To& to, const From& from) {
+    to.keep = from.keep;
+    to.special = from.special;
+    to.segment_ids = from.segment_ids;
+    to.heads = from.heads;
+    to.clsgsepg = from.clsgsepg;
+    to.num_segments = from.num_segments;
+}
+
+// The separate projections of a packed input (q = qkosl[..., 0:D] + bias[0:D], ...), in fp32; an undefined or
+// empty bias is none.
 PoNetMixingInputs unpack_projections(const PoNetPackedMixingInputs& in);
 
 // What the inspection hook records for one layer. Winner indices are token positions (int64).

@@ -881,21 +881,6 @@ Grads run_backward(const Prepared& p, const ForwardState& st, const torch::Tenso
 // Packed projections ([B, L, 5·D], column blocks q, k, o, s, l, without their biases).
 constexpr int64_t kPacked = 5;
 
-// The five projections of a packed tensor as contiguous tensors of its dtype with the biases added (in fp32, then
-// rounded to the dtype): the CPU kernels' input. (The CUDA kernels add the bias as they load and keep the sum in
-// fp32, so in bf16/fp16 the two devices differ at rounding level, ties in the segment maxima included.) An empty
-// bias means none.
-std::vector<torch::Tensor> unpack(const torch::Tensor& packed, const torch::Tensor& bias) {
-    const int64_t D = packed.size(2) / kPacked;
-    std::vector<torch::Tensor> parts;
-    for (int64_t i = 0; i < kPacked; ++i) {
-        auto v = packed.narrow(2, i * D, D);
-        parts.push_back(bias.numel() > 0 ? (v.to(torch::kFloat) + bias.narrow(0, i * D, D)).to(packed.scalar_type())
-                                       : v.contiguous());
-    }
-    return parts;
-}
-
 #if defined(PONET_WITH_CUDA)
 // The address of column block i of a packed [B, L, 5·D] tensor.
 void* block_ptr(const torch::Tensor& packed, int64_t i, int64_t D) {
@@ -1066,8 +1051,16 @@ class PoNetPackedMixFunction : public torch::autograd::Function<PoNetPackedMixFu
             throw InvalidInput("this build has no fused CUDA kernels");
 #endif
         } else {
-            const auto parts = unpack(packed, bias);
-            p = prepare(parts[0], parts[1], parts[2], parts[3], parts[4], keep, special, seg, heads, clsgsepg, n_seg);
+            // The CPU kernels take the five projections as separate rows: the sums with the biases (in fp32) are
+            // rounded to the dtype first. (The CUDA kernels keep them in fp32, so in bf16/fp16 the two devices
+            // differ at rounding level, ties in the segment maxima included.)
+            PoNetPackedMixingInputs pk;
+            pk.qkosl = packed;
+            pk.bias = bias;
+            const auto u = unpack_projections(pk);
+            const auto dt = packed.scalar_type();
+            p = prepare(u.q.to(dt), u.k.to(dt), u.o.to(dt), u.s.to(dt), u.l.to(dt), keep, special, seg, heads,
+                        clsgsepg, n_seg);
             st = run_forward(p);
             k_saved = p.k;
             o_saved = p.o;
@@ -1099,10 +1092,6 @@ class PoNetPackedMixFunction : public torch::autograd::Function<PoNetPackedMixFu
                 torch::Tensor(), torch::Tensor(), torch::Tensor()};
     }
 };
-
-}  // namespace
-
-namespace {
 
 // The masks and segment ids of a fused call against the projections' [B, L].
 void check_masks(const torch::Tensor& keep, const torch::Tensor& special, const torch::Tensor& segment_ids,

@@ -61,6 +61,14 @@ MixerResult PoNetSelfImpl::mix(const torch::Tensor& x_in, const MixContext& ctx,
     if (const auto lp = cuda_autocast_dtype(x_in); lp && x_in.scalar_type() == torch::kFloat) x = x_in.to(*lp);
     const bool fused = ctx.impl != MixerImpl::Reference;
     const int64_t D = x.size(-1);
+    auto with_context = [&](auto& in) {
+        in.keep = ctx.keep;
+        in.special = ctx.special;
+        in.segment_ids = ctx.segment_ids;
+        in.heads = heads_;
+        in.clsgsepg = clsgsepg_ && ctx.special.defined();
+        in.num_segments = ctx.num_segments;
+    };
     if (fused && !trace && x.dim() == 3 && packed_projections_enabled() &&
         packed_mixing_supported(x.device(), x.scalar_type(), D, heads_)) {
         // One matrix product for the five projections (the weights stacked for this call; the modules and their
@@ -71,12 +79,7 @@ MixerResult PoNetSelfImpl::mix(const torch::Tensor& x_in, const MixContext& ctx,
         pk.qkosl = torch::matmul(x, w.to(x.scalar_type()).t());
         pk.bias = torch::cat({dense_q->bias, dense_k->bias, dense_o->bias, dense_segment->bias, dense_local->bias})
                       .to(torch::kFloat);
-        pk.keep = ctx.keep;
-        pk.special = ctx.special;
-        pk.segment_ids = ctx.segment_ids;
-        pk.heads = heads_;
-        pk.clsgsepg = clsgsepg_ && ctx.special.defined();
-        pk.num_segments = ctx.num_segments;
+        with_context(pk);
         auto out = ponet_mix_packed(pk, ctx.impl);
         return {out.y, out.ga_weights};
     }
@@ -87,12 +90,7 @@ MixerResult PoNetSelfImpl::mix(const torch::Tensor& x_in, const MixContext& ctx,
     in.o = ponet::linear(dense_o, x, fused);
     in.s = ponet::linear(dense_segment, x, fused);
     in.l = ponet::linear(dense_local, x, fused);
-    in.keep = ctx.keep;
-    in.special = ctx.special;
-    in.segment_ids = ctx.segment_ids;
-    in.heads = heads_;
-    in.clsgsepg = clsgsepg_ && ctx.special.defined();
-    in.num_segments = ctx.num_segments;
+    with_context(in);
     auto out = ponet_mix(in, ctx.impl, trace);
     return {out.y, out.ga_weights};
 }
