@@ -736,9 +736,13 @@ Prepared prepare(const torch::Tensor& q, const torch::Tensor& k, const torch::Te
     p.o = o.contiguous();
     p.s = s.contiguous();
     p.l = l.contiguous();
-    p.keep = keep.to(torch::kUInt8).contiguous();
+    // A bool mask is read as its bytes (0/1) without a conversion pass; other dtypes are converted.
+    auto bytes = [](const torch::Tensor& m) {
+        return m.scalar_type() == torch::kBool ? m.contiguous().view(torch::kUInt8) : m.to(torch::kUInt8).contiguous();
+    };
+    p.keep = bytes(keep);
     p.clsgsepg = clsgsepg;
-    if (clsgsepg) p.special = special.to(torch::kUInt8).contiguous();
+    if (clsgsepg) p.special = bytes(special);
     p.seg = seg.contiguous();
     p.B = q.size(0);
     p.L = q.size(1);

@@ -94,13 +94,12 @@ __device__ __forceinline__ void add_dbias(const Problem& p, Projection which, in
 template <int NK>
 __host__ __device__ constexpr int batch_rows() { return NK <= 2 ? 4 : (NK <= 8 ? 2 : 1); }
 
-// Rows per chunk in the fusion and the backward's row kernels: a chunk's loads are in flight together (the window
-// adds two rows of registers). PONET_MIX_CHUNK_ROWS (compile time) sets it for head-size-64 problems, for measuring.
-#ifndef PONET_MIX_CHUNK_ROWS
-#define PONET_MIX_CHUNK_ROWS 4
-#endif
-template <int NK>
-__host__ __device__ constexpr int chunk_rows() { return NK <= 2 ? PONET_MIX_CHUNK_ROWS : (NK <= 8 ? 2 : 1); }
+// Blocks per multiprocessor the row kernels ask the compiler to fit, for up to 64 channels per slice (the LRA
+// shapes): the register caps that follow (64 or 72 per thread) hold their state without spilling (checked with
+// `nvcc -Xptxas -v`) and let 7–8 blocks share a multiprocessor instead of 5–6, more warps to hide memory latency.
+// Wider slices keep more channels per lane and take what they need.
+template <int NK, int Blocks>
+__host__ __device__ constexpr int min_blocks() { return NK <= 2 ? Blocks : 1; }
 
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll
@@ -168,7 +167,7 @@ __global__ void fill_kernel(float* p, float v, int64_t n) {
 // fixed order, so the forward gives the same bits every run), the real tokens' count, and the segment maxima of
 // S̃ (SMP; a maximum does not depend on the order).
 template <typename T, int NK>
-__global__ void __launch_bounds__(128) fwd_qsum_segmax(Problem p, int rpw, int cw, const T* __restrict__ q,
+__global__ void __launch_bounds__(128, (min_blocks<NK, 8>())) fwd_qsum_segmax(Problem p, int rpw, int cw, const T* __restrict__ q,
                                                        const T* __restrict__ s, float* pq, float* cnt,
                                                        float* segmax) {
     const Rows r = warp_rows(p.L, rpw);
@@ -398,12 +397,10 @@ __global__ void __launch_bounds__(32 * kCombineGroups) fwd_combine(Problem p, in
 }
 
 // Window-3 max of L̃ (leftmost winner on ties, as max_pool1d), the pooling fusion, and α = exp(z − max) / sum.
-// A warp takes its rows in chunks of U (batch_rows): first every load of the chunk (L̃ for the window, O, S, the
-// segment ids, the masks, α), then the segment maxima those ids select, then the arithmetic, so it waits on memory
-// twice per chunk instead of once or twice per row. L̃ of the two rows around a chunk's first row carry over.
-// Offsets inside a warp's rows are 32-bit (at most rows_per_warp + 2 rows of at most 5 · kMaxHidden values).
+// Every per-row load (L, O, S, the segment id) is issued one row ahead, so a warp waits on memory once per row
+// for the segment maxima (a small table in L2) rather than for each of its inputs in turn.
 template <typename T, int NK>
-__global__ void __launch_bounds__(128) fwd_fuse(Problem p, int rpw, int cw, const T* __restrict__ o, const T* __restrict__ l,
+__global__ void __launch_bounds__(128, (min_blocks<NK, 8>())) fwd_fuse(Problem p, int rpw, int cw, const T* __restrict__ o, const T* __restrict__ l,
                                                 const T* __restrict__ s, const float* gp_in, const float* segmax,
                                                 const float* mh, const float* lh, T* __restrict__ y,
                                                 int8_t* __restrict__ win, float* alpha, uint32_t* __restrict__ ties,
@@ -411,138 +408,109 @@ __global__ void __launch_bounds__(128) fwd_fuse(Problem p, int rpw, int cw, cons
     const Rows r = warp_rows(p.L, rpw);
     if (r.begin >= r.end) return;
     const int lane = threadIdx.x % 32;
-    const int64_t c0 = static_cast<int64_t>(blockIdx.z) * cw;
-    const int cn = static_cast<int>((c0 + cw < p.D ? c0 + cw : p.D) - c0);  // channels in this slice
-    const int D = static_cast<int>(p.D), ld = static_cast<int>(p.ld), H = static_cast<int>(p.H), d = D / H;
-    const int n = static_cast<int>(r.end - r.begin);
-    const int64_t L = p.L, row0 = r.b * L + r.begin;
-    const uint8_t* keep = p.keep + row0;
-    const uint8_t* spec = (p.clsgsepg && p.special) ? p.special + row0 : nullptr;
-    const int64_t* seg = p.seg + row0;
-    const int lo = r.begin > 0 ? -1 : 0, hi = r.begin + n < L ? n : n - 1;  // rows of the window that exist
-    const T* lb = l + row0 * ld + c0 + lane;
-    const T* ob = o + row0 * ld + c0 + lane;
-    const T* sb = s + row0 * ld + c0 + lane;
-    const int64_t yo = row0 * D + c0 + lane;
-    const float* smb = segmax + r.b * p.S * D + c0 + lane;
+    const int64_t c0 = static_cast<int64_t>(blockIdx.z) * cw, ce = c0 + cw < p.D ? c0 + cw : p.D;
+    const int64_t D = p.D, H = p.H, d = D / H, L = p.L;
+    const uint8_t* keep = p.keep + r.b * L;
+    const uint8_t* spec = (p.clsgsepg && p.special) ? p.special + r.b * L : nullptr;
+    auto open = [&](int64_t j) { return keep[j] && !(spec && spec[j]); };
     float gp[NK], bo[NK], bs[NK], bl[NK];
-    lane_bias<NK>(p, kProjO, c0, c0 + cn, lane, bo);
-    lane_bias<NK>(p, kProjS, c0, c0 + cn, lane, bs);
-    lane_bias<NK>(p, kProjL, c0, c0 + cn, lane, bl);
-    // A head's first channel normalises its α (its row of α, the max and sum of its head, worked out once).
-    float* arow[NK];
+    lane_bias<NK>(p, kProjO, c0, ce, lane, bo);
+    lane_bias<NK>(p, kProjS, c0, ce, lane, bs);
+    lane_bias<NK>(p, kProjL, c0, ce, lane, bl);
+    // A head's first channel normalises its α (the row offset, max and sum of its head, worked out once).
+    int64_t arow[NK];
     float amax[NK], asum[NK];
 #pragma unroll
     for (int k = 0; k < NK; ++k) {
-        const int cl = lane + 32 * k, c = static_cast<int>(c0) + cl;
-        const bool lead = cl < cn && c % d == 0;
+        const int64_t c = c0 + lane + 32 * k;
+        const bool lead = c < ce && c % d == 0;
         const int64_t h = lead ? c / d : 0;
-        arow[k] = lead ? alpha + (r.b * H + h) * L + r.begin : nullptr;
+        arow[k] = lead ? (r.b * H + h) * L : -1;
         amax[k] = lead ? mh[r.b * H + h] : 0.f;
         asum[k] = lead ? lh[r.b * H + h] : 1.f;
-        gp[k] = cl < cn ? gp_in[r.b * D + c0 + cl] : 0.f;
+        gp[k] = c < ce ? gp_in[r.b * D + c] : 0.f;
     }
-    constexpr int U = chunk_rows<NK>();
-    // Window slots: slot j holds row i0 − 1 + j of the chunk starting at i0 (warp-relative), the sentinel where the
-    // row is outside the sequence or closed to the window.
-    float lt[U + 2][NK];
-    auto load_lt = [&](float (&dst)[NK], int j) {
-        const bool in = j >= lo && j <= hi;
-        const bool op = in && keep[j] && !(spec && spec[j]);
-        const T* lr = lb + (in ? j : 0) * ld;
+    // One row's inputs: L̃ (the sentinel where the row is closed to the window), O and S with their biases, the
+    // segment id. The loads do not wait for the mask: it only selects afterwards.
+    struct RowIn {
+        float lt[NK], ov[NK], sv[NK];
+        int64_t sid;
+    };
+    auto load = [&](int64_t j, RowIn& in) {
+        const int64_t t = r.b * L + j;
+        const T* lr = l + t * p.ld;
+        const T* orow = o + t * p.ld;
+        const T* srow = s + t * p.ld;
 #pragma unroll
         for (int k = 0; k < NK; ++k) {
-            const float v = (in && lane + 32 * k < cn) ? to_f(lr[32 * k]) + bl[k] : kSentinel;
-            dst[k] = op ? v : kSentinel;
+            const int64_t c = c0 + lane + 32 * k;
+            in.lt[k] = c < ce ? to_f(lr[c]) + bl[k] : kSentinel;
+            in.ov[k] = c < ce ? to_f(orow[c]) + bo[k] : 0.f;
+            in.sv[k] = c < ce ? to_f(srow[c]) + bs[k] : 0.f;
+        }
+        in.sid = clamp_seg(p.seg[t], p.S);
+        if (!open(j)) {
+#pragma unroll
+            for (int k = 0; k < NK; ++k) in.lt[k] = kSentinel;
         }
     };
-    load_lt(lt[0], -1);
-    load_lt(lt[1], 0);
-    for (int i0 = 0; i0 < n; i0 += U) {
-        float ov[U][NK], sv[U][NK], av[U][NK], sm[U][NK];
-        int64_t sid[U];
-        bool real[U], sp[U];
+    RowIn prev, cur, next;
+    if (r.begin > 0) load(r.begin - 1, prev);
+    load(r.begin, cur);
+    for (int64_t i = r.begin; i < r.end; ++i) {
+        const bool has_left = i > 0, has_right = i + 1 < L;
+        if (has_right) load(i + 1, next);
+        const int64_t t = r.b * L + i;
+        const bool real = keep[i] != 0, sp = spec && spec[i];
+        const float* sm = segmax + (r.b * p.S + cur.sid) * D;
+        bool eq[NK];
 #pragma unroll
-        for (int j = 2; j < U + 2; ++j) {
-            const int row = i0 - 1 + j;  // up to the row after the warp's last (the window's right neighbour)
-            if (row <= n) load_lt(lt[j], row);
+        for (int k = 0; k < NK; ++k) {
+            const int64_t c = c0 + lane + 32 * k;
+            eq[k] = false;
+            if (c >= ce) continue;
+            const float smc = sm[c];
+            // The same fp32 value as the segment maxima were taken over, so a winner compares equal.
+            if (ties) eq[k] = (real ? cur.sv[k] : kSentinel) == smc;
+            float best;
+            int8_t w;
+            if (has_left) {
+                best = prev.lt[k], w = 0;
+                if (cur.lt[k] > best) best = cur.lt[k], w = 1;
+            } else {
+                best = cur.lt[k], w = 1;
+            }
+            if (has_right && next.lt[k] > best) best = next.lt[k], w = 2;
+            win[t * D + c] = w;
+            const float ov = cur.ov[k];
+            if (outs) outs[t * D + c] = from_f<T>(ov);
+            float out = 0.f;
+            if (real) out = sp ? gp[k] * ov : (gp[k] + smc) * ov + best;
+            y[t * D + c] = from_f<T>(out);
+            if (arow[k] >= 0) {
+                const int64_t ai = arow[k] + i;
+                alpha[ai] = expf(alpha[ai] - amax[k]) / asum[k];
+            }
         }
-#pragma unroll
-        for (int u = 0; u < U; ++u) {
-            const int i = i0 + u;
-            real[u] = sp[u] = false, sid[u] = 0;
-            if (i >= n) continue;
-            real[u] = keep[i] != 0;
-            sp[u] = spec && spec[i];
-            sid[u] = clamp_seg(seg[i], p.S);
+        if (ties) {
+            const int64_t W = (D + 31) / 32;
 #pragma unroll
             for (int k = 0; k < NK; ++k) {
-                const bool ok = lane + 32 * k < cn;
-                ov[u][k] = ok ? to_f(ob[i * ld + 32 * k]) + bo[k] : 0.f;
-                sv[u][k] = ok ? to_f(sb[i * ld + 32 * k]) + bs[k] : 0.f;
-                av[u][k] = arow[k] ? arow[k][i] : 0.f;
+                const unsigned bits = __ballot_sync(0xffffffffu, eq[k]);
+                const int64_t cb = c0 + 32 * k;
+                if (lane == 0 && cb < ce) ties[t * W + cb / 32] = bits;
             }
         }
-#pragma unroll
-        for (int u = 0; u < U; ++u) {
-            if (i0 + u >= n) break;
-            const float* smr = smb + sid[u] * D;
-#pragma unroll
-            for (int k = 0; k < NK; ++k) sm[u][k] = lane + 32 * k < cn ? smr[32 * k] : 0.f;
-        }
-#pragma unroll
-        for (int u = 0; u < U; ++u) {
-            const int i = i0 + u;
-            if (i >= n) break;
-            const bool has_left = r.begin + i > 0, has_right = r.begin + i + 1 < L;
-            const int64_t yt = yo + static_cast<int64_t>(i) * D;
-            bool eq[NK];
-#pragma unroll
-            for (int k = 0; k < NK; ++k) {
-                eq[k] = false;
-                if (lane + 32 * k >= cn) continue;
-                const float smc = sm[u][k];
-                // The same fp32 value as the segment maxima were taken over, so a winner compares equal.
-                if (ties) eq[k] = (real[u] ? sv[u][k] : kSentinel) == smc;
-                float best;
-                int8_t w;
-                if (has_left) {
-                    best = lt[u][k], w = 0;
-                    if (lt[u + 1][k] > best) best = lt[u + 1][k], w = 1;
-                } else {
-                    best = lt[u + 1][k], w = 1;
-                }
-                if (has_right && lt[u + 2][k] > best) best = lt[u + 2][k], w = 2;
-                win[yt + 32 * k] = w;
-                const float ovk = ov[u][k];
-                if (outs) outs[yt + 32 * k] = from_f<T>(ovk);
-                float out = 0.f;
-                if (real[u]) out = sp[u] ? gp[k] * ovk : (gp[k] + smc) * ovk + best;
-                y[yt + 32 * k] = from_f<T>(out);
-                if (arow[k]) arow[k][i] = expf(av[u][k] - amax[k]) / asum[k];
-            }
-            if (ties) {
-                const int W = (D + 31) / 32;
-                const int64_t t = row0 + i;
-#pragma unroll
-                for (int k = 0; k < NK; ++k) {
-                    const unsigned bits = __ballot_sync(0xffffffffu, eq[k]);
-                    if (lane == 0 && 32 * k < cn) ties[t * W + (c0 + 32 * k) / 32] = bits;
-                }
-            }
-        }
-#pragma unroll
-        for (int k = 0; k < NK; ++k) lt[0][k] = lt[U][k], lt[1][k] = lt[U + 1][k];
+        prev = cur;
+        cur = next;
     }
 }
 
 // ---- backward ---------------------------------------------------------------------------------------------------
 
 // dO, dL, the gradient of g′, and per segment the sum of Ŝ's gradient and the number of tied maxima.
-// Chunks of U rows as in the fusion: the window's dY and winner codes (two rows carried over), O, the tie words,
-// the segment ids and masks of the chunk's rows, then the segment maxima, then the arithmetic in row order.
 template <typename T, int NK>
-__global__ void __launch_bounds__(128) bwd_rows(Problem p, int rpw, int cw, const T* __restrict__ o, const T* __restrict__ s,
+__global__ void __launch_bounds__(128, (min_blocks<NK, 7>())) bwd_rows(Problem p, int rpw, int cw, const T* __restrict__ o, const T* __restrict__ s,
                                                 const T* __restrict__ dy, const float* gp_in, const float* segmax,
                                                 const int8_t* __restrict__ win, const uint32_t* __restrict__ eqbits,
                                                 T* __restrict__ dout, T* __restrict__ dl, float* dgp_out, float* gsum,
@@ -550,142 +518,119 @@ __global__ void __launch_bounds__(128) bwd_rows(Problem p, int rpw, int cw, cons
     const Rows r = warp_rows(p.L, rpw);
     if (r.begin >= r.end) return;
     const int lane = threadIdx.x % 32;
-    const int64_t c0 = static_cast<int64_t>(blockIdx.z) * cw;
-    const int cn = static_cast<int>((c0 + cw < p.D ? c0 + cw : p.D) - c0);  // channels in this slice
-    const int D = static_cast<int>(p.D), ldg = static_cast<int>(p.ldg), W = (D + 31) / 32;
-    const int n = static_cast<int>(r.end - r.begin);
-    const int64_t L = p.L, row0 = r.b * L + r.begin;
-    const uint8_t* keep = p.keep + row0;
-    const uint8_t* spec = (p.clsgsepg && p.special) ? p.special + row0 : nullptr;
-    const int64_t* seg = p.seg + row0;
-    const int lo = r.begin > 0 ? -1 : 0, hi = r.begin + n < L ? n : n - 1;  // rows of the window that exist
-    const int64_t xo = row0 * D + c0 + lane;                                  // [B, L, D] tensors
-    const int64_t go = row0 * ldg + c0 + lane;                                // the gradients (row stride ldg)
-    const uint32_t* eqb = eqbits ? eqbits + row0 * W + c0 / 32 : nullptr;
-    const int64_t sbase = r.b * p.S * D + c0 + lane;                          // segment tables
-    constexpr int U = chunk_rows<NK>();
-    // Window slots: slot j holds warp-relative row i0 − 1 + j: dY as stored, the winner codes (−1 outside the
-    // sequence), and whether the row is real (kw) and open to the window (ow).
-    float gw[U + 2][NK];
-    int8_t ww[U + 2][NK];
-    bool kw[U + 2], ow[U + 2];
-    auto load_window = [&](float (&g)[NK], int8_t (&w)[NK], bool& k_out, bool& o_out, int j) {
-        const bool in = j >= lo && j <= hi;
-        const bool real = in && keep[j];
-        k_out = real;
-        o_out = real && !(spec && spec[j]);
-        const int64_t at = xo + static_cast<int64_t>(in ? j : 0) * D;
+    const int64_t c0 = static_cast<int64_t>(blockIdx.z) * cw, ce = c0 + cw < p.D ? c0 + cw : p.D;
+    const int64_t D = p.D, L = p.L;
+    const uint8_t* keep = p.keep + r.b * L;
+    const uint8_t* spec = (p.clsgsepg && p.special) ? p.special + r.b * L : nullptr;
+    auto open = [&](int64_t j) { return keep[j] && !(spec && spec[j]); };
+    // Sliding window over the gradient reaching L̂ (zero at padding and specials) and the winner codes; the next
+    // row's O, tie words and segment id are loaded with them (one row ahead, like the forward's fusion).
+    float gprev[NK], gcur[NK], gnext[NK], ocur[NK], onext[NK];
+    int8_t wprev[NK], wcur[NK], wnext[NK];
+    uint32_t eqcur[NK], eqnext[NK];
+    int64_t sidcur = 0, sidnext = 0;
+    const int64_t W = (D + 31) / 32;
+    auto load = [&](int64_t j, float* gout, int8_t* wout) {
+        const bool op = open(j);
+        const T* dr = dy + (r.b * L + j) * D;
+        const int8_t* wr = win + (r.b * L + j) * D;
 #pragma unroll
         for (int k = 0; k < NK; ++k) {
-            const bool ok = in && lane + 32 * k < cn;
-            g[k] = ok ? to_f(dy[at + 32 * k]) : 0.f;
-            w[k] = ok ? win[at + 32 * k] : int8_t(-1);
+            const int64_t c = c0 + lane + 32 * k;
+            const float g = c < ce ? to_f(dr[c]) : 0.f;
+            gout[k] = op ? g : 0.f;
+            wout[k] = c < ce ? wr[c] : int8_t(-1);
         }
+    };
+    auto load_row = [&](int64_t j, float* ov, uint32_t* eqw, int64_t& sid) {
+        const int64_t t = r.b * L + j;
+        const T* orow = o + t * D;
+#pragma unroll
+        for (int k = 0; k < NK; ++k) {
+            const int64_t c = c0 + lane + 32 * k;
+            ov[k] = c < ce ? to_f(orow[c]) : 0.f;
+            eqw[k] = (eqbits && c0 + 32 * k < ce) ? eqbits[t * W + (c0 + 32 * k) / 32] : 0u;
+        }
+        sid = clamp_seg(p.seg[t], p.S);
     };
     float gp[NK], dgp[NK], gs[NK], tc[NK], dbo[NK], dbl[NK];
 #pragma unroll
     for (int k = 0; k < NK; ++k) {
-        const int cl = lane + 32 * k;
-        gp[k] = cl < cn ? gp_in[r.b * D + c0 + cl] : 0.f;
+        const int64_t c = c0 + lane + 32 * k;
+        gp[k] = c < ce ? gp_in[r.b * D + c] : 0.f;
         dgp[k] = gs[k] = tc[k] = dbo[k] = dbl[k] = 0.f;
+        wprev[k] = -1;
+        gprev[k] = 0.f;
     }
-    load_window(gw[0], ww[0], kw[0], ow[0], -1);
-    load_window(gw[1], ww[1], kw[1], ow[1], 0);
+    if (r.begin > 0) load(r.begin - 1, gprev, wprev);
+    load(r.begin, gcur, wcur);
+    load_row(r.begin, ocur, eqcur, sidcur);
     int64_t cur_seg = -1;
     auto flush = [&]() {
 #pragma unroll
         for (int k = 0; k < NK; ++k) {
-            if (lane + 32 * k < cn) {
-                const int64_t at = sbase + cur_seg * D + 32 * k;
+            const int64_t c = c0 + lane + 32 * k;
+            if (c < ce) {
+                const int64_t at = (r.b * p.S + cur_seg) * D + c;
                 if (gs[k] != 0.f) atomicAdd(gsum + at, gs[k]);
                 if (tc[k] != 0.f) atomicAdd(ties + at, tc[k]);
             }
             gs[k] = tc[k] = 0.f;
         }
     };
-    for (int i0 = 0; i0 < n; i0 += U) {
-        float ov[U][NK], sv[U][NK], sm[U][NK];
-        uint32_t eq[U][NK];
-        int64_t sid[U];
-#pragma unroll
-        for (int j = 2; j < U + 2; ++j) {
-            const int row = i0 - 1 + j;  // up to the row after the warp's last (the window's right neighbour)
-            if (row <= n) load_window(gw[j], ww[j], kw[j], ow[j], row);
+    for (int64_t i = r.begin; i < r.end; ++i) {
+        const bool has_right = i + 1 < L;
+        if (has_right) load(i + 1, gnext, wnext);
+        if (i + 1 < r.end) load_row(i + 1, onext, eqnext, sidnext);
+        const int64_t t = r.b * L + i;
+        const bool real = keep[i] != 0, sp = spec && spec[i], op = real && !sp;
+        const int64_t sid = sidcur;
+        if (sid != cur_seg) {
+            if (cur_seg >= 0) flush();
+            cur_seg = sid;
         }
+        const float* sm = segmax + (r.b * p.S + sid) * D;
+        const T* srow = s + t * D;
+        const T* dyrow = dy + t * D;
 #pragma unroll
-        for (int u = 0; u < U; ++u) {
-            const int i = i0 + u;
-            sid[u] = 0;
-            if (i >= n) continue;
-            sid[u] = clamp_seg(seg[i], p.S);
-            const int64_t at = xo + static_cast<int64_t>(i) * D;
-            const bool real = keep[i] != 0;
-#pragma unroll
-            for (int k = 0; k < NK; ++k) {
-                const bool ok = lane + 32 * k < cn;
-                ov[u][k] = ok ? to_f(o[at + 32 * k]) : 0.f;
-                eq[u][k] = (eqb && 32 * k < cn) ? eqb[i * W + k] : 0u;
-                // Without tie words the tie is found again by comparing S with its segment's maximum.
-                sv[u][k] = (!eqb && ok) ? (real ? to_f(s[at + 32 * k]) : kSentinel) : 0.f;
-            }
-        }
-#pragma unroll
-        for (int u = 0; u < U; ++u) {
-            if (i0 + u >= n) break;
-            const float* smr = segmax + sbase + sid[u] * D;
-#pragma unroll
-            for (int k = 0; k < NK; ++k) sm[u][k] = lane + 32 * k < cn ? smr[32 * k] : 0.f;
-        }
-#pragma unroll
-        for (int u = 0; u < U; ++u) {
-            const int i = i0 + u;
-            if (i >= n) break;
-            const bool real = kw[u + 1], op = ow[u + 1], sp = real && !op;
-            const bool has_left = r.begin + i > 0, has_right = r.begin + i + 1 < L;
-            if (sid[u] != cur_seg) {
-                if (cur_seg >= 0) flush();
-                cur_seg = sid[u];
-            }
-            const int64_t gt = go + static_cast<int64_t>(i) * ldg;
-#pragma unroll
-            for (int k = 0; k < NK; ++k) {
-                if (lane + 32 * k >= cn) continue;
-                const float m = sm[u][k];
-                const bool tied = eqb ? ((eq[u][k] >> lane) & 1u) != 0 : sv[u][k] == m;
-                if (tied) tc[k] += 1.f;
-                float d_o = 0.f, d_l = 0.f;
-                if (real) {
-                    const float gy = gw[u + 1][k], ovk = ov[u][k];
-                    dgp[k] += gy * ovk;
-                    d_o = gy * (gp[k] + (sp ? 0.f : m));
-                    if (!sp) gs[k] += gy * ovk;
-                    if (op) {
-                        if (has_left && ww[u][k] == 2 && ow[u]) d_l += gw[u][k];
-                        if (ww[u + 1][k] == 1) d_l += gy;
-                        if (has_right && ww[u + 2][k] == 0 && ow[u + 2]) d_l += gw[u + 2][k];
-                    }
+        for (int k = 0; k < NK; ++k) {
+            const int64_t c = c0 + lane + 32 * k;
+            if (c >= ce) continue;
+            const float m = sm[c];
+            const bool tied = eqbits ? ((eqcur[k] >> lane) & 1u) != 0 : (real ? to_f(srow[c]) : kSentinel) == m;
+            if (tied) tc[k] += 1.f;
+            float d_o = 0.f, d_l = 0.f;
+            if (real) {
+                const float gy = to_f(dyrow[c]), ov = ocur[k];
+                dgp[k] += gy * ov;
+                d_o = gy * (gp[k] + (sp ? 0.f : m));
+                if (!sp) gs[k] += gy * ov;
+                if (op) {
+                    if (i > 0 && wprev[k] == 2) d_l += gprev[k];
+                    if (wcur[k] == 1) d_l += gy;
+                    if (has_right && wnext[k] == 0) d_l += gnext[k];
                 }
-                dout[gt + 32 * k] = from_f<T>(d_o);
-                dl[gt + 32 * k] = from_f<T>(d_l);
-                dbo[k] += d_o;
-                dbl[k] += d_l;
             }
+            dout[t * p.ldg + c] = from_f<T>(d_o);
+            dl[t * p.ldg + c] = from_f<T>(d_l);
+            dbo[k] += d_o;
+            dbl[k] += d_l;
         }
 #pragma unroll
         for (int k = 0; k < NK; ++k) {
-            gw[0][k] = gw[U][k], gw[1][k] = gw[U + 1][k];
-            ww[0][k] = ww[U][k], ww[1][k] = ww[U + 1][k];
+            gprev[k] = gcur[k], gcur[k] = gnext[k], wprev[k] = wcur[k], wcur[k] = wnext[k];
+            ocur[k] = onext[k], eqcur[k] = eqnext[k];
         }
-        kw[0] = kw[U], kw[1] = kw[U + 1], ow[0] = ow[U], ow[1] = ow[U + 1];
+        sidcur = sidnext;
     }
     flush();
 #pragma unroll
     for (int k = 0; k < NK; ++k) {
-        const int cl = lane + 32 * k;
-        if (cl < cn) atomicAdd(dgp_out + r.b * D + c0 + cl, dgp[k]);
+        const int64_t c = c0 + lane + 32 * k;
+        if (c < ce) atomicAdd(dgp_out + r.b * D + c, dgp[k]);
     }
-    add_dbias<NK>(p, kProjO, c0, c0 + cn, lane, dbo);
-    add_dbias<NK>(p, kProjL, c0, c0 + cn, lane, dbl);
+    add_dbias<NK>(p, kProjO, c0, ce, lane, dbo);
+    add_dbias<NK>(p, kProjL, c0, ce, lane, dbl);
 }
 
 // C[b, h] = Σ_i α_i dα_i = <dg′, g′> + Σ_i α_i · (the α output's own gradient).
@@ -710,7 +655,7 @@ __global__ void bwd_softmax_dot(Problem p, const float* dgp, const float* gp, co
 // GA backward over K: dα_i = <dg′, K_i> (+ α's own gradient), dz = α (dα − C), dK = α dg′ + dz g / √d,
 // and the query mean's gradient Σ dz K / √d.
 template <typename T, int NK>
-__global__ void __launch_bounds__(128) bwd_keys(Problem p, int rpw, int cw, const T* __restrict__ k_in, const float* g_in,
+__global__ void __launch_bounds__(128, (min_blocks<NK, 6>())) bwd_keys(Problem p, int rpw, int cw, const T* __restrict__ k_in, const float* g_in,
                                                 const float* dgp_in, const float* alpha, const float* dalpha,
                                                 const float* C, T* __restrict__ dk, float* dg_out) {
     extern __shared__ float zsm[];
@@ -788,10 +733,10 @@ __global__ void __launch_bounds__(128) bwd_keys(Problem p, int rpw, int cw, cons
 }
 
 // dQ = the query mean's gradient / count on real tokens; dS = the segment's summed gradient shared by its ties.
-// Chunks of U rows: the masks, segment ids and tie words (or S) of the chunk first, then its segments' sums and
+// Chunks of U rows (2 for up to 64 channels per slice, else 1): the masks, segment ids and tie words (or S) of the chunk first, then its segments' sums and
 // tie counts (and maxima, without tie words), then the stores.
 template <typename T, int NK>
-__global__ void __launch_bounds__(128) bwd_qs(Problem p, int rpw, int cw, const T* __restrict__ s, const float* dg,
+__global__ void __launch_bounds__(128, (min_blocks<NK, 8>())) bwd_qs(Problem p, int rpw, int cw, const T* __restrict__ s, const float* dg,
                                               const float* cnt, const float* segmax, const float* gsum,
                                               const float* ties, const uint32_t* __restrict__ eqbits,
                                               T* __restrict__ dq, T* __restrict__ ds) {
@@ -815,7 +760,7 @@ __global__ void __launch_bounds__(128) bwd_qs(Problem p, int rpw, int cw, const 
         dq_v[k] = cl < cn ? dg[r.b * D + c0 + cl] * inv_n : 0.f;
         dbq[k] = dbs[k] = 0.f;
     }
-    constexpr int U = chunk_rows<NK>();
+    constexpr int U = NK <= 2 ? 2 : 1;
     for (int i0 = 0; i0 < n; i0 += U) {
         bool real[U], tied[U][NK];
         int64_t at[U];
