@@ -825,12 +825,12 @@ int rows_per_warp(const Problem& p) {
         return n > 0 && n <= 1024 ? n : 0;
     }();
     if (forced > 0) return forced;
-    // From a sweep of whole training steps (docs/PERFORMANCE.md, tests/gpu/round19.sh): 8 rows per warp below
-    // 32K rows, 16 below 512K, 32 below 1M, 64 beyond; fewer rows per warp lose more to the per-warp partials and
-    // the window's extra rows than they gain in parallelism.
+    // From sweeps of whole training steps (docs/PERFORMANCE.md, tests/gpu/round19.sh and, after the register caps,
+    // round27.sh): 8 rows per warp below 32K rows, 16 below 128K, 32 below 512K, 64 beyond; fewer rows per warp
+    // lose more to the per-warp partials and the window's extra rows than they gain in parallelism.
     const int64_t rows = p.B * p.L;
-    if (rows >= (int64_t(1) << 20)) return 64;
-    if (rows >= (int64_t(1) << 19)) return 32;
+    if (rows >= (int64_t(1) << 19)) return 64;
+    if (rows >= (int64_t(1) << 17)) return 32;
     if (rows >= (int64_t(1) << 15)) return 16;
     return 8;
 }
