@@ -95,8 +95,8 @@ template <int NK>
 __host__ __device__ constexpr int batch_rows() { return NK <= 2 ? 4 : (NK <= 8 ? 2 : 1); }
 
 // Blocks per multiprocessor the row kernels ask the compiler to fit, for up to 64 channels per slice (the LRA
-// shapes): the register caps that follow (64 or 72 per thread) hold their state without spilling (checked with
-// `nvcc -Xptxas -v`) and let 7–8 blocks share a multiprocessor instead of 5–6, more warps to hide memory latency.
+// shapes): the register caps that follow (64 to 80 per thread) hold their state without spilling (checked with
+// `nvcc -Xptxas -v`) and let 6–8 blocks share a multiprocessor instead of 5–6, more warps to hide memory latency.
 // Wider slices keep more channels per lane and take what they need.
 template <int NK, int Blocks>
 __host__ __device__ constexpr int min_blocks() { return NK <= 2 ? Blocks : 1; }
@@ -167,9 +167,9 @@ __global__ void fill_kernel(float* p, float v, int64_t n) {
 // fixed order, so the forward gives the same bits every run), the real tokens' count, and the segment maxima of
 // S̃ (SMP; a maximum does not depend on the order).
 template <typename T, int NK>
-__global__ void __launch_bounds__(128, (min_blocks<NK, 8>())) fwd_qsum_segmax(Problem p, int rpw, int cw, const T* __restrict__ q,
-                                                       const T* __restrict__ s, float* pq, float* cnt,
-                                                       float* segmax) {
+__global__ void __launch_bounds__(128, (min_blocks<NK, 8>()))
+    fwd_qsum_segmax(Problem p, int rpw, int cw, const T* __restrict__ q, const T* __restrict__ s, float* pq,
+                    float* cnt, float* segmax) {
     const Rows r = warp_rows(p.L, rpw);
     const int lane = threadIdx.x % 32;
     const int64_t c0 = static_cast<int64_t>(blockIdx.z) * cw, ce = c0 + cw < p.D ? c0 + cw : p.D;
@@ -400,11 +400,11 @@ __global__ void __launch_bounds__(32 * kCombineGroups) fwd_combine(Problem p, in
 // Every per-row load (L, O, S, the segment id) is issued one row ahead, so a warp waits on memory once per row
 // for the segment maxima (a small table in L2) rather than for each of its inputs in turn.
 template <typename T, int NK>
-__global__ void __launch_bounds__(128, (min_blocks<NK, 8>())) fwd_fuse(Problem p, int rpw, int cw, const T* __restrict__ o, const T* __restrict__ l,
-                                                const T* __restrict__ s, const float* gp_in, const float* segmax,
-                                                const float* mh, const float* lh, T* __restrict__ y,
-                                                int8_t* __restrict__ win, float* alpha, uint32_t* __restrict__ ties,
-                                                T* __restrict__ outs) {
+__global__ void __launch_bounds__(128, (min_blocks<NK, 8>()))
+    fwd_fuse(Problem p, int rpw, int cw, const T* __restrict__ o, const T* __restrict__ l,
+             const T* __restrict__ s, const float* gp_in, const float* segmax, const float* mh,
+             const float* lh, T* __restrict__ y, int8_t* __restrict__ win, float* alpha,
+             uint32_t* __restrict__ ties, T* __restrict__ outs) {
     const Rows r = warp_rows(p.L, rpw);
     if (r.begin >= r.end) return;
     const int lane = threadIdx.x % 32;
@@ -510,11 +510,11 @@ __global__ void __launch_bounds__(128, (min_blocks<NK, 8>())) fwd_fuse(Problem p
 
 // dO, dL, the gradient of g′, and per segment the sum of Ŝ's gradient and the number of tied maxima.
 template <typename T, int NK>
-__global__ void __launch_bounds__(128, (min_blocks<NK, 7>())) bwd_rows(Problem p, int rpw, int cw, const T* __restrict__ o, const T* __restrict__ s,
-                                                const T* __restrict__ dy, const float* gp_in, const float* segmax,
-                                                const int8_t* __restrict__ win, const uint32_t* __restrict__ eqbits,
-                                                T* __restrict__ dout, T* __restrict__ dl, float* dgp_out, float* gsum,
-                                                float* ties) {
+__global__ void __launch_bounds__(128, (min_blocks<NK, 7>()))
+    bwd_rows(Problem p, int rpw, int cw, const T* __restrict__ o, const T* __restrict__ s,
+             const T* __restrict__ dy, const float* gp_in, const float* segmax,
+             const int8_t* __restrict__ win, const uint32_t* __restrict__ eqbits, T* __restrict__ dout,
+             T* __restrict__ dl, float* dgp_out, float* gsum, float* ties) {
     const Rows r = warp_rows(p.L, rpw);
     if (r.begin >= r.end) return;
     const int lane = threadIdx.x % 32;
@@ -655,9 +655,9 @@ __global__ void bwd_softmax_dot(Problem p, const float* dgp, const float* gp, co
 // GA backward over K: dα_i = <dg′, K_i> (+ α's own gradient), dz = α (dα − C), dK = α dg′ + dz g / √d,
 // and the query mean's gradient Σ dz K / √d.
 template <typename T, int NK>
-__global__ void __launch_bounds__(128, (min_blocks<NK, 6>())) bwd_keys(Problem p, int rpw, int cw, const T* __restrict__ k_in, const float* g_in,
-                                                const float* dgp_in, const float* alpha, const float* dalpha,
-                                                const float* C, T* __restrict__ dk, float* dg_out) {
+__global__ void __launch_bounds__(128, (min_blocks<NK, 6>()))
+    bwd_keys(Problem p, int rpw, int cw, const T* __restrict__ k_in, const float* g_in, const float* dgp_in,
+             const float* alpha, const float* dalpha, const float* C, T* __restrict__ dk, float* dg_out) {
     extern __shared__ float zsm[];
     const Rows r = warp_rows(p.L, rpw);
     if (r.begin >= r.end) return;
@@ -733,13 +733,13 @@ __global__ void __launch_bounds__(128, (min_blocks<NK, 6>())) bwd_keys(Problem p
 }
 
 // dQ = the query mean's gradient / count on real tokens; dS = the segment's summed gradient shared by its ties.
-// Chunks of U rows (2 for up to 64 channels per slice, else 1): the masks, segment ids and tie words (or S) of the chunk first, then its segments' sums and
-// tie counts (and maxima, without tie words), then the stores.
+// Chunks of U rows (2 for up to 64 channels per slice, else 1): the masks, segment ids and tie words (or S) of the
+// chunk first, then its segments' shared gradients (and maxima, without tie words), then the stores.
 template <typename T, int NK>
-__global__ void __launch_bounds__(128, (min_blocks<NK, 8>())) bwd_qs(Problem p, int rpw, int cw, const T* __restrict__ s, const float* dg,
-                                              const float* cnt, const float* segmax, const float* gsum,
-                                              const float* ties, const uint32_t* __restrict__ eqbits,
-                                              T* __restrict__ dq, T* __restrict__ ds) {
+__global__ void __launch_bounds__(128, (min_blocks<NK, 8>()))
+    bwd_qs(Problem p, int rpw, int cw, const T* __restrict__ s, const float* dg, const float* cnt,
+           const float* segmax, const float* gsum, const float* ties, const uint32_t* __restrict__ eqbits,
+           T* __restrict__ dq, T* __restrict__ ds) {
     const Rows r = warp_rows(p.L, rpw);
     if (r.begin >= r.end) return;
     const int lane = threadIdx.x % 32;
@@ -762,9 +762,9 @@ __global__ void __launch_bounds__(128, (min_blocks<NK, 8>())) bwd_qs(Problem p, 
     }
     constexpr int U = NK <= 2 ? 2 : 1;
     for (int i0 = 0; i0 < n; i0 += U) {
-        bool real[U], tied[U][NK];
+        bool real[U], tie_bit[U][NK];
         int64_t at[U];
-        float sv[U][NK], num[U][NK], den[U][NK];
+        float sv[U][NK], sg[U][NK];  // S (without tie words); the segment's gradient share where tied
 #pragma unroll
         for (int u = 0; u < U; ++u) {
             const int i = i0 + u;
@@ -776,7 +776,7 @@ __global__ void __launch_bounds__(128, (min_blocks<NK, 8>())) bwd_qs(Problem p, 
             for (int k = 0; k < NK; ++k) {
                 const bool ok = lane + 32 * k < cn;
                 const uint32_t w = (eqb && 32 * k < cn) ? eqb[i * W + k] : 0u;
-                tied[u][k] = ((w >> lane) & 1u) != 0;
+                tie_bit[u][k] = ((w >> lane) & 1u) != 0;
                 sv[u][k] = (!eqb && ok) ? to_f(s[xo + static_cast<int64_t>(i) * D + 32 * k]) : 0.f;
             }
         }
@@ -784,10 +784,10 @@ __global__ void __launch_bounds__(128, (min_blocks<NK, 8>())) bwd_qs(Problem p, 
         for (int u = 0; u < U; ++u) {
 #pragma unroll
             for (int k = 0; k < NK; ++k) {
-                num[u][k] = 0.f, den[u][k] = 1.f;
+                sg[u][k] = 0.f;
                 if (i0 + u >= n || !real[u] || lane + 32 * k >= cn) continue;
-                if (!eqb) tied[u][k] = sv[u][k] == segmax[at[u] + 32 * k];
-                if (tied[u][k]) num[u][k] = gsum[at[u] + 32 * k], den[u][k] = ties[at[u] + 32 * k];
+                const bool tied = eqb ? tie_bit[u][k] : sv[u][k] == segmax[at[u] + 32 * k];
+                if (tied) sg[u][k] = gsum[at[u] + 32 * k] / ties[at[u] + 32 * k];
             }
         }
 #pragma unroll
@@ -798,15 +798,11 @@ __global__ void __launch_bounds__(128, (min_blocks<NK, 8>())) bwd_qs(Problem p, 
 #pragma unroll
             for (int k = 0; k < NK; ++k) {
                 if (lane + 32 * k >= cn) continue;
-                float q = 0.f, sg = 0.f;
-                if (real[u]) {
-                    q = dq_v[k];
-                    if (tied[u][k]) sg = num[u][k] / den[u][k];
-                }
+                const float q = real[u] ? dq_v[k] : 0.f;
                 dq[gt + 32 * k] = from_f<T>(q);
-                ds[gt + 32 * k] = from_f<T>(sg);
+                ds[gt + 32 * k] = from_f<T>(sg[u][k]);
                 dbq[k] += q;
-                dbs[k] += sg;
+                dbs[k] += sg[u][k];
             }
         }
     }
