@@ -10,6 +10,8 @@
 // that leaves per-warp partial sums), O and L (window maxima, fusion, α normalisation). Backward: dY, O, S
 // (dO, dL, g′'s gradient, segment sums and tie counts), K (dK, the query-mean gradient), S (dQ, dS).
 #include "core/kernels/cuda/ponet_mixing_cuda.h"
+#include "core/kernels/cuda/ponet_mixing_device.cuh"
+#include "core/kernels/cuda/ponet_mixing_vec.h"
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -24,47 +26,7 @@ namespace ponet::cuda_kernels {
 
 namespace {
 
-constexpr int kWarps = 4;
-constexpr float kSentinel = -10000.0f;
-
-__device__ __forceinline__ float to_f(float v) { return v; }
-__device__ __forceinline__ float to_f(__nv_bfloat16 v) { return __bfloat162float(v); }
-__device__ __forceinline__ float to_f(__half v) { return __half2float(v); }
-template <typename T>
-__device__ __forceinline__ T from_f(float v);
-template <>
-__device__ __forceinline__ float from_f<float>(float v) { return v; }
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_f<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
-template <>
-__device__ __forceinline__ __half from_f<__half>(float v) { return __float2half_rn(v); }
-
-// Float max through integer atomics: non-negative floats order like signed ints, negative ones reversed like
-// unsigned ints. The sign bit (not `v >= 0`) decides, so -0.0 is handled too.
-__device__ __forceinline__ void atomic_max_float(float* addr, float v) {
-    if (!signbit(v))
-        atomicMax(reinterpret_cast<int*>(addr), __float_as_int(v));
-    else
-        atomicMin(reinterpret_cast<unsigned int*>(addr), __float_as_uint(v));
-}
-
-struct Rows {
-    int64_t b, begin, end;  // this warp's rows [begin, end) of batch row b
-};
-
-__device__ __forceinline__ Rows warp_rows(int64_t L, int rows_per_warp) {
-    const int warp = threadIdx.x / 32;
-    Rows r;
-    r.b = blockIdx.y;
-    r.begin = (static_cast<int64_t>(blockIdx.x) * kWarps + warp) * rows_per_warp;
-    r.end = r.begin + rows_per_warp < L ? r.begin + rows_per_warp : L;
-    return r;
-}
-
-__device__ __forceinline__ int64_t clamp_seg(int64_t s, int64_t S) { return s < 0 ? 0 : (s >= S ? S - 1 : s); }
-
-// The projections' column blocks in a packed input, its bias and its bias gradient.
-enum Projection : int { kProjQ = 0, kProjK = 1, kProjO = 2, kProjS = 3, kProjL = 4 };
+using namespace mixing;  // NOLINT: the shared helpers of ponet_mixing_device.cuh
 
 // A lane's bias values of one projection (0 without a bias).
 template <int NK>
@@ -895,17 +857,32 @@ void launch_forward(const Problem& p, const void* q, const void* k, const void* 
     const dim3 grid(static_cast<unsigned>(blocks_per_row(p, rpw)), static_cast<unsigned>(p.B),
                     static_cast<unsigned>((p.D + cw - 1) / cw));
     const size_t smem = sizeof(float) * kWarps * p.H;
-    fwd_qsum_segmax<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(q),
-                                                             static_cast<const T*>(s), f.pq, st.cnt, st.segmax);
+    // The vector layout (ponet_mixing_vec.h) where the hidden size, strides and pointers allow it.
+    int lpr = vec::vector_lanes(p, rpw);
+    if (!vec::aligned({q, k, o, s, l, y, st.keys, st.outs, st.win, st.segmax, st.alpha})) lpr = 0;
+    const bool vga = lpr > 0 && vec::heads_fit(p);
+    using vec::Kernel, vec::enabled;
+    if (lpr > 0 && enabled(Kernel::Qsum))
+        vec::qsum_segmax(p, lpr, rpw, grid.x, q, s, f.pq, st.cnt, st.segmax, stream);
+    else
+        fwd_qsum_segmax<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(q),
+                                                                 static_cast<const T*>(s), f.pq, st.cnt, st.segmax);
     const dim3 cgrid(static_cast<unsigned>((p.D + 31) / 32), static_cast<unsigned>(p.B));
     fwd_qmean<<<cgrid, 32 * kCombineGroups, 0, stream>>>(p, f.P, f.pq, st.cnt, st.g);
-    fwd_scores<T, NK><<<grid, 32 * kWarps, smem, stream>>>(p, rpw, cw, static_cast<const T*>(k), st.g, st.alpha,
-                                                           f.pm, f.pl, f.pa, static_cast<T*>(st.keys));
+    if (vga && enabled(Kernel::Scores))
+        vec::scores(p, lpr, rpw, grid.x, k, st.g, st.alpha, f.pm, f.pl, f.pa, st.keys, stream);
+    else
+        fwd_scores<T, NK><<<grid, 32 * kWarps, smem, stream>>>(p, rpw, cw, static_cast<const T*>(k), st.g,
+                                                               st.alpha, f.pm, f.pl, f.pa, static_cast<T*>(st.keys));
     fwd_combine<<<cgrid, 32 * kCombineGroups, 0, stream>>>(p, f.P, f.pm, f.pl, f.pa, st.gp, f.mh, f.lh);
-    fwd_fuse<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(o), static_cast<const T*>(l),
-                                                      static_cast<const T*>(s), st.gp, st.segmax, f.mh, f.lh,
-                                                      static_cast<T*>(y), st.win, st.alpha, st.ties,
-                                                      static_cast<T*>(st.outs));
+    if (lpr > 0 && enabled(Kernel::Fuse))
+        vec::fuse(p, lpr, rpw, grid.x, o, l, s, st.gp, st.segmax, f.mh, f.lh, y, st.win, st.alpha, st.ties,
+                  st.outs, stream);
+    else
+        fwd_fuse<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(o),
+                                                          static_cast<const T*>(l), static_cast<const T*>(s), st.gp,
+                                                          st.segmax, f.mh, f.lh, static_cast<T*>(y), st.win,
+                                                          st.alpha, st.ties, static_cast<T*>(st.outs));
 }
 
 template <typename T, int NK>
@@ -917,16 +894,29 @@ void launch_backward(const Problem& p, const void* k, const void* o, const void*
     const dim3 grid(static_cast<unsigned>(blocks_per_row(p, rpw)), static_cast<unsigned>(p.B),
                     static_cast<unsigned>((p.D + cw - 1) / cw));
     const size_t smem = sizeof(float) * kWarps * p.H;
-    bwd_rows<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(o), static_cast<const T*>(s),
-                                                      static_cast<const T*>(dy), st.gp, st.segmax, st.win, st.ties,
-                                                      static_cast<T*>(dout), static_cast<T*>(dl), w.dgp, w.gsum,
-                                                      w.ties);
+    int lpr = vec::vector_lanes(p, rpw);
+    if (!vec::aligned({k, o, s, dy, dq, dk, dout, ds, dl, st.win, st.segmax, w.gsum, w.ties})) lpr = 0;
+    const bool vga = lpr > 0 && vec::heads_fit(p);
+    using vec::Kernel, vec::enabled;
+    if (lpr > 0 && enabled(Kernel::Rows))
+        vec::rows(p, lpr, rpw, grid.x, o, s, dy, st.gp, st.segmax, st.win, st.ties, dout, dl, w.dgp, w.gsum, w.ties,
+                  stream);
+    else
+        bwd_rows<T, NK><<<grid, 32 * kWarps, 0, stream>>>(
+            p, rpw, cw, static_cast<const T*>(o), static_cast<const T*>(s), static_cast<const T*>(dy), st.gp,
+            st.segmax, st.win, st.ties, static_cast<T*>(dout), static_cast<T*>(dl), w.dgp, w.gsum, w.ties);
     bwd_softmax_dot<<<static_cast<unsigned>(p.B * p.H), 256, 0, stream>>>(p, w.dgp, st.gp, st.alpha, dalpha, w.C);
-    bwd_keys<T, NK><<<grid, 32 * kWarps, smem, stream>>>(p, rpw, cw, static_cast<const T*>(k), st.g, w.dgp, st.alpha,
-                                                         dalpha, w.C, static_cast<T*>(dk), w.dg);
-    bwd_qs<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(s), w.dg, st.cnt, st.segmax,
-                                                    w.gsum, w.ties, st.ties, static_cast<T*>(dq),
-                                                    static_cast<T*>(ds));
+    if (vga && enabled(Kernel::Keys))
+        vec::keys(p, lpr, rpw, grid.x, k, st.g, w.dgp, st.alpha, dalpha, w.C, dk, w.dg, stream);
+    else
+        bwd_keys<T, NK><<<grid, 32 * kWarps, smem, stream>>>(p, rpw, cw, static_cast<const T*>(k), st.g, w.dgp,
+                                                             st.alpha, dalpha, w.C, static_cast<T*>(dk), w.dg);
+    if (lpr > 0 && enabled(Kernel::Qs))
+        vec::qs(p, lpr, rpw, grid.x, s, w.dg, st.cnt, st.segmax, w.gsum, w.ties, st.ties, dq, ds, stream);
+    else
+        bwd_qs<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(s), w.dg, st.cnt,
+                                                        st.segmax, w.gsum, w.ties, st.ties, static_cast<T*>(dq),
+                                                        static_cast<T*>(ds));
 }
 
 template <typename F>

@@ -1,0 +1,46 @@
+// The fused PoNet mixing's row kernels in the vector layout (ponet_mixing_vec_kernels.cu): for hidden sizes of 32,
+// 64 or 128 channels, `LPR` = D / 8 lanes share a token row, each lane holding 8 consecutive channels (one 16-byte
+// load of a bf16/fp16 row slice), so a warp reads 32 / LPR whole rows per instruction instead of one row in 2-byte
+// pieces. The window-3 maximum takes its neighbours from the adjacent lane groups by shuffles. Same arithmetic,
+// buffers, grid and per-warp partials as the lane-per-channel kernels of ponet_mixing_kernels.cu, which they
+// replace kernel by kernel where `vector_lanes` allows (the launchers there decide).
+#pragma once
+#include <cstdint>
+#include <initializer_list>
+
+#include "core/kernels/cuda/ponet_mixing_cuda.h"
+
+namespace ponet::cuda_kernels::vec {
+
+// Lanes per row for this problem (4, 8 or 16), or 0 where the vector layout does not apply: another hidden size,
+// rows per warp not a multiple of the rows per step, row strides not a multiple of 8 elements.
+int vector_lanes(const Problem& p, int rows_per_warp);
+// The kernels, and whether each runs in this layout where it applies: by default those measured faster in it;
+// PONET_MIX_VECTOR in the environment (`all` or 1; 0: none; a comma list such as `fuse,keys`: those) picks otherwise,
+// for measuring one layout against the other.
+enum class Kernel { Qsum, Scores, Fuse, Rows, Keys, Qs };
+bool enabled(Kernel k);
+// Whether the GA kernels (scores, keys) can also run in it: each head's channels fill whole lanes, a power of two
+// of them (head size 8, 16, 32, 64 or 128).
+bool heads_fit(const Problem& p);
+// Whether every pointer is aligned for the 16-byte accesses.
+bool aligned(std::initializer_list<const void*> ptrs);
+
+// The kernels' launchers; `grid` and the partial buffers are the lane-per-channel launchers' own.
+void qsum_segmax(const Problem& p, int lpr, int rpw, unsigned gx, const void* q, const void* s, float* pq,
+                 float* cnt, float* segmax, cudaStream_t stream);
+void scores(const Problem& p, int lpr, int rpw, unsigned gx, const void* k, const float* gmean, float* zbuf,
+            float* pm, float* pl, float* pa, void* keys, cudaStream_t stream);
+void fuse(const Problem& p, int lpr, int rpw, unsigned gx, const void* o, const void* l, const void* s,
+          const float* gp, const float* segmax, const float* mh, const float* lh, void* y, int8_t* win,
+          float* alpha, uint32_t* ties, void* outs, cudaStream_t stream);
+void rows(const Problem& p, int lpr, int rpw, unsigned gx, const void* o, const void* s, const void* dy,
+          const float* gp, const float* segmax, const int8_t* win, const uint32_t* eqbits, void* dout, void* dl,
+          float* dgp, float* gsum, float* ties, cudaStream_t stream);
+void keys(const Problem& p, int lpr, int rpw, unsigned gx, const void* k, const float* g, const float* dgp,
+          const float* alpha, const float* dalpha, const float* C, void* dk, float* dg, cudaStream_t stream);
+void qs(const Problem& p, int lpr, int rpw, unsigned gx, const void* s, const float* dg, const float* cnt,
+        const float* segmax, const float* gsum, const float* ties, const uint32_t* eqbits, void* dq, void* ds,
+        cudaStream_t stream);
+
+}  // namespace ponet::cuda_kernels::vec

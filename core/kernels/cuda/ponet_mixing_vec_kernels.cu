@@ -1,0 +1,800 @@
+// The fused PoNet mixing's row kernels in the vector layout (see ponet_mixing_vec.h): lane `j` of a group of LPR
+// lanes holds channels 8j … 8j+7 of one token row, and the G = 32 / LPR groups of a warp hold G consecutive rows,
+// so every load and store of a row slice is one 16-byte access (two for fp32) and a warp keeps G rows in flight.
+// Each kernel computes what its lane-per-channel twin in ponet_mixing_kernels.cu computes, in the same buffers;
+// where a sum runs over rows, the groups' parts are added by shuffles before the one atomic or partial per warp.
+// Segment runs: a warp keeps one running segment; a step whose rows all lie in it adds to the running sums, a
+// step across a boundary adds its rows directly.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <initializer_list>
+#include <string>
+
+#include "core/kernels/cuda/ponet_mixing_device.cuh"
+#include "core/kernels/cuda/ponet_mixing_vec.h"
+
+namespace ponet::cuda_kernels::vec {
+
+namespace {
+
+using namespace mixing;  // NOLINT: the shared helpers of ponet_mixing_device.cuh
+
+constexpr unsigned kFull = 0xffffffffu;
+
+// 8 consecutive values of a row as floats, and back.
+__device__ __forceinline__ void load8(const float* p, float (&v)[8]) {
+    const float4 a = __ldg(reinterpret_cast<const float4*>(p)), b = __ldg(reinterpret_cast<const float4*>(p) + 1);
+    v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
+}
+__device__ __forceinline__ void load8(const __nv_bfloat16* p, float (&v)[8]) {
+    const uint4 u = __ldg(reinterpret_cast<const uint4*>(p));
+    const uint32_t w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        const float2 f = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&w[i]));
+        v[2 * i] = f.x, v[2 * i + 1] = f.y;
+    }
+}
+__device__ __forceinline__ void load8(const __half* p, float (&v)[8]) {
+    const uint4 u = __ldg(reinterpret_cast<const uint4*>(p));
+    const uint32_t w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        const float2 f = __half22float2(*reinterpret_cast<const __half2*>(&w[i]));
+        v[2 * i] = f.x, v[2 * i + 1] = f.y;
+    }
+}
+// fp32 buffers the kernel itself does not write (the segment maxima, sums and counts of an earlier kernel).
+__device__ __forceinline__ void load8_state(const float* p, float (&v)[8]) { load8(p, v); }
+
+__device__ __forceinline__ void store8(float* p, const float (&v)[8]) {
+    reinterpret_cast<float4*>(p)[0] = make_float4(v[0], v[1], v[2], v[3]);
+    reinterpret_cast<float4*>(p)[1] = make_float4(v[4], v[5], v[6], v[7]);
+}
+template <typename Pair, typename F>
+__device__ __forceinline__ void store8_pairs(void* p, const float (&v)[8], F pack) {
+    uint32_t w[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        const Pair h = pack(v[2 * i], v[2 * i + 1]);
+        w[i] = *reinterpret_cast<const uint32_t*>(&h);
+    }
+    *reinterpret_cast<uint4*>(p) = make_uint4(w[0], w[1], w[2], w[3]);
+}
+__device__ __forceinline__ void store8(__nv_bfloat16* p, const float (&v)[8]) {
+    store8_pairs<__nv_bfloat162>(p, v, [](float a, float b) { return __floats2bfloat162_rn(a, b); });
+}
+__device__ __forceinline__ void store8(__half* p, const float (&v)[8]) {
+    store8_pairs<__half2>(p, v, [](float a, float b) { return __floats2half2_rn(a, b); });
+}
+
+// Winner code k of a row's 8 packed codes (int8: 0 left, 1 self, 2 right, -1 none).
+__device__ __forceinline__ int code(uint64_t w, int k) { return static_cast<int8_t>((w >> (8 * k)) & 0xffu); }
+
+__device__ __forceinline__ uint64_t shfl_u64(uint64_t v, int src) {
+    const uint32_t lo = __shfl_sync(kFull, static_cast<uint32_t>(v), src);
+    const uint32_t hi = __shfl_sync(kFull, static_cast<uint32_t>(v >> 32), src);
+    return (static_cast<uint64_t>(hi) << 32) | lo;
+}
+
+// Sum over the G groups of a warp (lanes LPR apart); every lane gets the total of its channels.
+template <int LPR>
+__device__ __forceinline__ float group_sum(float v) {
+#pragma unroll
+    for (int off = LPR; off < 32; off *= 2) v += __shfl_xor_sync(kFull, v, off);
+    return v;
+}
+
+// Sum over the `lanes` lanes of one head (a power of two, aligned).
+__device__ __forceinline__ float head_sum(float v, int lanes) {
+    for (int off = 1; off < lanes; off *= 2) v += __shfl_xor_sync(kFull, v, off);
+    return v;
+}
+
+// Where this lane sits: its group (row of the step) and its first channel.
+template <int LPR>
+struct Lane {
+    int lane, grp, j, c;
+    __device__ Lane() : lane(threadIdx.x % 32), grp(lane / LPR), j(lane % LPR), c(8 * (lane % LPR)) {}
+};
+
+// The warp's per-channel values (every group holding the same totals) moved to the lane-per-channel layout: lane L
+// gets channel L + 32m in out[m], so that an atomic over the warp covers 32 consecutive words (a sector takes one
+// update per instruction, not eight: same-address atomics from every warp are what these kernels wait on).
+template <int LPR>
+__device__ __forceinline__ void lane_major(const float (&v)[8], int lane, float (&out)[LPR / 4]) {
+#pragma unroll
+    for (int m = 0; m < LPR / 4; ++m) {
+        const int ch = lane + 32 * m, src = ch / 8, kk = ch % 8;
+        float r = 0.f;
+#pragma unroll
+        for (int q = 0; q < 8; ++q) {
+            const float t = __shfl_sync(kFull, v[q], src);
+            if (q == kk) r = t;
+        }
+        out[m] = r;
+    }
+}
+
+// One step's per-row values (lane j of group g: channels 8j … 8j+7 of row g's `v`, already in the warp's scratch
+// `sh` as [G][D]) applied to each row's own destination row dst + at (at < 0: none, this lane's value; the group's
+// lanes agree) by `op`, 32 consecutive words per instruction. For steps whose rows lie in different segments (with
+// a segment per token, every step).
+template <int LPR, typename Op>
+__device__ __forceinline__ void rows_apply(const float* sh, int64_t at, const Lane<LPR>& ln, float* dst, Op op) {
+    constexpr int G = 32 / LPR, D = 8 * LPR;
+    __syncwarp();
+#pragma unroll
+    for (int g = 0; g < G; ++g) {
+        const int64_t a = __shfl_sync(kFull, at, g * LPR);
+        if (a < 0) continue;
+#pragma unroll
+        for (int m = 0; m < D / 32; ++m) op(dst + a + ln.lane + 32 * m, sh[g * D + ln.lane + 32 * m]);
+    }
+    __syncwarp();
+}
+
+// Adds the block's per-channel sums of v into dst[0, D): the groups by shuffles, the warps by shared-memory
+// atomics on `red` ([D] shared scratch), then one global atomic per channel and block. Every thread of the block
+// calls it (it synchronises); nothing happens without `dst` (a kernel argument, the same for the whole block).
+template <int LPR>
+__device__ void block_sum_add(float* red, const float (&v)[8], const Lane<LPR>& ln, float* dst) {
+    constexpr int D = 8 * LPR;
+    if (!dst) return;
+    for (int c = threadIdx.x; c < D; c += blockDim.x) red[c] = 0.f;
+    __syncthreads();
+#pragma unroll
+    for (int k = 0; k < 8; ++k) {
+        const float t = group_sum<LPR>(v[k]);
+        if (ln.grp == 0) atomicAdd(red + ln.c + k, t);
+    }
+    __syncthreads();
+    for (int c = threadIdx.x; c < D; c += blockDim.x)
+        if (red[c] != 0.f) atomicAdd(dst + c, red[c]);
+    __syncthreads();  // `red` may be used again
+}
+
+// A projection's bias for the block's channels, into shared memory (0 without a bias).
+template <int D>
+__device__ __forceinline__ void stage_bias(const Problem& p, Projection which, float* out) {
+    for (int c = threadIdx.x; c < D; c += blockDim.x) out[c] = p.bias ? p.bias[which * D + c] : 0.f;
+}
+
+// ---- forward ----------------------------------------------------------------------------------------------------
+
+template <typename T, int LPR>
+__global__ void __launch_bounds__(128, 7) qsum_segmax_kernel(Problem p, int rpw, const T* __restrict__ q,
+                                                          const T* __restrict__ s, float* pq, float* cnt,
+                                                          float* segmax) {
+    constexpr int G = 32 / LPR, D = 8 * LPR;
+    __shared__ float sbq[D], sbs[D];
+    stage_bias<D>(p, kProjQ, sbq);
+    stage_bias<D>(p, kProjS, sbs);
+    __syncthreads();
+    const Rows r = warp_rows(p.L, rpw);
+    const Lane<LPR> ln;
+    const int64_t b = r.b;
+    float acc[8], cur[8];
+#pragma unroll
+    for (int k = 0; k < 8; ++k) acc[k] = 0.f, cur[k] = -INFINITY;
+    int n = 0;
+    int64_t run = -1;  // the warp's running segment
+    __shared__ __align__(16) float scratch[kWarps][8 * 32];  // a step's rows, [G][D] per warp
+    float* sh = scratch[threadIdx.x / 32];
+    auto flush = [&]() {
+        if (run < 0) return;  // nothing gathered (the same for the whole warp)
+#pragma unroll
+        for (int k = 0; k < 8; ++k) {
+#pragma unroll
+            for (int off = LPR; off < 32; off *= 2) cur[k] = fmaxf(cur[k], __shfl_xor_sync(kFull, cur[k], off));
+        }
+        float mx[LPR / 4];
+        lane_major<LPR>(cur, ln.lane, mx);
+#pragma unroll
+        for (int m = 0; m < LPR / 4; ++m) atomic_max_float(segmax + (b * p.S + run) * D + ln.lane + 32 * m, mx[m]);
+#pragma unroll
+        for (int k = 0; k < 8; ++k) cur[k] = -INFINITY;
+    };
+    for (int64_t i0 = r.begin; i0 < r.end; i0 += G) {
+        const int64_t i = i0 + ln.grp, t = b * p.L + i;
+        const bool valid = i < r.end;
+        float qv[8], sv[8];
+        bool keep = false;
+        int64_t sid = 0;
+        if (valid) {
+            load8(q + t * p.ld + ln.c, qv);
+            load8(s + t * p.ld + ln.c, sv);
+            keep = p.keep[t] != 0;
+            sid = clamp_seg(p.seg[t], p.S);
+        }
+        n += __popc(__ballot_sync(kFull, ln.j == 0 && keep));
+        float sm[8];
+#pragma unroll
+        for (int k = 0; k < 8; ++k) {
+            if (keep) acc[k] += qv[k] + sbq[ln.c + k];
+            sm[k] = valid ? (keep ? sv[k] + sbs[ln.c + k] : kSentinel) : -INFINITY;
+        }
+        const int64_t sid0 = __shfl_sync(kFull, sid, 0);
+        if (__all_sync(kFull, !valid || sid == sid0)) {
+            if (sid0 != run) flush(), run = sid0;
+#pragma unroll
+            for (int k = 0; k < 8; ++k) cur[k] = fmaxf(cur[k], sm[k]);
+        } else {
+            flush();
+            run = -1;
+            reinterpret_cast<float4*>(sh + ln.grp * D + ln.c)[0] = make_float4(sm[0], sm[1], sm[2], sm[3]);
+            reinterpret_cast<float4*>(sh + ln.grp * D + ln.c)[1] = make_float4(sm[4], sm[5], sm[6], sm[7]);
+            rows_apply<LPR>(sh, valid ? (b * p.S + sid) * D : -1, ln, segmax,
+                            [](float* a, float v) { atomic_max_float(a, v); });
+        }
+    }
+    flush();
+    const int warp = threadIdx.x / 32;
+    const int64_t part = (b * gridDim.x * int64_t(kWarps) + blockIdx.x * kWarps + warp) * D;
+#pragma unroll
+    for (int k = 0; k < 8; ++k) {
+        const float v = group_sum<LPR>(acc[k]);
+        if (ln.grp == 0) pq[part + ln.c + k] = v;  // 0 for a warp without rows
+    }
+    if (ln.lane == 0 && n > 0) atomicAdd(cnt + b, static_cast<float>(n));
+}
+
+__device__ __forceinline__ void merge_softmax(float& M, float& Ls, float& A, float m, float l, float a) {
+    if (l == 0.f) return;  // an empty part (rows the warp does not have); a NaN goes through, as in the reference
+    const float mn = fmaxf(M, m);
+    const float so = expf(M - mn), sn = expf(m - mn);
+    Ls = Ls * so + l * sn;
+    A = A * so + a * sn;
+    M = mn;
+}
+
+template <typename T, int LPR>
+__global__ void __launch_bounds__(128) scores_kernel(Problem p, int rpw, const T* __restrict__ k_in,
+                                                     const float* gmean, float* zbuf, float* pm, float* pl,
+                                                     float* pa, T* __restrict__ keys) {
+    constexpr int G = 32 / LPR, D = 8 * LPR;
+    __shared__ float sbk[D];
+    stage_bias<D>(p, kProjK, sbk);
+    __syncthreads();
+    const Rows r = warp_rows(p.L, rpw);
+    const Lane<LPR> ln;
+    const int64_t b = r.b, H = p.H, L = p.L;
+    const int d = static_cast<int>(D / H), lanes = d / 8;
+    const int h = ln.c / d;
+    const bool lead = ln.j % lanes == 0;
+    const float inv_sqrt_d = rsqrtf(static_cast<float>(d));
+    float g[8], m[8], l[8], a[8];
+#pragma unroll
+    for (int k = 0; k < 8; ++k) g[k] = gmean[b * D + ln.c + k], m[k] = -INFINITY, l[k] = 0.f, a[k] = 0.f;
+    for (int64_t i0 = r.begin; i0 < r.end; i0 += G) {
+        const int64_t i = i0 + ln.grp, t = b * L + i;
+        const bool valid = i < r.end;
+        float kb[8];
+        float bias = 0.f, part = 0.f;
+        if (valid) {
+            load8(k_in + t * p.ld + ln.c, kb);
+            bias = p.keep[t] ? 0.f : kSentinel;
+#pragma unroll
+            for (int k = 0; k < 8; ++k) kb[k] += sbk[ln.c + k], part += g[k] * kb[k];
+            if (keys) store8(keys + t * D + ln.c, kb);
+        }
+        const float zi = head_sum(part, lanes) * inv_sqrt_d + bias;
+        if (!valid) continue;
+        if (lead) zbuf[(b * H + h) * L + i] = zi;
+#pragma unroll
+        for (int k = 0; k < 8; ++k) {
+            const float mn = fmaxf(m[k], zi);
+            const float scale = expf(m[k] - mn), e = expf(zi - mn);
+            a[k] = a[k] * scale + e * kb[k];
+            l[k] = l[k] * scale + e;
+            m[k] = mn;
+        }
+    }
+    // One partial per warp: the groups' online softmaxes merged (the same merge as fwd_combine's).
+    const int warp = threadIdx.x / 32;
+    const int64_t part = (b * gridDim.x * int64_t(kWarps) + blockIdx.x * kWarps + warp) * D;
+#pragma unroll
+    for (int k = 0; k < 8; ++k) {
+#pragma unroll
+        for (int off = LPR; off < 32; off *= 2) {
+            const float mo = __shfl_xor_sync(kFull, m[k], off), lo = __shfl_xor_sync(kFull, l[k], off),
+                        ao = __shfl_xor_sync(kFull, a[k], off);
+            if (l[k] == 0.f) {
+                m[k] = mo, l[k] = lo, a[k] = ao;
+            } else {
+                merge_softmax(m[k], l[k], a[k], mo, lo, ao);
+            }
+        }
+        if (ln.grp == 0) pm[part + ln.c + k] = m[k], pl[part + ln.c + k] = l[k], pa[part + ln.c + k] = a[k];
+    }
+}
+
+template <typename T, int LPR>
+__global__ void __launch_bounds__(128, 4) fuse_kernel(Problem p, int rpw, const T* __restrict__ o,
+                                                   const T* __restrict__ l, const T* __restrict__ s,
+                                                   const float* gp_in, const float* segmax, const float* mh,
+                                                   const float* lh, T* __restrict__ y, int8_t* __restrict__ win,
+                                                   float* alpha, uint32_t* __restrict__ ties, T* __restrict__ outs) {
+    constexpr int G = 32 / LPR, D = 8 * LPR, W = D / 32;
+    __shared__ float sgp[D], sbo[D], sbs[D], sbl[D], smh[D], slh[D];
+    const int64_t b = blockIdx.y, L = p.L;
+    const int H = static_cast<int>(p.H), d = D / H;
+    stage_bias<D>(p, kProjO, sbo);
+    stage_bias<D>(p, kProjS, sbs);
+    stage_bias<D>(p, kProjL, sbl);
+    for (int c = threadIdx.x; c < D; c += blockDim.x) {
+        sgp[c] = gp_in[b * D + c];
+        if (c < H) smh[c] = mh[b * H + c], slh[c] = lh[b * H + c];
+    }
+    __syncthreads();
+    const Rows r = warp_rows(L, rpw);
+    if (r.begin >= r.end) return;  // whole warps only: the shuffles below need every lane
+    const Lane<LPR> ln;
+    const uint8_t* keep = p.keep + b * L;
+    const uint8_t* spec = (p.clsgsepg && p.special) ? p.special + b * L : nullptr;
+    // This lane's channels that start a head (α is normalised once per head and row).
+    unsigned lead = 0;
+#pragma unroll
+    for (int k = 0; k < 8; ++k) lead |= ((ln.c + k) % d == 0 ? 1u : 0u) << k;
+    // L̃ with its bias, the sentinel where the row is closed to the window; the loads do not wait for the mask.
+    auto load_lt = [&](int64_t i, float (&lt)[8]) {
+        if (i < 0 || i >= L) {
+#pragma unroll
+            for (int k = 0; k < 8; ++k) lt[k] = kSentinel;
+            return;
+        }
+        load8(l + (b * L + i) * p.ld + ln.c, lt);
+        const bool open = keep[i] && !(spec && spec[i]);
+#pragma unroll
+        for (int k = 0; k < 8; ++k) lt[k] = open ? lt[k] + sbl[ln.c + k] : kSentinel;
+    };
+    float llt[8];  // the left neighbour of group 0's row
+    load_lt(r.begin - 1, llt);
+    // The segment maxima of the lane's last segment: consecutive rows mostly share one, so the lookup (a load
+    // that waits on the segment id's) is made once per segment, not once per row.
+    float sm[8];
+    int64_t sm_sid = -1;
+    for (int64_t i0 = r.begin; i0 < r.end; i0 += G) {
+        const int64_t i = i0 + ln.grp, t = b * L + i;
+        const bool valid = i < r.end;
+        float lt[8], ov[8], sv[8], rlt[8] = {};
+        load_lt(i, lt);
+        bool real = false, sp = false;
+        int64_t sid = 0;
+        if (valid) {
+            load8(o + t * p.ld + ln.c, ov);
+            load8(s + t * p.ld + ln.c, sv);
+            real = keep[i] != 0, sp = spec && spec[i];
+            sid = clamp_seg(p.seg[t], p.S);
+        }
+        if (ln.grp == G - 1) load_lt(i + 1, rlt);
+        float left[8], right[8];
+#pragma unroll
+        for (int k = 0; k < 8; ++k) {
+            const float up = __shfl_up_sync(kFull, lt[k], LPR), dn = __shfl_down_sync(kFull, lt[k], LPR);
+            left[k] = ln.grp == 0 ? llt[k] : up;
+            right[k] = ln.grp == G - 1 ? rlt[k] : dn;
+            llt[k] = __shfl_sync(kFull, lt[k], (G - 1) * LPR + ln.j);
+        }
+        unsigned eq = 0;
+        if (valid) {
+            float yv[8];
+            if (sid != sm_sid) load8_state(segmax + (b * p.S + sid) * D + ln.c, sm), sm_sid = sid;
+            uint64_t codes = 0;
+#pragma unroll
+            for (int k = 0; k < 8; ++k) {
+                ov[k] += sbo[ln.c + k];
+                const float sk = sv[k] + sbs[ln.c + k];
+                // The same fp32 value as the segment maxima were taken over, so a winner compares equal.
+                eq |= ((real ? sk : kSentinel) == sm[k] ? 1u : 0u) << k;
+                float best;
+                uint64_t w;
+                if (i > 0) {
+                    best = left[k], w = 0;
+                    if (lt[k] > best) best = lt[k], w = 1;
+                } else {
+                    best = lt[k], w = 1;
+                }
+                if (i + 1 < L && right[k] > best) best = right[k], w = 2;
+                codes |= w << (8 * k);
+                const float gpk = sgp[ln.c + k];
+                yv[k] = real ? (sp ? gpk * ov[k] : (gpk + sm[k]) * ov[k] + best) : 0.f;
+            }
+            store8(y + t * D + ln.c, yv);
+            *reinterpret_cast<uint64_t*>(win + t * D + ln.c) = codes;
+            if (outs) store8(outs + t * D + ln.c, ov);
+            if (lead) {
+#pragma unroll
+                for (int k = 0; k < 8; ++k) {
+                    if (!((lead >> k) & 1u)) continue;
+                    const int h = (ln.c + k) / d;
+                    const int64_t ai = (b * H + h) * L + i;
+                    alpha[ai] = expf(alpha[ai] - smh[h]) / slh[h];
+                }
+            }
+        }
+        if (ties) {
+            // Word c / 32 of the row: 4 lanes' 8 bits each.
+            uint32_t bits = eq << (8 * (ln.j % 4));
+            bits |= __shfl_xor_sync(kFull, bits, 1);
+            bits |= __shfl_xor_sync(kFull, bits, 2);
+            if (valid && ln.j % 4 == 0) ties[t * W + ln.j / 4] = bits;
+        }
+    }
+}
+
+// ---- backward ---------------------------------------------------------------------------------------------------
+
+template <typename T, int LPR>
+__global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const T* __restrict__ o,
+                                                   const T* __restrict__ s, const T* __restrict__ dy,
+                                                   const float* gp_in, const float* segmax,
+                                                   const int8_t* __restrict__ win,
+                                                   const uint32_t* __restrict__ eqbits, T* __restrict__ dout,
+                                                   T* __restrict__ dl, float* dgp_out, float* gsum, float* ties) {
+    constexpr int G = 32 / LPR, D = 8 * LPR, W = D / 32;
+    __shared__ float sgp[D];
+    const int64_t b = blockIdx.y, L = p.L;
+    for (int c = threadIdx.x; c < D; c += blockDim.x) sgp[c] = gp_in[b * D + c];
+    __syncthreads();
+    const Rows r = warp_rows(L, rpw);
+    // A warp without rows skips the loop (no return: the block synchronises at the end).
+    const Lane<LPR> ln;
+    const uint8_t* keep = p.keep + b * L;
+    const uint8_t* spec = (p.clsgsepg && p.special) ? p.special + b * L : nullptr;
+    // The gradient reaching L̂ (dY where the row is open to the window, else 0) and the winner codes of row i.
+    auto load_g = [&](int64_t i, float (&g)[8], uint64_t& w) {
+        if (i < 0 || i >= L) {
+#pragma unroll
+            for (int k = 0; k < 8; ++k) g[k] = 0.f;
+            w = ~uint64_t(0);
+            return;
+        }
+        load8(dy + (b * L + i) * D + ln.c, g);
+        w = __ldg(reinterpret_cast<const unsigned long long*>(win + (b * L + i) * D + ln.c));
+        const bool open = keep[i] && !(spec && spec[i]);
+        if (!open)
+#pragma unroll
+            for (int k = 0; k < 8; ++k) g[k] = 0.f;
+    };
+    float dgp[8], gs[8], tc[8], dbo[8], dbl[8], gprev[8];
+    uint64_t wprev;
+#pragma unroll
+    for (int k = 0; k < 8; ++k) dgp[k] = gs[k] = tc[k] = dbo[k] = dbl[k] = 0.f;
+    load_g(r.begin - 1, gprev, wprev);
+    int64_t run = -1;
+    float sm[8];  // the segment maxima of the lane's last segment (looked up once per segment, as in fuse_kernel)
+    int64_t sm_sid = -1;
+    __shared__ __align__(16) float scratch[kWarps][2][8 * 32];  // a step's segment sums and tie counts, [G][D]
+    float* shg = scratch[threadIdx.x / 32][0];
+    float* sht = scratch[threadIdx.x / 32][1];
+    auto flush = [&]() {
+        if (run < 0) return;  // nothing gathered (the same for the whole warp)
+#pragma unroll
+        for (int k = 0; k < 8; ++k) gs[k] = group_sum<LPR>(gs[k]), tc[k] = group_sum<LPR>(tc[k]);
+        float gsm[LPR / 4], tcm[LPR / 4];
+        lane_major<LPR>(gs, ln.lane, gsm);
+        lane_major<LPR>(tc, ln.lane, tcm);
+#pragma unroll
+        for (int m = 0; m < LPR / 4; ++m) {
+            const int64_t at = (b * p.S + run) * D + ln.lane + 32 * m;
+            if (gsm[m] != 0.f) atomicAdd(gsum + at, gsm[m]);
+            if (tcm[m] != 0.f) atomicAdd(ties + at, tcm[m]);
+        }
+#pragma unroll
+        for (int k = 0; k < 8; ++k) gs[k] = tc[k] = 0.f;
+    };
+    for (int64_t i0 = r.begin; i0 < r.end; i0 += G) {
+        const int64_t i = i0 + ln.grp, t = b * L + i;
+        const bool valid = i < r.end;
+        float gy[8], ov[8], gn[8] = {};
+        uint64_t wc = ~uint64_t(0), wn = ~uint64_t(0);
+        uint32_t tied = 0;
+        bool real = false, sp = false;
+        int64_t sid = 0;
+#pragma unroll
+        for (int k = 0; k < 8; ++k) gy[k] = 0.f;
+        if (i < L) {
+            load8(dy + t * D + ln.c, gy);
+            wc = __ldg(reinterpret_cast<const unsigned long long*>(win + t * D + ln.c));
+            real = keep[i] != 0, sp = spec && spec[i];
+        }
+        if (valid) {
+            load8(o + t * D + ln.c, ov);
+            if (eqbits) tied = (__ldg(eqbits + t * W + ln.j / 4) >> (8 * (ln.j % 4))) & 0xffu;
+            sid = clamp_seg(p.seg[t], p.S);
+        }
+        if (ln.grp == G - 1) load_g(i + 1, gn, wn);
+        // The window's neighbours: dY reaching L̂ and the winner codes of rows i − 1 and i + 1.
+        const bool op = real && !sp, rv = valid && real;
+        const uint64_t wup = shfl_u64(wc, ln.lane >= LPR ? ln.lane - LPR : ln.lane);
+        const uint64_t wdn = shfl_u64(wc, ln.lane + LPR < 32 ? ln.lane + LPR : ln.lane);
+        const uint64_t wl = ln.grp == 0 ? wprev : wup, wr = ln.grp == G - 1 ? wn : wdn;
+        wprev = shfl_u64(wc, (G - 1) * LPR + ln.j);
+        // Segment sums: into the running ones when the step's rows all lie in one segment, else per row.
+        const int64_t sid0 = __shfl_sync(kFull, sid, 0);
+        const bool uniform = __all_sync(kFull, !valid || sid == sid0);
+        if (!uniform || sid0 != run) flush(), run = uniform ? sid0 : -1;
+        if (valid && sid != sm_sid) load8_state(segmax + (b * p.S + sid) * D + ln.c, sm), sm_sid = sid;
+        if (valid && !eqbits) {
+            float sv[8];
+            load8(s + t * D + ln.c, sv);
+#pragma unroll
+            for (int k = 0; k < 8; ++k) tied |= ((real ? sv[k] : kSentinel) == sm[k] ? 1u : 0u) << k;
+        }
+        // Every lane runs this loop (its shuffles fetch the window's neighbours: dY reaching L̂ of rows i ± 1);
+        // rows past the warp's end only lend their values.
+        float dov[8], dlv[8];
+#pragma unroll
+        for (int k = 0; k < 8; ++k) {
+            const float gm = op ? gy[k] : 0.f;
+            const float up = __shfl_up_sync(kFull, gm, LPR), dn = __shfl_down_sync(kFull, gm, LPR);
+            const float gl = ln.grp == 0 ? gprev[k] : up, gr = ln.grp == G - 1 ? gn[k] : dn;
+            gprev[k] = __shfl_sync(kFull, gm, (G - 1) * LPR + ln.j);
+            const float tk = valid && ((tied >> k) & 1u) ? 1.f : 0.f;
+            float d_o = 0.f, d_l = 0.f, gsk = 0.f;
+            if (rv) {
+                const float g = gy[k];
+                dgp[k] += g * ov[k];
+                d_o = g * (sgp[ln.c + k] + (sp ? 0.f : sm[k]));
+                if (!sp) gsk = g * ov[k];
+                if (op) {
+                    if (i > 0 && code(wl, k) == 2) d_l += gl;
+                    if (code(wc, k) == 1) d_l += g;
+                    if (i + 1 < L && code(wr, k) == 0) d_l += gr;
+                }
+            }
+            dov[k] = d_o, dlv[k] = d_l;
+            dbo[k] += d_o, dbl[k] += d_l;
+            if (uniform) {
+                gs[k] += gsk, tc[k] += tk;
+            } else {
+                shg[ln.grp * D + ln.c + k] = gsk;
+                sht[ln.grp * D + ln.c + k] = tk;
+            }
+        }
+        if (!uniform) {
+            const int64_t at = valid ? (b * p.S + sid) * D : -1;
+            auto add = [](float* a, float v) {
+                if (v != 0.f) atomicAdd(a, v);
+            };
+            rows_apply<LPR>(shg, at, ln, gsum, add);
+            rows_apply<LPR>(sht, at, ln, ties, add);
+        }
+        if (!valid) continue;
+        store8(dout + t * p.ldg + ln.c, dov);
+        store8(dl + t * p.ldg + ln.c, dlv);
+    }
+    flush();
+    __shared__ float red[D];
+    block_sum_add<LPR>(red, dgp, ln, dgp_out + b * D);
+    block_sum_add<LPR>(red, dbo, ln, p.dbias ? p.dbias + kProjO * D : nullptr);
+    block_sum_add<LPR>(red, dbl, ln, p.dbias ? p.dbias + kProjL * D : nullptr);
+}
+
+template <typename T, int LPR>
+__global__ void __launch_bounds__(128) keys_kernel(Problem p, int rpw, const T* __restrict__ k_in, const float* g_in,
+                                                   const float* dgp_in, const float* alpha, const float* dalpha,
+                                                   const float* C, T* __restrict__ dk, float* dg_out) {
+    constexpr int G = 32 / LPR, D = 8 * LPR;
+    const Rows r = warp_rows(p.L, rpw);
+    // A warp without rows skips the loop (no return: the block synchronises at the end).
+    const Lane<LPR> ln;
+    const int64_t b = r.b, H = p.H, L = p.L;
+    const int d = static_cast<int>(D / H), lanes = d / 8, h = ln.c / d;
+    const float inv_sqrt_d = rsqrtf(static_cast<float>(d));
+    const float cc = C[b * H + h];
+    const float* arow = alpha + (b * H + h) * L;
+    const float* darow = dalpha ? dalpha + (b * H + h) * L : nullptr;
+    float g[8], dgp[8], dg[8], dbk[8];
+#pragma unroll
+    for (int k = 0; k < 8; ++k) g[k] = g_in[b * D + ln.c + k], dgp[k] = dgp_in[b * D + ln.c + k], dg[k] = dbk[k] = 0.f;
+    for (int64_t i0 = r.begin; i0 < r.end; i0 += G) {
+        const int64_t i = i0 + ln.grp, t = b * L + i;
+        const bool valid = i < r.end;
+        float kb[8];
+        float part = 0.f, ab = 0.f, base = 0.f;
+        if (valid) {
+            load8(k_in + t * D + ln.c, kb);
+            ab = arow[i];
+            if (darow) base = darow[i];
+#pragma unroll
+            for (int k = 0; k < 8; ++k) part += dgp[k] * kb[k];
+        }
+        // The GA weights' own gradient dα (when the caller used them) is each head's base.
+        const float zk = head_sum(part, lanes) + base;
+        if (!valid) continue;
+        const float dz = ab * (zk - cc) * inv_sqrt_d;
+        float dkv[8];
+#pragma unroll
+        for (int k = 0; k < 8; ++k) {
+            dkv[k] = ab * dgp[k] + dz * g[k];
+            dbk[k] += dkv[k];
+            dg[k] += dz * kb[k];
+        }
+        store8(dk + t * p.ldg + ln.c, dkv);
+    }
+    __shared__ float red[D];
+    block_sum_add<LPR>(red, dg, ln, dg_out + b * D);
+    block_sum_add<LPR>(red, dbk, ln, p.dbias ? p.dbias + kProjK * D : nullptr);
+}
+
+template <typename T, int LPR>
+__global__ void __launch_bounds__(128) qs_kernel(Problem p, int rpw, const T* __restrict__ s, const float* dg,
+                                                 const float* cnt, const float* segmax, const float* gsum,
+                                                 const float* ties, const uint32_t* __restrict__ eqbits,
+                                                 T* __restrict__ dq, T* __restrict__ ds) {
+    constexpr int G = 32 / LPR, D = 8 * LPR, W = D / 32;
+    const Rows r = warp_rows(p.L, rpw);
+    // A warp without rows skips the loop (no return: the block synchronises at the end).
+    const Lane<LPR> ln;
+    const int64_t b = r.b;
+    const float inv_n = 1.f / fmaxf(cnt[b], 1.f);
+    float dq_v[8], dbq[8], dbs[8];
+#pragma unroll
+    for (int k = 0; k < 8; ++k) dq_v[k] = dg[b * D + ln.c + k] * inv_n, dbq[k] = dbs[k] = 0.f;
+    for (int64_t i0 = r.begin; i0 < r.end; i0 += G) {
+        const int64_t i = i0 + ln.grp, t = b * p.L + i;
+        if (i >= r.end) continue;
+        const bool real = p.keep[t] != 0;
+        const int64_t at = (b * p.S + clamp_seg(p.seg[t], p.S)) * D + ln.c;
+        unsigned tied = 0;
+        if (eqbits) {
+            tied = (__ldg(eqbits + t * W + ln.j / 4) >> (8 * (ln.j % 4))) & 0xffu;
+        } else {
+            float sv[8], sm[8];
+            load8(s + t * D + ln.c, sv);
+            load8_state(segmax + at, sm);
+#pragma unroll
+            for (int k = 0; k < 8; ++k) tied |= ((real ? sv[k] : kSentinel) == sm[k] ? 1u : 0u) << k;
+        }
+        float qv[8], sg[8];
+#pragma unroll
+        for (int k = 0; k < 8; ++k) qv[k] = real ? dq_v[k] : 0.f, sg[k] = 0.f;
+        if (real && tied) {
+            float gsv[8], tcv[8];
+            load8_state(gsum + at, gsv);
+            load8_state(ties + at, tcv);
+#pragma unroll
+            for (int k = 0; k < 8; ++k)
+                if ((tied >> k) & 1u) sg[k] = gsv[k] / tcv[k];
+        }
+#pragma unroll
+        for (int k = 0; k < 8; ++k) dbq[k] += qv[k], dbs[k] += sg[k];
+        store8(dq + t * p.ldg + ln.c, qv);
+        store8(ds + t * p.ldg + ln.c, sg);
+    }
+    __shared__ float red[D];
+    block_sum_add<LPR>(red, dbq, ln, p.dbias ? p.dbias + kProjQ * D : nullptr);
+    block_sum_add<LPR>(red, dbs, ln, p.dbias ? p.dbias + kProjS * D : nullptr);
+}
+
+// Calls f(T{}, LPR) for the problem's storage type and lanes per row.
+template <typename F>
+void with_layout(const Problem& p, int lpr, F&& f) {
+    auto with_type = [&](auto tag) {
+        switch (lpr) {
+            case 4: f(tag, std::integral_constant<int, 4>{}); break;
+            case 8: f(tag, std::integral_constant<int, 8>{}); break;
+            case 16: f(tag, std::integral_constant<int, 16>{}); break;
+            default: break;
+        }
+    };
+    switch (p.dtype) {
+        case DType::F32: with_type(float{}); break;
+        case DType::BF16: with_type(__nv_bfloat16{}); break;
+        case DType::F16: with_type(__half{}); break;
+    }
+}
+
+dim3 grid_of(const Problem& p, unsigned gx) { return dim3(gx, static_cast<unsigned>(p.B), 1); }
+
+}  // namespace
+
+bool enabled(Kernel k) {
+    // PONET_MIX_VECTOR: unset, the kernels that measured faster in this layout (tests/gpu/round33.sh, per-kernel
+    // times at 2K: all but qsum, whose lane-per-channel twin keeps more rows in flight); `all` or 1; 0, none; else a
+    // comma list of the kernels to run in this layout (qsum, scores, fuse, rows, keys, qs). Read once per process.
+    static const unsigned mask = [] {
+        const char* v = std::getenv("PONET_MIX_VECTOR");
+        if (!v) v = "scores,fuse,rows,keys,qs";
+        if (std::string(v) == "all" || std::string(v) == "1") return ~0u;
+        unsigned m = 0;
+        static const char* names[] = {"qsum", "scores", "fuse", "rows", "keys", "qs"};
+        std::string list = std::string(",") + v + ",";
+        for (unsigned i = 0; i < 6; ++i)
+            if (list.find(std::string(",") + names[i] + ",") != std::string::npos) m |= 1u << i;
+        return m;
+    }();
+    return (mask >> static_cast<unsigned>(k)) & 1u;
+}
+
+int vector_lanes(const Problem& p, int rows_per_warp) {
+    if (p.D != 32 && p.D != 64 && p.D != 128) return 0;
+    const int lpr = static_cast<int>(p.D / 8);
+    if (rows_per_warp % (32 / lpr) != 0) return 0;
+    const int64_t ld = p.ld ? p.ld : p.D, ldg = p.ldg ? p.ldg : p.D;
+    if (ld % 8 != 0 || ldg % 8 != 0) return 0;
+    return lpr;
+}
+
+bool heads_fit(const Problem& p) {
+    if (p.H <= 0 || p.D % p.H != 0) return false;
+    const int64_t d = p.D / p.H;
+    if (d % 8 != 0) return false;
+    const int64_t lanes = d / 8;
+    return (lanes & (lanes - 1)) == 0;
+}
+
+bool aligned(std::initializer_list<const void*> ptrs) {
+    for (const void* q : ptrs)
+        if (q && reinterpret_cast<uintptr_t>(q) % 16 != 0) return false;
+    return true;
+}
+
+void qsum_segmax(const Problem& p, int lpr, int rpw, unsigned gx, const void* q, const void* s, float* pq,
+                 float* cnt, float* segmax, cudaStream_t stream) {
+    with_layout(p, lpr, [&](auto tag, auto lanes) {
+        using T = decltype(tag);
+        qsum_segmax_kernel<T, decltype(lanes)::value><<<grid_of(p, gx), 32 * kWarps, 0, stream>>>(
+            p, rpw, static_cast<const T*>(q), static_cast<const T*>(s), pq, cnt, segmax);
+    });
+}
+
+void scores(const Problem& p, int lpr, int rpw, unsigned gx, const void* k, const float* gmean, float* zbuf,
+            float* pm, float* pl, float* pa, void* keys, cudaStream_t stream) {
+    with_layout(p, lpr, [&](auto tag, auto lanes) {
+        using T = decltype(tag);
+        scores_kernel<T, decltype(lanes)::value><<<grid_of(p, gx), 32 * kWarps, 0, stream>>>(
+            p, rpw, static_cast<const T*>(k), gmean, zbuf, pm, pl, pa, static_cast<T*>(keys));
+    });
+}
+
+void fuse(const Problem& p, int lpr, int rpw, unsigned gx, const void* o, const void* l, const void* s,
+          const float* gp, const float* segmax, const float* mh, const float* lh, void* y, int8_t* win,
+          float* alpha, uint32_t* ties, void* outs, cudaStream_t stream) {
+    with_layout(p, lpr, [&](auto tag, auto lanes) {
+        using T = decltype(tag);
+        fuse_kernel<T, decltype(lanes)::value><<<grid_of(p, gx), 32 * kWarps, 0, stream>>>(
+            p, rpw, static_cast<const T*>(o), static_cast<const T*>(l), static_cast<const T*>(s), gp, segmax, mh,
+            lh, static_cast<T*>(y), win, alpha, ties, static_cast<T*>(outs));
+    });
+}
+
+void rows(const Problem& p, int lpr, int rpw, unsigned gx, const void* o, const void* s, const void* dy,
+          const float* gp, const float* segmax, const int8_t* win, const uint32_t* eqbits, void* dout, void* dl,
+          float* dgp, float* gsum, float* ties, cudaStream_t stream) {
+    with_layout(p, lpr, [&](auto tag, auto lanes) {
+        using T = decltype(tag);
+        rows_kernel<T, decltype(lanes)::value><<<grid_of(p, gx), 32 * kWarps, 0, stream>>>(
+            p, rpw, static_cast<const T*>(o), static_cast<const T*>(s), static_cast<const T*>(dy), gp, segmax, win,
+            eqbits, static_cast<T*>(dout), static_cast<T*>(dl), dgp, gsum, ties);
+    });
+}
+
+void keys(const Problem& p, int lpr, int rpw, unsigned gx, const void* k, const float* g, const float* dgp,
+          const float* alpha, const float* dalpha, const float* C, void* dk, float* dg, cudaStream_t stream) {
+    with_layout(p, lpr, [&](auto tag, auto lanes) {
+        using T = decltype(tag);
+        keys_kernel<T, decltype(lanes)::value><<<grid_of(p, gx), 32 * kWarps, 0, stream>>>(
+            p, rpw, static_cast<const T*>(k), g, dgp, alpha, dalpha, C, static_cast<T*>(dk), dg);
+    });
+}
+
+void qs(const Problem& p, int lpr, int rpw, unsigned gx, const void* s, const float* dg, const float* cnt,
+        const float* segmax, const float* gsum, const float* ties, const uint32_t* eqbits, void* dq, void* ds,
+        cudaStream_t stream) {
+    with_layout(p, lpr, [&](auto tag, auto lanes) {
+        using T = decltype(tag);
+        qs_kernel<T, decltype(lanes)::value><<<grid_of(p, gx), 32 * kWarps, 0, stream>>>(
+            p, rpw, static_cast<const T*>(s), dg, cnt, segmax, gsum, ties, eqbits, static_cast<T*>(dq),
+            static_cast<T*>(ds));
+    });
+}
+
+}  // namespace ponet::cuda_kernels::vec
