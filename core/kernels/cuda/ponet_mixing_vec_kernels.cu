@@ -2,9 +2,11 @@
 // lanes holds channels 8j … 8j+7 of one token row, and the G = 32 / LPR groups of a warp hold G consecutive rows,
 // so every load and store of a row slice is one 16-byte access (two for fp32) and a warp keeps G rows in flight.
 // Each kernel computes what its lane-per-channel twin in ponet_mixing_kernels.cu computes, in the same buffers;
-// where a sum runs over rows, the groups' parts are added by shuffles before the one atomic or partial per warp.
-// Segment runs: a warp keeps one running segment; a step whose rows all lie in it adds to the running sums, a
-// step across a boundary adds its rows directly.
+// where a sum runs over rows, the groups' parts are added by shuffles, then written once per warp (partials) or
+// per block (bias and g gradients, one atomic per channel). Segment runs: a warp keeps one running segment; a step
+// whose rows all lie in it adds to the running sums, a step across a boundary (every step, with a segment per
+// token) updates each row's segment through a per-warp scratch in shared memory. Every atomic instruction covers
+// 32 consecutive words: atomics from all warps onto a few sectors are what these kernels would otherwise wait on.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -227,6 +229,9 @@ __global__ void __launch_bounds__(128, 7) qsum_segmax_kernel(Problem p, int rpw,
         } else {
             flush();
             run = -1;
+            // Through fmaxf as on the running path (and in fwd_qsum_segmax): a NaN does not become a maximum.
+#pragma unroll
+            for (int k = 0; k < 8; ++k) sm[k] = fmaxf(-INFINITY, sm[k]);
             reinterpret_cast<float4*>(sh + ln.grp * D + ln.c)[0] = make_float4(sm[0], sm[1], sm[2], sm[3]);
             reinterpret_cast<float4*>(sh + ln.grp * D + ln.c)[1] = make_float4(sm[4], sm[5], sm[6], sm[7]);
             rows_apply<LPR>(sh, valid ? (b * p.S + sid) * D : -1, ln, segmax,
