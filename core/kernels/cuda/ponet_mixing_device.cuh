@@ -51,6 +51,18 @@ __device__ __forceinline__ Rows warp_rows(int64_t L, int rows_per_warp) {
 
 __device__ __forceinline__ int64_t clamp_seg(int64_t s, int64_t S) { return s < 0 ? 0 : (s >= S ? S - 1 : s); }
 
+// Merges an online-softmax part (max m, sum l, weighted sum a) into (M, Ls, A); an empty part (l = 0: rows a warp
+// does not have) changes nothing, a NaN goes through, as in the reference. Starting from (-inf, 0, 0) it takes the
+// part as it is.
+__device__ __forceinline__ void merge_softmax(float& M, float& Ls, float& A, float m, float l, float a) {
+    if (l == 0.f) return;
+    const float mn = fmaxf(M, m);
+    const float so = expf(M - mn), sn = expf(m - mn);
+    Ls = Ls * so + l * sn;
+    A = A * so + a * sn;
+    M = mn;
+}
+
 // The projections' column blocks in a packed input, its bias and its bias gradient.
 enum Projection : int { kProjQ = 0, kProjK = 1, kProjO = 2, kProjS = 3, kProjL = 4 };
 

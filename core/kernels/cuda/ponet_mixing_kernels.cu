@@ -320,15 +320,6 @@ __global__ void __launch_bounds__(128) fwd_scores(Problem p, int rpw, int cw, co
 // (online, as the scores kernel does), then the first warp merges the groups. (One thread per channel walking all
 // partials was a chain of hundreds of dependent loads per thread in 32–64 threads per batch row.)
 
-__device__ __forceinline__ void merge_softmax(float& M, float& Ls, float& A, float m, float l, float a) {
-    if (l == 0.f) return;  // an empty partial (a warp without rows); a NaN goes through, as in the reference
-    const float mn = fmaxf(M, m);
-    const float so = expf(M - mn), sn = expf(m - mn);
-    Ls = Ls * so + l * sn;
-    A = A * so + a * sn;
-    M = mn;
-}
-
 __global__ void __launch_bounds__(32 * kCombineGroups) fwd_combine(Problem p, int64_t P, const float* pm,
                                                                    const float* pl, const float* pa,
                                                                    float* gp, float* mh, float* lh) {

@@ -28,31 +28,28 @@ using namespace mixing;  // NOLINT: the shared helpers of ponet_mixing_device.cu
 
 constexpr unsigned kFull = 0xffffffffu;
 
-// 8 consecutive values of a row as floats, and back.
+// 8 consecutive values of a row as floats, and back. Loads go through the read-only cache: every buffer these
+// kernels load is written only by the kernels before them.
 __device__ __forceinline__ void load8(const float* p, float (&v)[8]) {
     const float4 a = __ldg(reinterpret_cast<const float4*>(p)), b = __ldg(reinterpret_cast<const float4*>(p) + 1);
     v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
 }
-__device__ __forceinline__ void load8(const __nv_bfloat16* p, float (&v)[8]) {
+template <typename Pair, typename F>
+__device__ __forceinline__ void load8_pairs(const void* p, float (&v)[8], F unpack) {
     const uint4 u = __ldg(reinterpret_cast<const uint4*>(p));
     const uint32_t w[4] = {u.x, u.y, u.z, u.w};
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
-        const float2 f = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&w[i]));
+        const float2 f = unpack(*reinterpret_cast<const Pair*>(&w[i]));
         v[2 * i] = f.x, v[2 * i + 1] = f.y;
     }
+}
+__device__ __forceinline__ void load8(const __nv_bfloat16* p, float (&v)[8]) {
+    load8_pairs<__nv_bfloat162>(p, v, [](__nv_bfloat162 h) { return __bfloat1622float2(h); });
 }
 __device__ __forceinline__ void load8(const __half* p, float (&v)[8]) {
-    const uint4 u = __ldg(reinterpret_cast<const uint4*>(p));
-    const uint32_t w[4] = {u.x, u.y, u.z, u.w};
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-        const float2 f = __half22float2(*reinterpret_cast<const __half2*>(&w[i]));
-        v[2 * i] = f.x, v[2 * i + 1] = f.y;
-    }
+    load8_pairs<__half2>(p, v, [](__half2 h) { return __half22float2(h); });
 }
-// fp32 buffers the kernel itself does not write (the segment maxima, sums and counts of an earlier kernel).
-__device__ __forceinline__ void load8_state(const float* p, float (&v)[8]) { load8(p, v); }
 
 __device__ __forceinline__ void store8(float* p, const float (&v)[8]) {
     reinterpret_cast<float4*>(p)[0] = make_float4(v[0], v[1], v[2], v[3]);
@@ -249,15 +246,6 @@ __global__ void __launch_bounds__(128, 7) qsum_segmax_kernel(Problem p, int rpw,
     if (ln.lane == 0 && n > 0) atomicAdd(cnt + b, static_cast<float>(n));
 }
 
-__device__ __forceinline__ void merge_softmax(float& M, float& Ls, float& A, float m, float l, float a) {
-    if (l == 0.f) return;  // an empty part (rows the warp does not have); a NaN goes through, as in the reference
-    const float mn = fmaxf(M, m);
-    const float so = expf(M - mn), sn = expf(m - mn);
-    Ls = Ls * so + l * sn;
-    A = A * so + a * sn;
-    M = mn;
-}
-
 template <typename T, int LPR>
 __global__ void __launch_bounds__(128) scores_kernel(Problem p, int rpw, const T* __restrict__ k_in,
                                                      const float* gmean, float* zbuf, float* pm, float* pl,
@@ -309,11 +297,7 @@ __global__ void __launch_bounds__(128) scores_kernel(Problem p, int rpw, const T
         for (int off = LPR; off < 32; off *= 2) {
             const float mo = __shfl_xor_sync(kFull, m[k], off), lo = __shfl_xor_sync(kFull, l[k], off),
                         ao = __shfl_xor_sync(kFull, a[k], off);
-            if (l[k] == 0.f) {
-                m[k] = mo, l[k] = lo, a[k] = ao;
-            } else {
-                merge_softmax(m[k], l[k], a[k], mo, lo, ao);
-            }
+            merge_softmax(m[k], l[k], a[k], mo, lo, ao);
         }
         if (ln.grp == 0) pm[part + ln.c + k] = m[k], pl[part + ln.c + k] = l[k], pa[part + ln.c + k] = a[k];
     }
@@ -389,7 +373,7 @@ __global__ void __launch_bounds__(128, 4) fuse_kernel(Problem p, int rpw, const 
         unsigned eq = 0;
         if (valid) {
             float yv[8];
-            if (sid != sm_sid) load8_state(segmax + (b * p.S + sid) * D + ln.c, sm), sm_sid = sid;
+            if (sid != sm_sid) load8(segmax + (b * p.S + sid) * D + ln.c, sm), sm_sid = sid;
             uint64_t codes = 0;
 #pragma unroll
             for (int k = 0; k < 8; ++k) {
@@ -525,7 +509,7 @@ __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const 
         const int64_t sid0 = __shfl_sync(kFull, sid, 0);
         const bool uniform = __all_sync(kFull, !valid || sid == sid0);
         if (!uniform || sid0 != run) flush(), run = uniform ? sid0 : -1;
-        if (valid && sid != sm_sid) load8_state(segmax + (b * p.S + sid) * D + ln.c, sm), sm_sid = sid;
+        if (valid && sid != sm_sid) load8(segmax + (b * p.S + sid) * D + ln.c, sm), sm_sid = sid;
         if (valid && !eqbits) {
             float sv[8];
             load8(s + t * D + ln.c, sv);
@@ -654,7 +638,7 @@ __global__ void __launch_bounds__(128) qs_kernel(Problem p, int rpw, const T* __
         } else {
             float sv[8], sm[8];
             load8(s + t * D + ln.c, sv);
-            load8_state(segmax + at, sm);
+            load8(segmax + at, sm);
 #pragma unroll
             for (int k = 0; k < 8; ++k) tied |= ((real ? sv[k] : kSentinel) == sm[k] ? 1u : 0u) << k;
         }
@@ -663,8 +647,8 @@ __global__ void __launch_bounds__(128) qs_kernel(Problem p, int rpw, const T* __
         for (int k = 0; k < 8; ++k) qv[k] = real ? dq_v[k] : 0.f, sg[k] = 0.f;
         if (real && tied) {
             float gsv[8], tcv[8];
-            load8_state(gsum + at, gsv);
-            load8_state(ties + at, tcv);
+            load8(gsum + at, gsv);
+            load8(ties + at, tcv);
 #pragma unroll
             for (int k = 0; k < 8; ++k)
                 if ((tied >> k) & 1u) sg[k] = gsv[k] / tcv[k];
