@@ -13,13 +13,16 @@ gpu_build() {
 }
 
 # gpu_round_start OUT: the common start of a measuring round: OUT made, the card named, `ponet` built (gpu_build);
-# on a failed build the logs are packed into OUT/results.tgz and the calling script exits. Sets t0.
+# on a failed build the logs are packed into OUT/results.tgz and the calling script exits. Sets t0 and p (the
+# binary) and exports PONET_RESOURCES_DIR.
 gpu_round_start() {
   mkdir -p "$1"
   t0=$(date +%s)
   nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
   gpu_build "$1" || { (cd "$1" && tar -czf results.tgz --remove-files *.log); exit 1; }
   echo "build $(( $(date +%s) - t0 )) s"
+  p=build-gpu/ponet
+  export PONET_RESOURCES_DIR=$PWD/resources
 }
 
 # gpu_ponet OUT: build-gpu/ponet as carried from an earlier call when it runs here, else built (gpu_build) with a
@@ -69,4 +72,34 @@ listops_run() {
     --set train.max_steps="$steps" --set train.warmup_steps=$(( steps / 5 )) --set train.lr="${LISTOPS_LR:-5e-4}" \
     --set train.eval_every=250 --set train.checkpoint_every=100000 --set train.log_every=250 \
     --set train.seed="$seed" --set model.mixer="$mixer" --run-dir "$runs/listops-$mixer-$seed" > "$log" 2>&1
+}
+
+# bench NAME [ponet bench arguments]: one `ponet bench` run of a round script ($p the binary, $out the folder), its
+# JSON in $out/NAME.json; prints the command and the result tables without the progress lines.
+bench() {
+  local name=$1; shift
+  echo "== $name: ponet bench $*"
+  timeout 150 "$p" bench "$@" --no-cache --json "${out:?}/$name.json" 2>&1 |
+    grep -vE '^\s*$|^median of|^memory:|^device:|^  [a-z]+ at [0-9]+: [0-9.]+ steps|^ponet bench:|^wrote' | tail -6
+}
+
+# selftest_cuda LABEL [KERNELS]: `ponet selftest --device cuda --verbose` into $out/selftest-LABEL.log, with
+# PONET_MIX_VECTOR=KERNELS when given; prints the exit code, the failures and the summary line.
+selftest_cuda() {
+  local log="${out:?}/selftest-$1.log" t
+  t=$(date +%s)
+  if [ -n "${2:-}" ]; then PONET_MIX_VECTOR=$2 timeout 150 "$p" selftest --device cuda --verbose > "$log" 2>&1
+  else timeout 150 "$p" selftest --device cuda --verbose > "$log" 2>&1; fi
+  echo "selftest ($1) exit $? ($(( $(date +%s) - t )) s)"; grep -E "^FAIL" "$log" | head -20; tail -1 "$log"
+}
+
+# ncu_step NAME LEN: ncu per-kernel times of one eager PoNet step (lra-text, batch 32) at LEN tokens into
+# $out/ncu-NAME.{csv,err,txt} (the .txt summed by ncu_summary.py); prints the mixing kernels' lines.
+ncu_step() {
+  local name=$1 len=$2
+  timeout 100 ncu --clock-control none --metrics gpu__time_duration.sum --csv --page raw \
+    "$p" bench --preset lra-text --batch 32 --device cuda --warmup 1 --steps 1 --cuda-graphs off --no-cache \
+    --mixers ponet --lens "$len" > "${out:?}/ncu-$name.csv" 2> "$out/ncu-$name.err"
+  python3 tests/gpu/ncu_summary.py "$out/ncu-$name.csv" 2 > "$out/ncu-$name.txt"
+  echo "-- ncu $name"; grep -E "(ponet|vec)::" "$out/ncu-$name.txt" | head -14
 }

@@ -5,8 +5,6 @@
 source tests/gpu/lib.sh
 out=${1:-$OUT}
 gpu_round_start "$out"
-p=build-gpu/ponet
-export PONET_RESOURCES_DIR=$PWD/resources
 prof() { local name=$1; shift; timeout 100 ncu --clock-control none --cache-control none --metrics gpu__time_duration.sum --csv --page raw \
     $p bench --preset lra-text --batch 32 --device cuda --warmup 2 --steps 1 --cuda-graphs off --no-cache "$@" \
     > "$out/ncu-$name.csv" 2> "$out/ncu-$name.err"; echo "== ncu $name exit $?"; }

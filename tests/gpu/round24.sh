@@ -5,8 +5,6 @@
 source tests/gpu/lib.sh
 out=${1:-$OUT}
 gpu_round_start "$out"
-p=build-gpu/ponet
-export PONET_RESOURCES_DIR=$PWD/resources
 for len in 2048 512; do
   timeout 200 ncu --clock-control none --cache-control none -k regex:"fwd_|bwd_" --launch-skip 9 --launch-count 9 \
     --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats --section SchedulerStats \

@@ -6,14 +6,8 @@
 source tests/gpu/lib.sh
 out=${1:-$OUT}
 gpu_round_start "$out"
-p=build-gpu/ponet
-export PONET_RESOURCES_DIR=$PWD/resources
 lens=512,1024,2048,4096,8192,16384
-bench() { local name=$1; shift; echo "== $name: ponet bench $*"; timeout 150 $p bench "$@" --no-cache --json "$out/$name.json" 2>&1 |
-  grep -vE '^\s*$|^median of|^memory:|^device:|^  [a-z]+ at [0-9]+: [0-9.]+ steps' | tail -7; }
-selftest() { local t=$(date +%s); timeout 120 $p selftest --device cuda --verbose > "$out/selftest-$1.log" 2>&1
-  echo "selftest $1 exit $? ($(( $(date +%s) - t )) s)"; grep -E "^FAIL" "$out/selftest-$1.log" | head -20; tail -1 "$out/selftest-$1.log"; }
-selftest u4
+selftest_cuda u4
 bench table2-u4 --preset lra-text --mixers ponet,fnet --lens $lens --batch 32 --device cuda --warmup 10 --steps 30
 strip -o "$out/ponet-u4" $p
 echo "== base shape"
@@ -29,7 +23,7 @@ echo "== elapsed $(( $(date +%s) - t0 )) s; rebuilding with U = 2"
 sed -i 's/^#define PONET_MIX_CHUNK_ROWS .*/#define PONET_MIX_CHUNK_ROWS 2/' core/kernels/cuda/ponet_mixing_kernels.cu
 cmake --build build-gpu --target ponet -j16 > "$out/build-u2.log" 2>&1 || { grep -E "error" -A3 "$out/build-u2.log" | head; }
 echo "rebuilt at $(( $(date +%s) - t0 )) s"
-selftest u2
+selftest_cuda u2
 bench table2-u2 --preset lra-text --mixers ponet --lens $lens --batch 32 --device cuda --warmup 10 --steps 30
 strip -o "$out/ponet-u2" $p
 echo "total $(( $(date +%s) - t0 )) s"

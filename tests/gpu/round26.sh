@@ -7,14 +7,9 @@
 source tests/gpu/lib.sh
 out=${1:-$OUT}
 gpu_round_start "$out"
-p=build-gpu/ponet
-export PONET_RESOURCES_DIR=$PWD/resources
 lens=512,1024,2048,4096,8192,16384
-bench() { local name=$1; shift; echo "== $name: ponet bench $*"; timeout 150 $p bench "$@" --no-cache --json "$out/$name.json" 2>&1 |
-  grep -vE '^\s*$|^median of|^memory:|^device:|^  [a-z]+ at [0-9]+: [0-9.]+ steps|^ponet bench:|^wrote' | tail -6; }
-t=$(date +%s); timeout 120 $p selftest --device cuda --verbose > "$out/selftest.log" 2>&1
-echo "selftest exit $? ($(( $(date +%s) - t )) s)"; grep -E "^FAIL" "$out/selftest.log" | head -20; tail -1 "$out/selftest.log"
-grep -E "packed" "$out/selftest.log" | head -6
+selftest_cuda default
+grep -E "packed" "$out/selftest-default.log" | head -6
 bench table2 --preset lra-text --mixers ponet,fnet --lens $lens --batch 32 --device cuda --warmup 10 --steps 30
 bench base --preset base --mixers ponet --lens 4096 --batch 8 --device cuda --warmup 3 --steps 10 --cuda-graphs off
 bench base-ref --preset base --mixers ponet --lens 4096 --batch 8 --device cuda --warmup 3 --steps 10 --cuda-graphs off --impl reference
@@ -24,11 +19,6 @@ echo "== bench-mixer"
 for shape in "--batch 32 --length 16384 --hidden 64 --heads 2" "--batch 32 --length 4096 --hidden 64 --heads 2" "--batch 8 --length 4096 --hidden 768 --heads 12"; do
   timeout 60 $p bench-mixer --device cuda $shape --dtype bf16 --iters 20 2>&1 | tail -3
 done
-for len in 2048 16384; do
-  timeout 100 ncu --clock-control none --metrics gpu__time_duration.sum --csv --page raw \
-    $p bench --preset lra-text --batch 32 --device cuda --warmup 1 --steps 1 --cuda-graphs off --no-cache --mixers ponet --lens $len \
-    > "$out/ncu-ponet-$len.csv" 2> "$out/ncu-ponet-$len.err"
-  python3 tests/gpu/ncu_summary.py "$out/ncu-ponet-$len.csv" 2 > "$out/ncu-ponet-$len.txt"; grep -E "ponet::" "$out/ncu-ponet-$len.txt" | head -12
-done
+for len in 2048 16384; do ncu_step ponet-$len $len; done
 echo "total $(( $(date +%s) - t0 )) s"
 (cd "$out" && tar -czf results.tgz --remove-files *.json *.log *.txt *.csv *.err 2>/dev/null)

@@ -5,8 +5,6 @@
 source tests/gpu/lib.sh
 out=${1:-$OUT}
 gpu_round_start "$out"
-p=build-gpu/ponet
-export PONET_RESOURCES_DIR=$PWD/resources
 lens=512,1024,2048,4096,8192,16384
 b() { local name=$1; shift; timeout 100 $p bench --preset lra-text --lens $lens --batch 32 --device cuda --warmup 10 --steps 30 --no-cache \
   --json "$out/$name.json" "$@" 2>&1 | grep -E '^(ponet|fnet) +\|' | head -2 | sed "s/^/$name: /"; }

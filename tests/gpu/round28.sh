@@ -4,8 +4,6 @@
 source tests/gpu/lib.sh
 out=${1:-$OUT}
 gpu_round_start "$out"
-p=build-gpu/ponet
-export PONET_RESOURCES_DIR=$PWD/resources
 timeout 120 $p selftest --device cuda > "$out/selftest.log" 2>&1; echo "selftest exit $?"; grep -E "^FAIL" "$out/selftest.log" | head; tail -1 "$out/selftest.log"
 lens=512,1024,2048,4096,8192,16384
 for run in 1 2; do

@@ -4,8 +4,6 @@
 source tests/gpu/lib.sh
 out=${1:-$OUT}
 gpu_round_start "$out"
-p=build-gpu/ponet
-export PONET_RESOURCES_DIR=$PWD/resources
 timeout 200 $p bench --preset lra-text --mixers ponet --lens 32768,65536 --batch 32 --device cuda --warmup 3 --steps 10 --no-cache \
   --json "$out/table2-longest.json" 2>&1 | grep -A2 -E '^steps/s'
 timeout 60 $p bench-mixer --device cpu --iters 10 --warmup 2 2>&1 | tail -3

@@ -6,10 +6,7 @@
 source tests/gpu/lib.sh
 out=${1:-$OUT}
 gpu_round_start "$out"
-p=build-gpu/ponet
-export PONET_RESOURCES_DIR=$PWD/resources
-t=$(date +%s); timeout 150 $p selftest --device cuda > "$out/selftest.log" 2>&1
-echo "selftest exit $? ($(( $(date +%s) - t )) s)"; grep -E "^FAIL" "$out/selftest.log" | head; tail -1 "$out/selftest.log"
+selftest_cuda default
 for v in all 0; do
   PONET_MIX_VECTOR=$v timeout 150 ncu --clock-control none --kernel-name regex:"qsum|rows|fuse" --launch-count 3 \
     --section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats --section Occupancy --section LaunchStats \

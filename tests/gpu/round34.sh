@@ -5,13 +5,8 @@
 source tests/gpu/lib.sh
 out=${1:-$OUT}
 gpu_round_start "$out"
-p=build-gpu/ponet
-export PONET_RESOURCES_DIR=$PWD/resources
 lens=512,1024,2048,4096,8192,16384
-bench() { local name=$1; shift; echo "== $name: ponet bench $*"; timeout 150 $p bench "$@" --no-cache --json "$out/$name.json" 2>&1 |
-  grep -E '^(ponet|fnet) +\|' | head -2; }
-t=$(date +%s); timeout 150 $p selftest --device cuda > "$out/selftest.log" 2>&1
-echo "selftest exit $? ($(( $(date +%s) - t )) s)"; grep -E "^FAIL" "$out/selftest.log" | head; tail -1 "$out/selftest.log"
+selftest_cuda default
 bench table2 --preset lra-text --mixers ponet,fnet --lens $lens --batch 32 --device cuda --warmup 10 --steps 30
 for r in 4 8 16 32; do
   PONET_MIX_ROWS_PER_WARP=$r bench table2-rpw$r --preset lra-text --mixers ponet --lens $lens --batch 32 --device cuda --warmup 10 --steps 30

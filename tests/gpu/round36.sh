@@ -6,18 +6,8 @@
 source tests/gpu/lib.sh
 out=${1:-$OUT}
 gpu_round_start "$out"
-p=build-gpu/ponet
-export PONET_RESOURCES_DIR=$PWD/resources
 lens=512,1024,2048,4096,8192,16384
-bench() { local name=$1; shift; echo "== $name: ponet bench $*"; timeout 150 $p bench "$@" --no-cache --json "$out/$name.json" 2>&1 |
-  grep -E '^(ponet|fnet) +\|' | head -2; }
-for v in default all 0; do
-  t=$(date +%s)
-  if [ $v = default ]; then timeout 150 $p selftest --device cuda --verbose > "$out/selftest-$v.log" 2>&1
-  else PONET_MIX_VECTOR=$v timeout 150 $p selftest --device cuda --verbose > "$out/selftest-$v.log" 2>&1; fi
-  echo "selftest ($v) exit $? ($(( $(date +%s) - t )) s)"; grep -E "^FAIL" "$out/selftest-$v.log" | head -20
-  tail -1 "$out/selftest-$v.log"
-done
+selftest_cuda default; selftest_cuda all all; selftest_cuda 0 0
 grep -E "fused vs reference mixing.*long rows" "$out/selftest-default.log" | grep cuda | head -6
 for run in 1 2; do bench table2-$run --preset lra-text --mixers ponet,fnet --lens $lens --batch 32 --device cuda --warmup 10 --steps 30; done
 bench long --preset lra-text --mixers ponet --lens 32768,65536 --batch 32 --device cuda --warmup 3 --steps 10
