@@ -328,6 +328,10 @@ void TestModel::fixedSegmentPartitions_data() {
     QTest::newRow("Retrieval") << qint64(4096) << qint64(64) << qint64(65) << qint64(64) << qint64(1);
     QTest::newRow("Image") << qint64(1024) << qint64(32) << qint64(33) << qint64(32) << qint64(1);
     QTest::newRow("Pathfinder") << qint64(1024) << qint64(1) << qint64(1025) << qint64(1) << qint64(1024);
+    // The text preset below its 4,096 segments: one per token, so the SMP buffers hold 512 segments, not 4,096.
+    QTest::newRow("Text at 512") << qint64(512) << qint64(4096) << qint64(1) << qint64(512) << qint64(1);
+    QTest::newRow("Text at 16K") << qint64(16384) << qint64(4096) << qint64(5) << qint64(3277) << qint64(4);
+    QTest::newRow("one token") << qint64(1) << qint64(64) << qint64(1) << qint64(1) << qint64(1);
 }
 
 void TestModel::fixedSegmentPartitions() {
@@ -343,6 +347,7 @@ void TestModel::fixedSegmentPartitions() {
     const auto row = s[0];
     const int64_t last = row.max().item<int64_t>();
     QCOMPARE(last + 1, segments);
+    QCOMPARE(ponet::fixed_segment_count(length, segmentNum), segments);
     QCOMPARE(row.eq(last).sum().item<int64_t>(), lastSize);
     // Contiguous chunks of seg_len tokens from position 0, ids without gaps.
     QCOMPARE(row.eq(0).sum().item<int64_t>(), std::min(segLen, length));

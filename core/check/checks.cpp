@@ -229,8 +229,11 @@ PoNetMixingInputs random_fused_case(at::Generator& gen, const torch::Device& dev
     };
     const int64_t B = ri(1, 3), L = large ? ri(200, 600) : ri(1, 40);
     int64_t H = ri(1, 4), d = large ? 32 : ri(1, 9);
-    // Layouts 4 and up: the LRA shape (64 = 2 × 32), which the CUDA kernels' vector layout takes.
+    // Layouts 4 and up: the LRA shape (64 = 2 × 32), which the CUDA kernels' vector layout takes; 6 and 7 with a
+    // segment per token (LRA text below 4,096 tokens), which those kernels take without segment tables.
     const bool lra = large && layout >= 4;
+    const bool per_token = large && layout >= 6;
+    const int64_t spare = layout == 7 ? 5 : 0;  // a segment capacity above L, as a caller may give
     if (lra) H = 2;
     layout %= 4;
     // Large cases also cover the CUDA kernels' other layouts: heads wider than a warp (d 64, two lanes' words per
@@ -266,6 +269,13 @@ PoNetMixingInputs random_fused_case(at::Generator& gen, const torch::Device& dev
     in.special = special_token_mask(ids, 101, 102).to(dev);
     in.clsgsepg = ri(0, 1) == 1;
     in.heads = H;
+    if (per_token) {
+        in.segment_ids = torch::arange(L, torch::kLong).unsqueeze(0).expand({B, L}).contiguous().to(dev);
+        in.num_segments = L + spare;
+        in.per_token_segments = true;
+        label = "a segment per token";
+        return in;
+    }
     switch (layout) {
         case 0: in.segment_ids = derive_segment_ids(ids, 101, 102); label = "derived"; break;
         case 1: {
@@ -353,7 +363,8 @@ CheckResult fused_vs_reference(const torch::Device& device, torch::ScalarType dt
     double worst = 0;
     std::string worst_what;
     static const char* names[] = {"dq", "dk", "do", "ds", "dl", "d bias"};
-    const int trials = large ? 6 : 8;  // large: one of each wide layout, then two LRA shapes (random_fused_case)
+    // large: one of each wide layout, two LRA shapes, two with a segment per token (random_fused_case)
+    const int trials = 8;
     for (int t = 0; t < trials; ++t) {
         std::string layout;
         auto in = random_fused_case(gen, device, dtype, large ? t : t % 4, large, layout);

@@ -36,6 +36,7 @@ struct Prepared {
     torch::Tensor seg;            // int64 [B, L]
     int64_t B = 0, L = 0, D = 0, H = 1, d = 1, S = 1;
     bool clsgsepg = false;
+    bool per_token = false;  // segment id = position (PoNetMixingInputs::per_token_segments)
 };
 
 struct ForwardState {
@@ -729,7 +730,7 @@ int64_t segment_capacity(const PoNetMixingInputs& in) {
 
 Prepared prepare(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& o, const torch::Tensor& s,
                  const torch::Tensor& l, const torch::Tensor& keep, const torch::Tensor& special,
-                 const torch::Tensor& seg, int64_t heads, bool clsgsepg, int64_t n_seg) {
+                 const torch::Tensor& seg, int64_t heads, bool clsgsepg, int64_t n_seg, bool per_token) {
     Prepared p;
     p.q = q.contiguous();
     p.k = k.contiguous();
@@ -750,6 +751,7 @@ Prepared prepare(const torch::Tensor& q, const torch::Tensor& k, const torch::Te
     p.H = heads;
     p.d = p.D / heads;
     p.S = n_seg;
+    p.per_token = per_token && n_seg >= p.L;
     return p;
 }
 
@@ -780,6 +782,7 @@ cuda_kernels::Problem cuda_problem(const Prepared& p) {
         default: pr.dtype = cuda_kernels::DType::F32; break;
     }
     pr.clsgsepg = p.clsgsepg;
+    pr.per_token = p.per_token;
     pr.keep = p.keep.data_ptr<uint8_t>();
     pr.special = p.clsgsepg ? p.special.data_ptr<uint8_t>() : nullptr;
     pr.seg = p.seg.data_ptr<int64_t>();
@@ -865,7 +868,7 @@ Grads run_backward(const Prepared& p, const ForwardState& st, const torch::Tenso
                                           st.ties.defined() ? nullptr : p.s.data_ptr(), cuda_saved(st),
                                           dy.data_ptr(), dalpha.defined() ? dalpha.data_ptr<float>() : nullptr,
                                           gr.dq.data_ptr(), gr.dk.data_ptr(), gr.dout.data_ptr(), gr.ds.data_ptr(),
-                                          gr.dl.data_ptr(), work.data_ptr<float>(),
+                                          gr.dl.data_ptr(), work.data_ptr<float>(), 0,
                                           c10::cuda::getCurrentCUDAStream().stream()),
                    "backward");
         return gr;
@@ -923,19 +926,21 @@ std::pair<torch::Tensor, torch::Tensor> run_backward_packed_cuda(const Prepared&
                                                                  const torch::Tensor& dalpha_in) {
     const c10::cuda::CUDAGuard guard(st.keys.device());
     auto dP = torch::empty({p.B, p.L, kPacked * p.D}, st.keys.options());
-    auto db = torch::zeros({kPacked * p.D}, st.keys.options().dtype(torch::kFloat));
     const torch::Tensor dy =
         dy_in.defined() ? dy_in.to(st.keys.scalar_type()).contiguous() : torch::zeros_like(st.keys);
     const torch::Tensor dalpha = dalpha_in.defined() ? dalpha_in.to(torch::kFloat).contiguous() : torch::Tensor();
     auto pr = cuda_problem(p);
     pr.ldg = kPacked * p.D;
-    pr.dbias = db.data_ptr<float>();
-    auto work = torch::empty({static_cast<int64_t>(cuda_kernels::backward_workspace_floats(pr))},
+    // The bias gradient leads the kernels' scratch, so the backward's one memset zeroes it too.
+    const int64_t nb = kPacked * p.D;
+    auto work = torch::empty({nb + static_cast<int64_t>(cuda_kernels::backward_workspace_floats(pr))},
                              st.keys.options().dtype(torch::kFloat));
+    auto db = work.narrow(0, 0, nb);
+    pr.dbias = db.data_ptr<float>();
     check_cuda(cuda_kernels::backward(pr, st.keys.data_ptr(), st.outs.data_ptr(), nullptr, cuda_saved(st),
                                       dy.data_ptr(), dalpha.defined() ? dalpha.data_ptr<float>() : nullptr,
                                       block_ptr(dP, 0, p.D), block_ptr(dP, 1, p.D), block_ptr(dP, 2, p.D),
-                                      block_ptr(dP, 3, p.D), block_ptr(dP, 4, p.D), work.data_ptr<float>(),
+                                      block_ptr(dP, 3, p.D), block_ptr(dP, 4, p.D), work.data_ptr<float>(), nb,
                                       c10::cuda::getCurrentCUDAStream().stream()),
                "packed backward");
     return {dP, db};
@@ -957,6 +962,7 @@ void save_state(AutogradContext* ctx, const torch::Tensor& k, const torch::Tenso
     ctx->saved_data["heads"] = p.H;
     ctx->saved_data["clsgsepg"] = p.clsgsepg;
     ctx->saved_data["n_seg"] = p.S;
+    ctx->saved_data["per_token"] = p.per_token;
     ctx->saved_data["dims"] = std::vector<int64_t>{p.B, p.L, p.D};
     // An output nobody used (usually the GA weights) reaches the backward as an undefined gradient rather than a
     // tensor of zeros that would be filled, converted and read through (the backward treats undefined as zero).
@@ -983,6 +989,7 @@ Prepared restore_state(AutogradContext* ctx, ForwardState& st, torch::Tensor& th
     p.d = p.D / p.H;
     p.clsgsepg = ctx->saved_data["clsgsepg"].toBool();
     p.S = ctx->saved_data["n_seg"].toInt();
+    p.per_token = ctx->saved_data["per_token"].toBool();
     st.alpha = saved[6];
     st.g = saved[7];
     st.gp = saved[8];
@@ -997,8 +1004,8 @@ class PoNetMixFunction : public torch::autograd::Function<PoNetMixFunction> {
     static variable_list forward(AutogradContext* ctx, const torch::Tensor& q, const torch::Tensor& k,
                                  const torch::Tensor& o, const torch::Tensor& s, const torch::Tensor& l,
                                  const torch::Tensor& keep, const torch::Tensor& special, const torch::Tensor& seg,
-                                 int64_t heads, bool clsgsepg, int64_t n_seg) {
-        Prepared p = prepare(q, k, o, s, l, keep, special, seg, heads, clsgsepg, n_seg);
+                                 int64_t heads, bool clsgsepg, int64_t n_seg, bool per_token) {
+        Prepared p = prepare(q, k, o, s, l, keep, special, seg, heads, clsgsepg, n_seg, per_token);
         ForwardState st = run_forward(p);
         // With the tie bits (CUDA), S itself is not needed by the backward and is not kept; nor on the CPU, whose
         // flags bytes carry the ties.
@@ -1021,7 +1028,7 @@ class PoNetMixFunction : public torch::autograd::Function<PoNetMixFunction> {
             p.s = third;
         Grads gr = run_backward(p, st, grads[0], grads[1]);
         return {gr.dq,           gr.dk,           gr.dout,         gr.ds,           gr.dl,          torch::Tensor(),
-                torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+                torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
     }
 };
 
@@ -1032,14 +1039,14 @@ class PoNetPackedMixFunction : public torch::autograd::Function<PoNetPackedMixFu
   public:
     static variable_list forward(AutogradContext* ctx, const torch::Tensor& packed, const torch::Tensor& bias,
                                  const torch::Tensor& keep, const torch::Tensor& special, const torch::Tensor& seg,
-                                 int64_t heads, bool clsgsepg, int64_t n_seg) {
+                                 int64_t heads, bool clsgsepg, int64_t n_seg, bool per_token) {
         Prepared p;
         ForwardState st;
         torch::Tensor k_saved, o_saved;
         if (packed.is_cuda()) {
 #if defined(PONET_WITH_CUDA)
             const torch::Tensor pc = packed.contiguous();
-            p = prepare(pc, pc, pc, pc, pc, keep, special, seg, heads, clsgsepg, n_seg);
+            p = prepare(pc, pc, pc, pc, pc, keep, special, seg, heads, clsgsepg, n_seg, per_token);
             p.D = pc.size(2) / kPacked;
             p.d = p.D / heads;
             if (p.B * p.L == 0) {
@@ -1064,7 +1071,7 @@ class PoNetPackedMixFunction : public torch::autograd::Function<PoNetPackedMixFu
             const auto u = unpack_projections(pk);
             const auto dt = packed.scalar_type();
             p = prepare(u.q.to(dt), u.k.to(dt), u.o.to(dt), u.s.to(dt), u.l.to(dt), keep, special, seg, heads,
-                        clsgsepg, n_seg);
+                        clsgsepg, n_seg, per_token);
             st = run_forward(p);
             k_saved = p.k;
             o_saved = p.o;
@@ -1093,7 +1100,7 @@ class PoNetPackedMixFunction : public torch::autograd::Function<PoNetPackedMixFu
             if (has_bias) db = dP.to(torch::kFloat).sum(std::vector<int64_t>{0, 1});
         }
         return {dP, has_bias ? db : torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(),
-                torch::Tensor(), torch::Tensor(), torch::Tensor()};
+                torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
     }
 };
 
@@ -1154,7 +1161,7 @@ PoNetMixingOutput ponet_mix_fused(const PoNetMixingInputs& in) {
     const torch::Tensor special =
         in.clsgsepg ? in.special : torch::empty({0}, in.keep.options().dtype(torch::kUInt8));
     auto out = PoNetMixFunction::apply(in.q, in.k, in.o, in.s, in.l, in.keep, special, in.segment_ids, in.heads,
-                                       in.clsgsepg, n_seg);
+                                       in.clsgsepg, n_seg, in.per_token_segments);
     return {out[0], out[1]};
 }
 
@@ -1211,7 +1218,7 @@ PoNetMixingOutput ponet_mix_packed_fused(const PoNetPackedMixingInputs& in) {
     const torch::Tensor special =
         in.clsgsepg ? in.special : torch::empty({0}, in.keep.options().dtype(torch::kUInt8));
     auto out = PoNetPackedMixFunction::apply(in.qkosl, bias, in.keep, special, in.segment_ids, in.heads,
-                                             in.clsgsepg, n_seg);
+                                             in.clsgsepg, n_seg, in.per_token_segments);
     return {out[0], out[1]};
 }
 

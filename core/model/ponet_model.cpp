@@ -68,6 +68,7 @@ MixerResult PoNetSelfImpl::mix(const torch::Tensor& x_in, const MixContext& ctx,
         in.heads = heads_;
         in.clsgsepg = clsgsepg_ && ctx.special.defined();
         in.num_segments = ctx.num_segments;
+        in.per_token_segments = ctx.per_token_segments;
     };
     if (fused && !trace && x.dim() == 3 && packed_projections_enabled() &&
         packed_mixing_supported(x.device(), x.scalar_type(), D, heads_)) {
@@ -287,7 +288,9 @@ ModelInputs complete_inputs(const ModelConfig& c, const ModelInputs& in, bool va
         const bool fixed = c.segment_strategy == SegmentStrategy::Fixed;
         r.segment_ids = fixed ? fixed_segment_ids(B, L, c.segment_num, r.input_ids.device())
                               : derive_segment_ids(r.input_ids, c.cls_token_id, c.sep_token_id);
-        *num_segments = fixed ? std::max<int64_t>(c.segment_num, 1) : -1;
+        *num_segments = fixed ? fixed_segment_count(L, c.segment_num) : -1;
+        // Fixed segments on a row shorter than segment_num are one token each (LRA text below 4,096 tokens).
+        r.per_token_segments = fixed && L < c.segment_num;
     }
     r.segment_ids = r.segment_ids.to(torch::kLong);
     if (validate && B * L > 0) {
@@ -327,6 +330,7 @@ EncoderOutput PoNetModelImpl::forward(const ModelInputs& raw, const ForwardOptio
     if (c.mixer == MixerKind::PoNet && c.clsgsepg && c.variant == ModelVariant::Bert)
         ctx.special = special_token_mask(in.input_ids, c.cls_token_id, c.sep_token_id);
     ctx.segment_ids = in.segment_ids;
+    ctx.per_token_segments = in.per_token_segments;
     ctx.impl = opt.impl;
 
     EncoderOutput out;

@@ -22,6 +22,10 @@ struct ModelInputs {
     torch::Tensor labels;          // MLM labels (-100 = ignored) or classification labels
     torch::Tensor sso_labels;      // pre-training only
     int64_t num_segments = -1;     // a known bound on segment_ids (complete_inputs fills it), -1: unknown
+    // segment_ids[b, i] == i: complete_inputs made fixed segments of one token each (a row shorter than
+    // segment_num), which lets the fused CUDA mixing skip SMP's segment tables. Kept when the inputs are completed
+    // again; a caller that brings its own segment_ids leaves it false.
+    bool per_token_segments = false;
 };
 
 struct ForwardOptions {
@@ -53,6 +57,7 @@ struct MixContext {
     torch::Tensor special;      // bool [B, L] (σ) or undefined
     torch::Tensor segment_ids;  // int64 [B, L]
     int64_t num_segments = -1;  // every id is below this when known (-1: unknown)
+    bool per_token_segments = false;  // segment_ids[b, i] == i (fixed segments of one token each)
     MixerImpl impl = MixerImpl::Auto;
 };
 

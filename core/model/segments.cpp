@@ -23,4 +23,10 @@ torch::Tensor fixed_segment_ids(int64_t batch, int64_t length, int64_t segment_n
     return pos.div(seg_len, "floor").unsqueeze(0).expand({batch, length}).contiguous();
 }
 
+int64_t fixed_segment_count(int64_t length, int64_t segment_num) {
+    if (length <= 0 || segment_num <= 0) return 1;
+    const int64_t seg_len = length / segment_num + 1;
+    return (length - 1) / seg_len + 1;
+}
+
 }  // namespace ponet

@@ -14,4 +14,9 @@ torch::Tensor derive_segment_ids(const torch::Tensor& input_ids, int64_t cls_id,
 // §1.5c: s_i = floor(i / (floor(L / segment_num) + 1)) — the reference's off-by-one kept on purpose (§7 #19).
 torch::Tensor fixed_segment_ids(int64_t batch, int64_t length, int64_t segment_num, const torch::Device& device);
 
+// How many ids fixed_segment_ids gives a row of `length` tokens: ceil(length / (floor(length / segment_num) + 1)),
+// at most segment_num and at least 1. Below segment_num tokens every token is its own segment, so this is the
+// length, not segment_num: the SMP buffers are sized by it.
+int64_t fixed_segment_count(int64_t length, int64_t segment_num);
+
 }  // namespace ponet

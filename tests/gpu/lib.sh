@@ -93,13 +93,16 @@ selftest_cuda() {
   echo "selftest ($1) exit $? ($(( $(date +%s) - t )) s)"; grep -E "^FAIL" "$log" | head -20; tail -1 "$log"
 }
 
-# ncu_step NAME LEN: ncu per-kernel times of one eager PoNet step (lra-text, batch 32) at LEN tokens into
-# $out/ncu-NAME.{csv,err,txt} (the .txt summed by ncu_summary.py); prints the mixing kernels' lines.
+# ncu_step NAME LEN [MIXER]: ncu per-kernel times of one eager step (lra-text, batch 32, MIXER default ponet) at
+# LEN tokens into $out/ncu-NAME.{csv,err,txt} (the .txt summed by ncu_summary.py, the -step.txt the last step's
+# kernels in order); prints the mixing kernels' lines.
 ncu_step() {
-  local name=$1 len=$2
+  local name=$1 len=$2 mixer=${3:-ponet}
   timeout 100 ncu --clock-control none --metrics gpu__time_duration.sum --csv --page raw \
     "$p" bench --preset lra-text --batch 32 --device cuda --warmup 1 --steps 1 --cuda-graphs off --no-cache \
-    --mixers ponet --lens "$len" > "${out:?}/ncu-$name.csv" 2> "$out/ncu-$name.err"
+    --mixers "$mixer" --lens "$len" > "${out:?}/ncu-$name.csv" 2> "$out/ncu-$name.err"
   python3 tests/gpu/ncu_summary.py "$out/ncu-$name.csv" 2 > "$out/ncu-$name.txt"
+  python3 tests/gpu/ncu_summary.py --last-step "$out/ncu-$name.csv" > "$out/ncu-$name-step.txt"
+  head -1 "$out/ncu-$name-step.txt"
   echo "-- ncu $name"; grep -E "(ponet|vec)::" "$out/ncu-$name.txt" | head -14
 }

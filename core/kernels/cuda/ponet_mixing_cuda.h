@@ -16,6 +16,10 @@ struct Problem {
     int64_t S = 1;  // segment-id capacity: every id is below S
     DType dtype = DType::F32;
     bool clsgsepg = false;
+    // seg[b, i] == i and S >= L: every token is its own segment. The vector-layout kernels then skip the segment
+    // tables (no segment-maximum atomics, no segment gradient sums): fuse takes each maximum from its own row and
+    // writes `segmax` itself, the backward writes dS with the other row gradients.
+    bool per_token = false;
     const uint8_t* keep = nullptr;     // [B, L], 1 = real token
     const uint8_t* special = nullptr;  // [B, L] or null (only read with clsgsepg)
     const int64_t* seg = nullptr;      // [B, L]
@@ -63,8 +67,10 @@ const char* forward(const Problem& p, const void* q, const void* k, const void* 
 // may be null when st.ties is given, and must be when the forward was packed.
 
 // dy: [B, L, D] in `dtype` (the upstream gradient of y); dalpha: [B, H, L] fp32 or null. Writes every gradient.
+// `workspace`: `zero_prefix` floats of the caller's that must start at zero (p.dbias may point there; 0: none),
+// then backward_workspace_floats(p) of scratch; one memset zeroes what is used of both.
 const char* backward(const Problem& p, const void* k, const void* o, const void* s, const Saved& st, const void* dy,
                      const float* dalpha, void* dq, void* dk, void* dout, void* ds, void* dl, float* workspace,
-                     cudaStream_t stream);
+                     size_t zero_prefix, cudaStream_t stream);
 
 }  // namespace ponet::cuda_kernels

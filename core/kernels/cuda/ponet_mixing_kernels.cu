@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <string>
 #include <type_traits>
 
 namespace ponet::cuda_kernels {
@@ -127,7 +128,8 @@ __global__ void fill_kernel(float* p, float v, int64_t n) {
 
 // Per warp, the sum of its real tokens' queries (GA stage 1, left as partials [B, P, D] that fwd_qmean adds in a
 // fixed order, so the forward gives the same bits every run), the real tokens' count, and the segment maxima of
-// S̃ (SMP; a maximum does not depend on the order).
+// S̃ (SMP; a maximum does not depend on the order). Without `segmax` (a segment per token: the fusion pass takes
+// each maximum from its row) S is not read.
 template <typename T, int NK>
 __global__ void __launch_bounds__(128, (min_blocks<NK, 8>()))
     fwd_qsum_segmax(Problem p, int rpw, int cw, const T* __restrict__ q, const T* __restrict__ s, float* pq,
@@ -143,6 +145,7 @@ __global__ void __launch_bounds__(128, (min_blocks<NK, 8>()))
     lane_bias<NK>(p, kProjS, c0, ce, lane, bs);
     int n = 0;
     int64_t cur_seg = -1;
+    const bool tables = segmax != nullptr;
     constexpr int U = batch_rows<NK>();
     for (int64_t i0 = r.begin; i0 < r.end; i0 += U) {
         float qv[U][NK], sv[U][NK];
@@ -155,14 +158,14 @@ __global__ void __launch_bounds__(128, (min_blocks<NK, 8>()))
             if (i >= r.end) continue;
             const int64_t t = r.b * p.L + i;
             kp[u] = p.keep[t] != 0;
-            sd[u] = clamp_seg(p.seg[t], p.S);
             const T* qr = q + t * p.ld;
             const T* sr = s + t * p.ld;
+            if (tables) sd[u] = clamp_seg(p.seg[t], p.S);
 #pragma unroll
             for (int k = 0; k < NK; ++k) {
                 const int64_t c = c0 + lane + 32 * k;
                 qv[u][k] = c < ce ? to_f(qr[c]) + bq[k] : 0.f;
-                sv[u][k] = c < ce ? to_f(sr[c]) + bs[k] : 0.f;
+                sv[u][k] = tables && c < ce ? to_f(sr[c]) + bs[k] : 0.f;
             }
         }
 #pragma unroll
@@ -170,7 +173,7 @@ __global__ void __launch_bounds__(128, (min_blocks<NK, 8>()))
             if (i0 + u >= r.end) break;
             const bool keep = kp[u];
             const int64_t sid = sd[u];
-            if (sid != cur_seg) {
+            if (tables && sid != cur_seg) {
                 if (cur_seg >= 0) {
 #pragma unroll
                     for (int k = 0; k < NK; ++k) {
@@ -195,7 +198,7 @@ __global__ void __launch_bounds__(128, (min_blocks<NK, 8>()))
     for (int k = 0; k < NK; ++k) {
         const int64_t c = c0 + lane + 32 * k;
         if (c < ce) {
-            if (r.begin < r.end) atomic_max_float(segmax + (r.b * p.S + cur_seg) * D + c, cur[k]);
+            if (tables && r.begin < r.end) atomic_max_float(segmax + (r.b * p.S + cur_seg) * D + c, cur[k]);
             pq[part + c] = acc[k];  // 0 for a warp without rows
         }
     }
@@ -817,18 +820,22 @@ FwdLayout forward_layout(const Problem& p, float* base) {
 }
 
 struct BwdLayout {
-    float *dgp, *dg, *gsum, *ties, *C;
+    float *dgp, *dg, *C, *gsum, *ties;
 };
 
-int64_t backward_floats(const Problem& p) { return 2 * p.B * p.D + 2 * p.B * p.S * p.D + p.B * p.H; }
+// The per-row sums (dg', dg, C) first, then the segment tables (which a segment per token does not use), each
+// table starting on 16 bytes.
+int64_t backward_head_floats(const Problem& p) { return (2 * p.B * p.D + p.B * p.H + 3) / 4 * 4; }
+
+int64_t backward_floats(const Problem& p) { return backward_head_floats(p) + 2 * p.B * p.S * p.D; }
 
 BwdLayout backward_layout(const Problem& p, float* base) {
     BwdLayout w{};
     w.dgp = base;
     w.dg = w.dgp + p.B * p.D;
-    w.gsum = w.dg + p.B * p.D;
+    w.C = w.dg + p.B * p.D;
+    w.gsum = base + backward_head_floats(p);
     w.ties = w.gsum + p.B * p.S * p.D;
-    w.C = w.ties + p.B * p.S * p.D;
     return w;
 }
 
@@ -840,24 +847,24 @@ int64_t slice_channels(const Problem& p) {
     return (256 / d) * d;
 }
 
+// `lpr`: the vector layout's lanes per row (0: not used); with p.per_token the fusion pass runs in it (forward()
+// makes sure) and writes the segment maxima, so the segment pass gets no table.
 template <typename T, int NK>
-void launch_forward(const Problem& p, const void* q, const void* k, const void* o, const void* s, const void* l,
-                    void* y, const Saved& st, const FwdLayout& f, cudaStream_t stream) {
+void launch_forward(const Problem& p, int lpr, const void* q, const void* k, const void* o, const void* s,
+                    const void* l, void* y, const Saved& st, const FwdLayout& f, cudaStream_t stream) {
     const int rpw = rows_per_warp(p);
     const int cw = static_cast<int>(slice_channels(p));
     const dim3 grid(static_cast<unsigned>(blocks_per_row(p, rpw)), static_cast<unsigned>(p.B),
                     static_cast<unsigned>((p.D + cw - 1) / cw));
     const size_t smem = sizeof(float) * kWarps * p.H;
-    // The vector layout (ponet_mixing_vec.h) where the hidden size, strides and pointers allow it.
-    int lpr = vec::vector_lanes(p, rpw);
-    if (!vec::aligned({q, k, o, s, l, y, st.keys, st.outs, st.win, st.segmax, st.alpha})) lpr = 0;
     const bool vga = lpr > 0 && vec::heads_fit(p);
+    float* table = p.per_token ? nullptr : st.segmax;
     using vec::Kernel, vec::enabled;
     if (lpr > 0 && enabled(Kernel::Qsum))
-        vec::qsum_segmax(p, lpr, rpw, grid.x, q, s, f.pq, st.cnt, st.segmax, stream);
+        vec::qsum_segmax(p, lpr, rpw, grid.x, q, s, f.pq, st.cnt, table, stream);
     else
         fwd_qsum_segmax<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(q),
-                                                                 static_cast<const T*>(s), f.pq, st.cnt, st.segmax);
+                                                                 static_cast<const T*>(s), f.pq, st.cnt, table);
     const dim3 cgrid(static_cast<unsigned>((p.D + 31) / 32), static_cast<unsigned>(p.B));
     fwd_qmean<<<cgrid, 32 * kCombineGroups, 0, stream>>>(p, f.P, f.pq, st.cnt, st.g);
     if (vga && enabled(Kernel::Scores))
@@ -876,22 +883,22 @@ void launch_forward(const Problem& p, const void* q, const void* k, const void* 
                                                           st.alpha, st.ties, static_cast<T*>(st.outs));
 }
 
+// `lpr` as in launch_forward; with p.per_token the rows and dQ/dS passes run in the vector layout (backward() makes
+// sure) and the segment tables are not used.
 template <typename T, int NK>
-void launch_backward(const Problem& p, const void* k, const void* o, const void* s, const Saved& st, const void* dy,
-                     const float* dalpha, void* dq, void* dk, void* dout, void* ds, void* dl, const BwdLayout& w,
-                     cudaStream_t stream) {
+void launch_backward(const Problem& p, int lpr, const void* k, const void* o, const void* s, const Saved& st,
+                     const void* dy, const float* dalpha, void* dq, void* dk, void* dout, void* ds, void* dl,
+                     const BwdLayout& w, cudaStream_t stream) {
     const int rpw = rows_per_warp(p);
     const int cw = static_cast<int>(slice_channels(p));
     const dim3 grid(static_cast<unsigned>(blocks_per_row(p, rpw)), static_cast<unsigned>(p.B),
                     static_cast<unsigned>((p.D + cw - 1) / cw));
     const size_t smem = sizeof(float) * kWarps * p.H;
-    int lpr = vec::vector_lanes(p, rpw);
-    if (!vec::aligned({k, o, s, dy, dq, dk, dout, ds, dl, st.win, st.segmax, w.gsum, w.ties})) lpr = 0;
     const bool vga = lpr > 0 && vec::heads_fit(p);
     using vec::Kernel, vec::enabled;
     if (lpr > 0 && enabled(Kernel::Rows))
-        vec::rows(p, lpr, rpw, grid.x, o, s, dy, st.gp, st.segmax, st.win, st.ties, dout, dl, w.dgp, w.gsum, w.ties,
-                  stream);
+        vec::rows(p, lpr, rpw, grid.x, o, s, dy, st.gp, st.segmax, st.win, st.ties, dout, dl, ds, w.dgp, w.gsum,
+                  w.ties, stream);
     else
         bwd_rows<T, NK><<<grid, 32 * kWarps, 0, stream>>>(
             p, rpw, cw, static_cast<const T*>(o), static_cast<const T*>(s), static_cast<const T*>(dy), st.gp,
@@ -958,6 +965,16 @@ size_t forward_workspace_floats(const Problem& p) { return static_cast<size_t>(f
 
 size_t backward_workspace_floats(const Problem& p) { return static_cast<size_t>(backward_floats(p)); }
 
+// Whether a segment per token may skip the segment tables: PONET_MIX_PER_TOKEN=0 turns it off (for measuring the
+// two against each other; read once per process).
+bool per_token_enabled() {
+    static const bool on = [] {
+        const char* v = std::getenv("PONET_MIX_PER_TOKEN");
+        return !(v && std::string(v) == "0");
+    }();
+    return on;
+}
+
 // The row strides made explicit (0 means D).
 static Problem with_strides(Problem p) {
     if (p.ld == 0) p.ld = p.D;
@@ -967,29 +984,41 @@ static Problem with_strides(Problem p) {
 
 const char* forward(const Problem& p_in, const void* q, const void* k, const void* o, const void* s, const void* l,
                     void* y, const Saved& st, float* workspace, cudaStream_t stream) {
-    const Problem p = with_strides(p_in);
+    Problem p = with_strides(p_in);
     if (p.D > kMaxHidden || channels_per_lane(slice_channels(p)) < 0)
         return "hidden size too large for the fused kernels";
+    // The vector layout (ponet_mixing_vec.h) where the hidden size, strides and pointers allow it; a segment per
+    // token is taken as such only where the fusion pass runs in it.
+    int lpr = vec::vector_lanes(p, rows_per_warp(p));
+    if (!vec::aligned({q, k, o, s, l, y, st.keys, st.outs, st.win, st.segmax, st.alpha})) lpr = 0;
+    p.per_token = p.per_token && per_token_enabled() && p.S >= p.L && lpr > 0 && vec::enabled(vec::Kernel::Fuse);
     const FwdLayout f = forward_layout(p, workspace);
     cudaMemsetAsync(st.cnt, 0, sizeof(float) * p.B, stream);
-    fill(st.segmax, -INFINITY, p.B * p.S * p.D, stream);
+    if (!p.per_token) fill(st.segmax, -INFINITY, p.B * p.S * p.D, stream);
     dispatch(p, [&](auto tag, auto nk) {
-        launch_forward<decltype(tag), decltype(nk)::value>(p, q, k, o, s, l, y, st, f, stream);
+        launch_forward<decltype(tag), decltype(nk)::value>(p, lpr, q, k, o, s, l, y, st, f, stream);
     });
     return last_error();
 }
 
 const char* backward(const Problem& p_in, const void* k, const void* o, const void* s, const Saved& st,
                      const void* dy, const float* dalpha, void* dq, void* dk, void* dout, void* ds, void* dl,
-                     float* workspace, cudaStream_t stream) {
-    const Problem p = with_strides(p_in);
+                     float* workspace, size_t zero_prefix, cudaStream_t stream) {
+    Problem p = with_strides(p_in);
     if (p.D > kMaxHidden || channels_per_lane(slice_channels(p)) < 0)
         return "hidden size too large for the fused kernels";
-    const BwdLayout w = backward_layout(p, workspace);
-    cudaMemsetAsync(workspace, 0, sizeof(float) * backward_workspace_floats(p), stream);
+    const BwdLayout w = backward_layout(p, workspace + zero_prefix);
+    int lpr = vec::vector_lanes(p, rows_per_warp(p));
+    if (!vec::aligned({k, o, s, dy, dq, dk, dout, ds, dl, st.win, st.segmax, w.gsum, w.ties})) lpr = 0;
+    using vec::Kernel, vec::enabled;
+    p.per_token =
+        p.per_token && per_token_enabled() && p.S >= p.L && lpr > 0 && enabled(Kernel::Rows) && enabled(Kernel::Qs);
+    // One memset: the caller's prefix and the per-row sums, and the segment tables unless they go unused.
+    const int64_t scratch = p.per_token ? backward_head_floats(p) : backward_floats(p);
+    cudaMemsetAsync(workspace, 0, sizeof(float) * (zero_prefix + scratch), stream);
     dispatch(p, [&](auto tag, auto nk) {
-        launch_backward<decltype(tag), decltype(nk)::value>(p, k, o, s, st, dy, dalpha, dq, dk, dout, ds, dl, w,
-                                                            stream);
+        launch_backward<decltype(tag), decltype(nk)::value>(p, lpr, k, o, s, st, dy, dalpha, dq, dk, dout, ds, dl,
+                                                            w, stream);
     });
     return last_error();
 }

@@ -32,12 +32,14 @@ void qsum_segmax(const Problem& p, int lpr, int rpw, unsigned gx, const void* q,
                  float* cnt, float* segmax, cudaStream_t stream);
 void scores(const Problem& p, int lpr, int rpw, unsigned gx, const void* k, const float* gmean, float* zbuf,
             float* pm, float* pl, float* pa, void* keys, cudaStream_t stream);
+// With p.per_token: fuse writes `segmax` (qsum_segmax was given none), rows writes dS and its bias gradient (no
+// segment sums; gsum and ties are not touched) and qs writes dQ only.
 void fuse(const Problem& p, int lpr, int rpw, unsigned gx, const void* o, const void* l, const void* s,
-          const float* gp, const float* segmax, const float* mh, const float* lh, void* y, int8_t* win,
+          const float* gp, float* segmax, const float* mh, const float* lh, void* y, int8_t* win,
           float* alpha, uint32_t* ties, void* outs, cudaStream_t stream);
 void rows(const Problem& p, int lpr, int rpw, unsigned gx, const void* o, const void* s, const void* dy,
           const float* gp, const float* segmax, const int8_t* win, const uint32_t* eqbits, void* dout, void* dl,
-          float* dgp, float* gsum, float* ties, cudaStream_t stream);
+          void* ds, float* dgp, float* gsum, float* ties, cudaStream_t stream);
 void keys(const Problem& p, int lpr, int rpw, unsigned gx, const void* k, const float* g, const float* dgp,
           const float* alpha, const float* dalpha, const float* C, void* dk, float* dg, cudaStream_t stream);
 void qs(const Problem& p, int lpr, int rpw, unsigned gx, const void* s, const float* dg, const float* cnt,

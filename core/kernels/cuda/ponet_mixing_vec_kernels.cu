@@ -182,6 +182,7 @@ __global__ void __launch_bounds__(128, 7) qsum_segmax_kernel(Problem p, int rpw,
 #pragma unroll
     for (int k = 0; k < 8; ++k) acc[k] = 0.f, cur[k] = -INFINITY;
     int n = 0;
+    const bool tables = segmax != nullptr;  // without: a segment per token, fuse_kernel takes the maxima
     int64_t run = -1;  // the warp's running segment
     __shared__ __align__(16) float scratch[kWarps][8 * 32];  // a step's rows, [G][D] per warp
     float* sh = scratch[threadIdx.x / 32];
@@ -207,17 +208,17 @@ __global__ void __launch_bounds__(128, 7) qsum_segmax_kernel(Problem p, int rpw,
         int64_t sid = 0;
         if (valid) {
             load8(q + t * p.ld + ln.c, qv);
-            load8(s + t * p.ld + ln.c, sv);
             keep = p.keep[t] != 0;
-            sid = clamp_seg(p.seg[t], p.S);
+            if (tables) load8(s + t * p.ld + ln.c, sv), sid = clamp_seg(p.seg[t], p.S);
         }
         n += __popc(__ballot_sync(kFull, ln.j == 0 && keep));
+#pragma unroll
+        for (int k = 0; k < 8; ++k)
+            if (keep) acc[k] += qv[k] + sbq[ln.c + k];
+        if (!tables) continue;
         float sm[8];
 #pragma unroll
-        for (int k = 0; k < 8; ++k) {
-            if (keep) acc[k] += qv[k] + sbq[ln.c + k];
-            sm[k] = valid ? (keep ? sv[k] + sbs[ln.c + k] : kSentinel) : -INFINITY;
-        }
+        for (int k = 0; k < 8; ++k) sm[k] = valid ? (keep ? sv[k] + sbs[ln.c + k] : kSentinel) : -INFINITY;
         const int64_t sid0 = __shfl_sync(kFull, sid, 0);
         if (__all_sync(kFull, !valid || sid == sid0)) {
             if (sid0 != run) flush(), run = sid0;
@@ -303,10 +304,12 @@ __global__ void __launch_bounds__(128) scores_kernel(Problem p, int rpw, const T
     }
 }
 
+// With p.per_token (a segment per token) each row's segment maximum is its own S̃ (the sentinel on padding, −∞ for
+// a NaN, as the segment pass would leave them): this pass writes it into `segmax` for the backward.
 template <typename T, int LPR>
 __global__ void __launch_bounds__(128, 4) fuse_kernel(Problem p, int rpw, const T* __restrict__ o,
                                                    const T* __restrict__ l, const T* __restrict__ s,
-                                                   const float* gp_in, const float* segmax, const float* mh,
+                                                   const float* gp_in, float* segmax, const float* mh,
                                                    const float* lh, T* __restrict__ y, int8_t* __restrict__ win,
                                                    float* alpha, uint32_t* __restrict__ ties, T* __restrict__ outs) {
     constexpr int G = 32 / LPR, D = 8 * LPR, W = D / 32;
@@ -359,7 +362,7 @@ __global__ void __launch_bounds__(128, 4) fuse_kernel(Problem p, int rpw, const 
             load8(o + t * p.ld + ln.c, ov);
             load8(s + t * p.ld + ln.c, sv);
             real = keep[i] != 0, sp = spec && spec[i];
-            sid = clamp_seg(p.seg[t], p.S);
+            if (!p.per_token) sid = clamp_seg(p.seg[t], p.S);
         }
         if (ln.grp == G - 1) load_lt(i + 1, rlt);
         float left[8], right[8];
@@ -373,7 +376,13 @@ __global__ void __launch_bounds__(128, 4) fuse_kernel(Problem p, int rpw, const 
         unsigned eq = 0;
         if (valid) {
             float yv[8];
-            if (sid != sm_sid) load8(segmax + (b * p.S + sid) * D + ln.c, sm), sm_sid = sid;
+            if (p.per_token) {
+#pragma unroll
+                for (int k = 0; k < 8; ++k) sm[k] = fmaxf(-INFINITY, real ? sv[k] + sbs[ln.c + k] : kSentinel);
+                store8(segmax + (b * p.S + i) * D + ln.c, sm);
+            } else if (sid != sm_sid) {
+                load8(segmax + (b * p.S + sid) * D + ln.c, sm), sm_sid = sid;
+            }
             uint64_t codes = 0;
 #pragma unroll
             for (int k = 0; k < 8; ++k) {
@@ -419,13 +428,17 @@ __global__ void __launch_bounds__(128, 4) fuse_kernel(Problem p, int rpw, const 
 
 // ---- backward ---------------------------------------------------------------------------------------------------
 
-template <typename T, int LPR>
+// With a segment per token (PT, p.per_token) a segment's gradient sum is its one row's and its tie count 1: dS is
+// written here (with its bias gradient), and gsum / ties are not used. A template argument, so that the segment
+// tables' code does not take registers from the per-token instance and the other way round.
+template <typename T, int LPR, bool PT>
 __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const T* __restrict__ o,
                                                    const T* __restrict__ s, const T* __restrict__ dy,
                                                    const float* gp_in, const float* segmax,
                                                    const int8_t* __restrict__ win,
                                                    const uint32_t* __restrict__ eqbits, T* __restrict__ dout,
-                                                   T* __restrict__ dl, float* dgp_out, float* gsum, float* ties) {
+                                                   T* __restrict__ dl, T* __restrict__ ds, float* dgp_out,
+                                                   float* gsum, float* ties) {
     constexpr int G = 32 / LPR, D = 8 * LPR, W = D / 32;
     __shared__ float sgp[D];
     const int64_t b = blockIdx.y, L = p.L;
@@ -496,7 +509,7 @@ __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const 
         if (valid) {
             load8(o + t * D + ln.c, ov);
             if (eqbits) tied = (__ldg(eqbits + t * W + ln.j / 4) >> (8 * (ln.j % 4))) & 0xffu;
-            sid = clamp_seg(p.seg[t], p.S);
+            sid = PT ? i : clamp_seg(p.seg[t], p.S);
         }
         if (ln.grp == G - 1) load_g(i + 1, gn, wn);
         // The window's neighbours: dY reaching L̂ and the winner codes of rows i − 1 and i + 1.
@@ -505,10 +518,14 @@ __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const 
         const uint64_t wdn = shfl_u64(wc, ln.lane + LPR < 32 ? ln.lane + LPR : ln.lane);
         const uint64_t wl = ln.grp == 0 ? wprev : wup, wr = ln.grp == G - 1 ? wn : wdn;
         wprev = shfl_u64(wc, (G - 1) * LPR + ln.j);
-        // Segment sums: into the running ones when the step's rows all lie in one segment, else per row.
-        const int64_t sid0 = __shfl_sync(kFull, sid, 0);
-        const bool uniform = __all_sync(kFull, !valid || sid == sid0);
-        if (!uniform || sid0 != run) flush(), run = uniform ? sid0 : -1;
+        // Segment sums: into the running ones when the step's rows all lie in one segment, else per row (none
+        // with a segment per token).
+        bool uniform = true;
+        if constexpr (!PT) {
+            const int64_t sid0 = __shfl_sync(kFull, sid, 0);
+            uniform = __all_sync(kFull, !valid || sid == sid0);
+            if (!uniform || sid0 != run) flush(), run = uniform ? sid0 : -1;
+        }
         if (valid && sid != sm_sid) load8(segmax + (b * p.S + sid) * D + ln.c, sm), sm_sid = sid;
         if (valid && !eqbits) {
             float sv[8];
@@ -518,7 +535,7 @@ __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const 
         }
         // Every lane runs this loop (its shuffles fetch the window's neighbours: dY reaching L̂ of rows i ± 1);
         // rows past the warp's end only lend their values.
-        float dov[8], dlv[8];
+        float dov[8], dlv[8], dsv[8];
 #pragma unroll
         for (int k = 0; k < 8; ++k) {
             const float gm = op ? gy[k] : 0.f;
@@ -540,7 +557,11 @@ __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const 
             }
             dov[k] = d_o, dlv[k] = d_l;
             dbo[k] += d_o, dbl[k] += d_l;
-            if (uniform) {
+            if constexpr (PT) {
+                // dS of a tied row (qs_kernel's gsum / ties with one row); gs sums it for the bias gradient.
+                dsv[k] = tk != 0.f ? gsk : 0.f;
+                gs[k] += dsv[k];
+            } else if (uniform) {
                 gs[k] += gsk, tc[k] += tk;
             } else {
                 shg[ln.grp * D + ln.c + k] = gsk;
@@ -558,12 +579,14 @@ __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const 
         if (!valid) continue;
         store8(dout + t * p.ldg + ln.c, dov);
         store8(dl + t * p.ldg + ln.c, dlv);
+        if constexpr (PT) store8(ds + t * p.ldg + ln.c, dsv);
     }
     flush();
     __shared__ float red[D];
     block_sum_add<LPR>(red, dgp, ln, dgp_out + b * D);
     block_sum_add<LPR>(red, dbo, ln, p.dbias ? p.dbias + kProjO * D : nullptr);
     block_sum_add<LPR>(red, dbl, ln, p.dbias ? p.dbias + kProjL * D : nullptr);
+    if constexpr (PT) block_sum_add<LPR>(red, gs, ln, p.dbias ? p.dbias + kProjS * D : nullptr);
 }
 
 template <typename T, int LPR>
@@ -631,6 +654,13 @@ __global__ void __launch_bounds__(128) qs_kernel(Problem p, int rpw, const T* __
         const int64_t i = i0 + ln.grp, t = b * p.L + i;
         if (i >= r.end) continue;
         const bool real = p.keep[t] != 0;
+        if (p.per_token) {  // dS came from rows_kernel
+            float qv[8];
+#pragma unroll
+            for (int k = 0; k < 8; ++k) qv[k] = real ? dq_v[k] : 0.f, dbq[k] += qv[k];
+            store8(dq + t * p.ldg + ln.c, qv);
+            continue;
+        }
         const int64_t at = (b * p.S + clamp_seg(p.seg[t], p.S)) * D + ln.c;
         unsigned tied = 0;
         if (eqbits) {
@@ -660,7 +690,7 @@ __global__ void __launch_bounds__(128) qs_kernel(Problem p, int rpw, const T* __
     }
     __shared__ float red[D];
     block_sum_add<LPR>(red, dbq, ln, p.dbias ? p.dbias + kProjQ * D : nullptr);
-    block_sum_add<LPR>(red, dbs, ln, p.dbias ? p.dbias + kProjS * D : nullptr);
+    if (!p.per_token) block_sum_add<LPR>(red, dbs, ln, p.dbias ? p.dbias + kProjS * D : nullptr);
 }
 
 // Calls f(T{}, LPR) for the problem's storage type and lanes per row.
@@ -745,7 +775,7 @@ void scores(const Problem& p, int lpr, int rpw, unsigned gx, const void* k, cons
 }
 
 void fuse(const Problem& p, int lpr, int rpw, unsigned gx, const void* o, const void* l, const void* s,
-          const float* gp, const float* segmax, const float* mh, const float* lh, void* y, int8_t* win,
+          const float* gp, float* segmax, const float* mh, const float* lh, void* y, int8_t* win,
           float* alpha, uint32_t* ties, void* outs, cudaStream_t stream) {
     with_layout(p, lpr, [&](auto tag, auto lanes) {
         using T = decltype(tag);
@@ -757,12 +787,14 @@ void fuse(const Problem& p, int lpr, int rpw, unsigned gx, const void* o, const 
 
 void rows(const Problem& p, int lpr, int rpw, unsigned gx, const void* o, const void* s, const void* dy,
           const float* gp, const float* segmax, const int8_t* win, const uint32_t* eqbits, void* dout, void* dl,
-          float* dgp, float* gsum, float* ties, cudaStream_t stream) {
+          void* ds, float* dgp, float* gsum, float* ties, cudaStream_t stream) {
     with_layout(p, lpr, [&](auto tag, auto lanes) {
         using T = decltype(tag);
-        rows_kernel<T, decltype(lanes)::value><<<grid_of(p, gx), 32 * kWarps, 0, stream>>>(
+        auto kernel = p.per_token ? rows_kernel<T, decltype(lanes)::value, true>
+                                  : rows_kernel<T, decltype(lanes)::value, false>;
+        kernel<<<grid_of(p, gx), 32 * kWarps, 0, stream>>>(
             p, rpw, static_cast<const T*>(o), static_cast<const T*>(s), static_cast<const T*>(dy), gp, segmax, win,
-            eqbits, static_cast<T*>(dout), static_cast<T*>(dl), dgp, gsum, ties);
+            eqbits, static_cast<T*>(dout), static_cast<T*>(dl), static_cast<T*>(ds), dgp, gsum, ties);
     });
 }
 
