@@ -745,9 +745,41 @@ CheckResult linear_fused_vs_aten(const torch::Device& device, torch::ScalarType 
         worst = std::max({worst, rel_l2(y.to(torch::kFloat), yr.to(torch::kFloat)), rel_l2(dx.to(torch::kFloat), rx.to(torch::kFloat)),
                           rel_l2(dw, rw), rel_l2(db, rb)});
     }
+    // The stacked projection weights of a PoNet layer (one kernel on CUDA) against torch::cat and a cast, values and
+    // gradients: the same roundings, so equal.
+    {
+        std::vector<torch::Tensor> ws, bs, wr, br;
+        for (int i = 0; i < 5; ++i) {
+            ws.push_back(at::randn({64, 48}, gen, f32).to(device).requires_grad_(true));
+            bs.push_back(at::randn({64}, gen, f32).to(device).requires_grad_(true));
+            wr.push_back(ws.back().detach().clone().requires_grad_(true));
+            br.push_back(bs.back().detach().clone().requires_grad_(true));
+        }
+        const auto [w, b] = stacked_weights(ws, bs, dtype);
+        const auto w_ref = torch::cat(wr).to(dtype), b_ref = torch::cat(br);
+        const auto gw = at::randn(w_ref.sizes(), gen, f32).to(dtype).to(device);
+        const auto gb = at::randn(b_ref.sizes(), gen, f32).to(device);
+        ((w.to(torch::kFloat) * gw.to(torch::kFloat)).sum() + (b * gb).sum()).backward();
+        ((w_ref.to(torch::kFloat) * gw.to(torch::kFloat)).sum() + (b_ref * gb).sum()).backward();
+        double diff = w.scalar_type() == dtype ? (w.to(torch::kFloat) - w_ref.to(torch::kFloat)).abs().max().item<double>()
+                                               : INFINITY;
+        diff = std::max(diff, (b - b_ref).abs().max().item<double>());
+        for (int i = 0; i < 5; ++i) {
+            if (!ws[i].grad().defined() || !bs[i].grad().defined()) diff = INFINITY;
+            else diff = std::max({diff, (ws[i].grad() - wr[i].grad()).abs().max().item<double>(),
+                                  (bs[i].grad() - br[i].grad()).abs().max().item<double>()});
+        }
+        if (!(diff == 0))
+            return result("stacked projection weights vs cat + cast (" + dname + ")", device, diff, 0, "max abs",
+                          "the stacked weights, biases or their gradients differ from torch::cat's");
+        if (!w.grad_fn() || w.grad_fn()->name().find("StackedWeights") == std::string::npos)
+            return result("stacked projection weights vs cat + cast (" + dname + ")", device, INFINITY, 0, "max abs",
+                          "the stacking kernel was not used");
+    }
     // Both round the product, the bias add and the gradients to the low precision, in places that may differ by one
     // unit of the last place (and our bias gradient is kept in fp32).
     auto r = result("fused linear vs autocast linear (" + dname + ")", device, worst, 1e-2, "rel L2");
+    r.detail = "and the stacked projection weights equal torch::cat's with their gradients";
     if (!fused_everywhere) {
         r.passed = false;
         r.detail = "the fused kernels were not used for every shape";

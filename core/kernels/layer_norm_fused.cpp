@@ -12,6 +12,7 @@
 #include <c10/cuda/CUDAStream.h>
 
 #include "core/kernels/cuda/layer_norm_cuda.h"
+#include "core/kernels/cuda/linear_cuda.h"
 #endif
 
 namespace ponet {
@@ -90,7 +91,10 @@ public:
         } else {
             part.zero_();
         }
-        auto sums = part.sum(1);  // [2, D]: weight and bias gradients
+        auto sums = torch::empty({2, D}, x.options());  // weight and bias gradients
+        check_launch(cuda_kernels::sum_partials(part.data_ptr<float>(), 2, blocks, D, sums.data_ptr<float>(),
+                                                c10::cuda::getCurrentCUDAStream().stream()),
+                     "parameter gradient sum");
         return {dx, sums[0], sums[1], torch::Tensor(), torch::Tensor()};
     }
 };

@@ -39,9 +39,9 @@ public:
         const int64_t K = weight.size(1), C = weight.size(0);
         auto x2 = x.to(lp).contiguous().view({-1, K});
         auto w = weight.to(lp);
-        auto b = bias.to(lp).contiguous();
+        auto b = bias.contiguous();  // fp32, read as it is
         auto y = at::mm(x2, w.t());
-        check_launch(cuda_kernels::bias_add_inplace(y.data_ptr(), b.data_ptr(), low_dtype(lp), y.size(0), C,
+        check_launch(cuda_kernels::bias_add_inplace(y.data_ptr(), b.data_ptr<float>(), low_dtype(lp), y.size(0), C,
                                                     c10::cuda::getCurrentCUDAStream().stream()),
                      "bias add");
         ctx->save_for_backward({x2, w});
@@ -77,19 +77,90 @@ public:
         const int64_t rows = dy2.size(0);
         const int blocks = cuda_kernels::column_sum_blocks(rows, C);
         auto part = torch::empty({blocks, C}, dy2.options().dtype(torch::kFloat));
+        auto db = torch::empty({C}, part.options());
+        const auto stream = c10::cuda::getCurrentCUDAStream().stream();
         if (rows > 0) {
             check_launch(cuda_kernels::column_sums(dy2.data_ptr(), low_dtype(lp), part.data_ptr<float>(), blocks,
-                                                   rows, C, c10::cuda::getCurrentCUDAStream().stream()),
+                                                   rows, C, stream),
                          "bias gradient");
         } else {
             part.zero_();
         }
-        return {dx, dw, part.sum(0), torch::Tensor()};
+        check_launch(cuda_kernels::sum_partials(part.data_ptr<float>(), 1, blocks, C, db.data_ptr<float>(), stream),
+                     "bias gradient sum");
+        return {dx, dw, db, torch::Tensor()};
+    }
+};
+
+// torch::cat(weights).to(low) and torch::cat(biases) in one kernel; the backward hands each layer its rows of the
+// two gradients (the weights' cast back to fp32), as the concatenations' and the cast's backward would.
+class StackedWeights : public torch::autograd::Function<StackedWeights> {
+public:
+    // `params`: the weights, then the biases (a TensorList, which autograd tracks element by element).
+    static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, at::TensorList params,
+                                                  int64_t count, int64_t low) {
+        const auto& w0 = params[0];
+        const c10::cuda::CUDAGuard guard(w0.device());
+        const int64_t rows = w0.size(0), in = w0.size(1);
+        cuda_kernels::StackedSources src;
+        std::vector<torch::Tensor> keep;  // contiguous sources, alive until the kernel is queued
+        for (int64_t i = 0; i < count; ++i) {
+            keep.push_back(params[i].contiguous());
+            src.w[i] = keep.back().data_ptr<float>();
+            keep.push_back(params[count + i].contiguous());
+            src.b[i] = keep.back().data_ptr<float>();
+        }
+        const auto lp = static_cast<torch::ScalarType>(low);
+        auto w = torch::empty({count * rows, in}, w0.options().dtype(lp));
+        auto b = torch::empty({count * rows}, w0.options());
+        check_launch(cuda_kernels::stack_weights(src, static_cast<int>(count), rows * in, rows, w.data_ptr(),
+                                                 low_dtype(lp), b.data_ptr<float>(),
+                                                 c10::cuda::getCurrentCUDAStream().stream()),
+                     "stacked weights");
+        ctx->saved_data["count"] = count;
+        ctx->saved_data["rows"] = rows;
+        return {w, b};
+    }
+
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grads) {
+        const int64_t count = ctx->saved_data["count"].toInt(), rows = ctx->saved_data["rows"].toInt();
+        torch::autograd::variable_list out(2 * count + 2);
+        const torch::Tensor dw = grads[0].defined() ? grads[0].to(torch::kFloat) : torch::Tensor();
+        const torch::Tensor& db = grads[1];
+        for (int64_t i = 0; i < count; ++i) {
+            if (dw.defined()) out[i] = dw.narrow(0, i * rows, rows);
+            if (db.defined()) out[count + i] = db.narrow(0, i * rows, rows);
+        }
+        return out;
     }
 };
 
 }  // namespace
 #endif
+
+std::pair<torch::Tensor, torch::Tensor> stacked_weights(const std::vector<torch::Tensor>& weights,
+                                                        const std::vector<torch::Tensor>& biases,
+                                                        torch::ScalarType dtype) {
+#if defined(PONET_WITH_CUDA)
+    bool kernel = fused_layers_enabled() && !weights.empty() && weights.size() <= cuda_kernels::kMaxStacked &&
+                  biases.size() == weights.size() && (dtype == torch::kBFloat16 || dtype == torch::kHalf);
+    for (size_t i = 0; kernel && i < weights.size(); ++i) {
+        const auto &w = weights[i], &b = biases[i];
+        kernel = w.is_cuda() && w.scalar_type() == torch::kFloat && w.dim() == 2 && w.sizes() == weights[0].sizes() &&
+                 b.defined() && b.device() == w.device() && b.scalar_type() == torch::kFloat && b.dim() == 1 &&
+                 b.size(0) == w.size(0) && w.device() == weights[0].device();
+    }
+    if (kernel) {
+        torch::autograd::variable_list params(weights.begin(), weights.end());
+        params.insert(params.end(), biases.begin(), biases.end());
+        auto out = StackedWeights::apply(at::TensorList(params), static_cast<int64_t>(weights.size()),
+                                         static_cast<int64_t>(dtype));
+        return {out[0], out[1]};
+    }
+#endif
+    return {torch::cat(weights).to(dtype), torch::cat(biases).to(torch::kFloat)};
+}
 
 bool fused_linear_applies(const torch::nn::Linear& layer, const torch::Tensor& x) {
 #if defined(PONET_WITH_CUDA)
@@ -100,6 +171,7 @@ bool fused_linear_applies(const torch::nn::Linear& layer, const torch::Tensor& x
     return x.dim() >= 1 && w.defined() && b.defined() && w.dim() == 2 && x.size(-1) == w.size(1) &&
            w.size(0) % 8 == 0 && w.size(1) % 8 == 0 && w.size(0) <= 2048 && w.device() == x.device() &&
            b.device() == x.device() && w.scalar_type() == torch::kFloat && b.scalar_type() == torch::kFloat &&
+           b.is_contiguous() && reinterpret_cast<std::uintptr_t>(b.data_ptr()) % 16 == 0 &&
            (x.scalar_type() == torch::kFloat || x.scalar_type() == *lp);
 #else
     (void)layer, (void)x;

@@ -1,7 +1,8 @@
 // Linear layers under CUDA autocast: the matrix products stay cuBLAS's, the bias add and the bias gradient run as
 // our vectorised kernels (ATen's broadcast add and its narrow column reduction were a quarter of an LRA training
-// step at 16K). Same arithmetic as autocast's linear: x, W and b rounded to the autocast dtype, fp32 accumulation,
-// the result rounded once; the bias gradient is accumulated in fp32 and kept in fp32.
+// step at 16K). The arithmetic of autocast's linear but for the bias: x and W rounded to the autocast dtype, fp32
+// accumulation, the product rounded, then the fp32 bias added and the sum rounded (autocast rounds the bias first;
+// reading it as it is saves a cast pass per layer); the bias gradient is accumulated in fp32 and kept in fp32.
 #pragma once
 #include <torch/torch.h>
 
@@ -13,5 +14,13 @@ torch::Tensor linear(torch::nn::Linear layer, const torch::Tensor& x, bool fused
 
 // Whether linear() would take the fused path for this input (under the current autocast state).
 bool fused_linear_applies(const torch::nn::Linear& layer, const torch::Tensor& x);
+
+// The weights [out_i, in] stacked along their rows and cast to `dtype`, and the biases stacked in fp32, as
+// torch::cat(weights).to(dtype) and torch::cat(biases).to(kFloat) make them (gradients included). For fp32 CUDA
+// parameters and a bf16/fp16 `dtype` one kernel makes both (ATen makes three: two concatenations and a cast).
+// At most 8 layers.
+std::pair<torch::Tensor, torch::Tensor> stacked_weights(const std::vector<torch::Tensor>& weights,
+                                                        const std::vector<torch::Tensor>& biases,
+                                                        torch::ScalarType dtype);
 
 }  // namespace ponet

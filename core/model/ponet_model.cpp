@@ -75,11 +75,11 @@ MixerResult PoNetSelfImpl::mix(const torch::Tensor& x_in, const MixContext& ctx,
         // One matrix product for the five projections (the weights stacked for this call; the modules and their
         // state-dict names stay as they are); the mixing adds the biases as it reads the products.
         PoNetPackedMixingInputs pk;
-        auto w = torch::cat({dense_q->weight, dense_k->weight, dense_o->weight, dense_segment->weight,
-                             dense_local->weight});
-        pk.qkosl = torch::matmul(x, w.to(x.scalar_type()).t());
-        pk.bias = torch::cat({dense_q->bias, dense_k->bias, dense_o->bias, dense_segment->bias, dense_local->bias})
-                      .to(torch::kFloat);
+        auto [w, b] = stacked_weights(
+            {dense_q->weight, dense_k->weight, dense_o->weight, dense_segment->weight, dense_local->weight},
+            {dense_q->bias, dense_k->bias, dense_o->bias, dense_segment->bias, dense_local->bias}, x.scalar_type());
+        pk.qkosl = torch::matmul(x, w.t());
+        pk.bias = b;
         with_context(pk);
         auto out = ponet_mix_packed(pk, ctx.impl);
         return {out.y, out.ga_weights};

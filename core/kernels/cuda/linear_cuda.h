@@ -11,7 +11,8 @@
 namespace ponet::cuda_kernels {
 
 // y[r, c] = round(y[r, c] + bias[c]) with the sum in fp32; bias in y's dtype. C % 8 == 0, y 16-byte aligned.
-const char* bias_add_inplace(void* y, const void* bias, DType dt, int64_t rows, int64_t C, cudaStream_t stream);
+// y [rows, C] (bf16/fp16) += bias [C] (fp32), each sum rounded once.
+const char* bias_add_inplace(void* y, const float* bias, DType dt, int64_t rows, int64_t C, cudaStream_t stream);
 
 // Blocks column_sums uses; it writes one partial row per block.
 int column_sum_blocks(int64_t rows, int64_t C);
@@ -19,5 +20,21 @@ int column_sum_blocks(int64_t rows, int64_t C);
 // part[b, c] = the fp32 sum of x[r, c] over block b's rows (the caller sums over the blocks). C % 8 == 0.
 const char* column_sums(const void* x, DType dt, float* part, int blocks, int64_t rows, int64_t C,
                         cudaStream_t stream);
+
+// out[s, c] = Σ_r part[s, r, c] for part [sets, rows, cols] fp32 (the per-block partials of column_sums and of the
+// LayerNorm backward), in a fixed order. ATen's sum over the middle dimension gives each output to one thread
+// that walks every row; here 32 warps split the rows of 32 columns.
+const char* sum_partials(const float* part, int64_t sets, int64_t rows, int64_t cols, float* out,
+                         cudaStream_t stream);
+
+// Up to kMaxStacked fp32 matrices of `n` elements each, one after another into `w` (bf16/fp16), and as many
+// fp32 vectors of `nb` elements into `b` (fp32); null bias pointers give zeros.
+constexpr int kMaxStacked = 8;
+struct StackedSources {
+    const float* w[kMaxStacked] = {};
+    const float* b[kMaxStacked] = {};
+};
+const char* stack_weights(const StackedSources& src, int count, int64_t n, int64_t nb, void* w, DType wdt,
+                          float* b, cudaStream_t stream);
 
 }  // namespace ponet::cuda_kernels

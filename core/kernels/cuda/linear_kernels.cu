@@ -21,18 +21,19 @@ struct alignas(16) Pack8 {
     uint4 bits;
 };
 
+// The bias is read in fp32 as the parameter is (no cast pass); each sum is rounded once.
 template <typename T>
-__global__ void bias_add_kernel(T* __restrict__ y, const T* __restrict__ bias, int64_t packs, int C) {
+__global__ void bias_add_kernel(T* __restrict__ y, const float* __restrict__ bias, int64_t packs, int C) {
     const int packs_per_row = C / 8;
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < packs;
          i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
         const int c0 = static_cast<int>(i % packs_per_row) * 8;
         uint4 v = reinterpret_cast<const uint4*>(y)[i];
-        const uint4 bv = *reinterpret_cast<const uint4*>(bias + c0);
+        const float4 b0 = *reinterpret_cast<const float4*>(bias + c0), b1 = *reinterpret_cast<const float4*>(bias + c0 + 4);
+        const float be[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
         T* e = reinterpret_cast<T*>(&v);
-        const T* be = reinterpret_cast<const T*>(&bv);
 #pragma unroll
-        for (int j = 0; j < 8; ++j) e[j] = from_f<T>(to_f(e[j]) + to_f(be[j]));
+        for (int j = 0; j < 8; ++j) e[j] = from_f<T>(to_f(e[j]) + be[j]);
         reinterpret_cast<uint4*>(y)[i] = v;
     }
 }
@@ -66,6 +67,44 @@ __global__ void column_sum_kernel(const T* __restrict__ x, float* __restrict__ p
     }
 }
 
+constexpr int kSumGroups = 32;  // a 1,024-thread block: 32 warps split the rows
+
+__global__ void __launch_bounds__(32 * kSumGroups) sum_partials_kernel(const float* __restrict__ part, int64_t rows,
+                                                                       int64_t cols, float* __restrict__ out) {
+    __shared__ float acc_sh[kSumGroups][32];
+    const int lane = threadIdx.x % 32, grp = threadIdx.x / 32;
+    const int64_t c = blockIdx.x * int64_t(32) + lane;
+    const float* base = part + blockIdx.y * rows * cols;
+    float acc = 0.f;
+    if (c < cols) {
+        int64_t r = grp;
+        for (; r + 3 * kSumGroups < rows; r += 4 * kSumGroups) {  // four loads in flight
+            const float a0 = base[r * cols + c], a1 = base[(r + kSumGroups) * cols + c];
+            const float a2 = base[(r + 2 * kSumGroups) * cols + c], a3 = base[(r + 3 * kSumGroups) * cols + c];
+            acc += (a0 + a1) + (a2 + a3);
+        }
+        for (; r < rows; r += kSumGroups) acc += base[r * cols + c];
+    }
+    acc_sh[grp][lane] = acc;
+    __syncthreads();
+    if (grp != 0 || c >= cols) return;
+    float s = 0.f;
+    for (int q = 0; q < kSumGroups; ++q) s += acc_sh[q][lane];
+    out[blockIdx.y * cols + c] = s;
+}
+
+template <typename T>
+__global__ void stack_weights_kernel(StackedSources src, int count, int64_t n, int64_t nb, T* __restrict__ w,
+                                     float* __restrict__ b) {
+    const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+    const int64_t first = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+    for (int64_t i = first; i < count * n; i += stride) w[i] = from_f<T>(src.w[i / n][i % n]);
+    for (int64_t i = first; i < count * nb; i += stride) {
+        const float* bi = src.b[i / nb];
+        b[i] = bi ? bi[i % nb] : 0.f;
+    }
+}
+
 int sm_count() { return multiprocessor_count(); }
 
 const char* last_error() {
@@ -75,7 +114,7 @@ const char* last_error() {
 
 }  // namespace
 
-const char* bias_add_inplace(void* y, const void* bias, DType dt, int64_t rows, int64_t C, cudaStream_t stream) {
+const char* bias_add_inplace(void* y, const float* bias, DType dt, int64_t rows, int64_t C, cudaStream_t stream) {
     if (C < 8 || C % 8 != 0 || C > (1 << 20)) return "bias add kernel: width must be a positive multiple of 8";
     const int64_t packs = rows * (C / 8);
     if (packs == 0) return nullptr;
@@ -85,12 +124,10 @@ const char* bias_add_inplace(void* y, const void* bias, DType dt, int64_t rows, 
     const int c = static_cast<int>(C);
     switch (dt) {
         case DType::BF16:
-            bias_add_kernel<<<blocks, threads, 0, stream>>>(static_cast<__nv_bfloat16*>(y),
-                                                            static_cast<const __nv_bfloat16*>(bias), packs, c);
+            bias_add_kernel<<<blocks, threads, 0, stream>>>(static_cast<__nv_bfloat16*>(y), bias, packs, c);
             return last_error();
         case DType::F16:
-            bias_add_kernel<<<blocks, threads, 0, stream>>>(static_cast<__half*>(y), static_cast<const __half*>(bias),
-                                                            packs, c);
+            bias_add_kernel<<<blocks, threads, 0, stream>>>(static_cast<__half*>(y), bias, packs, c);
             return last_error();
         case DType::F32: break;
     }
@@ -120,6 +157,34 @@ const char* column_sums(const void* x, DType dt, float* part, int blocks, int64_
         case DType::F32: break;
     }
     return "column sum kernel: bf16 or fp16 only";
+}
+
+const char* stack_weights(const StackedSources& src, int count, int64_t n, int64_t nb, void* w, DType wdt,
+                          float* b, cudaStream_t stream) {
+    if (count < 1 || count > kMaxStacked) return "stacked weights: 1 to 8 layers";
+    const int64_t total = count * (n > nb ? n : nb);
+    if (total == 0) return nullptr;
+    const int threads = 256;
+    const int64_t need = (total + threads - 1) / threads;
+    const int blocks = static_cast<int>(need < sm_count() * 8LL ? need : sm_count() * 8LL);
+    switch (wdt) {
+        case DType::BF16:
+            stack_weights_kernel<<<blocks, threads, 0, stream>>>(src, count, n, nb, static_cast<__nv_bfloat16*>(w), b);
+            return last_error();
+        case DType::F16:
+            stack_weights_kernel<<<blocks, threads, 0, stream>>>(src, count, n, nb, static_cast<__half*>(w), b);
+            return last_error();
+        case DType::F32: break;
+    }
+    return "stacked weights: bf16 or fp16 only";
+}
+
+const char* sum_partials(const float* part, int64_t sets, int64_t rows, int64_t cols, float* out,
+                         cudaStream_t stream) {
+    if (sets < 1 || cols < 1 || sets > 65535) return "partial sums: bad shape";
+    const dim3 grid(static_cast<unsigned>((cols + 31) / 32), static_cast<unsigned>(sets));
+    sum_partials_kernel<<<grid, 32 * kSumGroups, 0, stream>>>(part, rows, cols, out);
+    return last_error();
 }
 
 }  // namespace ponet::cuda_kernels

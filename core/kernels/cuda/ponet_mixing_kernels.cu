@@ -860,7 +860,7 @@ void launch_forward(const Problem& p, int lpr, const void* q, const void* k, con
     const bool vga = lpr > 0 && vec::heads_fit(p);
     float* table = p.per_token ? nullptr : st.segmax;
     using vec::Kernel, vec::enabled;
-    if (lpr > 0 && enabled(Kernel::Qsum))
+    if (lpr > 0 && (enabled(Kernel::Qsum) || (p.per_token && vec::built_in_choice())))
         vec::qsum_segmax(p, lpr, rpw, grid.x, q, s, f.pq, st.cnt, table, stream);
     else
         fwd_qsum_segmax<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(q),

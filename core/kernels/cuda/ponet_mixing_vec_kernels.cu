@@ -733,6 +733,11 @@ bool enabled(Kernel k) {
     return (mask >> static_cast<unsigned>(k)) & 1u;
 }
 
+bool built_in_choice() {
+    static const bool unset = std::getenv("PONET_MIX_VECTOR") == nullptr;
+    return unset;
+}
+
 int vector_lanes(const Problem& p, int rows_per_warp) {
     if (p.D != 32 && p.D != 64 && p.D != 128) return 0;
     const int lpr = static_cast<int>(p.D / 8);
