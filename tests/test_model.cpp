@@ -200,6 +200,7 @@ class TestModel : public QObject {
     void derivedSegmentIdsBatched();
     void fixedSegmentPartitions_data();
     void fixedSegmentPartitions();
+    void perTokenSegmentsPromise();
 
     void mixingVsNaive_data();
     void mixingVsNaive();
@@ -353,6 +354,36 @@ void TestModel::fixedSegmentPartitions() {
     QCOMPARE(row.eq(0).sum().item<int64_t>(), std::min(segLen, length));
     QCOMPARE(std::get<0>(at::_unique(row)).numel(), segments);
     QVERIFY((row.narrow(0, 1, length - 1) - row.narrow(0, 0, length - 1)).ge(0).all().item<bool>());
+}
+
+// complete_inputs says "one segment per token" exactly when it made fixed ids that are the positions, keeps the
+// promise through a second completion, and drops it when validation finds the ids replaced.
+void TestModel::perTokenSegmentsPromise() {
+    auto config = tinyConfig("PoNetForLraClassification");
+    config.variant = ponet::ModelVariant::Lra;
+    config.segment_strategy = ponet::SegmentStrategy::Fixed;
+    config.segment_num = 8;
+    auto with_length = [&](int64_t L) {
+        ponet::ModelInputs in;
+        in.input_ids = torch::randint(1, 20, {2, L}, torch::kLong);
+        return in;
+    };
+    auto short_row = ponet::complete_inputs(config, with_length(7), false);
+    QVERIFY(short_row.per_token_segments);
+    QCOMPARE(short_row.num_segments, int64_t(7));
+    QVERIFY(torch::equal(short_row.segment_ids[1], torch::arange(7, torch::kLong)));
+    QVERIFY(!ponet::complete_inputs(config, with_length(8), false).per_token_segments);  // seg_len 2 from here
+    QVERIFY(!ponet::complete_inputs(config, with_length(30), true).per_token_segments);
+    auto again = ponet::complete_inputs(config, short_row, true);
+    QVERIFY(again.per_token_segments);
+    auto replaced = short_row;
+    replaced.segment_ids = torch::zeros({2, 7}, torch::kLong);
+    QVERIFY(!ponet::complete_inputs(config, replaced, true).per_token_segments);
+    auto own = with_length(7);
+    own.segment_ids = torch::arange(7, torch::kLong).unsqueeze(0).expand({2, 7}).contiguous();
+    QVERIFY(!ponet::complete_inputs(config, own, true).per_token_segments);  // a caller's ids: no promise
+    config.segment_strategy = ponet::SegmentStrategy::Derived;
+    QVERIFY(!ponet::complete_inputs(config, with_length(7), false).per_token_segments);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -776,10 +776,24 @@ CheckResult linear_fused_vs_aten(const torch::Device& device, torch::ScalarType 
             return result("stacked projection weights vs cat + cast (" + dname + ")", device, INFINITY, 0, "max abs",
                           "the stacking kernel was not used");
     }
+    // The LRA pooling's mean over the sequence (our partial sums on CUDA) against ATen's, value and gradient.
+    {
+        auto x = (1.0 + at::randn({3, 1037, 64}, gen, f32)).to(device).requires_grad_(true);
+        auto xr = x.detach().clone().requires_grad_(true);
+        auto m = mean_over_sequence(x);
+        auto mr = xr.mean(1);
+        const auto gm = at::randn(mr.sizes(), gen, f32).to(device);
+        (m * gm).sum().backward();
+        (mr * gm).sum().backward();
+        const double e = std::max(rel_l2(m.detach(), mr.detach()), rel_l2(x.grad(), xr.grad()));
+        if (!(e <= 1e-6))
+            return result("sequence mean vs ATen's mean (fp32)", device, e, 1e-6, "rel L2",
+                          "the pooling mean or its gradient differs");
+    }
     // Both round the product, the bias add and the gradients to the low precision, in places that may differ by one
     // unit of the last place (and our bias gradient is kept in fp32).
     auto r = result("fused linear vs autocast linear (" + dname + ")", device, worst, 1e-2, "rel L2");
-    r.detail = "and the stacked projection weights equal torch::cat's with their gradients";
+    r.detail = "and the stacked projection weights equal torch::cat's, the sequence mean ATen's, with their gradients";
     if (!fused_everywhere) {
         r.passed = false;
         r.detail = "the fused kernels were not used for every shape";

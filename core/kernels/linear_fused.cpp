@@ -136,8 +136,40 @@ public:
     }
 };
 
+class SequenceMean : public torch::autograd::Function<SequenceMean> {
+public:
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x) {
+        const c10::cuda::CUDAGuard guard(x.device());
+        const auto xc = x.contiguous();
+        const int64_t B = xc.size(0), L = xc.size(1), D = xc.size(2);
+        auto out = torch::empty({B, D}, xc.options());
+        check_launch(cuda_kernels::sum_partials(xc.data_ptr<float>(), B, L, D, out.data_ptr<float>(),
+                                                c10::cuda::getCurrentCUDAStream().stream()),
+                     "sequence mean");
+        ctx->saved_data["L"] = L;
+        return out.div_(static_cast<double>(L));
+    }
+
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grads) {
+        const int64_t L = ctx->saved_data["L"].toInt();
+        const auto& g = grads[0];
+        if (!g.defined()) return {torch::Tensor()};
+        return {(g / static_cast<double>(L)).unsqueeze(1).expand({g.size(0), L, g.size(1)})};
+    }
+};
+
 }  // namespace
 #endif
+
+torch::Tensor mean_over_sequence(const torch::Tensor& x) {
+#if defined(PONET_WITH_CUDA)
+    if (fused_layers_enabled() && x.is_cuda() && x.dim() == 3 && x.scalar_type() == torch::kFloat && x.size(0) > 0 &&
+        x.size(0) <= 65535 && x.size(1) > 0 && x.size(2) > 0)
+        return SequenceMean::apply(x);
+#endif
+    return x.mean(1);
+}
 
 std::pair<torch::Tensor, torch::Tensor> stacked_weights(const std::vector<torch::Tensor>& weights,
                                                         const std::vector<torch::Tensor>& biases,

@@ -868,7 +868,7 @@ Grads run_backward(const Prepared& p, const ForwardState& st, const torch::Tenso
                                           st.ties.defined() ? nullptr : p.s.data_ptr(), cuda_saved(st),
                                           dy.data_ptr(), dalpha.defined() ? dalpha.data_ptr<float>() : nullptr,
                                           gr.dq.data_ptr(), gr.dk.data_ptr(), gr.dout.data_ptr(), gr.ds.data_ptr(),
-                                          gr.dl.data_ptr(), work.data_ptr<float>(), 0,
+                                          gr.dl.data_ptr(), work.data_ptr<float>(),
                                           c10::cuda::getCurrentCUDAStream().stream()),
                    "backward");
         return gr;
@@ -931,16 +931,16 @@ std::pair<torch::Tensor, torch::Tensor> run_backward_packed_cuda(const Prepared&
     const torch::Tensor dalpha = dalpha_in.defined() ? dalpha_in.to(torch::kFloat).contiguous() : torch::Tensor();
     auto pr = cuda_problem(p);
     pr.ldg = kPacked * p.D;
-    // The bias gradient leads the kernels' scratch, so the backward's one memset zeroes it too.
-    const int64_t nb = kPacked * p.D;
-    auto work = torch::empty({nb + static_cast<int64_t>(cuda_kernels::backward_workspace_floats(pr))},
-                             st.keys.options().dtype(torch::kFloat));
-    auto db = work.narrow(0, 0, nb);
+    // Its own tensor (zeroed by the backward): a view into the scratch would keep all of it alive as the biases'
+    // gradient until they are cleared.
+    auto db = torch::empty({kPacked * p.D}, st.keys.options().dtype(torch::kFloat));
     pr.dbias = db.data_ptr<float>();
+    auto work = torch::empty({static_cast<int64_t>(cuda_kernels::backward_workspace_floats(pr))},
+                             st.keys.options().dtype(torch::kFloat));
     check_cuda(cuda_kernels::backward(pr, st.keys.data_ptr(), st.outs.data_ptr(), nullptr, cuda_saved(st),
                                       dy.data_ptr(), dalpha.defined() ? dalpha.data_ptr<float>() : nullptr,
                                       block_ptr(dP, 0, p.D), block_ptr(dP, 1, p.D), block_ptr(dP, 2, p.D),
-                                      block_ptr(dP, 3, p.D), block_ptr(dP, 4, p.D), work.data_ptr<float>(), nb,
+                                      block_ptr(dP, 3, p.D), block_ptr(dP, 4, p.D), work.data_ptr<float>(),
                                       c10::cuda::getCurrentCUDAStream().stream()),
                "packed backward");
     return {dP, db};

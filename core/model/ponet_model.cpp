@@ -305,6 +305,10 @@ ModelInputs complete_inputs(const ModelConfig& c, const ModelInputs& in, bool va
         if (c.variant == ModelVariant::Bert) range(r.token_type_ids, c.type_vocab_size, "token_type_ids");
         range(r.attention_mask, 2, "attention_mask");
         *num_segments = range(r.segment_ids, 2 * L + 2, "segment_ids") + 1;
+        // A promise carried over from an earlier completion is checked here too (the ids may have been replaced).
+        if (r.per_token_segments && in.segment_ids.defined())
+            r.per_token_segments = torch::equal(
+                r.segment_ids, torch::arange(L, r.segment_ids.options()).unsqueeze(0).expand({B, L}));
     }
     r.num_segments = *num_segments;
     return r;
@@ -369,7 +373,7 @@ EncoderOutput PoNetModelImpl::forward(const ModelInputs& raw, const ForwardOptio
         x = layer_norm(encoder_->final_layer_norm, x, false, opt.impl != MixerImpl::Reference) *
             ctx.keep.unsqueeze(-1).to(x.scalar_type());
         out.last_hidden_state = x;
-        out.pooler_output = x.mean(1);
+        out.pooler_output = opt.impl != MixerImpl::Reference ? mean_over_sequence(x) : x.mean(1);
     } else {
         out.last_hidden_state = x;
         out.pooler_output = torch::tanh(pooler_->dense(x.select(1, 0)));

@@ -24,7 +24,7 @@ struct ModelInputs {
     int64_t num_segments = -1;     // a known bound on segment_ids (complete_inputs fills it), -1: unknown
     // segment_ids[b, i] == i: complete_inputs made fixed segments of one token each (a row shorter than
     // segment_num), which lets the fused CUDA mixing skip SMP's segment tables. Kept when the inputs are completed
-    // again; a caller that brings its own segment_ids leaves it false.
+    // again (and checked against the ids when validating); a caller that brings its own segment_ids leaves it false.
     bool per_token_segments = false;
 };
 

@@ -10,8 +10,8 @@
 
 namespace ponet::cuda_kernels {
 
-// y[r, c] = round(y[r, c] + bias[c]) with the sum in fp32; bias in y's dtype. C % 8 == 0, y 16-byte aligned.
-// y [rows, C] (bf16/fp16) += bias [C] (fp32), each sum rounded once.
+// y[r, c] = round(y[r, c] + bias[c]) for y [rows, C] bf16/fp16 and bias [C] fp32 (read as it is), the sum in fp32.
+// C % 8 == 0; y and bias 16-byte aligned.
 const char* bias_add_inplace(void* y, const float* bias, DType dt, int64_t rows, int64_t C, cudaStream_t stream);
 
 // Blocks column_sums uses; it writes one partial row per block.

@@ -25,8 +25,8 @@ struct Problem {
     const int64_t* seg = nullptr;      // [B, L]
     // Packed projections (one GEMM for all five): the forward reads q, k, o, s, l as rows `ld` elements apart
     // (0: D) and adds `bias` ([5·D] fp32 in the order q, k, o, s, l; null: none) in fp32 as it loads them; the
-    // backward writes dq, dk, do, ds, dl as rows `ldg` elements apart (0: D) and, when `dbias` is given, adds
-    // the five bias gradients (column sums, [5·D]) into it (the caller zeroes it).
+    // backward writes dq, dk, do, ds, dl as rows `ldg` elements apart (0: D) and, when `dbias` is given, writes
+    // the five bias gradients (column sums, [5·D]) into it (zeroing it first).
     int64_t ld = 0, ldg = 0;
     const float* bias = nullptr;
     float* dbias = nullptr;
@@ -38,7 +38,7 @@ struct Saved {
     float* g = nullptr;       // [B, D]     masked mean of Q
     float* gp = nullptr;      // [B, D]     g'
     float* cnt = nullptr;     // [B]        real tokens per row
-    float* segmax = nullptr;  // [B, S, D]  segment maxima of S̃
+    float* segmax = nullptr;  // [B, S, D]  segment maxima of S̃ (with per_token: rows below L only)
     int8_t* win = nullptr;    // [B, L, D]  LMP winner: 0 left, 1 self, 2 right
     // [B, L, tie_words(p)]: bit c%32 of word c/32 says S̃[b, i, c] equals its segment's maximum. When given, the
     // forward writes it and the backward reads it instead of S, so S need not be kept for the backward.
@@ -67,10 +67,9 @@ const char* forward(const Problem& p, const void* q, const void* k, const void* 
 // may be null when st.ties is given, and must be when the forward was packed.
 
 // dy: [B, L, D] in `dtype` (the upstream gradient of y); dalpha: [B, H, L] fp32 or null. Writes every gradient.
-// `workspace`: `zero_prefix` floats of the caller's that must start at zero (p.dbias may point there; 0: none),
-// then backward_workspace_floats(p) of scratch; one memset zeroes what is used of both.
+// `workspace`: backward_workspace_floats(p) floats of scratch, zeroed here as far as they are used.
 const char* backward(const Problem& p, const void* k, const void* o, const void* s, const Saved& st, const void* dy,
                      const float* dalpha, void* dq, void* dk, void* dout, void* ds, void* dl, float* workspace,
-                     size_t zero_prefix, cudaStream_t stream);
+                     cudaStream_t stream);
 
 }  // namespace ponet::cuda_kernels

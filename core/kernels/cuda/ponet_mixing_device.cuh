@@ -64,6 +64,6 @@ __device__ __forceinline__ void merge_softmax(float& M, float& Ls, float& A, flo
 }
 
 // The projections' column blocks in a packed input, its bias and its bias gradient.
-enum Projection : int { kProjQ = 0, kProjK = 1, kProjO = 2, kProjS = 3, kProjL = 4 };
+enum Projection : int { kProjQ = 0, kProjK = 1, kProjO = 2, kProjS = 3, kProjL = 4, kProjections = 5 };
 
 }  // namespace ponet::cuda_kernels::mixing

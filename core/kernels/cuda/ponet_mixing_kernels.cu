@@ -8,7 +8,9 @@
 //
 // Forward passes over the [B, L, D] data: Q and S (query sum, segment maxima), K (scores and an online softmax
 // that leaves per-warp partial sums), O and L (window maxima, fusion, α normalisation). Backward: dY, O, S
-// (dO, dL, g′'s gradient, segment sums and tie counts), K (dK, the query-mean gradient), S (dQ, dS).
+// (dO, dL, g′'s gradient, segment sums and tie counts), K (dK, the query-mean gradient), S (dQ, dS). With a
+// segment per token (Problem::per_token, vector layout only) the first forward pass reads Q alone, the fusion pass
+// writes each row's segment maximum, and the backward's row pass writes dS (the last pass then writes dQ only).
 #include "core/kernels/cuda/ponet_mixing_cuda.h"
 #include "core/kernels/cuda/ponet_mixing_device.cuh"
 #include "core/kernels/cuda/ponet_mixing_vec.h"
@@ -860,19 +862,25 @@ void launch_forward(const Problem& p, int lpr, const void* q, const void* k, con
     const bool vga = lpr > 0 && vec::heads_fit(p);
     float* table = p.per_token ? nullptr : st.segmax;
     using vec::Kernel, vec::enabled;
-    if (lpr > 0 && (enabled(Kernel::Qsum) || (p.per_token && vec::built_in_choice())))
+    // Partials per batch row: the vector kernels leave one per block, the lane-per-channel ones one per warp.
+    int64_t pq_parts = f.P, ps_parts = f.P;
+    if (lpr > 0 && (enabled(Kernel::Qsum) || (p.per_token && vec::built_in_choice()))) {
         vec::qsum_segmax(p, lpr, rpw, grid.x, q, s, f.pq, st.cnt, table, stream);
-    else
+        pq_parts = grid.x;
+    } else {
         fwd_qsum_segmax<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(q),
                                                                  static_cast<const T*>(s), f.pq, st.cnt, table);
+    }
     const dim3 cgrid(static_cast<unsigned>((p.D + 31) / 32), static_cast<unsigned>(p.B));
-    fwd_qmean<<<cgrid, 32 * kCombineGroups, 0, stream>>>(p, f.P, f.pq, st.cnt, st.g);
-    if (vga && enabled(Kernel::Scores))
+    fwd_qmean<<<cgrid, 32 * kCombineGroups, 0, stream>>>(p, pq_parts, f.pq, st.cnt, st.g);
+    if (vga && enabled(Kernel::Scores)) {
         vec::scores(p, lpr, rpw, grid.x, k, st.g, st.alpha, f.pm, f.pl, f.pa, st.keys, stream);
-    else
+        ps_parts = grid.x;
+    } else {
         fwd_scores<T, NK><<<grid, 32 * kWarps, smem, stream>>>(p, rpw, cw, static_cast<const T*>(k), st.g,
                                                                st.alpha, f.pm, f.pl, f.pa, static_cast<T*>(st.keys));
-    fwd_combine<<<cgrid, 32 * kCombineGroups, 0, stream>>>(p, f.P, f.pm, f.pl, f.pa, st.gp, f.mh, f.lh);
+    }
+    fwd_combine<<<cgrid, 32 * kCombineGroups, 0, stream>>>(p, ps_parts, f.pm, f.pl, f.pa, st.gp, f.mh, f.lh);
     if (lpr > 0 && enabled(Kernel::Fuse))
         vec::fuse(p, lpr, rpw, grid.x, o, l, s, st.gp, st.segmax, f.mh, f.lh, y, st.win, st.alpha, st.ties,
                   st.outs, stream);
@@ -1003,19 +1011,20 @@ const char* forward(const Problem& p_in, const void* q, const void* k, const voi
 
 const char* backward(const Problem& p_in, const void* k, const void* o, const void* s, const Saved& st,
                      const void* dy, const float* dalpha, void* dq, void* dk, void* dout, void* ds, void* dl,
-                     float* workspace, size_t zero_prefix, cudaStream_t stream) {
+                     float* workspace, cudaStream_t stream) {
     Problem p = with_strides(p_in);
     if (p.D > kMaxHidden || channels_per_lane(slice_channels(p)) < 0)
         return "hidden size too large for the fused kernels";
-    const BwdLayout w = backward_layout(p, workspace + zero_prefix);
+    const BwdLayout w = backward_layout(p, workspace);
     int lpr = vec::vector_lanes(p, rows_per_warp(p));
     if (!vec::aligned({k, o, s, dy, dq, dk, dout, ds, dl, st.win, st.segmax, w.gsum, w.ties})) lpr = 0;
     using vec::Kernel, vec::enabled;
     p.per_token =
         p.per_token && per_token_enabled() && p.S >= p.L && lpr > 0 && enabled(Kernel::Rows) && enabled(Kernel::Qs);
-    // One memset: the caller's prefix and the per-row sums, and the segment tables unless they go unused.
+    // The per-row sums, and the segment tables unless they go unused; the bias gradients the kernels add into.
     const int64_t scratch = p.per_token ? backward_head_floats(p) : backward_floats(p);
-    cudaMemsetAsync(workspace, 0, sizeof(float) * (zero_prefix + scratch), stream);
+    cudaMemsetAsync(workspace, 0, sizeof(float) * scratch, stream);
+    if (p.dbias) cudaMemsetAsync(p.dbias, 0, sizeof(float) * kProjections * p.D, stream);
     dispatch(p, [&](auto tag, auto nk) {
         launch_backward<decltype(tag), decltype(nk)::value>(p, lpr, k, o, s, st, dy, dalpha, dq, dk, dout, ds, dl,
                                                             w, stream);

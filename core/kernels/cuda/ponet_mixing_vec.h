@@ -1,10 +1,10 @@
 // The fused PoNet mixing's row kernels in the vector layout (ponet_mixing_vec_kernels.cu): for hidden sizes of 32,
 // 64 or 128 channels, `LPR` = D / 8 lanes share a token row, each lane holding 8 consecutive channels (one 16-byte
 // load of a bf16/fp16 row slice), so a warp reads 32 / LPR whole rows per instruction instead of one row in 2-byte
-// pieces. The window-3 maximum takes its neighbours from the adjacent lane groups by shuffles. Same buffers, grid,
-// per-warp partials and arithmetic as the lane-per-channel kernels of ponet_mixing_kernels.cu (sums over rows in
-// another order, so not the same bits), which they replace kernel by kernel where `vector_lanes` allows (the
-// launchers there decide).
+// pieces. The window-3 maximum takes its neighbours from the adjacent lane groups by shuffles. Same buffers, grid
+// and arithmetic as the lane-per-channel kernels of ponet_mixing_kernels.cu (sums over rows in another order, so
+// not the same bits; partials per block, not per warp), which they replace kernel by kernel where `vector_lanes`
+// allows (the launchers there decide).
 #pragma once
 #include <cstdint>
 #include <initializer_list>
@@ -30,7 +30,8 @@ bool heads_fit(const Problem& p);
 // Whether every pointer is aligned for the 16-byte accesses.
 bool aligned(std::initializer_list<const void*> ptrs);
 
-// The kernels' launchers; `grid` and the partial buffers are the lane-per-channel launchers' own.
+// The kernels' launchers; `grid` and the partial buffers are the lane-per-channel launchers' own. qsum_segmax and
+// scores leave one partial per block (gx per batch row) where their twins leave one per warp.
 void qsum_segmax(const Problem& p, int lpr, int rpw, unsigned gx, const void* q, const void* s, float* pq,
                  float* cnt, float* segmax, cudaStream_t stream);
 void scores(const Problem& p, int lpr, int rpw, unsigned gx, const void* k, const float* gmean, float* zbuf,

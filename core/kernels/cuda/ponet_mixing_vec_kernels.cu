@@ -1,11 +1,12 @@
 // The fused PoNet mixing's row kernels in the vector layout (see ponet_mixing_vec.h): lane `j` of a group of LPR
 // lanes holds channels 8j … 8j+7 of one token row, and the G = 32 / LPR groups of a warp hold G consecutive rows,
 // so every load and store of a row slice is one 16-byte access (two for fp32) and a warp keeps G rows in flight.
-// Each kernel computes what its lane-per-channel twin in ponet_mixing_kernels.cu computes, in the same buffers;
-// where a sum runs over rows, the groups' parts are added by shuffles, then written once per warp (partials) or
-// per block (bias and g gradients, one atomic per channel). Segment runs: a warp keeps one running segment; a step
-// whose rows all lie in it adds to the running sums, a step across a boundary (every step, with a segment per
-// token) updates each row's segment through a per-warp scratch in shared memory. Every atomic instruction covers
+// Each kernel computes what its lane-per-channel twin in ponet_mixing_kernels.cu computes, in the same buffers
+// (with a segment per token, Problem::per_token, the segment work moves as ponet_mixing_vec.h says);
+// where a sum runs over rows, the groups' parts are added by shuffles, then written once per block (partials, in
+// warp order; bias and g gradients, one atomic per channel). Segment runs: a warp keeps one running segment; a step
+// whose rows all lie in it adds to the running sums, a step across a boundary (every step with short segments)
+// updates each row's segment through a per-warp scratch in shared memory. Every atomic instruction covers
 // 32 consecutive words: atomics from all warps onto a few sectors are what these kernels would otherwise wait on.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -237,14 +238,23 @@ __global__ void __launch_bounds__(128, 7) qsum_segmax_kernel(Problem p, int rpw,
         }
     }
     flush();
+    // One partial per block (the launcher passes the combine kernel P = blocks per row): the warps' sums added in
+    // warp order, a fixed order, so the forward gives the same bits every run.
+    __shared__ float wsum[kWarps][D];
     const int warp = threadIdx.x / 32;
-    const int64_t part = (b * gridDim.x * int64_t(kWarps) + blockIdx.x * kWarps + warp) * D;
 #pragma unroll
     for (int k = 0; k < 8; ++k) {
         const float v = group_sum<LPR>(acc[k]);
-        if (ln.grp == 0) pq[part + ln.c + k] = v;  // 0 for a warp without rows
+        if (ln.grp == 0) wsum[warp][ln.c + k] = v;  // 0 for a warp without rows
     }
     if (ln.lane == 0 && n > 0) atomicAdd(cnt + b, static_cast<float>(n));
+    __syncthreads();
+    for (int c = threadIdx.x; c < D; c += blockDim.x) {
+        float s = 0.f;
+#pragma unroll
+        for (int w = 0; w < kWarps; ++w) s += wsum[w][c];
+        pq[(b * gridDim.x + blockIdx.x) * D + c] = s;
+    }
 }
 
 template <typename T, int LPR>
@@ -289,9 +299,10 @@ __global__ void __launch_bounds__(128) scores_kernel(Problem p, int rpw, const T
             m[k] = mn;
         }
     }
-    // One partial per warp: the groups' online softmaxes merged (the same merge as fwd_combine's).
+    // One partial per block (P = blocks per row for the combine kernel): the groups' online softmaxes merged by
+    // shuffles, then the warps' in warp order (the same merge as fwd_combine's, in a fixed order).
+    __shared__ float wm[kWarps][D], wl[kWarps][D], wa[kWarps][D];
     const int warp = threadIdx.x / 32;
-    const int64_t part = (b * gridDim.x * int64_t(kWarps) + blockIdx.x * kWarps + warp) * D;
 #pragma unroll
     for (int k = 0; k < 8; ++k) {
 #pragma unroll
@@ -300,7 +311,15 @@ __global__ void __launch_bounds__(128) scores_kernel(Problem p, int rpw, const T
                         ao = __shfl_xor_sync(kFull, a[k], off);
             merge_softmax(m[k], l[k], a[k], mo, lo, ao);
         }
-        if (ln.grp == 0) pm[part + ln.c + k] = m[k], pl[part + ln.c + k] = l[k], pa[part + ln.c + k] = a[k];
+        if (ln.grp == 0) wm[warp][ln.c + k] = m[k], wl[warp][ln.c + k] = l[k], wa[warp][ln.c + k] = a[k];
+    }
+    __syncthreads();
+    for (int c = threadIdx.x; c < D; c += blockDim.x) {
+        float M = -INFINITY, Ls = 0.f, A = 0.f;
+#pragma unroll
+        for (int w = 0; w < kWarps; ++w) merge_softmax(M, Ls, A, wm[w][c], wl[w][c], wa[w][c]);
+        const int64_t at = (b * gridDim.x + blockIdx.x) * D + c;
+        pm[at] = M, pl[at] = Ls, pa[at] = A;
     }
 }
 
@@ -717,7 +736,8 @@ dim3 grid_of(const Problem& p, unsigned gx) { return dim3(gx, static_cast<unsign
 
 bool enabled(Kernel k) {
     // PONET_MIX_VECTOR: unset, the kernels that measured faster in this layout (tests/gpu/round33.sh, per-kernel
-    // times at 2K: all but qsum, whose lane-per-channel twin keeps more rows in flight); `all` or 1; 0, none; else a
+    // times at 2K: all but qsum, whose lane-per-channel twin keeps more rows in flight where it builds segment
+    // tables; the launcher adds qsum where a segment per token leaves it only Q); `all` or 1; 0, none; else a
     // comma list of the kernels to run in this layout (qsum, scores, fuse, rows, keys, qs). Read once per process.
     static const unsigned mask = [] {
         const char* v = std::getenv("PONET_MIX_VECTOR");
