@@ -73,7 +73,12 @@ public:
         if (reinterpret_cast<std::uintptr_t>(dy2.data_ptr()) % 16 != 0) dy2 = dy2.clone();
         auto dx = at::mm(dy2, w).view(in_sizes);
         if (dx.scalar_type() != x_dtype) dx = dx.to(x_dtype);
+#if PONET_TORCH_AT_LEAST(2, 10)
+        // The weight gradient straight into fp32 (cuBLAS's output type), not rounded to the low precision and cast.
+        auto dw = at::mm(dy2.t(), x2, torch::kFloat);
+#else
         auto dw = at::mm(dy2.t(), x2).to(torch::kFloat);
+#endif
         const int64_t rows = dy2.size(0);
         const int blocks = cuda_kernels::column_sum_blocks(rows, C);
         auto part = torch::empty({blocks, C}, dy2.options().dtype(torch::kFloat));

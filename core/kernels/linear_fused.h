@@ -2,7 +2,8 @@
 // our vectorised kernels (ATen's broadcast add and its narrow column reduction were a quarter of an LRA training
 // step at 16K). The arithmetic of autocast's linear but for the bias: x and W rounded to the autocast dtype, fp32
 // accumulation, the product rounded, then the fp32 bias added and the sum rounded (autocast rounds the bias first;
-// reading it as it is saves a cast pass per layer); the bias gradient is accumulated in fp32 and kept in fp32.
+// reading it as it is saves a cast pass per layer); the bias gradient is accumulated in fp32 and kept in fp32, and
+// (LibTorch 2.10 and later) the weight gradient comes out of cuBLAS in fp32 rather than rounded and cast.
 #pragma once
 #include <torch/torch.h>
 

@@ -93,15 +93,18 @@ __global__ void __launch_bounds__(32 * kSumGroups) sum_partials_kernel(const flo
     out[blockIdx.y * cols + c] = s;
 }
 
+// Grid y: the layer; grid x strides over its weight (and bias) elements.
 template <typename T>
-__global__ void stack_weights_kernel(StackedSources src, int count, int64_t n, int64_t nb, T* __restrict__ w,
+__global__ void stack_weights_kernel(StackedSources src, int64_t n, int64_t nb, T* __restrict__ w,
                                      float* __restrict__ b) {
+    const int m = blockIdx.y;
+    const float* wm = src.w[m];
+    const float* bm = src.b[m];
     const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-    const int64_t first = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-    for (int64_t i = first; i < count * n; i += stride) w[i] = from_f<T>(src.w[i / n][i % n]);
-    for (int64_t i = first; i < count * nb; i += stride) {
-        const float* bi = src.b[i / nb];
-        b[i] = bi ? bi[i % nb] : 0.f;
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (n > nb ? n : nb);
+         i += stride) {
+        if (i < n) w[m * n + i] = from_f<T>(wm[i]);
+        if (i < nb) b[m * nb + i] = bm ? bm[i] : 0.f;
     }
 }
 
@@ -162,17 +165,18 @@ const char* column_sums(const void* x, DType dt, float* part, int blocks, int64_
 const char* stack_weights(const StackedSources& src, int count, int64_t n, int64_t nb, void* w, DType wdt,
                           float* b, cudaStream_t stream) {
     if (count < 1 || count > kMaxStacked) return "stacked weights: 1 to 8 layers";
-    const int64_t total = count * (n > nb ? n : nb);
-    if (total == 0) return nullptr;
+    const int64_t per_layer = n > nb ? n : nb;
+    if (per_layer == 0) return nullptr;
     const int threads = 256;
-    const int64_t need = (total + threads - 1) / threads;
-    const int blocks = static_cast<int>(need < sm_count() * 8LL ? need : sm_count() * 8LL);
+    const int64_t need = (per_layer + threads - 1) / threads;
+    const dim3 grid(static_cast<unsigned>(need < sm_count() * 2LL ? need : sm_count() * 2LL),
+                    static_cast<unsigned>(count));
     switch (wdt) {
         case DType::BF16:
-            stack_weights_kernel<<<blocks, threads, 0, stream>>>(src, count, n, nb, static_cast<__nv_bfloat16*>(w), b);
+            stack_weights_kernel<<<grid, threads, 0, stream>>>(src, n, nb, static_cast<__nv_bfloat16*>(w), b);
             return last_error();
         case DType::F16:
-            stack_weights_kernel<<<blocks, threads, 0, stream>>>(src, count, n, nb, static_cast<__half*>(w), b);
+            stack_weights_kernel<<<grid, threads, 0, stream>>>(src, n, nb, static_cast<__half*>(w), b);
             return last_error();
         case DType::F32: break;
     }
