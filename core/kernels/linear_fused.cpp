@@ -97,13 +97,14 @@ public:
     }
 };
 
-// torch::cat(weights).to(low) and torch::cat(biases) in one kernel; the backward hands each layer its rows of the
-// two gradients (the weights' cast back to fp32), as the concatenations' and the cast's backward would.
-class StackedWeights : public torch::autograd::Function<StackedWeights> {
+// x @ torch::cat(weights).to(low).T and torch::cat(biases): the stacked low-precision weight made by one kernel and
+// kept for the backward, whose weight gradient comes out of cuBLAS in fp32 and is handed to each layer as its rows
+// (no rounding to the low precision and cast back, as a separate stacking op's backward would need).
+class StackedLinear : public torch::autograd::Function<StackedLinear> {
 public:
     // `params`: the weights, then the biases (a TensorList, which autograd tracks element by element).
-    static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, at::TensorList params,
-                                                  int64_t count, int64_t low) {
+    static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                                                  at::TensorList params, int64_t count, int64_t low) {
         const auto& w0 = params[0];
         const c10::cuda::CUDAGuard guard(w0.device());
         const int64_t rows = w0.size(0), in = w0.size(1);
@@ -122,21 +123,38 @@ public:
                                                  low_dtype(lp), b.data_ptr<float>(),
                                                  c10::cuda::getCurrentCUDAStream().stream()),
                      "stacked weights");
+        auto x2 = x.to(lp).contiguous().view({-1, in});
+        auto y = at::mm(x2, w.t());
+        ctx->save_for_backward({x2, w});
         ctx->saved_data["count"] = count;
-        ctx->saved_data["rows"] = rows;
-        return {w, b};
+        ctx->saved_data["x_dtype"] = static_cast<int64_t>(x.scalar_type());
+        auto out_sizes = x.sizes().vec();
+        out_sizes.back() = count * rows;
+        return {y.view(out_sizes), b};
     }
 
     static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                    torch::autograd::variable_list grads) {
-        const int64_t count = ctx->saved_data["count"].toInt(), rows = ctx->saved_data["rows"].toInt();
-        torch::autograd::variable_list out(2 * count + 2);
-        const torch::Tensor dw = grads[0].defined() ? grads[0].to(torch::kFloat) : torch::Tensor();
-        const torch::Tensor& db = grads[1];
-        for (int64_t i = 0; i < count; ++i) {
-            if (dw.defined()) out[i] = dw.narrow(0, i * rows, rows);
-            if (db.defined()) out[count + i] = db.narrow(0, i * rows, rows);
+        const auto saved = ctx->get_saved_variables();
+        const auto &x2 = saved[0], &w = saved[1];
+        const c10::cuda::CUDAGuard guard(w.device());
+        const int64_t count = ctx->saved_data["count"].toInt(), rows = w.size(0) / count;
+        const auto x_dtype = static_cast<torch::ScalarType>(ctx->saved_data["x_dtype"].toInt());
+        torch::autograd::variable_list out(2 * count + 3);  // x, the weights, the biases, count, low
+        if (grads[0].defined()) {
+            const auto dy2 = grads[0].to(w.scalar_type()).contiguous().view({-1, w.size(0)});
+            auto in_sizes = grads[0].sizes().vec();
+            in_sizes.back() = w.size(1);
+            out[0] = at::mm(dy2, w).view(in_sizes).to(x_dtype);
+#if PONET_TORCH_AT_LEAST(2, 10)
+            const auto dw = at::mm(dy2.t(), x2, torch::kFloat);
+#else
+            const auto dw = at::mm(dy2.t(), x2).to(torch::kFloat);
+#endif
+            for (int64_t i = 0; i < count; ++i) out[1 + i] = dw.narrow(0, i * rows, rows);
         }
+        if (grads[1].defined())
+            for (int64_t i = 0; i < count; ++i) out[1 + count + i] = grads[1].narrow(0, i * rows, rows);
         return out;
     }
 };
@@ -176,27 +194,27 @@ torch::Tensor mean_over_sequence(const torch::Tensor& x) {
     return x.mean(1);
 }
 
-std::pair<torch::Tensor, torch::Tensor> stacked_weights(const std::vector<torch::Tensor>& weights,
-                                                        const std::vector<torch::Tensor>& biases,
-                                                        torch::ScalarType dtype) {
+std::pair<torch::Tensor, torch::Tensor> stacked_linear(const torch::Tensor& x, const std::vector<torch::Tensor>& weights,
+                                                       const std::vector<torch::Tensor>& biases, torch::ScalarType dtype) {
 #if defined(PONET_WITH_CUDA)
     bool kernel = fused_layers_enabled() && !weights.empty() && weights.size() <= cuda_kernels::kMaxStacked &&
-                  biases.size() == weights.size() && (dtype == torch::kBFloat16 || dtype == torch::kHalf);
+                  biases.size() == weights.size() && (dtype == torch::kBFloat16 || dtype == torch::kHalf) &&
+                  x.is_cuda() && x.dim() >= 1 && (x.scalar_type() == dtype || x.scalar_type() == torch::kFloat);
     for (size_t i = 0; kernel && i < weights.size(); ++i) {
         const auto &w = weights[i], &b = biases[i];
         kernel = w.is_cuda() && w.scalar_type() == torch::kFloat && w.dim() == 2 && w.sizes() == weights[0].sizes() &&
                  b.defined() && b.device() == w.device() && b.scalar_type() == torch::kFloat && b.dim() == 1 &&
-                 b.size(0) == w.size(0) && w.device() == weights[0].device();
+                 b.size(0) == w.size(0) && w.device() == x.device() && x.size(-1) == w.size(1);
     }
     if (kernel) {
         torch::autograd::variable_list params(weights.begin(), weights.end());
         params.insert(params.end(), biases.begin(), biases.end());
-        auto out = StackedWeights::apply(at::TensorList(params), static_cast<int64_t>(weights.size()),
-                                         static_cast<int64_t>(dtype));
+        auto out = StackedLinear::apply(x, at::TensorList(params), static_cast<int64_t>(weights.size()),
+                                        static_cast<int64_t>(dtype));
         return {out[0], out[1]};
     }
 #endif
-    return {torch::cat(weights).to(dtype), torch::cat(biases).to(torch::kFloat)};
+    return {torch::matmul(x.to(dtype), torch::cat(weights).to(dtype).t()), torch::cat(biases).to(torch::kFloat)};
 }
 
 bool fused_linear_applies(const torch::nn::Linear& layer, const torch::Tensor& x) {

@@ -20,12 +20,12 @@ bool fused_linear_applies(const torch::nn::Linear& layer, const torch::Tensor& x
 // the middle axis gives each output one thread that walks all L rows: 20 µs at 512 tokens in the LRA pooling).
 torch::Tensor mean_over_sequence(const torch::Tensor& x);
 
-// The weights [out_i, in] stacked along their rows and cast to `dtype`, and the biases stacked in fp32, as
-// torch::cat(weights).to(dtype) and torch::cat(biases).to(kFloat) make them (gradients included). For fp32 CUDA
-// parameters and a bf16/fp16 `dtype` one kernel makes both (ATen makes three: two concatenations and a cast).
-// At most 8 layers.
-std::pair<torch::Tensor, torch::Tensor> stacked_weights(const std::vector<torch::Tensor>& weights,
-                                                        const std::vector<torch::Tensor>& biases,
-                                                        torch::ScalarType dtype);
+// Several linear layers of one input as one matrix product without their biases: x.to(dtype) @
+// torch::cat(weights).to(dtype).T, and the biases stacked in fp32 (torch::cat(biases)), gradients included. For
+// fp32 CUDA parameters and a bf16/fp16 `dtype` one kernel stacks and casts the weights and the biases (ATen takes
+// three: two concatenations and a cast) and the backward takes the weights' gradient from cuBLAS in fp32 (no cast
+// pass). At most 8 layers.
+std::pair<torch::Tensor, torch::Tensor> stacked_linear(const torch::Tensor& x, const std::vector<torch::Tensor>& weights,
+                                                       const std::vector<torch::Tensor>& biases, torch::ScalarType dtype);
 
 }  // namespace ponet

@@ -75,10 +75,10 @@ MixerResult PoNetSelfImpl::mix(const torch::Tensor& x_in, const MixContext& ctx,
         // One matrix product for the five projections (the weights stacked for this call; the modules and their
         // state-dict names stay as they are); the mixing adds the biases as it reads the products.
         PoNetPackedMixingInputs pk;
-        auto [w, b] = stacked_weights(
-            {dense_q->weight, dense_k->weight, dense_o->weight, dense_segment->weight, dense_local->weight},
+        auto [qkosl, b] = stacked_linear(
+            x, {dense_q->weight, dense_k->weight, dense_o->weight, dense_segment->weight, dense_local->weight},
             {dense_q->bias, dense_k->bias, dense_o->bias, dense_segment->bias, dense_local->bias}, x.scalar_type());
-        pk.qkosl = torch::matmul(x, w.t());
+        pk.qkosl = qkosl;
         pk.bias = b;
         with_context(pk);
         auto out = ponet_mix_packed(pk, ctx.impl);
