@@ -106,3 +106,36 @@ ncu_step() {
   head -1 "$out/ncu-$name-step.txt"
   echo "-- ncu $name"; grep -E "(ponet|vec)::" "$out/ncu-$name.txt" | head -14
 }
+
+# selftest_three: the self-test with the default kernel choice, every kernel in the vector layout and none.
+selftest_three() { selftest_cuda default; selftest_cuda all all; selftest_cuda 0 0; }
+
+# table2_runs N [MIXERS]: the Table 2 row (lra-text, batch 32, 512 to 16K) N times, MIXERS default ponet,fnet, into
+# $out/table2-1.json ... (one run: $out/table2.json).
+table2_runs() {
+  local n=$1 mixers=${2:-ponet,fnet} i name
+  for i in $(seq 1 "$n"); do
+    name=table2-$i; [ "$n" = 1 ] && name=table2
+    bench $name --preset lra-text --mixers "$mixers" --lens 512,1024,2048,4096,8192,16384 --batch 32 --device cuda \
+      --warmup 10 --steps 30
+  done
+}
+
+# long_rows: PoNet at 32K and 64K tokens ($out/long.json).
+long_rows() { bench long --preset lra-text --mixers ponet --lens 32768,65536 --batch 32 --device cuda --warmup 3 --steps 10; }
+
+# base_shape: the base preset at 4,096 tokens, batch 8, no graphs: PoNet and attention fused, PoNet with the
+# reference path, training and inference ($out/base*.json).
+base_shape() {
+  local a="--preset base --lens 4096 --batch 8 --device cuda --warmup 3 --steps 10 --cuda-graphs off"
+  bench base $a --mixers ponet,attention
+  bench base-ref $a --mixers ponet --impl reference
+  bench base-infer $a --mixers ponet,attention --mode infer
+  bench base-infer-ref $a --mixers ponet --mode infer --impl reference
+}
+
+# round_end: the total time, the results packed into $out/results.tgz.
+round_end() {
+  echo "total $(( $(date +%s) - t0 )) s"
+  (cd "${out:?}" && tar -czf results.tgz --remove-files *.json *.log *.csv *.err 2>/dev/null)
+}

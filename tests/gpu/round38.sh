@@ -7,8 +7,6 @@ source tests/gpu/lib.sh
 out=${1:-$OUT}
 gpu_round_start "$out"
 selftest_cuda default
-bench table2 --preset lra-text --mixers ponet,fnet --lens 512,1024,2048,4096,8192,16384 --batch 32 --device cuda \
-  --warmup 10 --steps 30
+table2_runs 1
 ncu_step ponet-512 512; ncu_step fnet-512 512 fnet; ncu_step fnet-2048 2048 fnet
-echo "total $(( $(date +%s) - t0 )) s"
-(cd "$out" && tar -czf results.tgz --remove-files *.json *.log *.csv *.err 2>/dev/null)
+round_end

@@ -7,11 +7,9 @@
 source tests/gpu/lib.sh
 out=${1:-$OUT}
 gpu_round_start "$out"
-selftest_cuda default; selftest_cuda all all; selftest_cuda 0 0
-lens=512,1024,2048,4096,8192,16384
-bench table2 --preset lra-text --mixers ponet,fnet --lens $lens --batch 32 --device cuda --warmup 10 --steps 30
-PONET_MIX_PER_TOKEN=0 bench table2-tables --preset lra-text --mixers ponet,fnet --lens $lens --batch 32 \
-  --device cuda --warmup 10 --steps 30
+selftest_three
+table2_runs 1
+PONET_MIX_PER_TOKEN=0 bench table2-tables --preset lra-text --mixers ponet,fnet --lens 512,1024,2048,4096,8192,16384 \
+  --batch 32 --device cuda --warmup 10 --steps 30
 ncu_step ponet-512 512; ncu_step ponet-2048 2048
-echo "total $(( $(date +%s) - t0 )) s"
-(cd "$out" && tar -czf results.tgz --remove-files *.json *.log *.csv *.err 2>/dev/null)
+round_end

@@ -7,13 +7,11 @@
 source tests/gpu/lib.sh
 out=${1:-$OUT}
 gpu_round_start "$out"
-selftest_cuda default; selftest_cuda all all; selftest_cuda 0 0
-lens=512,1024,2048,4096,8192,16384
-bench table2 --preset lra-text --mixers ponet,fnet --lens $lens --batch 32 --device cuda --warmup 10 --steps 30
-PONET_MIX_VECTOR=qsum,scores,fuse,rows,keys,qs bench table2-vqsum --preset lra-text --mixers ponet --lens $lens \
-  --batch 32 --device cuda --warmup 10 --steps 30
+selftest_three
+table2_runs 1
+PONET_MIX_VECTOR=qsum,scores,fuse,rows,keys,qs bench table2-vqsum --preset lra-text --mixers ponet \
+  --lens 512,1024,2048,4096,8192,16384 --batch 32 --device cuda --warmup 10 --steps 30
 bench base --preset base --mixers ponet,attention --lens 4096 --batch 8 --device cuda --warmup 3 --steps 10 --cuda-graphs off
 bench base-ref --preset base --mixers ponet --lens 4096 --batch 8 --device cuda --warmup 3 --steps 10 --cuda-graphs off --impl reference
 ncu_step ponet-512 512; ncu_step fnet-512 512 fnet
-echo "total $(( $(date +%s) - t0 )) s"
-(cd "$out" && tar -czf results.tgz --remove-files *.json *.log *.csv *.err 2>/dev/null)
+round_end
