@@ -30,6 +30,15 @@ void check_launch(const char* error, const char* what) {
     if (error) throw Error(std::string("fused linear ") + what + ": " + error);
 }
 
+// dY2ᵀ X2 in fp32: straight from cuBLAS where LibTorch can (2.10+), not rounded to the low precision and cast.
+torch::Tensor weight_gradient(const torch::Tensor& dy2, const torch::Tensor& x2) {
+#if PONET_TORCH_AT_LEAST(2, 10)
+    return at::mm(dy2.t(), x2, torch::kFloat);
+#else
+    return at::mm(dy2.t(), x2).to(torch::kFloat);
+#endif
+}
+
 class FusedLinear : public torch::autograd::Function<FusedLinear> {
 public:
     static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
@@ -73,12 +82,7 @@ public:
         if (reinterpret_cast<std::uintptr_t>(dy2.data_ptr()) % 16 != 0) dy2 = dy2.clone();
         auto dx = at::mm(dy2, w).view(in_sizes);
         if (dx.scalar_type() != x_dtype) dx = dx.to(x_dtype);
-#if PONET_TORCH_AT_LEAST(2, 10)
-        // The weight gradient straight into fp32 (cuBLAS's output type), not rounded to the low precision and cast.
-        auto dw = at::mm(dy2.t(), x2, torch::kFloat);
-#else
-        auto dw = at::mm(dy2.t(), x2).to(torch::kFloat);
-#endif
+        auto dw = weight_gradient(dy2, x2);
         const int64_t rows = dy2.size(0);
         const int blocks = cuda_kernels::column_sum_blocks(rows, C);
         auto part = torch::empty({blocks, C}, dy2.options().dtype(torch::kFloat));
@@ -146,11 +150,7 @@ public:
             auto in_sizes = grads[0].sizes().vec();
             in_sizes.back() = w.size(1);
             out[0] = at::mm(dy2, w).view(in_sizes).to(x_dtype);
-#if PONET_TORCH_AT_LEAST(2, 10)
-            const auto dw = at::mm(dy2.t(), x2, torch::kFloat);
-#else
-            const auto dw = at::mm(dy2.t(), x2).to(torch::kFloat);
-#endif
+            const auto dw = weight_gradient(dy2, x2);
             for (int64_t i = 0; i < count; ++i) out[1 + i] = dw.narrow(0, i * rows, rows);
         }
         if (grads[1].defined())

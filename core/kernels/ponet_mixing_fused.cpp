@@ -751,7 +751,7 @@ Prepared prepare(const torch::Tensor& q, const torch::Tensor& k, const torch::Te
     p.H = heads;
     p.d = p.D / heads;
     p.S = n_seg;
-    p.per_token = per_token && n_seg >= p.L;
+    p.per_token = per_token;  // the kernels take it only where S >= L
     return p;
 }
 

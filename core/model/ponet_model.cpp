@@ -6,6 +6,7 @@
 #include "core/kernels/ponet_mixing_fused.h"
 
 #include <cmath>
+#include <tuple>
 
 #include "core/model/segments.h"
 #include "core/util/torch_compat.h"
@@ -75,11 +76,9 @@ MixerResult PoNetSelfImpl::mix(const torch::Tensor& x_in, const MixContext& ctx,
         // One matrix product for the five projections (the weights stacked for this call; the modules and their
         // state-dict names stay as they are); the mixing adds the biases as it reads the products.
         PoNetPackedMixingInputs pk;
-        auto [qkosl, b] = stacked_linear(
+        std::tie(pk.qkosl, pk.bias) = stacked_linear(
             x, {dense_q->weight, dense_k->weight, dense_o->weight, dense_segment->weight, dense_local->weight},
             {dense_q->bias, dense_k->bias, dense_o->bias, dense_segment->bias, dense_local->bias}, x.scalar_type());
-        pk.qkosl = qkosl;
-        pk.bias = b;
         with_context(pk);
         auto out = ponet_mix_packed(pk, ctx.impl);
         return {out.y, out.ga_weights};

@@ -28,7 +28,7 @@ const char* sum_partials(const float* part, int64_t sets, int64_t rows, int64_t 
                          cudaStream_t stream);
 
 // Up to kMaxStacked fp32 matrices of `n` elements each, one after another into `w` (bf16/fp16), and as many
-// fp32 vectors of `nb` elements into `b` (fp32); null bias pointers give zeros.
+// fp32 vectors of `nb` elements into `b` (fp32).
 constexpr int kMaxStacked = 8;
 struct StackedSources {
     const float* w[kMaxStacked] = {};

@@ -104,7 +104,7 @@ __global__ void stack_weights_kernel(StackedSources src, int64_t n, int64_t nb, 
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (n > nb ? n : nb);
          i += stride) {
         if (i < n) w[m * n + i] = from_f<T>(wm[i]);
-        if (i < nb) b[m * nb + i] = bm ? bm[i] : 0.f;
+        if (i < nb) b[m * nb + i] = bm[i];
     }
 }
 
