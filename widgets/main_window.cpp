@@ -1,5 +1,7 @@
 #include "widgets/main_window.h"
 
+#include <algorithm>
+
 #include <QAction>
 #include <QActionGroup>
 #include <QApplication>
@@ -12,6 +14,7 @@
 #include <QFontDatabase>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLayout>
 #include <QListWidget>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -532,7 +535,15 @@ void MainWindow::closeEvent(QCloseEvent* event) {
 void MainWindow::appendLog(const QString& text) {
     const QString stamp = QDateTime::currentDateTime().toString(QStringLiteral("HH:mm:ss"));
     log_->appendPlainText(QStringLiteral("%1  %2").arg(stamp, text));
-    statusBar()->showMessage(text, 8000);
+    // The status bar shows the message beside its permanent widgets and cuts what does not fit; a message that
+    // ends in a path (a checkpoint, a run folder) keeps its end, elided in the middle. The log has it whole.
+    int room = statusBar()->width() - 24;
+    for (const QWidget* w : {static_cast<QWidget*>(progress_), static_cast<QWidget*>(etaStatus_),
+                             static_cast<QWidget*>(speedStatus_), static_cast<QWidget*>(modelStatus_),
+                             static_cast<QWidget*>(deviceStatus_)})
+        if (w && w->isVisible()) room -= w->width() + statusBar()->layout()->spacing();
+    const QString line = text.simplified();
+    statusBar()->showMessage(statusBar()->fontMetrics().elidedText(line, Qt::ElideMiddle, std::max(120, room)), 8000);
 }
 
 void MainWindow::onModelShown(const QString& name, const QString& directory) {

@@ -354,11 +354,37 @@ void MetricPlot::fitView() {
         return;
     }
     plot_->rescaleAxes(true);
-    // A little head room so the newest point is not glued to the frame.
-    auto pad = [](QCPAxis* axis) {
+    // The data's own extent on an axis (QCustomPlot widens a single value to ±0.5 when it rescales).
+    auto dataRange = [this](QCPAxis* axis, bool keys, bool* found) {
+        QCPRange all;
+        *found = false;
+        for (int i = 0; i < plot_->graphCount(); ++i) {
+            QCPGraph* g = plot_->graph(i);
+            if (!g->visible() || (keys ? g->keyAxis() : g->valueAxis()) != axis) continue;
+            bool ok = false;
+            const QCPRange r = keys ? g->getKeyRange(ok) : g->getValueRange(ok);
+            if (!ok) continue;
+            all = *found ? QCPRange(std::min(all.lower, r.lower), std::max(all.upper, r.upper)) : r;
+            *found = true;
+        }
+        return all;
+    };
+    // A little head room so the newest point is not glued to the frame; a lone value (the first evaluation)
+    // sits inside a range from zero instead of in the middle of a ±0.5 band around it.
+    auto pad = [&](QCPAxis* axis) {
+        bool found = false;
+        const QCPRange data = dataRange(axis, false, &found);
         const QCPRange r = axis->range();
         if (axis->scaleType() == QCPAxis::stLogarithmic) {
-            if (r.lower > 0) axis->setRange(r.lower / 1.15, r.upper * 1.15);
+            if (found && data.size() <= 0 && data.lower > 0)
+                axis->setRange(data.lower / 2, data.lower * 2);
+            else if (r.lower > 0)
+                axis->setRange(r.lower / 1.15, r.upper * 1.15);
+            return;
+        }
+        if (found && data.size() <= 0) {
+            const double v = data.lower;
+            axis->setRange(v > 0 ? QCPRange(0, 1.25 * v) : v < 0 ? QCPRange(1.25 * v, 0) : QCPRange(0, 1));
             return;
         }
         const double span = r.size() > 0 ? r.size() : std::max(1e-9, std::fabs(r.lower));
@@ -366,8 +392,13 @@ void MetricPlot::fitView() {
     };
     pad(plot_->yAxis);
     if (plot_->yAxis2->visible()) pad(plot_->yAxis2);
-    const QCPRange x = plot_->xAxis->range();
-    if (x.size() <= 0) plot_->xAxis->setRange(x.lower - 0.5, x.upper + 0.5);
+    // Steps, epochs and seconds all start at zero: a lone point is shown from there.
+    bool found = false;
+    const QCPRange keys = dataRange(plot_->xAxis, true, &found);
+    if (found && keys.size() <= 0)
+        plot_->xAxis->setRange(keys.lower > 0 ? QCPRange(0, 1.05 * keys.lower) : QCPRange(keys.lower - 0.5, keys.upper + 0.5));
+    else if (found)  // room for the last marker (an evaluation at the final step) to show whole
+        plot_->xAxis->setRange(keys.lower, keys.upper + 0.02 * keys.size());
 }
 
 void MetricPlot::redrawNow() {

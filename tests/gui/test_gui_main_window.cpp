@@ -8,6 +8,7 @@
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QSignalSpy>
+#include <QStatusBar>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTimer>
@@ -21,6 +22,7 @@
 #include "widgets/model_page.h"
 #include "widgets/model_source.h"
 #include "widgets/selftest_page.h"
+#include "widgets/train_page.h"
 
 using ponet::gui::MainWindow;
 
@@ -58,6 +60,7 @@ class TestMainWindow : public QObject {
     void closingDuringSelfTestJoinsCleanly();
     void commandLineOptionsChoosePageAndModel();
     void keyboardShortcutsSwitchPagesAndRunSelfTest();
+    void longStatusMessagesKeepTheirEnd();
     void screenshotModelPage();
 };
 
@@ -276,6 +279,27 @@ void TestMainWindow::keyboardShortcutsSwitchPagesAndRunSelfTest() {
     QVERIFY(w.selfTestPage()->isRunning());
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 300000);
     QCOMPARE(finished.at(0).at(1).toInt(), 0);
+}
+
+void TestMainWindow::longStatusMessagesKeepTheirEnd() {
+    MainWindow w({QStringLiteral("train"), QString()});
+    w.resize(900, 700);
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    const QString dir = QStringLiteral("/home/someone/a/rather/deep/folder/of/experiments/for/the/thesis/chapter/three/"
+                                       "second/attempt/after/the/holidays/runs/lra-20261126-153915");
+    const QString text = QStringLiteral("Checkpoint at step 50: %1/checkpoints/step-50").arg(dir);
+    Q_EMIT w.trainPage()->logMessage(text);
+    const QString shown = w.statusBar()->currentMessage();
+    // Cut in the middle to the room beside the permanent widgets: the step and the checkpoint's name stay.
+    QVERIFY2(shown.startsWith(QStringLiteral("Checkpoint at step 50")), qPrintable(shown));
+    QVERIFY2(shown.endsWith(QStringLiteral("checkpoints/step-50")), qPrintable(shown));
+    QVERIFY2(shown.contains(QChar(0x2026)), qPrintable(shown));
+    QVERIFY(w.statusBar()->fontMetrics().horizontalAdvance(shown) < w.statusBar()->width());
+    QVERIFY(w.logText().contains(text));  // the log keeps it whole
+    // A short message is shown as it is.
+    Q_EMIT w.trainPage()->logMessage(QStringLiteral("Opened run x"));
+    QCOMPARE(w.statusBar()->currentMessage(), QStringLiteral("Opened run x"));
 }
 
 void TestMainWindow::screenshotModelPage() {

@@ -128,6 +128,29 @@ class TestMetricPlot : public QObject {
         QVERIFY(plot.customPlot()->xAxis->range().upper >= 40);
     }
 
+    void aLonePointIsShownFromZero() {
+        // The first evaluation of a run is one point: it sits in a range from zero on both axes, not in the
+        // middle of a ±0.5 band (which put macro-F1 0.08 between -0.4 and 0.6, at steps 49.6 to 50.4).
+        MetricPlot plot(QStringLiteral("macro_f1"));
+        plot.resize(400, 260);
+        SeriesOptions o;
+        o.markers = true;
+        plot.appendPoints(QStringLiteral("r"), QStringLiteral("dev"), {MetricPoint{50, 0.5, 10, 0.08}}, o);
+        plot.redrawNow();
+        const QCPRange x = plot.customPlot()->xAxis->range(), y = plot.customPlot()->yAxis->range();
+        QCOMPARE(x.lower, 0.0);
+        QVERIFY(x.contains(50) && x.upper < 60);
+        QCOMPARE(y.lower, 0.0);
+        QVERIFY(y.contains(0.08) && y.upper < 0.2);
+        // A second point at another step and value: the usual fit around the data.
+        plot.appendPoints(QStringLiteral("r"), QStringLiteral("dev"), {MetricPoint{100, 1.0, 20, 0.3}}, o);
+        plot.redrawNow();
+        QCOMPARE(plot.customPlot()->xAxis->range().lower, 50.0);
+        // The last point (an evaluation at the final step, drawn as a dot) is not cut by the frame.
+        QVERIFY(plot.customPlot()->xAxis->range().upper > 100.5);
+        QVERIFY(plot.customPlot()->yAxis->range().lower > 0.05);
+    }
+
     void exportsCsvPngAndPdf() {
         QTemporaryDir tmp;
         MetricPlot plot(QStringLiteral("accuracy"));
