@@ -19,6 +19,42 @@
 namespace ponet::gui {
 namespace {
 
+// Steps on the x axis: whole numbers only (a four-step race was labelled 1, 1.5, 2, … 4).
+class StepTicker : public QCPAxisTicker {
+  protected:
+    double getTickStep(const QCPRange& range) override {
+        const double step = QCPAxisTicker::getTickStep(range);
+        return step < 1 ? 1 : std::floor(step);
+    }
+    int getSubTickCount(double tickStep) override {
+        return tickStep <= 1 ? 0 : QCPAxisTicker::getSubTickCount(tickStep);
+    }
+};
+
+// Elapsed wall time on the x axis: hours, minutes and seconds for anything from ten seconds up, and plain
+// seconds with decimals below that (a short race lasts two seconds, and a time format stops at whole seconds:
+// it gave such an axis a single tick).
+class ElapsedTimeTicker : public QCPAxisTickerTime {
+  public:
+    ElapsedTimeTicker() { setTimeFormat(QStringLiteral("%h:%m:%s")); }
+
+  protected:
+    double getTickStep(const QCPRange& range) override {
+        fine_ = range.size() < 10;
+        return fine_ ? QCPAxisTicker::getTickStep(range) : QCPAxisTickerTime::getTickStep(range);
+    }
+    int getSubTickCount(double tickStep) override {
+        return fine_ ? QCPAxisTicker::getSubTickCount(tickStep) : QCPAxisTickerTime::getSubTickCount(tickStep);
+    }
+    QString getTickLabel(double tick, const QLocale& locale, QChar formatChar, int precision) override {
+        if (!fine_) return QCPAxisTickerTime::getTickLabel(tick, locale, formatChar, precision);
+        return QCPAxisTicker::getTickLabel(tick, locale, formatChar, precision) + QStringLiteral(" s");
+    }
+
+  private:
+    bool fine_ = false;
+};
+
 // Colour-blind-friendly qualitative palette (Okabe & Ito), in the order series are added.
 const QColor kPalette[] = {QColor(0, 114, 178), QColor(213, 94, 0),  QColor(0, 158, 115),
                            QColor(204, 121, 167), QColor(230, 159, 0), QColor(86, 180, 233),
@@ -268,7 +304,7 @@ QString MetricPlot::xText(double x) const {
 void MetricPlot::applyAxes() {
     switch (style_.xAxis) {
         case XAxisKind::Step:
-            plot_->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+            plot_->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new StepTicker));
             plot_->xAxis->setLabel(tr("step"));
             break;
         case XAxisKind::Epoch:
@@ -276,9 +312,7 @@ void MetricPlot::applyAxes() {
             plot_->xAxis->setLabel(tr("epoch"));
             break;
         case XAxisKind::WallTime: {
-            QSharedPointer<QCPAxisTickerTime> t(new QCPAxisTickerTime);
-            t->setTimeFormat(QStringLiteral("%h:%m:%s"));
-            plot_->xAxis->setTicker(t);
+            plot_->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new ElapsedTimeTicker));
             plot_->xAxis->setLabel(tr("wall time"));
             break;
         }

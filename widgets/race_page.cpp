@@ -434,9 +434,13 @@ bool RacePage::buildRace(ponet::RaceConfig& race, QString* error) const {
     }
 }
 
+QString RacePage::runningText() const {
+    return tr("A race is running; stop it first.");
+}
+
 bool RacePage::start() {
     if (isRunning()) {
-        message_->showMessage(InlineMessage::Kind::Error, tr("A race is running; stop it first."));
+        message_->showMessage(InlineMessage::Kind::Error, runningText());
         return false;
     }
     ponet::RaceConfig race;
@@ -662,6 +666,8 @@ void RacePage::onThreadFinished() {
                                    .arg(entries_.size()));
     for (MetricPlot* p : {accuracySteps_, accuracyTime_, lossSteps_, lossTime_}) p->redrawNow();
     setRunning(false);
+    // "A race is running" is no longer true once it has ended.
+    if (message_->text() == runningText()) message_->dismiss();
     Q_EMIT logMessage(status_->text());
     Q_EMIT raceFinished(stopped);
 }

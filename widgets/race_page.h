@@ -78,6 +78,7 @@ class RacePage : public QWidget {
     void openRunRequested(const QString& runDir);  // a summary row was activated
 
   private:
+    QString runningText() const;
     struct Shared;
     class Forwarder;
     void onRunStarted(int index, const QString& mixer, const QString& runDir);

@@ -108,9 +108,11 @@ class TestRacePage : public QObject {
         QVERIFY2(page.start(), qPrintable(page.errorText()));
         QVERIFY(page.isRunning());
         QVERIFY(!page.start());  // one race at a time
+        QVERIFY(page.errorText().contains(QStringLiteral("running")));
         QVERIFY(finished.wait(kTimeoutMs) || finished.count() > 0);
         QCOMPARE(finished.first().first().toBool(), false);
         QVERIFY(!page.isRunning());
+        QVERIFY2(page.errorText().isEmpty(), qPrintable(page.errorText()));  // no longer true: gone
         QCOMPARE(running.count(), 2);
 
         for (const QString& m : kMixers) {
