@@ -211,6 +211,17 @@ QWidget* DataPage::createSourcePanel() {
         form->addRow(generateButton_);
         actions_->addWidget(page);
     }
+    // The stack is as tall as the page it shows (by default it keeps the tallest page's height, and an import
+    // selected left a blank band under a squeezed dataset list).
+    auto fitToPage = [this](int current) {
+        for (int i = 0; i < actions_->count(); ++i) {
+            const QSizePolicy::Policy p = i == current ? QSizePolicy::Preferred : QSizePolicy::Ignored;
+            actions_->widget(i)->setSizePolicy(p, p);
+        }
+        actions_->updateGeometry();
+    };
+    connect(actions_, &QStackedWidget::currentChanged, this, fitToPage);
+    fitToPage(actions_->currentIndex());
     layout->addWidget(actions_);
 
     auto* importBox = new QGroupBox(tr("Import your documents"), panel);

@@ -6,6 +6,7 @@
 #include <QDropEvent>
 #include <QFile>
 #include <QMimeData>
+#include <QGroupBox>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -321,6 +322,14 @@ void TestDataPage::screenshot() {
     QCOMPARE(page->documents()->rowCount(), 516);
     QCOMPARE(page->suggestedTask(), ponet::TaskKind::Finetune);  // labels and a WordPiece vocabulary
     QTest::qWait(200);  // queued replots
+    // An import selected offers no Get or Generate: the dataset list takes the height, no blank band is left
+    // under it (the action stack kept its tallest page's height).
+    auto* sources = w.findChild<QWidget*>(QStringLiteral("dataSources"));
+    auto* importBox = sources->parentWidget()->findChild<QGroupBox*>();
+    QVERIFY(sources && importBox);
+    QVERIFY2(importBox->geometry().top() - sources->geometry().bottom() < 40,
+             qPrintable(QStringLiteral("%1 px between the list and the import box")
+                            .arg(importBox->geometry().top() - sources->geometry().bottom())));
     const QImage image = w.grab().toImage();
     QVERIFY(ponet::gui::test::distinctColours(image) >= 32);
     QVERIFY(image.save(ponet::gui::test::screenshotPath(QStringLiteral("studio-data.png"))));
