@@ -251,6 +251,13 @@ class TestHostileInputs : public QObject {
         c.mask_token_id = 3;
         c.classifier_hidden = lra ? 7 : 0;
         QCOMPARE(double(c.parameter_count()), double(summarize_model(c).total_parameters));
+        // The summary counts from the configuration; group by group it is what the built model holds.
+        const auto counted = summarize_model(c).groups, built = built_parameter_groups(c);
+        QCOMPARE(counted.size(), built.size());
+        for (size_t i = 0; i < built.size(); ++i) {
+            QCOMPARE(QString::fromStdString(counted[i].name), QString::fromStdString(built[i].name));
+            QCOMPARE(counted[i].count, built[i].count);
+        }
     }
 
     // --- datasets: bounded time and memory however many lines

@@ -1,5 +1,5 @@
-// Computes model summaries off the GUI thread: ponet::summarize_model builds the model in LibTorch, which can
-// take a noticeable moment for a base-size shape, and the GUI thread never touches LibTorch.
+// Computes model summaries off the GUI thread: ponet::summarize_model is part of the LibTorch core, which the GUI
+// thread never calls into.
 #pragma once
 #include <QObject>
 #include <QString>

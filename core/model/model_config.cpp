@@ -87,7 +87,7 @@ void require(bool ok, const std::string& message) {
 
 }  // namespace
 
-long double ModelConfig::parameter_count() const {
+std::vector<std::pair<std::string, long double>> ModelConfig::parameter_groups() const {
     using R = long double;
     const R D = R(hidden_size), I = R(intermediate_size), K = R(num_labels());
     const bool bert = variant == ModelVariant::Bert;
@@ -100,16 +100,26 @@ long double ModelConfig::parameter_count() const {
     if (mixer == MixerKind::Attention) mixing = 3 * linear(D, D);
     const R mixer_output = (mixer == MixerKind::FNet ? 0 : linear(D, D)) + norm;
     const R layer = mixing + mixer_output + linear(D, I) + linear(I, D) + norm;
-    R total = embeddings + R(num_hidden_layers) * layer + (bert ? linear(D, D) : norm);  // pooler or final norm
+    std::vector<std::pair<std::string, R>> groups = {
+        {"embeddings", embeddings},
+        {"encoder layers (x" + std::to_string(num_hidden_layers) + ")", R(num_hidden_layers) * layer},
+        bert ? std::pair<std::string, R>{"pooler", linear(D, D)} : std::pair<std::string, R>{"encoder final norm", norm}};
     const std::string arch = architecture();
     if (!bert) {
         const R hidden = classifier_hidden > 0 ? R(classifier_hidden) : I;
-        total += linear(D, hidden) + linear(hidden, K);
+        groups.emplace_back("classifier", linear(D, hidden) + linear(hidden, K));
     } else if (arch == "PoNetForPreTraining" || arch == "PoNetForMaskedLM") {
-        total += linear(D, D) + norm + R(vocab_size) + linear(D, 3);  // transform, decoder bias, SSO
+        // The MLM transform and the decoder's bias (its weight is the word embeddings), then SSO's three classes.
+        groups.emplace_back("cls (MLM + SSO heads)", linear(D, D) + norm + R(vocab_size) + linear(D, 3));
     } else if (arch == "PoNetForSequenceClassification") {
-        total += linear(D, K);
+        groups.emplace_back("classifier", linear(D, K));
     }
+    return groups;
+}
+
+long double ModelConfig::parameter_count() const {
+    long double total = 0;
+    for (const auto& group : parameter_groups()) total += group.second;
     return total;
 }
 

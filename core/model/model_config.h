@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ponet {
@@ -72,9 +73,11 @@ struct ModelConfig {
     int64_t head_dim() const { return hidden_size / num_attention_heads; }
     std::string architecture() const { return architectures.empty() ? "PoNetModel" : architectures.front(); }
 
-    // The number of parameters build_model() creates for this configuration, computed without building it
-    // (the tied MLM decoder counted once). A long double, so that absurd sizes cannot overflow.
-    long double parameter_count() const;
+    // The parameters build_model() creates for this configuration, by group in the order the model holds them
+    // (embeddings, the encoder's layers, its final norm or the pooler, the task's heads), computed without
+    // building it (the tied MLM decoder counted once). Long doubles, so that absurd sizes cannot overflow.
+    std::vector<std::pair<std::string, long double>> parameter_groups() const;
+    long double parameter_count() const;  // their sum
 
     // Throws ponet::InvalidInput naming the field and the problem.
     void validate() const;

@@ -25,8 +25,12 @@ struct ModelSummary {
     int64_t seq_len = 0;
 };
 
-// Builds the model on the CPU (no weights loaded) and counts what it holds. Throws ponet::Error on a bad config.
+// Counts from the configuration, without building the model. Throws ponet::Error on a bad config or architecture.
 ModelSummary summarize_model(const ModelConfig& config, int64_t seq_len = 0);
+
+// Builds the model on the CPU (no weights loaded) and groups what it holds as summarize_model does: what the
+// tests compare the counts with.
+std::vector<ParameterGroup> built_parameter_groups(const ModelConfig& config);
 
 std::string format_bytes(int64_t bytes);
 

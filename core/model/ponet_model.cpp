@@ -528,27 +528,35 @@ public:
 
 }  // namespace
 
-std::shared_ptr<PoNetTaskModelImpl> build_model(const ModelConfig& config, bool initialise) {
-    config.validate();
+void check_architecture(const ModelConfig& config) {
     const std::string arch = config.architecture();
-    std::shared_ptr<PoNetTaskModelImpl> model;
     const bool lra = config.variant == ModelVariant::Lra;
     if (arch == "PoNetForLraClassification") {
         if (!lra) throw InvalidInput("PoNetForLraClassification needs \"ponet_variant\": \"lra\"");
-        model = std::make_shared<LraClassificationModel>(config);
-    } else if (lra) {
-        throw InvalidInput("the LRA variant only comes as PoNetForLraClassification, not " + arch);
-    } else if (arch == "PoNetForPreTraining" || arch == "PoNetForMaskedLM") {
-        model = std::make_shared<PreTrainingModel>(config);
-    } else if (arch == "PoNetForSequenceClassification") {
-        model = std::make_shared<SequenceClassificationModel>(config);
-    } else if (arch == "PoNetModel") {
-        model = std::make_shared<BareModel>(config);
-    } else {
-        throw InvalidInput("unknown architecture '" + arch +
-                           "' (PoNetModel, PoNetForPreTraining, PoNetForSequenceClassification, "
-                           "PoNetForLraClassification)");
+        return;
     }
+    if (lra) throw InvalidInput("the LRA variant only comes as PoNetForLraClassification, not " + arch);
+    if (arch == "PoNetForPreTraining" || arch == "PoNetForMaskedLM" || arch == "PoNetForSequenceClassification" ||
+        arch == "PoNetModel")
+        return;
+    throw InvalidInput("unknown architecture '" + arch +
+                       "' (PoNetModel, PoNetForPreTraining, PoNetForSequenceClassification, "
+                       "PoNetForLraClassification)");
+}
+
+std::shared_ptr<PoNetTaskModelImpl> build_model(const ModelConfig& config, bool initialise) {
+    config.validate();
+    check_architecture(config);
+    const std::string arch = config.architecture();
+    std::shared_ptr<PoNetTaskModelImpl> model;
+    if (arch == "PoNetForLraClassification")
+        model = std::make_shared<LraClassificationModel>(config);
+    else if (arch == "PoNetForPreTraining" || arch == "PoNetForMaskedLM")
+        model = std::make_shared<PreTrainingModel>(config);
+    else if (arch == "PoNetForSequenceClassification")
+        model = std::make_shared<SequenceClassificationModel>(config);
+    else
+        model = std::make_shared<BareModel>(config);
     if (initialise) init_weights(*model);
     return model;
 }

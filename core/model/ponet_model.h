@@ -114,6 +114,10 @@ class PoNetTaskModelImpl;
 // `initialise` is false (the weights are then left as allocated, for counting or for an immediate load).
 std::shared_ptr<PoNetTaskModelImpl> build_model(const ModelConfig& config, bool initialise = true);
 
+// Throws ponet::InvalidInput where the architecture is unknown or does not match the variant (build_model's
+// own check, for callers that need the verdict without building).
+void check_architecture(const ModelConfig& config);
+
 // The common interface of every task model.
 class PoNetTaskModelImpl : public torch::nn::Module {
 public:
