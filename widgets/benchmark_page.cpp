@@ -250,6 +250,13 @@ void BenchmarkPage::buildForm() {
     progress_->setRange(0, 1);
     progress_->setValue(0);
     progress_->setTextVisible(false);
+    // Hidden until the first run (an empty bar reads as an empty text field), keeping its room so nothing moves.
+    {
+        QSizePolicy keepRoom = progress_->sizePolicy();
+        keepRoom.setRetainSizeWhenHidden(true);
+        progress_->setSizePolicy(keepRoom);
+        progress_->hide();
+    }
     status_ = new QLabel(tr("Not run in this session"), this);
     status_->setObjectName(QStringLiteral("benchStatus"));
     status_->setWordWrap(true);
@@ -495,6 +502,7 @@ void BenchmarkPage::start() {
     progress_->setRange(0, static_cast<int>(spec.mixers.size() * spec.lengths.size() *
                                             static_cast<size_t>(spec.warmup + spec.steps)));
     progress_->setValue(0);
+    progress_->show();
     status_->setText(tr("Starting…"));
     setRunning(true);
     refreshViews();
@@ -565,6 +573,7 @@ void BenchmarkPage::onFailed(const QString& message) {
     setRunning(false);
     progress_->setRange(0, 1);
     progress_->setValue(0);
+    progress_->hide();
     status_->setText(tr("Stopped by an error"));
     message_->showMessage(InlineMessage::Kind::Error, tr("The benchmark could not run: %1").arg(message));
     haveRun_ = false;

@@ -229,8 +229,16 @@ ClassifyPage::ClassifyPage(QWidget* parent) : QWidget(parent) {
     cancelButton_ = new QPushButton(tr("Cancel"), this);
     cancelButton_->setEnabled(false);
     progress_ = new QProgressBar(this);
+    progress_->setObjectName(QStringLiteral("classifyProgress"));
     progress_->setRange(0, 1);
     progress_->setValue(0);
+    // Hidden until the first run (an empty bar reads as an empty text field), keeping its room so nothing moves.
+    {
+        QSizePolicy keepRoom = progress_->sizePolicy();
+        keepRoom.setRetainSizeWhenHidden(true);
+        progress_->setSizePolicy(keepRoom);
+        progress_->hide();
+    }
     actions->addWidget(addFilesButton_);
     actions->addWidget(addFolderButton_);
     actions->addWidget(progress_, 1);
@@ -508,6 +516,7 @@ bool ClassifyPage::classifyPaths(const QStringList& paths) {
     });
     connect(thread_, &QThread::finished, this, &ClassifyPage::onFinished);
     progress_->setRange(0, 0);
+    progress_->show();
     statusLabel_->setText(tr("Loading the model and reading the documents…"));
     setBusy(true);
     thread_->start();

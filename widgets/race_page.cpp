@@ -195,8 +195,16 @@ RacePage::RacePage(QWidget* parent) : QWidget(parent), runsDir_(QString::fromStd
     stopButton_->setEnabled(false);
     stopButton_->setToolTip(tr("Stops the current run with a checkpoint and skips the rest"));
     progress_ = new QProgressBar(this);
+    progress_->setObjectName(QStringLiteral("raceProgress"));
     progress_->setRange(0, 1);
     progress_->setValue(0);
+    // Hidden until the first run (an empty bar reads as an empty text field), keeping its room so nothing moves.
+    {
+        QSizePolicy keepRoom = progress_->sizePolicy();
+        keepRoom.setRetainSizeWhenHidden(true);
+        progress_->setSizePolicy(keepRoom);
+        progress_->hide();
+    }
     actions->addWidget(startButton_);
     actions->addWidget(stopButton_);
     actions->addWidget(progress_, 1);
@@ -225,7 +233,6 @@ RacePage::RacePage(QWidget* parent) : QWidget(parent), runsDir_(QString::fromStd
         s.smoothing = i < 2 ? Smoothing::None : Smoothing::Ema;
         p->setPlotStyle(s);
         p->setYLabel(i < 2 ? tr("accuracy") : tr("loss"));
-        if (i < 2) p->setLegendAlignment(Qt::AlignBottom | Qt::AlignRight);
         p->setMinimumHeight(120);
         grid->addWidget(p, i / 2, i % 2);
         ++i;
@@ -496,6 +503,7 @@ bool RacePage::start() {
     verdict_->clear();
     progress_->setRange(0, static_cast<int>(std::min<qint64>(budget_ * static_cast<qint64>(race.mixers.size()), INT_MAX)));
     progress_->setValue(0);
+    progress_->show();
 
     shared_ = std::make_shared<Shared>();
     auto shared = shared_;

@@ -76,6 +76,13 @@ SelfTestPage::SelfTestPage(const QStringList& devices, QWidget* parent)
     progress_->setRange(0, 1);
     progress_->setValue(0);
     progress_->setTextVisible(false);
+    // Hidden until the first run (an empty bar reads as an empty text field), keeping its room so nothing moves.
+    {
+        QSizePolicy keepRoom = progress_->sizePolicy();
+        keepRoom.setRetainSizeWhenHidden(true);
+        progress_->setSizePolicy(keepRoom);
+        progress_->hide();
+    }
     summary_ = new QLabel(this);
     summary_->setObjectName(QStringLiteral("selfTestSummary"));
     summary_->setTextFormat(Qt::PlainText);
@@ -138,6 +145,7 @@ void SelfTestPage::start() {
     const int expected = checkCounts_.value(countKey(runKey_)).toInt();
     progress_->setRange(0, expected > 0 ? expected : 0);  // 0..0: busy indicator until a count is known
     progress_->setValue(0);
+    progress_->show();
     cancelRequested_ = false;
     setRunning(true);
     clock_.start();

@@ -225,9 +225,11 @@ void TestBenchmarkPage::cancelStopsALongRun() {
     spec.steps = 1000;  // minutes if not cancelled
     page.setSpec(spec);
     QSignalSpy finished(&page, &BenchmarkPage::finished);
-    QSignalSpy progress(page.findChild<QProgressBar*>(QStringLiteral("benchProgress")),
-                        &QProgressBar::valueChanged);
+    auto* bar = page.findChild<QProgressBar*>(QStringLiteral("benchProgress"));
+    QSignalSpy progress(bar, &QProgressBar::valueChanged);
+    QVERIFY(bar->isHidden());  // no empty bar before the first run
     page.start();
+    QVERIFY(!bar->isHidden());
     QTRY_VERIFY_WITH_TIMEOUT(progress.count() >= 2, kRunTimeoutMs);  // the run is inside its first cell
     page.cancel();
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);

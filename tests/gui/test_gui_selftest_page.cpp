@@ -44,9 +44,14 @@ void TestSelfTestPage::runsToCompletionOnCpu() {
     QCOMPARE(page.deviceSelection(), QStringLiteral("cpu"));
     QSignalSpy finished(&page, &SelfTestPage::finished);
     QSignalSpy running(&page, &SelfTestPage::runningChanged);
+    auto* progress = page.findChild<QProgressBar*>(QStringLiteral("selfTestProgress"));
+    QVERIFY(!progress->isVisible());  // no empty bar before the first run
+    const QRect barRoom = progress->geometry();
 
     page.start();
     QVERIFY(page.isRunning());
+    QVERIFY(progress->isVisible());
+    QCOMPARE(progress->geometry(), barRoom);  // its room was kept: nothing moved
     QVERIFY(!page.findChild<QPushButton*>(QStringLiteral("runSelfTestButton"))->isEnabled());
     QVERIFY(page.findChild<QPushButton*>(QStringLiteral("cancelSelfTestButton"))->isEnabled());
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kRunTimeoutMs);
@@ -67,7 +72,6 @@ void TestSelfTestPage::runsToCompletionOnCpu() {
     QCOMPARE(failed, 0);
     QCOMPARE(passed, results->rowCount());
     QCOMPARE(page.summaryText(), QStringLiteral("%1 passed, 0 failed").arg(passed));
-    auto* progress = page.findChild<QProgressBar*>(QStringLiteral("selfTestProgress"));
     QCOMPARE(progress->value(), progress->maximum());
     QVERIFY(page.findChild<QPushButton*>(QStringLiteral("runSelfTestButton"))->isEnabled());
     // The count is remembered so the next run's progress bar can be determinate.
