@@ -7,6 +7,8 @@
 #include <set>
 #include <vector>
 
+#include "widgets/legend_placement.h"
+
 namespace ponet::gui {
 
 namespace {
@@ -60,7 +62,7 @@ BenchmarkPlot::BenchmarkPlot(const QString& title, QWidget* parent) : QCustomPlo
     legendFont.setPointSizeF(std::max(7.0, legendFont.pointSizeF() * 0.9));
     legend->setFont(legendFont);
     legend->setBrush(QBrush(QColor(255, 255, 255, 220)));
-    axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    new LegendPlacer(this);  // top right unless that hides more points than another corner
 
     empty_ = new QCPItemText(this);
     empty_->setPositionAlignment(Qt::AlignCenter);

@@ -115,11 +115,17 @@ MetricPlot::MetricPlot(const QString& title, QWidget* parent) : QWidget(parent),
     plot_->yAxis->setLabelFont(small);
     plot_->yAxis2->setLabelFont(small);
     plot_->legend->setFont(small);
+    // The legend is a row under the title, out of the data's way: these plots are small (a three-entry legend
+    // inside one of the Train page's took over half its height and hid the newest points whatever the corner).
+    // It joins the layout only while there is more than one series to name (showLegend).
     plot_->legend->setVisible(false);
-    plot_->legend->setBrush(QColor(255, 255, 255, 170));
-    plot_->legend->setBorderPen(QPen(QColor(200, 200, 200)));
-    plot_->legend->setRowSpacing(0);
-    plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    plot_->legend->setBrush(Qt::NoBrush);
+    plot_->legend->setBorderPen(Qt::NoPen);
+    plot_->legend->setFillOrder(QCPLegend::foColumnsFirst);
+    plot_->legend->setColumnSpacing(12);
+    plot_->legend->setMargins(QMargins(4, 0, 4, 0));
+    plot_->axisRect()->insetLayout()->take(plot_->legend);
+    plot_->axisRect()->insetLayout()->simplify();
     plot_->axisRect()->setRangeZoomAxes(plot_->xAxis, plot_->yAxis);
     plot_->axisRect()->setRangeDragAxes(plot_->xAxis, plot_->yAxis);
 
@@ -154,9 +160,18 @@ void MetricPlot::setYLabel(const QString& text, const QString& rightText) {
     scheduleRedraw();
 }
 
-void MetricPlot::setLegendAlignment(Qt::Alignment alignment) {
-    plot_->axisRect()->insetLayout()->setInsetAlignment(0, alignment);
-    scheduleRedraw();
+void MetricPlot::showLegend(bool shown) {
+    QCPLayoutGrid* layout = plot_->plotLayout();
+    const bool placed = plot_->legend->layout() == layout;
+    if (shown && !placed) {
+        layout->insertRow(1);  // under the title
+        layout->addElement(1, 0, plot_->legend);
+        layout->setRowStretchFactor(1, 0.001);  // as tall as its entries, the rest to the axes
+    } else if (!shown && placed) {
+        layout->take(plot_->legend);
+        layout->simplify();  // drops the emptied row
+    }
+    plot_->legend->setVisible(shown);
 }
 
 QString MetricPlot::keyOf(const QString& runId, const QString& metric) {
@@ -377,7 +392,7 @@ void MetricPlot::rebuildGraphs() {
         shown->setName(name);
         shown->addToLegend();
     }
-    plot_->legend->setVisible(order_.size() > 1);
+    showLegend(order_.size() > 1);
     plot_->yAxis2->setVisible(right);
 }
 

@@ -54,8 +54,6 @@ class MetricPlot : public QWidget {
     ~MetricPlot() override;
 
     QString title() const { return title_; }
-    // Where the legend sits inside the plot (default: top right); rising curves read better with it low.
-    void setLegendAlignment(Qt::Alignment alignment);
     void setYLabel(const QString& text, const QString& rightText = {});
 
     // Adds (or replaces) the series (runId, metric) with `points`.
@@ -114,6 +112,7 @@ class MetricPlot : public QWidget {
     Series& ensureSeries(const QString& runId, const QString& metric, const SeriesOptions& options);
     void scheduleRedraw();
     void rebuildGraphs();
+    void showLegend(bool shown);
     void fitView();
     double xOf(const MetricPoint& p) const;
     QString xText(double x) const;

@@ -25,6 +25,7 @@
 
 #include "core/data/xdg.h"
 #include "widgets/inline_message.h"
+#include "widgets/legend_placement.h"
 #include "widgets/qcp.h"
 #include "widgets/run_list_model.h"
 
@@ -150,7 +151,7 @@ RunLibraryPage::RunLibraryPage(QWidget* parent)
     plot_->setBackground(palette().color(QPalette::Base));
     plot_->legend->setVisible(true);
     plot_->legend->setBrush(QColor(255, 255, 255, 210));
-    plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    new LegendPlacer(plot_);  // top right unless that hides more points than another corner
     plot_->xAxis->setLabel(tr("step"));
     plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
     auto* curves = new QWidget(this);

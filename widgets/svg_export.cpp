@@ -94,8 +94,25 @@ QByteArray plotToSvg(const QCustomPlot& plot, const SvgExportOptions& options) {
         return w;
     };
 
-    // The axis rectangle: room for the title, the tick labels and the axis labels around it.
-    const double top = (options.title.isEmpty() ? 10 : titleFs * 1.6 + 10);
+    // The legend's entries; drawn in a corner of the axis rectangle where the plot has it there (its inset layout),
+    // else in a row under the title, as MetricPlot shows it.
+    QVector<QPair<QString, QColor>> entries;
+    if (plot.legend->visible()) {
+        for (int i = 0; i < plot.legend->itemCount(); ++i) {
+            auto* item = qobject_cast<QCPPlottableLegendItem*>(plot.legend->item(i));
+            if (item && item->plottable()) entries.append({item->plottable()->name(), item->plottable()->pen().color()});
+        }
+    }
+    QCPLayoutInset* inset = plot.axisRect()->insetLayout();
+    int legendInset = -1;
+    for (int i = 0; i < inset->elementCount(); ++i)
+        if (inset->elementAt(i) == plot.legend) legendInset = i;
+    const double legendRowH = tickFs * 1.5, swatch = 18;
+    const bool legendRow = !entries.isEmpty() && legendInset < 0;
+
+    // The axis rectangle: room for the title, the legend's row, the tick labels and the axis labels around it.
+    const double titleBottom = (options.title.isEmpty() ? 10 : titleFs * 1.6 + 10);
+    const double top = titleBottom + (legendRow ? legendRowH + 4 : 0);
     const double left = 12 + (y->label().isEmpty() ? 0 : fs * 1.5) + widest(yt) + 8;
     const double rightMargin = right ? 12 + (y2->label().isEmpty() ? 0 : fs * 1.5) + widest(y2t) + 8 : 18;
     const double bottom = 12 + tickFs * 1.4 + (x->label().isEmpty() ? 0 : fs * 1.6);
@@ -255,43 +272,51 @@ QByteArray plotToSvg(const QCustomPlot& plot, const SvgExportOptions& options) {
     }
     w.writeEndElement();  // g graphs
 
-    // Legend: the plot's legend items, in its corner of the axis rectangle.
-    if (plot.legend->visible() && plot.legend->itemCount() > 0) {
-        QVector<QPair<QString, QColor>> entries;
-        for (int i = 0; i < plot.legend->itemCount(); ++i) {
-            auto* item = qobject_cast<QCPPlottableLegendItem*>(plot.legend->item(i));
-            if (item && item->plottable()) entries.append({item->plottable()->name(), item->plottable()->pen().color()});
+    auto legendEntry = [&](double x0, double cy, const QPair<QString, QColor>& e) {
+        QColor c = e.second;
+        c.setAlpha(255);
+        w.writeEmptyElement(QStringLiteral("line"));
+        w.writeAttribute(QStringLiteral("x1"), num(x0));
+        w.writeAttribute(QStringLiteral("y1"), num(cy));
+        w.writeAttribute(QStringLiteral("x2"), num(x0 + swatch));
+        w.writeAttribute(QStringLiteral("y2"), num(cy));
+        w.writeAttribute(QStringLiteral("stroke"), colour(c));
+        w.writeAttribute(QStringLiteral("stroke-width"), QStringLiteral("2"));
+        text(x0 + swatch + 4, cy + tickFs * 0.35, e.first, QStringLiteral("start"), QStringLiteral("legend-entry"),
+             tickFs);
+    };
+    // Legend: a row under the title, centred over the axis rectangle.
+    if (legendRow) {
+        const double gap = 16;
+        double total = -gap;
+        for (const auto& e : entries) total += swatch + 4 + textWidth(e.first, tickFs) + gap;
+        double x0 = ax + std::max(0.0, (aw - total) / 2);
+        const double cy = titleBottom + legendRowH / 2;
+        w.writeStartElement(QStringLiteral("g"));
+        w.writeAttribute(QStringLiteral("class"), QStringLiteral("legend"));
+        for (const auto& e : entries) {
+            legendEntry(x0, cy, e);
+            x0 += swatch + 4 + textWidth(e.first, tickFs) + gap;
         }
-        if (!entries.isEmpty()) {
-            const double rowH = tickFs * 1.5, swatch = 18;
-            double textW = 0;
-            for (const auto& e : entries) textW = std::max(textW, textWidth(e.first, tickFs));
-            const double bw = swatch + 14 + textW, bh = rowH * entries.size() + 8;
-            const Qt::Alignment a = plot.axisRect()->insetLayout()->insetAlignment(0);
-            const double bx = (a & Qt::AlignLeft) ? ax + 8 : (a & Qt::AlignHCenter) ? ax + (aw - bw) / 2 : ax + aw - bw - 8;
-            const double by = (a & Qt::AlignBottom) ? ay + ah - bh - 8 : (a & Qt::AlignVCenter) ? ay + (ah - bh) / 2 : ay + 8;
-            w.writeStartElement(QStringLiteral("g"));
-            w.writeAttribute(QStringLiteral("class"), QStringLiteral("legend"));
-            writeRect(w, bx, by, bw, bh);
-            w.writeAttribute(QStringLiteral("fill"), QStringLiteral("#ffffff"));
-            w.writeAttribute(QStringLiteral("fill-opacity"), QStringLiteral("0.85"));
-            w.writeAttribute(QStringLiteral("stroke"), QStringLiteral("#c8c8c8"));
-            for (int i = 0; i < entries.size(); ++i) {
-                const double cy = by + 4 + rowH * (i + 0.5);
-                QColor c = entries[i].second;
-                c.setAlpha(255);
-                w.writeEmptyElement(QStringLiteral("line"));
-                w.writeAttribute(QStringLiteral("x1"), num(bx + 6));
-                w.writeAttribute(QStringLiteral("y1"), num(cy));
-                w.writeAttribute(QStringLiteral("x2"), num(bx + 6 + swatch));
-                w.writeAttribute(QStringLiteral("y2"), num(cy));
-                w.writeAttribute(QStringLiteral("stroke"), colour(c));
-                w.writeAttribute(QStringLiteral("stroke-width"), QStringLiteral("2"));
-                text(bx + swatch + 10, cy + tickFs * 0.35, entries[i].first, QStringLiteral("start"),
-                     QStringLiteral("legend-entry"), tickFs);
-            }
-            w.writeEndElement();  // g legend
-        }
+        w.writeEndElement();  // g legend
+    }
+    // Legend: in its corner of the axis rectangle.
+    if (!entries.isEmpty() && legendInset >= 0) {
+        const double rowH = legendRowH;
+        double textW = 0;
+        for (const auto& e : entries) textW = std::max(textW, textWidth(e.first, tickFs));
+        const double bw = swatch + 14 + textW, bh = rowH * entries.size() + 8;
+        const Qt::Alignment a = inset->insetAlignment(legendInset);
+        const double bx = (a & Qt::AlignLeft) ? ax + 8 : (a & Qt::AlignHCenter) ? ax + (aw - bw) / 2 : ax + aw - bw - 8;
+        const double by = (a & Qt::AlignBottom) ? ay + ah - bh - 8 : (a & Qt::AlignVCenter) ? ay + (ah - bh) / 2 : ay + 8;
+        w.writeStartElement(QStringLiteral("g"));
+        w.writeAttribute(QStringLiteral("class"), QStringLiteral("legend"));
+        writeRect(w, bx, by, bw, bh);
+        w.writeAttribute(QStringLiteral("fill"), QStringLiteral("#ffffff"));
+        w.writeAttribute(QStringLiteral("fill-opacity"), QStringLiteral("0.85"));
+        w.writeAttribute(QStringLiteral("stroke"), QStringLiteral("#c8c8c8"));
+        for (int i = 0; i < entries.size(); ++i) legendEntry(bx + 6, by + 4 + rowH * (i + 0.5), entries[i]);
+        w.writeEndElement();  // g legend
     }
 
     w.writeEndElement();  // svg

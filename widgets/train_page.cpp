@@ -89,7 +89,6 @@ QList<TrainPage::PlotSpec> TrainPage::plotSpecs(ponet::TaskKind task) {
                                QStringLiteral("tokens_per_second"), false, 1};
     speed.series << SeriesSpec{QStringLiteral("memory"), tr("memory (MiB)"), false, QStringLiteral("memory_bytes"),
                                true, 1.0 / (1024.0 * 1024.0), false};
-    for (PlotSpec& p : out) p.rising = p.id.contains(QLatin1String("accuracy")) || p.id == QLatin1String("macro_f1");
     out << speed;
     return out;
 }
@@ -544,7 +543,6 @@ void TrainPage::buildPlots(ponet::TaskKind task) {
         auto* p = new MetricPlot(s.title, plotArea_);
         p->setObjectName(QStringLiteral("plot:") + s.id);
         p->setYLabel(s.yLabel, s.rightLabel);
-        p->setLegendAlignment(s.rising ? Qt::AlignBottom | Qt::AlignRight : Qt::AlignTop | Qt::AlignRight);
         plots_.insert(s.id, p);
         const bool lastAlone = i == n - 1 && n % 2 == 1;
         plotGrid_->addWidget(p, i / 2, i % 2, 1, lastAlone ? 2 : 1);

@@ -114,7 +114,6 @@ class TrainPage : public QWidget {
     struct PlotSpec {
         QString id, title, yLabel, rightLabel;
         QList<SeriesSpec> series;
-        bool rising = false;  // accuracies: the legend goes to the bottom right, away from the curve
     };
     static QList<PlotSpec> plotSpecs(ponet::TaskKind task);
 

@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "gui_test_support.h"
+#include "widgets/legend_placement.h"
 #include "widgets/metric_plot.h"
 #include "widgets/plot_controls.h"
 #include "widgets/qcp.h"
@@ -185,6 +186,79 @@ class TestMetricPlot : public QObject {
         // The last point (an evaluation at the final step, drawn as a dot) is not cut by the frame.
         QVERIFY(plot.customPlot()->xAxis->range().upper > 100.5);
         QVERIFY(plot.customPlot()->yAxis->range().lower > 0.05);
+    }
+
+    void legendIsARowUnderTheTitle() {
+        // The Train page's plots are small: the legend names the series in a row between the title and the axes,
+        // never over the data, and only while there is more than one series.
+        MetricPlot plot(QStringLiteral("accuracy"));
+        plot.resize(420, 260);
+        plot.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&plot));
+        plot.addSeries(QStringLiteral("run-a"), QStringLiteral("acc"), line(60, [](int i) { return 1.0 - 0.9 * std::exp(-i / 12.0); }));
+        plot.redrawNow();
+        QCustomPlot* cp = plot.customPlot();
+        cp->replot(QCustomPlot::rpImmediateRefresh);
+        QVERIFY(!cp->legend->visible());
+        const int tallAxes = cp->axisRect()->outerRect().height();
+        plot.addSeries(QStringLiteral("run-b"), QStringLiteral("acc"), line(60, [](int i) { return 0.95 - 0.9 * std::exp(-i / 15.0); }));
+        plot.redrawNow();
+        cp->replot(QCustomPlot::rpImmediateRefresh);
+        QVERIFY(cp->legend->visible());
+        QCOMPARE(cp->legend->itemCount(), 2);
+        const QRect legend = cp->legend->outerRect(), axes = cp->axisRect()->outerRect();
+        QVERIFY2(!legend.intersects(cp->axisRect()->rect()), "the legend covers the data");
+        QVERIFY(legend.bottom() <= axes.top() + 1);
+        QVERIFY(legend.height() < 30);  // one row
+        QVERIFY(axes.height() > tallAxes - 30);
+        // Back to one series: the row goes, the axes get their height back.
+        plot.removeRun(QStringLiteral("run-b"));
+        plot.redrawNow();
+        cp->replot(QCustomPlot::rpImmediateRefresh);
+        QVERIFY(!cp->legend->visible());
+        QCOMPARE(cp->axisRect()->outerRect().height(), tallAxes);
+    }
+
+    void legendPlacerKeepsAnInsetLegendOffTheData() {
+        // The benchmark and run-library plots keep their legend inside: it moves to the corner that hides the
+        // least of the data, and stays in the preferred top-right corner while that one is clear.
+        auto risingPlot = [](QCustomPlot& cp, bool rising) {
+            cp.resize(420, 260);
+            new LegendPlacer(&cp);
+            for (int g = 0; g < 2; ++g) {
+                QVector<double> k, v;
+                for (int i = 0; i < 60; ++i) {
+                    k << i;
+                    const double up = (0.95 - 0.05 * g) - 0.9 * std::exp(-i / (12.0 + 3 * g));
+                    v << (rising ? up : 1.0 - up);
+                }
+                cp.addGraph()->setData(k, v);
+                cp.graph(g)->setName(QStringLiteral("series %1").arg(g));
+            }
+            cp.legend->setVisible(true);
+            cp.xAxis->setRange(0, 59);
+            cp.yAxis->setRange(0, 1);
+            cp.show();
+            cp.replot(QCustomPlot::rpImmediateRefresh);
+        };
+        QCustomPlot up;
+        risingPlot(up, true);
+        QVERIFY(QTest::qWaitForWindowExposed(&up));
+        up.replot(QCustomPlot::rpImmediateRefresh);
+        QCPLayoutInset* inset = up.axisRect()->insetLayout();
+        const QRect topRight = LegendPlacer::cornerRect(inset->rect(), up.legend->outerRect().size(), Qt::AlignTop | Qt::AlignRight);
+        QVERIFY(LegendPlacer::dataInside(up, topRight) > 0);  // the fixed corner would hide the newest points
+        QVERIFY(inset->insetAlignment(0) != (Qt::AlignTop | Qt::AlignRight));
+        QCOMPARE(LegendPlacer::cornerRect(inset->rect(), up.legend->outerRect().size(), inset->insetAlignment(0)),
+                 up.legend->outerRect());  // where the inset layout put it
+        QCOMPARE(LegendPlacer::dataInside(up, up.legend->outerRect()), 0);
+
+        QCustomPlot down;
+        risingPlot(down, false);
+        QVERIFY(QTest::qWaitForWindowExposed(&down));
+        down.replot(QCustomPlot::rpImmediateRefresh);
+        QCOMPARE(down.axisRect()->insetLayout()->insetAlignment(0), Qt::AlignTop | Qt::AlignRight);
+        QCOMPARE(LegendPlacer::dataInside(down, down.legend->outerRect()), 0);
     }
 
     void exportsCsvPngAndPdf() {

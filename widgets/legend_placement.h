@@ -1,0 +1,35 @@
+// Keeps a plot's legend off its data: after every layout pass the legend moves to the corner of the axis rectangle
+// that hides the least of the data (the newest points of a curve end up under a fixed top-right legend whenever the
+// curve rises, and a benchmark's longest length always sits in that corner).
+#pragma once
+#include <QObject>
+#include <QRect>
+
+#include "widgets/qcp.h"
+
+namespace ponet::gui {
+
+class LegendPlacer : public QObject {
+    Q_OBJECT
+public:
+    // Owned by `plot`. The legend sits in `preferred` whenever that corner hides no more of the data than any other.
+    explicit LegendPlacer(QCustomPlot* plot, Qt::Alignment preferred = Qt::AlignTop | Qt::AlignRight);
+
+    void setPreferred(Qt::Alignment corner);
+    Qt::Alignment preferred() const { return preferred_; }
+    Qt::Alignment current() const;
+
+    // How much of the plots' visible graphs `rect` (pixels, plus a few around it) would hide: the line segments
+    // that cross it, or the points in it for graphs drawn without lines. Public for the tests.
+    static int dataInside(const QCustomPlot& plot, const QRect& rect);
+    // The rectangle a legend of `size` takes in `area` at `corner` (the inset layout's placement).
+    static QRect cornerRect(const QRect& area, const QSize& size, Qt::Alignment corner);
+
+private:
+    void place();
+
+    QCustomPlot* plot_;
+    Qt::Alignment preferred_;
+};
+
+}  // namespace ponet::gui
