@@ -86,7 +86,7 @@ QVariant ClassifyResultModel::data(const QModelIndex& index, int role) const {
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
             case File:
-                return r.file;
+                return shownRoot_.isEmpty() || !r.file.startsWith(shownRoot_) ? r.file : r.file.mid(shownRoot_.size());
             case Label:
                 return uncertain ? tr("%1 (uncertain)").arg(r.label) : r.label;
             case Confidence:
@@ -129,13 +129,34 @@ QVariant ClassifyResultModel::data(const QModelIndex& index, int role) const {
 }
 
 QVariant ClassifyResultModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation == Qt::Horizontal && role == Qt::ToolTipRole) {
+        switch (section) {
+            case File:
+                return tr("The document, below the folder the batch's documents share (the tooltip has the whole path)");
+            case Label:
+                return tr("The label the model predicts");
+            case Confidence:
+                return tr("The model's probability for its prediction");
+            case Top3:
+                return tr("The three most probable labels");
+            case Tokens:
+                return tr("Tokens the model read (at most its maximum length)");
+            case Truncated:
+                return tr("Whether the document was longer than the model reads");
+            case Gold:
+                return tr("The label the document's folder names, where it is one of the model's: scored "
+                          "against the prediction");
+            default:
+                return {};
+        }
+    }
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return QAbstractTableModel::headerData(section, orientation, role);
     switch (section) {
         case File:
             return tr("File");
         case Label:
-            return tr("Predicted label");
+            return tr("Prediction");
         case Confidence:
             return tr("Confidence");
         case Top3:
@@ -145,7 +166,7 @@ QVariant ClassifyResultModel::headerData(int section, Qt::Orientation orientatio
         case Truncated:
             return tr("Truncated");
         case Gold:
-            return tr("Folder label");
+            return tr("Folder");
         default:
             return {};
     }
@@ -154,6 +175,19 @@ QVariant ClassifyResultModel::headerData(int section, Qt::Orientation orientatio
 void ClassifyResultModel::setRows(QVector<ClassifyRow> rows) {
     beginResetModel();
     rows_ = std::move(rows);
+    // The folder all the documents share, up to its last '/': the table shows the paths below it (the whole
+    // path is the tooltip and what the exports write).
+    shownRoot_.clear();
+    for (int i = 0; i < rows_.size(); ++i) {
+        const QString dir = rows_.at(i).file.left(rows_.at(i).file.lastIndexOf(QLatin1Char('/')) + 1);
+        if (i == 0) {
+            shownRoot_ = dir;
+            continue;
+        }
+        qsizetype n = 0;
+        while (n < shownRoot_.size() && n < dir.size() && shownRoot_.at(n) == dir.at(n)) ++n;
+        shownRoot_.truncate(n > 0 ? shownRoot_.lastIndexOf(QLatin1Char('/'), n - 1) + 1 : 0);
+    }
     endResetModel();
 }
 
@@ -289,9 +323,11 @@ ClassifyPage::ClassifyPage(QWidget* parent) : QWidget(parent) {
     table_->setWordWrap(false);
     table_->setTextElideMode(Qt::ElideLeft);  // the file name matters more than its folders
     table_->setSelectionBehavior(QAbstractItemView::SelectRows);
-    table_->horizontalHeader()->setSectionResizeMode(ClassifyResultModel::File, QHeaderView::Stretch);
-    table_->horizontalHeader()->setSectionResizeMode(ClassifyResultModel::Top3,
-                                                     QHeaderView::ResizeToContents);
+    // The short columns as wide as what they hold, the file name takes the rest (at 1280 pixels it was left 120
+    // and showed '…stronomy-01.txt' beside a 100-pixel 'Truncated' column holding 'no').
+    for (int c = 0; c < ClassifyResultModel::ColumnCount; ++c)
+        table_->horizontalHeader()->setSectionResizeMode(c, c == ClassifyResultModel::File ? QHeaderView::Stretch
+                                                                                            : QHeaderView::ResizeToContents);
     table_->verticalHeader()->hide();
     table_->setToolTip(tr("Double-click a row (or press Enter) to open the document in the explorer"));
 
@@ -314,8 +350,9 @@ ClassifyPage::ClassifyPage(QWidget* parent) : QWidget(parent) {
     auto* split = new QSplitter(Qt::Horizontal, this);
     split->addWidget(table_);
     split->addWidget(side);
-    split->setStretchFactor(0, 3);
+    split->setStretchFactor(0, 4);
     split->setStretchFactor(1, 1);
+    split->setSizes({4000, 1000});  // the side panel a fifth: the matrix and the skipped files need little width
     layout->addWidget(split, 1);
 
     connect(browseModelButton_, &QPushButton::clicked, this, &ClassifyPage::chooseModel);
@@ -603,6 +640,9 @@ void ClassifyPage::updateScoreView(const std::vector<std::vector<int64_t>>& conf
     confusionTable_->setColumnCount(n);
     confusionTable_->setVerticalHeaderLabels(labels);
     confusionTable_->setHorizontalHeaderLabels(labels);
+    // A few classes share the panel's width; many get columns as wide as their counts, and a scroll bar.
+    confusionTable_->horizontalHeader()->setSectionResizeMode(n <= 6 ? QHeaderView::Stretch
+                                                                     : QHeaderView::ResizeToContents);
     for (int g = 0; g < n; ++g)
         for (int p = 0; p < n; ++p) {
             auto* item = new QTableWidgetItem(

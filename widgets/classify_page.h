@@ -63,6 +63,7 @@ class ClassifyResultModel : public QAbstractTableModel {
 
   private:
     QVector<ClassifyRow> rows_;
+    QString shownRoot_;  // the documents' common folder, with its '/': not shown in the File column
     double threshold_ = 0.5;
 };
 

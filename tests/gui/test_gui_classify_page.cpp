@@ -192,6 +192,11 @@ class TestClassifyPage : public QObject {
         const QStringList expected{QStringLiteral("a.txt"), QStringLiteral("b.md"), QStringLiteral("c.html"),
                                    QStringLiteral("d.jsonl line 1"), QStringLiteral("d.jsonl line 2")};
         QCOMPARE(files, root ? expected + QStringList{QStringLiteral("locked.txt")} : expected);
+        // The File column shows the paths below the dropped folder; the tooltip has the whole path.
+        const QModelIndex first = page.results()->index(0, ClassifyResultModel::File);
+        QCOMPARE(first.data().toString(), QStringLiteral("a.txt"));
+        QCOMPARE(page.results()->index(3, ClassifyResultModel::File).data().toString(), QStringLiteral("d.jsonl line 1"));
+        QCOMPARE(first.data(Qt::ToolTipRole).toString(), QDir::cleanPath(in + QStringLiteral("/a.txt")));
         // The HTML row counts the text, not the tags: same length as the plain text it wraps.
         QCOMPARE(page.results()->rows().at(2).tokens, qint64(docText(3).toUtf8().size()));
 
