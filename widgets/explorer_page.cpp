@@ -357,7 +357,7 @@ QWidget* ExplorerPage::buildGaTab() {
     });
     h->addWidget(heatmap_, 1);
     auto* side = new QVBoxLayout;
-    side->addWidget(new QLabel(tr("Top-weighted tokens (this layer):"), tab));
+    side->addWidget(new QLabel(tr("Top-weighted tokens (this layer): α, and α × L"), tab));
     topList_ = new QListWidget(tab);
     topList_->setObjectName(QStringLiteral("gaTopTokens"));
     topList_->setFixedWidth(250);
@@ -965,12 +965,15 @@ void ExplorerPage::refreshLayerViews() {
     if (!current_) return;
     const auto& r = *current_;
     for (const auto& w : r.top_tokens(layer_, head_, 25)) {
-        auto* item = new QListWidgetItem(tr("#%1  %2   α = %3  (%4× uniform)")
-                                             .arg(w.token)
-                                             .arg(tokenText(r, w.token))
-                                             .arg(w.weight, 0, 'g', 3)
-                                             .arg(w.weight * static_cast<double>(r.length), 0, 'f', 2),
-                                         topList_);
+        // Short enough for the list's width (the words went under a horizontal scroll bar); the tooltip says it all.
+        const QString alpha = QString::number(w.weight, 'g', 3);
+        const QString times = QString::number(w.weight * static_cast<double>(r.length), 'f', 2);
+        auto* item = new QListWidgetItem(
+            tr("#%1  %2   α %3 · %4×").arg(w.token).arg(tokenText(r, w.token), alpha, times), topList_);
+        item->setToolTip(tr("Token #%1 “%2”: GA weight α = %3, %4× the uniform share 1/%5")
+                             .arg(w.token)
+                             .arg(tokenText(r, w.token), alpha, times)
+                             .arg(r.length));
         item->setData(Qt::UserRole, static_cast<qlonglong>(w.token));
     }
     QString summary = tr("<b>Mean shares over the document</b>: ");

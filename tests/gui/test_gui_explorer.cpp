@@ -99,6 +99,14 @@ class TestGuiExplorer : public QObject {
         QVERIFY(r->length > 40);
         QCOMPARE(page.viewport()->length(), r->length);
         QVERIFY(page.topTokensList()->count() > 0);
+        // Each entry fits the list's width (no words under a horizontal scroll bar); the tooltip has the long form.
+        for (int i = 0; i < page.topTokensList()->count(); ++i) {
+            const QListWidgetItem* item = page.topTokensList()->item(i);
+            QVERIFY2(page.topTokensList()->fontMetrics().horizontalAdvance(item->text()) + 8 <=
+                         page.topTokensList()->viewport()->width(),
+                     qPrintable(item->text()));
+            QVERIFY(item->toolTip().contains(QStringLiteral("uniform share")));
+        }
         auto* map = qobject_cast<QCPColorMap*>(page.heatmap()->plottable(0));
         QVERIFY(map);
         QCOMPARE(map->data()->keySize(), static_cast<int>(r->length));
