@@ -82,15 +82,19 @@ class TestMetricPlot : public QObject {
         MetricPlot plot(QStringLiteral("loss"));
         plot.resize(500, 300);
         PlotStyle st;
-        st.xAxis = XAxisKind::WallTime;
-        plot.setPlotStyle(st);
+        // Ten points `seconds` apart against wall time: the x-axis labels.
+        auto wallTimeLabels = [&](double seconds) {
+            st.xAxis = XAxisKind::WallTime;
+            plot.setPlotStyle(st);
+            QVector<MetricPoint> points;
+            for (int i = 1; i <= 10; ++i) points << MetricPoint{double(i), 0, seconds * i, 1.0 / i};
+            plot.addSeries(QStringLiteral("r"), QStringLiteral("loss"), points);
+            plot.redrawNow();
+            plot.customPlot()->replot();
+            return plot.customPlot()->xAxis->tickVectorLabels().toList();
+        };
         // A two-second run (a short race): several ticks in seconds with decimals, not one "0:00:01".
-        QVector<MetricPoint> quick;
-        for (int i = 1; i <= 10; ++i) quick << MetricPoint{double(i), 0, 0.2 * i, 1.0 / i};
-        plot.addSeries(QStringLiteral("r"), QStringLiteral("loss"), quick);
-        plot.redrawNow();
-        plot.customPlot()->replot();
-        QStringList labels = plot.customPlot()->xAxis->tickVectorLabels().toList();
+        QStringList labels = wallTimeLabels(0.2);
         QVERIFY2(labels.size() >= 3, qPrintable(labels.join(QLatin1Char('|'))));
         QVERIFY2(labels.contains(QStringLiteral("1 s")), qPrintable(labels.join(QLatin1Char('|'))));
         // Against steps (ten of them), the labels are whole numbers only.
@@ -101,15 +105,8 @@ class TestMetricPlot : public QObject {
         const QVector<double> steps = plot.customPlot()->xAxis->tickVector();
         QVERIFY(steps.size() >= 3);
         for (double x : steps) QCOMPARE(x, std::round(x));
-        st.xAxis = XAxisKind::WallTime;
-        plot.setPlotStyle(st);
         // An hour-long run: hours, minutes and seconds.
-        QVector<MetricPoint> slow;
-        for (int i = 1; i <= 10; ++i) slow << MetricPoint{double(i), 0, 360.0 * i, 1.0 / i};
-        plot.addSeries(QStringLiteral("r"), QStringLiteral("loss"), slow);
-        plot.redrawNow();
-        plot.customPlot()->replot();
-        labels = plot.customPlot()->xAxis->tickVectorLabels().toList();
+        labels = wallTimeLabels(360.0);
         QVERIFY2(labels.size() >= 3, qPrintable(labels.join(QLatin1Char('|'))));
         QVERIFY2(labels.contains(QStringLiteral("00:30:00")), qPrintable(labels.join(QLatin1Char('|'))));
     }
