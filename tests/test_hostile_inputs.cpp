@@ -224,16 +224,21 @@ class TestHostileInputs : public QObject {
         QTest::addColumn<QString>("architecture");
         QTest::addColumn<QString>("mixer");
         QTest::addColumn<bool>("lra");
+        QTest::addColumn<int>("classifierHidden");  // LRA: 0 means the feed-forward width
         for (const char* mixer : {"ponet", "fnet", "attention"}) {
-            for (const char* arch : {"PoNetModel", "PoNetForPreTraining", "PoNetForSequenceClassification"})
-                QTest::newRow((std::string(arch) + "/" + mixer).c_str()) << arch << mixer << false;
-            QTest::newRow((std::string("lra/") + mixer).c_str()) << "PoNetForLraClassification" << mixer << true;
+            for (const char* arch :
+                 {"PoNetModel", "PoNetForPreTraining", "PoNetForMaskedLM", "PoNetForSequenceClassification"})
+                QTest::newRow((std::string(arch) + "/" + mixer).c_str()) << arch << mixer << false << 0;
+            QTest::newRow((std::string("lra/") + mixer).c_str()) << "PoNetForLraClassification" << mixer << true << 7;
+            QTest::newRow((std::string("lra-ffn-wide/") + mixer).c_str())
+                << "PoNetForLraClassification" << mixer << true << 0;
         }
     }
     void parameterCountMatchesTheBuiltModel() {
         QFETCH(QString, architecture);
         QFETCH(QString, mixer);
         QFETCH(bool, lra);
+        QFETCH(int, classifierHidden);
         ModelConfig c;
         c.architectures = {architecture.toStdString()};
         c.mixer = mixer_kind_from_string(mixer.toStdString());
@@ -249,10 +254,13 @@ class TestHostileInputs : public QObject {
         c.cls_token_id = 1;
         c.sep_token_id = 2;
         c.mask_token_id = 3;
-        c.classifier_hidden = lra ? 7 : 0;
-        QCOMPARE(double(c.parameter_count()), double(summarize_model(c).total_parameters));
-        // The summary counts from the configuration; group by group it is what the built model holds.
+        c.classifier_hidden = classifierHidden;
+        // The summary counts from the configuration; in total and group by group it is what the built model holds.
         const auto counted = summarize_model(c).groups, built = built_parameter_groups(c);
+        int64_t builtTotal = 0;
+        for (const auto& g : built) builtTotal += g.count;
+        QCOMPARE(double(c.parameter_count()), double(builtTotal));
+        QCOMPARE(summarize_model(c).total_parameters, builtTotal);
         QCOMPARE(counted.size(), built.size());
         for (size_t i = 0; i < built.size(); ++i) {
             QCOMPARE(QString::fromStdString(counted[i].name), QString::fromStdString(built[i].name));

@@ -188,6 +188,9 @@ void ClassifyResultModel::setRows(QVector<ClassifyRow> rows) {
         while (n < shownRoot_.size() && n < dir.size() && shownRoot_.at(n) == dir.at(n)) ++n;
         shownRoot_.truncate(n > 0 ? shownRoot_.lastIndexOf(QLatin1Char('/'), n - 1) + 1 : 0);
     }
+    // Documents with only the file system's root in common keep their whole paths (else they would look relative).
+    if (shownRoot_ == QLatin1String("/") || (shownRoot_.size() == 3 && shownRoot_.endsWith(QLatin1String(":/"))))
+        shownRoot_.clear();
     endResetModel();
 }
 
@@ -601,6 +604,7 @@ void ClassifyPage::onFinished() {
     macroF1_ = job->score.macro_f1;
     progress_->setRange(0, 1);
     progress_->setValue(error_.isEmpty() ? 1 : 0);
+    progress_->setVisible(error_.isEmpty());  // after a failure the message says it all
     if (!error_.isEmpty()) {
         classifier_.reset();
         message_->showMessage(InlineMessage::Kind::Error, tr("Classification failed: %1").arg(error_));

@@ -4,6 +4,8 @@
 #include <array>
 #include <cmath>
 
+#include <QFontMetrics>
+
 namespace ponet::gui {
 
 namespace {
@@ -37,9 +39,14 @@ Qt::Alignment LegendPlacer::current() const {
 }
 
 QRect LegendPlacer::cornerRect(const QRect& area, const QSize& size, Qt::Alignment corner) {
-    // As QCPLayoutInset places it: the right (bottom) edge on x + width (y + height), one past the area's last pixel.
-    const int x = (corner & Qt::AlignLeft) ? area.left() : area.x() + area.width() + 1 - size.width();
-    const int y = (corner & Qt::AlignBottom) ? area.y() + area.height() + 1 - size.height() : area.top();
+    // As QCPLayoutInset places it: the right (bottom) edge on x + width (y + height), one past the area's last
+    // pixel; neither flag of a direction centres it.
+    const int x = (corner & Qt::AlignLeft)    ? area.left()
+                  : (corner & Qt::AlignRight) ? area.x() + area.width() + 1 - size.width()
+                                              : int(area.x() + area.width() * 0.5 - size.width() * 0.5);
+    const int y = (corner & Qt::AlignTop)      ? area.top()
+                  : (corner & Qt::AlignBottom) ? area.y() + area.height() + 1 - size.height()
+                                               : int(area.y() + area.height() * 0.5 - size.height() * 0.5);
     return QRect(QPoint(x, y), size);
 }
 
@@ -100,6 +107,18 @@ int LegendPlacer::dataInside(const QCustomPlot& plot, const QRect& rect) {
             if (end - it <= stride) break;
         }
         count += hits * stride;
+    }
+    // Text on the plot (the benchmark's OOM marks at the longest lengths) weighs as much as a stretch of curve.
+    constexpr int kTextWeight = 10;
+    for (int i = 0; i < plot.itemCount(); ++i) {
+        auto* text = qobject_cast<QCPItemText*>(plot.item(i));
+        if (!text || !text->visible() || text->text().isEmpty()) continue;
+        const QPointF at = text->position->pixelPosition();
+        const QSize box = QFontMetrics(text->font()).size(0, text->text());
+        const Qt::Alignment a = text->positionAlignment();
+        const double left = (a & Qt::AlignLeft) ? at.x() : (a & Qt::AlignRight) ? at.x() - box.width() : at.x() - box.width() / 2.0;
+        const double top = (a & Qt::AlignTop) ? at.y() : (a & Qt::AlignBottom) ? at.y() - box.height() : at.y() - box.height() / 2.0;
+        if (covered.intersects(QRectF(left, top, box.width(), box.height()))) count += kTextWeight;
     }
     return count;
 }

@@ -19,8 +19,8 @@ public:
     Qt::Alignment preferred() const { return preferred_; }
     Qt::Alignment current() const;
 
-    // How much of the plots' visible graphs `rect` (pixels, plus a few around it) would hide: the line segments
-    // that cross it, or the points in it for graphs drawn without lines. Public for the tests.
+    // How much of the plot's visible graphs and texts `rect` (pixels, plus a few around it) would hide: the line
+    // segments that cross it (the points, for graphs drawn without lines), and text items. Public for the tests.
     static int dataInside(const QCustomPlot& plot, const QRect& rect);
     // The rectangle a legend of `size` takes in `area` at `corner` (the inset layout's placement).
     static QRect cornerRect(const QRect& area, const QSize& size, Qt::Alignment corner);

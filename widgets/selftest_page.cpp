@@ -207,6 +207,7 @@ void SelfTestPage::onFinished(int passed, int failed, bool cancelled, qint64 ela
 void SelfTestPage::onFailed(const QString& message) {
     progress_->setRange(0, 1);
     progress_->setValue(0);
+    progress_->hide();  // an empty bar says nothing; the summary says what stopped it
     setRunning(false);
     summary_->setText(tr("Stopped by an error"));
     summary_->setToolTip(message);

@@ -256,6 +256,16 @@ class TestMetricPlot : public QObject {
         down.replot(QCustomPlot::rpImmediateRefresh);
         QCOMPARE(down.axisRect()->insetLayout()->insetAlignment(0), Qt::AlignTop | Qt::AlignRight);
         QCOMPARE(LegendPlacer::dataInside(down, down.legend->outerRect()), 0);
+        // Text in that corner (a benchmark's OOM mark at the longest length) counts too: the legend moves off it.
+        auto* mark = new QCPItemText(&down);
+        mark->position->setType(QCPItemPosition::ptAxisRectRatio);
+        mark->position->setCoords(0.95, 0.08);
+        mark->setText(QStringLiteral("OOM"));
+        down.replot(QCustomPlot::rpImmediateRefresh);
+        QVERIFY(down.axisRect()->insetLayout()->insetAlignment(0) != (Qt::AlignTop | Qt::AlignRight));
+        const QRect markedCorner = LegendPlacer::cornerRect(down.axisRect()->insetLayout()->rect(),
+                                                            down.legend->outerRect().size(), Qt::AlignTop | Qt::AlignRight);
+        QVERIFY(LegendPlacer::dataInside(down, down.legend->outerRect()) < LegendPlacer::dataInside(down, markedCorner));
     }
 
     void exportsCsvPngAndPdf() {
