@@ -110,14 +110,29 @@ QByteArray plotToSvg(const QCustomPlot& plot, const SvgExportOptions& options) {
     const double legendRowH = tickFs * 1.5, swatch = 18;
     const bool legendRow = !entries.isEmpty() && legendInset < 0;
 
-    // The axis rectangle: room for the title, the legend's row, the tick labels and the axis labels around it.
-    const double titleBottom = (options.title.isEmpty() ? 10 : titleFs * 1.6 + 10);
-    const double top = titleBottom + (legendRow ? legendRowH + 4 : 0);
+    // The axis rectangle: room for the title, the legend's rows, the tick labels and the axis labels around it.
     const double left = 12 + (y->label().isEmpty() ? 0 : fs * 1.5) + widest(yt) + 8;
     const double rightMargin = right ? 12 + (y2->label().isEmpty() ? 0 : fs * 1.5) + widest(y2t) + 8 : 18;
+    const double aw = std::max(20.0, W - left - rightMargin);
+    // The row legend's entries packed into lines as wide as the axis rectangle, each line centred.
+    constexpr double kLegendGap = 16;
+    QVector<QVector<int>> legendLines;
+    QVector<double> legendLineWidths;
+    if (legendRow) {
+        for (int i = 0; i < entries.size(); ++i) {
+            const double width = swatch + 4 + textWidth(entries[i].first, tickFs);
+            if (legendLines.isEmpty() || legendLineWidths.back() + kLegendGap + width > aw) {
+                legendLines.append(QVector<int>());
+                legendLineWidths.append(-kLegendGap);
+            }
+            legendLines.back().append(i);
+            legendLineWidths.back() += kLegendGap + width;
+        }
+    }
+    const double titleBottom = (options.title.isEmpty() ? 10 : titleFs * 1.6 + 10);
+    const double top = titleBottom + (legendRow ? legendRowH * legendLines.size() + 4 : 0);
     const double bottom = 12 + tickFs * 1.4 + (x->label().isEmpty() ? 0 : fs * 1.6);
-    const double ax = left, ay = top, aw = std::max(20.0, W - left - rightMargin),
-                 ah = std::max(20.0, H - top - bottom);
+    const double ax = left, ay = top, ah = std::max(20.0, H - top - bottom);
     auto px = [&](double k) { return ax + fraction(x, k) * aw; };
     auto py = [&](const QCPAxis* axis, double v) { return ay + ah - fraction(axis, v) * ah; };
 
@@ -285,18 +300,17 @@ QByteArray plotToSvg(const QCustomPlot& plot, const SvgExportOptions& options) {
         text(x0 + swatch + 4, cy + tickFs * 0.35, e.first, QStringLiteral("start"), QStringLiteral("legend-entry"),
              tickFs);
     };
-    // Legend: a row under the title, centred over the axis rectangle.
+    // Legend: rows under the title, each centred over the axis rectangle.
     if (legendRow) {
-        const double gap = 16;
-        double total = -gap;
-        for (const auto& e : entries) total += swatch + 4 + textWidth(e.first, tickFs) + gap;
-        double x0 = ax + std::max(0.0, (aw - total) / 2);
-        const double cy = titleBottom + legendRowH / 2;
         w.writeStartElement(QStringLiteral("g"));
         w.writeAttribute(QStringLiteral("class"), QStringLiteral("legend"));
-        for (const auto& e : entries) {
-            legendEntry(x0, cy, e);
-            x0 += swatch + 4 + textWidth(e.first, tickFs) + gap;
+        for (int line = 0; line < legendLines.size(); ++line) {
+            double x0 = ax + std::max(0.0, (aw - legendLineWidths[line]) / 2);
+            const double cy = titleBottom + legendRowH * (line + 0.5);
+            for (int i : legendLines[line]) {
+                legendEntry(x0, cy, entries[i]);
+                x0 += swatch + 4 + textWidth(entries[i].first, tickFs) + kLegendGap;
+            }
         }
         w.writeEndElement();  // g legend
     }

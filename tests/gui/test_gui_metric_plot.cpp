@@ -15,6 +15,7 @@
 #include "widgets/plot_controls.h"
 #include "widgets/qcp.h"
 #include "widgets/smoothing.h"
+#include "widgets/svg_export.h"
 
 using namespace ponet::gui;
 
@@ -266,6 +267,45 @@ class TestMetricPlot : public QObject {
         const QRect markedCorner = LegendPlacer::cornerRect(down.axisRect()->insetLayout()->rect(),
                                                             down.legend->outerRect().size(), Qt::AlignTop | Qt::AlignRight);
         QVERIFY(LegendPlacer::dataInside(down, down.legend->outerRect()) < LegendPlacer::dataInside(down, markedCorner));
+    }
+
+    void svgLegendRowsWrapInsideThePicture() {
+        // Four long series names in a 300-unit-wide picture: the legend's row wraps into lines that stay inside it,
+        // and the axis rectangle starts below them.
+        MetricPlot plot(QStringLiteral("loss"));
+        plot.resize(420, 260);
+        for (int r = 0; r < 4; ++r)
+            plot.addSeries(QStringLiteral("a-rather-long-run-name-%1").arg(r), QStringLiteral("loss"),
+                           line(10, [](int i) { return 1.0 / (i + 1); }));
+        plot.redrawNow();
+        plot.customPlot()->replot(QCustomPlot::rpImmediateRefresh);
+        SvgExportOptions options;
+        options.size = QSize(300, 240);
+        const QByteArray svg = plotToSvg(*plot.customPlot(), options);
+        QXmlStreamReader xml(svg);
+        QSet<QString> lineYs;
+        int entries = 0;
+        double frameTop = -1, lowestEntry = 0;
+        while (!xml.atEnd()) {
+            if (xml.readNext() != QXmlStreamReader::StartElement) continue;
+            const auto a = xml.attributes();
+            const QString cls = a.value(QStringLiteral("class")).toString();
+            if (xml.name() == QLatin1String("rect") && cls == QLatin1String("frame"))
+                frameTop = a.value(QStringLiteral("y")).toDouble();
+            if (xml.name() == QLatin1String("text") && cls == QLatin1String("legend-entry")) {
+                ++entries;
+                const double x = a.value(QStringLiteral("x")).toDouble(), y = a.value(QStringLiteral("y")).toDouble();
+                lineYs.insert(a.value(QStringLiteral("y")).toString());
+                lowestEntry = std::max(lowestEntry, y);
+                QVERIFY(x >= 0);
+                const QString t = xml.readElementText();
+                QVERIFY2(x + 0.62 * 10 * t.size() <= 300 + 1, qPrintable(t));  // the export reckons 0.62 em a character
+            }
+        }
+        QVERIFY(!xml.hasError());
+        QCOMPARE(entries, 4);
+        QVERIFY(lineYs.size() >= 2);
+        QVERIFY(frameTop > lowestEntry);
     }
 
     void exportsCsvPngAndPdf() {
