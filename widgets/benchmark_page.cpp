@@ -34,6 +34,7 @@
 #include "widgets/benchmark_plot.h"
 #include "widgets/benchmark_worker.h"
 #include "widgets/inline_message.h"
+#include "widgets/widget_helpers.h"
 
 namespace ponet::gui {
 namespace {
@@ -250,13 +251,7 @@ void BenchmarkPage::buildForm() {
     progress_->setRange(0, 1);
     progress_->setValue(0);
     progress_->setTextVisible(false);
-    // Hidden until the first run (an empty bar reads as an empty text field), keeping its room so nothing moves.
-    {
-        QSizePolicy keepRoom = progress_->sizePolicy();
-        keepRoom.setRetainSizeWhenHidden(true);
-        progress_->setSizePolicy(keepRoom);
-        progress_->hide();
-    }
+    hideKeepingRoom(progress_);  // until the first run
     status_ = new QLabel(tr("Not run in this session"), this);
     status_->setObjectName(QStringLiteral("benchStatus"));
     status_->setWordWrap(true);

@@ -39,6 +39,7 @@
 #include "core/util/compute_devices.h"
 #include "widgets/inline_message.h"
 #include "widgets/number_format.h"
+#include "widgets/widget_helpers.h"
 
 namespace ponet::gui {
 
@@ -269,13 +270,7 @@ ClassifyPage::ClassifyPage(QWidget* parent) : QWidget(parent) {
     progress_->setObjectName(QStringLiteral("classifyProgress"));
     progress_->setRange(0, 1);
     progress_->setValue(0);
-    // Hidden until the first run (an empty bar reads as an empty text field), keeping its room so nothing moves.
-    {
-        QSizePolicy keepRoom = progress_->sizePolicy();
-        keepRoom.setRetainSizeWhenHidden(true);
-        progress_->setSizePolicy(keepRoom);
-        progress_->hide();
-    }
+    hideKeepingRoom(progress_);  // until the first run
     actions->addWidget(addFilesButton_);
     actions->addWidget(addFolderButton_);
     actions->addWidget(progress_, 1);

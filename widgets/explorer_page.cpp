@@ -966,13 +966,13 @@ void ExplorerPage::refreshLayerViews() {
     const auto& r = *current_;
     for (const auto& w : r.top_tokens(layer_, head_, 25)) {
         // Short enough for the list's width (the words went under a horizontal scroll bar); the tooltip says it all.
+        const QString token = tokenText(r, w.token);
         const QString alpha = QString::number(w.weight, 'g', 3);
         const QString times = QString::number(w.weight * static_cast<double>(r.length), 'f', 2);
-        auto* item = new QListWidgetItem(
-            tr("#%1  %2   α %3 · %4×").arg(w.token).arg(tokenText(r, w.token), alpha, times), topList_);
+        auto* item = new QListWidgetItem(tr("#%1  %2   α %3 · %4×").arg(w.token).arg(token, alpha, times), topList_);
         item->setToolTip(tr("Token #%1 “%2”: GA weight α = %3, %4× the uniform share 1/%5")
                              .arg(w.token)
-                             .arg(tokenText(r, w.token), alpha, times)
+                             .arg(token, alpha, times)
                              .arg(r.length));
         item->setData(Qt::UserRole, static_cast<qlonglong>(w.token));
     }

@@ -13,29 +13,18 @@ namespace {
 constexpr int kSlack = 4;            // pixels around the legend that still count as covered (a marker's radius)
 constexpr int kMaxChecksPerGraph = 1000;  // points examined per graph and corner: a stride over dense curves
 
-int legendIndex(QCPAxisRect* rect, QCPLegend* legend) {
-    QCPLayoutInset* inset = rect->insetLayout();
+}  // namespace
+
+int legendInsetIndex(const QCustomPlot& plot) {
+    if (!plot.legend || !plot.axisRect()) return -1;
+    QCPLayoutInset* inset = plot.axisRect()->insetLayout();
     for (int i = 0; i < inset->elementCount(); ++i)
-        if (inset->elementAt(i) == legend) return i;
+        if (inset->elementAt(i) == plot.legend) return i;
     return -1;
 }
 
-}  // namespace
-
-LegendPlacer::LegendPlacer(QCustomPlot* plot, Qt::Alignment preferred)
-    : QObject(plot), plot_(plot), preferred_(preferred) {
+LegendPlacer::LegendPlacer(QCustomPlot* plot) : QObject(plot), plot_(plot) {
     connect(plot_, &QCustomPlot::afterLayout, this, &LegendPlacer::place);
-}
-
-void LegendPlacer::setPreferred(Qt::Alignment corner) {
-    preferred_ = corner;
-    const int index = legendIndex(plot_->axisRect(), plot_->legend);
-    if (index >= 0) plot_->axisRect()->insetLayout()->setInsetAlignment(index, corner);
-}
-
-Qt::Alignment LegendPlacer::current() const {
-    const int index = legendIndex(plot_->axisRect(), plot_->legend);
-    return index >= 0 ? plot_->axisRect()->insetLayout()->insetAlignment(index) : preferred_;
 }
 
 QRect LegendPlacer::cornerRect(const QRect& area, const QSize& size, Qt::Alignment corner) {
@@ -124,11 +113,10 @@ int LegendPlacer::dataInside(const QCustomPlot& plot, const QRect& rect) {
 }
 
 void LegendPlacer::place() {
+    const int index = legendInsetIndex(*plot_);
+    if (index < 0 || !plot_->legend->visible()) return;
     QCPLegend* legend = plot_->legend;
-    QCPAxisRect* axisRect = plot_->axisRect();
-    const int index = legend && axisRect ? legendIndex(axisRect, legend) : -1;
-    if (index < 0 || !legend->visible()) return;
-    QCPLayoutInset* inset = axisRect->insetLayout();
+    QCPLayoutInset* inset = plot_->axisRect()->insetLayout();
     if (inset->insetPlacement(index) != QCPLayoutInset::ipBorderAligned) return;
     const QSize size = legend->outerRect().size();
     const QRect area = inset->rect();  // the axis rectangle less the inset layout's margins
@@ -138,29 +126,20 @@ void LegendPlacer::place() {
     const std::array<Qt::Alignment, 4> corners = {Qt::AlignTop | Qt::AlignRight, Qt::AlignTop | Qt::AlignLeft,
                                                   Qt::AlignBottom | Qt::AlignRight, Qt::AlignBottom | Qt::AlignLeft};
     std::array<int, 4> covers{};
-    int least = -1;
-    for (size_t i = 0; i < corners.size(); ++i) {
-        covers[i] = dataInside(*plot_, cornerRect(area, size, corners[i]));
-        if (least < 0 || covers[i] < least) least = covers[i];
-    }
+    for (size_t i = 0; i < corners.size(); ++i) covers[i] = dataInside(*plot_, cornerRect(area, size, corners[i]));
+    const int least = *std::min_element(covers.begin(), covers.end());
     auto coverOf = [&](Qt::Alignment a) {
         for (size_t i = 0; i < corners.size(); ++i)
             if (corners[i] == a) return covers[i];
         return dataInside(*plot_, cornerRect(area, size, a));  // a centred alignment someone set
     };
-    // The preferred corner whenever it is as clear as any; else where the legend is, if that is as clear (so it
-    // does not hop between equally good corners as a curve grows); else the first clearest corner.
-    Qt::Alignment best = corners[0];
-    if (coverOf(preferred_) == least) {
-        best = preferred_;
-    } else if (coverOf(now) == least) {
-        best = now;
-    } else {
-        for (size_t i = 0; i < corners.size(); ++i)
-            if (covers[i] == least) {
-                best = corners[i];
-                break;
-            }
+    // Top right whenever it is as clear as any; else where the legend is, if that is as clear (so it does not hop
+    // between equally good corners as a curve grows); else the first clearest corner.
+    Qt::Alignment best = now;
+    if (covers[0] == least) {
+        best = corners[0];
+    } else if (coverOf(now) != least) {
+        best = corners[static_cast<size_t>(std::find(covers.begin(), covers.end(), least) - covers.begin())];
     }
     if (best == now) return;
     inset->setInsetAlignment(index, best);

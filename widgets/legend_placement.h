@@ -9,15 +9,14 @@
 
 namespace ponet::gui {
 
+// The legend's index in the axis rectangle's inset layout; -1 where the legend is elsewhere (MetricPlot's row).
+int legendInsetIndex(const QCustomPlot& plot);
+
 class LegendPlacer : public QObject {
     Q_OBJECT
 public:
-    // Owned by `plot`. The legend sits in `preferred` whenever that corner hides no more of the data than any other.
-    explicit LegendPlacer(QCustomPlot* plot, Qt::Alignment preferred = Qt::AlignTop | Qt::AlignRight);
-
-    void setPreferred(Qt::Alignment corner);
-    Qt::Alignment preferred() const { return preferred_; }
-    Qt::Alignment current() const;
+    // Owned by `plot`. The legend sits top right whenever that corner hides no more of the data than any other.
+    explicit LegendPlacer(QCustomPlot* plot);
 
     // How much of the plot's visible graphs and texts `rect` (pixels, plus a few around it) would hide: the line
     // segments that cross it (the points, for graphs drawn without lines), and text items. Public for the tests.
@@ -29,7 +28,6 @@ private:
     void place();
 
     QCustomPlot* plot_;
-    Qt::Alignment preferred_;
 };
 
 }  // namespace ponet::gui

@@ -30,6 +30,7 @@
 #include "widgets/inline_message.h"
 #include "widgets/metric_plot.h"
 #include "widgets/number_format.h"
+#include "widgets/widget_helpers.h"
 
 namespace ponet::gui {
 namespace {
@@ -198,13 +199,7 @@ RacePage::RacePage(QWidget* parent) : QWidget(parent), runsDir_(QString::fromStd
     progress_->setObjectName(QStringLiteral("raceProgress"));
     progress_->setRange(0, 1);
     progress_->setValue(0);
-    // Hidden until the first run (an empty bar reads as an empty text field), keeping its room so nothing moves.
-    {
-        QSizePolicy keepRoom = progress_->sizePolicy();
-        keepRoom.setRetainSizeWhenHidden(true);
-        progress_->setSizePolicy(keepRoom);
-        progress_->hide();
-    }
+    hideKeepingRoom(progress_);  // until the first run
     actions->addWidget(startButton_);
     actions->addWidget(stopButton_);
     actions->addWidget(progress_, 1);

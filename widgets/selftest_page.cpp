@@ -18,6 +18,7 @@
 #include "widgets/check_result_model.h"
 #include "widgets/selftest_worker.h"
 #include "widgets/status_icons.h"
+#include "widgets/widget_helpers.h"
 
 namespace ponet::gui {
 namespace {
@@ -76,13 +77,7 @@ SelfTestPage::SelfTestPage(const QStringList& devices, QWidget* parent)
     progress_->setRange(0, 1);
     progress_->setValue(0);
     progress_->setTextVisible(false);
-    // Hidden until the first run (an empty bar reads as an empty text field), keeping its room so nothing moves.
-    {
-        QSizePolicy keepRoom = progress_->sizePolicy();
-        keepRoom.setRetainSizeWhenHidden(true);
-        progress_->setSizePolicy(keepRoom);
-        progress_->hide();
-    }
+    hideKeepingRoom(progress_);  // until the first run
     summary_ = new QLabel(this);
     summary_->setObjectName(QStringLiteral("selfTestSummary"));
     summary_->setTextFormat(Qt::PlainText);

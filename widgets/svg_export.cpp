@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 
+#include "widgets/legend_placement.h"
 #include "widgets/qcp.h"
 
 namespace ponet::gui {
@@ -103,12 +104,10 @@ QByteArray plotToSvg(const QCustomPlot& plot, const SvgExportOptions& options) {
             if (item && item->plottable()) entries.append({item->plottable()->name(), item->plottable()->pen().color()});
         }
     }
-    QCPLayoutInset* inset = plot.axisRect()->insetLayout();
-    int legendInset = -1;
-    for (int i = 0; i < inset->elementCount(); ++i)
-        if (inset->elementAt(i) == plot.legend) legendInset = i;
+    const int legendInset = legendInsetIndex(plot);
     const double legendRowH = tickFs * 1.5, swatch = 18;
     const bool legendRow = !entries.isEmpty() && legendInset < 0;
+    auto entryWidth = [&](int i) { return swatch + 4 + textWidth(entries[i].first, tickFs); };  // swatch, gap, text
 
     // The axis rectangle: room for the title, the legend's rows, the tick labels and the axis labels around it.
     const double left = 12 + (y->label().isEmpty() ? 0 : fs * 1.5) + widest(yt) + 8;
@@ -120,7 +119,7 @@ QByteArray plotToSvg(const QCustomPlot& plot, const SvgExportOptions& options) {
     QVector<double> legendLineWidths;
     if (legendRow) {
         for (int i = 0; i < entries.size(); ++i) {
-            const double width = swatch + 4 + textWidth(entries[i].first, tickFs);
+            const double width = entryWidth(i);
             if (legendLines.isEmpty() || legendLineWidths.back() + kLegendGap + width > aw) {
                 legendLines.append(QVector<int>());
                 legendLineWidths.append(-kLegendGap);
@@ -309,18 +308,17 @@ QByteArray plotToSvg(const QCustomPlot& plot, const SvgExportOptions& options) {
             const double cy = titleBottom + legendRowH * (line + 0.5);
             for (int i : legendLines[line]) {
                 legendEntry(x0, cy, entries[i]);
-                x0 += swatch + 4 + textWidth(entries[i].first, tickFs) + kLegendGap;
+                x0 += entryWidth(i) + kLegendGap;
             }
         }
         w.writeEndElement();  // g legend
     }
     // Legend: in its corner of the axis rectangle.
     if (!entries.isEmpty() && legendInset >= 0) {
-        const double rowH = legendRowH;
         double textW = 0;
         for (const auto& e : entries) textW = std::max(textW, textWidth(e.first, tickFs));
-        const double bw = swatch + 14 + textW, bh = rowH * entries.size() + 8;
-        const Qt::Alignment a = inset->insetAlignment(legendInset);
+        const double bw = swatch + 14 + textW, bh = legendRowH * entries.size() + 8;
+        const Qt::Alignment a = plot.axisRect()->insetLayout()->insetAlignment(legendInset);
         const double bx = (a & Qt::AlignLeft) ? ax + 8 : (a & Qt::AlignHCenter) ? ax + (aw - bw) / 2 : ax + aw - bw - 8;
         const double by = (a & Qt::AlignBottom) ? ay + ah - bh - 8 : (a & Qt::AlignVCenter) ? ay + (ah - bh) / 2 : ay + 8;
         w.writeStartElement(QStringLiteral("g"));
@@ -329,7 +327,7 @@ QByteArray plotToSvg(const QCustomPlot& plot, const SvgExportOptions& options) {
         w.writeAttribute(QStringLiteral("fill"), QStringLiteral("#ffffff"));
         w.writeAttribute(QStringLiteral("fill-opacity"), QStringLiteral("0.85"));
         w.writeAttribute(QStringLiteral("stroke"), QStringLiteral("#c8c8c8"));
-        for (int i = 0; i < entries.size(); ++i) legendEntry(bx + 6, by + 4 + rowH * (i + 0.5), entries[i]);
+        for (int i = 0; i < entries.size(); ++i) legendEntry(bx + 6, by + 4 + legendRowH * (i + 0.5), entries[i]);
         w.writeEndElement();  // g legend
     }
 

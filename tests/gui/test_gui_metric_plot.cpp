@@ -282,8 +282,9 @@ class TestMetricPlot : public QObject {
         SvgExportOptions options;
         options.size = QSize(300, 240);
         const QByteArray svg = plotToSvg(*plot.customPlot(), options);
+        const double tickFs = options.fontSize - 2;  // the legend's font size in the export
         QXmlStreamReader xml(svg);
-        QSet<QString> lineYs;
+        QSet<double> lineYs;
         int entries = 0;
         double frameTop = -1, lowestEntry = 0;
         while (!xml.atEnd()) {
@@ -294,17 +295,20 @@ class TestMetricPlot : public QObject {
                 frameTop = a.value(QStringLiteral("y")).toDouble();
             if (xml.name() == QLatin1String("text") && cls == QLatin1String("legend-entry")) {
                 ++entries;
-                const double x = a.value(QStringLiteral("x")).toDouble(), y = a.value(QStringLiteral("y")).toDouble();
-                lineYs.insert(a.value(QStringLiteral("y")).toString());
+                const double x = a.value(QStringLiteral("x")).toDouble();
+                const double y = a.value(QStringLiteral("y")).toDouble();
+                lineYs.insert(y);
                 lowestEntry = std::max(lowestEntry, y);
                 QVERIFY(x >= 0);
                 const QString t = xml.readElementText();
-                QVERIFY2(x + 0.62 * 10 * t.size() <= 300 + 1, qPrintable(t));  // the export reckons 0.62 em a character
+                // The export reckons 0.62 em a character.
+                QVERIFY2(x + 0.62 * tickFs * t.size() <= options.size.width() + 1, qPrintable(t));
             }
         }
         QVERIFY(!xml.hasError());
         QCOMPARE(entries, 4);
         QVERIFY(lineYs.size() >= 2);
+        QVERIFY2(frameTop >= 0, "no frame rectangle in the export");
         QVERIFY(frameTop > lowestEntry);
     }
 
