@@ -95,10 +95,10 @@ selftest_cuda() {
 
 # ncu_step NAME LEN [MIXER]: ncu per-kernel times of one eager step (lra-text, batch 32, MIXER default ponet) at
 # LEN tokens into $out/ncu-NAME.{csv,err,txt} (the .txt summed by ncu_summary.py, the -step.txt the last step's
-# kernels in order); prints the mixing kernels' lines.
+# kernels in order); prints the mixing kernels' lines. NCU_CACHE=none: the L2 is not flushed between kernels.
 ncu_step() {
   local name=$1 len=$2 mixer=${3:-ponet}
-  timeout 100 ncu --clock-control none --metrics gpu__time_duration.sum --csv --page raw \
+  timeout 100 ncu --clock-control none --cache-control "${NCU_CACHE:-all}" --metrics gpu__time_duration.sum --csv --page raw \
     "$p" bench --preset lra-text --batch 32 --device cuda --warmup 1 --steps 1 --cuda-graphs off --no-cache \
     --mixers "$mixer" --lens "$len" > "${out:?}/ncu-$name.csv" 2> "$out/ncu-$name.err"
   python3 tests/gpu/ncu_summary.py "$out/ncu-$name.csv" 2 > "$out/ncu-$name.txt"
