@@ -871,24 +871,28 @@ void launch_forward(const Problem& p, int lpr, const void* q, const void* k, con
         fwd_qsum_segmax<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(q),
                                                                  static_cast<const T*>(s), f.pq, st.cnt, table);
     }
+    // The vector scores and fusion passes merge the partials before them themselves (g and g′ with them); the
+    // lane-per-channel ones read what fwd_qmean and fwd_combine made of them.
     const dim3 cgrid(static_cast<unsigned>((p.D + 31) / 32), static_cast<unsigned>(p.B));
-    fwd_qmean<<<cgrid, 32 * kCombineGroups, 0, stream>>>(p, pq_parts, f.pq, st.cnt, st.g);
     if (vga && enabled(Kernel::Scores)) {
-        vec::scores(p, lpr, rpw, grid.x, k, st.g, st.alpha, f.pm, f.pl, f.pa, st.keys, stream);
+        vec::scores(p, lpr, rpw, grid.x, k, f.pq, pq_parts, st.cnt, st.g, st.alpha, f.pm, f.pl, f.pa, st.keys,
+                    stream);
         ps_parts = grid.x;
     } else {
+        fwd_qmean<<<cgrid, 32 * kCombineGroups, 0, stream>>>(p, pq_parts, f.pq, st.cnt, st.g);
         fwd_scores<T, NK><<<grid, 32 * kWarps, smem, stream>>>(p, rpw, cw, static_cast<const T*>(k), st.g,
                                                                st.alpha, f.pm, f.pl, f.pa, static_cast<T*>(st.keys));
     }
+    if (lpr > 0 && enabled(Kernel::Fuse)) {
+        vec::fuse(p, lpr, rpw, grid.x, o, l, s, f.pm, f.pl, f.pa, ps_parts, st.gp, st.segmax, y, st.win, st.alpha,
+                  st.ties, st.outs, stream);
+        return;
+    }
     fwd_combine<<<cgrid, 32 * kCombineGroups, 0, stream>>>(p, ps_parts, f.pm, f.pl, f.pa, st.gp, f.mh, f.lh);
-    if (lpr > 0 && enabled(Kernel::Fuse))
-        vec::fuse(p, lpr, rpw, grid.x, o, l, s, st.gp, st.segmax, f.mh, f.lh, y, st.win, st.alpha, st.ties,
-                  st.outs, stream);
-    else
-        fwd_fuse<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(o),
-                                                          static_cast<const T*>(l), static_cast<const T*>(s), st.gp,
-                                                          st.segmax, f.mh, f.lh, static_cast<T*>(y), st.win,
-                                                          st.alpha, st.ties, static_cast<T*>(st.outs));
+    fwd_fuse<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(o),
+                                                      static_cast<const T*>(l), static_cast<const T*>(s), st.gp,
+                                                      st.segmax, f.mh, f.lh, static_cast<T*>(y), st.win, st.alpha,
+                                                      st.ties, static_cast<T*>(st.outs));
 }
 
 // `lpr` as in launch_forward; with p.per_token the rows and dQ/dS passes run in the vector layout (backward() makes
@@ -911,9 +915,14 @@ void launch_backward(const Problem& p, int lpr, const void* k, const void* o, co
         bwd_rows<T, NK><<<grid, 32 * kWarps, 0, stream>>>(
             p, rpw, cw, static_cast<const T*>(o), static_cast<const T*>(s), static_cast<const T*>(dy), st.gp,
             st.segmax, st.win, st.ties, static_cast<T*>(dout), static_cast<T*>(dl), w.dgp, w.gsum, w.ties);
-    bwd_softmax_dot<<<static_cast<unsigned>(p.B * p.H), 256, 0, stream>>>(p, w.dgp, st.gp, st.alpha, dalpha, w.C);
-    if (vga && enabled(Kernel::Keys))
-        vec::keys(p, lpr, rpw, grid.x, k, st.g, w.dgp, st.alpha, dalpha, w.C, dk, w.dg, stream);
+    // The vector key pass adds up C itself where the GA weights have no gradient of their own.
+    const bool vkeys = vga && enabled(Kernel::Keys);
+    if (!vkeys || dalpha)
+        bwd_softmax_dot<<<static_cast<unsigned>(p.B * p.H), 256, 0, stream>>>(p, w.dgp, st.gp, st.alpha, dalpha,
+                                                                             w.C);
+    if (vkeys)
+        vec::keys(p, lpr, rpw, grid.x, k, st.g, w.dgp, st.alpha, dalpha, dalpha ? w.C : nullptr, st.gp, dk, w.dg,
+                  stream);
     else
         bwd_keys<T, NK><<<grid, 32 * kWarps, smem, stream>>>(p, rpw, cw, static_cast<const T*>(k), st.g, w.dgp,
                                                              st.alpha, dalpha, w.C, static_cast<T*>(dk), w.dg);

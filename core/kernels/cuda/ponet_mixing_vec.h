@@ -31,21 +31,26 @@ bool heads_fit(const Problem& p);
 bool aligned(std::initializer_list<const void*> ptrs);
 
 // The kernels' launchers; `grid` and the partial buffers are the lane-per-channel launchers' own. qsum_segmax and
-// scores leave one partial per block (gx per batch row) where their twins leave one per warp.
+// scores leave one partial per block (gx per batch row) where their twins leave one per warp. scores takes the query
+// mean from the query pass's `pq_parts` partials per row itself (no fwd_qmean; it writes g), fuse merges the scores
+// pass's `ps_parts` softmax partials itself (no fwd_combine; it writes g′), and keys adds up C = <dg′, g′> per head
+// itself when given no C (bwd_softmax_dot is needed only for the GA weights' own gradient).
 void qsum_segmax(const Problem& p, int lpr, int rpw, unsigned gx, const void* q, const void* s, float* pq,
                  float* cnt, float* segmax, cudaStream_t stream);
-void scores(const Problem& p, int lpr, int rpw, unsigned gx, const void* k, const float* gmean, float* zbuf,
-            float* pm, float* pl, float* pa, void* keys, cudaStream_t stream);
+void scores(const Problem& p, int lpr, int rpw, unsigned gx, const void* k, const float* pq, int64_t pq_parts,
+            const float* cnt, float* g, float* zbuf, float* pm, float* pl, float* pa, void* keys,
+            cudaStream_t stream);
 // With p.per_token: fuse writes `segmax` (qsum_segmax was given none), rows writes dS and its bias gradient (no
 // segment sums; gsum and ties are not touched) and qs writes dQ only.
 void fuse(const Problem& p, int lpr, int rpw, unsigned gx, const void* o, const void* l, const void* s,
-          const float* gp, float* segmax, const float* mh, const float* lh, void* y, int8_t* win,
-          float* alpha, uint32_t* ties, void* outs, cudaStream_t stream);
+          const float* pm, const float* pl, const float* pa, int64_t ps_parts, float* gp, float* segmax, void* y,
+          int8_t* win, float* alpha, uint32_t* ties, void* outs, cudaStream_t stream);
 void rows(const Problem& p, int lpr, int rpw, unsigned gx, const void* o, const void* s, const void* dy,
           const float* gp, const float* segmax, const int8_t* win, const uint32_t* eqbits, void* dout, void* dl,
           void* ds, float* dgp, float* gsum, float* ties, cudaStream_t stream);
 void keys(const Problem& p, int lpr, int rpw, unsigned gx, const void* k, const float* g, const float* dgp,
-          const float* alpha, const float* dalpha, const float* C, void* dk, float* dg, cudaStream_t stream);
+          const float* alpha, const float* dalpha, const float* C, const float* gp, void* dk, float* dg,
+          cudaStream_t stream);
 void qs(const Problem& p, int lpr, int rpw, unsigned gx, const void* s, const float* dg, const float* cnt,
         const float* segmax, const float* gsum, const float* ties, const uint32_t* eqbits, void* dq, void* ds,
         cudaStream_t stream);

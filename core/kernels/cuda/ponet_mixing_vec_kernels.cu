@@ -165,6 +165,62 @@ __device__ __forceinline__ void stage_bias(const Problem& p, Projection which, f
     for (int c = threadIdx.x; c < D; c += blockDim.x) out[c] = p.bias ? p.bias[which * D + c] : 0.f;
 }
 
+// The per-row merges of the forward's partials, done at the start of the kernel that needs them rather than by a
+// kernel of their own (at 512 tokens each was a 3–4 µs launch per layer for a few kilobytes). Every block of a batch
+// row reads the same partials in the same order, so all of them get the same bits; the row's block 0 also writes the
+// result out for the backward. Blocks are 128 threads: 128 / D of them share a channel, each taking every
+// (128 / D)-th partial, then the first D threads add the parts in order. Both end with __syncthreads().
+constexpr int kBlockThreads = 32 * kWarps;
+
+// g, the masked mean of the queries, from the query pass's P partial sums per batch row ([B, P, D]) and the real
+// token counts, into `g` (shared [D]) and, from block 0, into g_save[b].
+template <int D>
+__device__ void query_mean(const float* pq, int64_t P, const float* cnt, int64_t b, float* g, float* g_save) {
+    constexpr int kParts = kBlockThreads / D;
+    __shared__ float part[kParts][D];
+    const int c = threadIdx.x % D, q = threadIdx.x / D;
+    float acc = 0.f;
+#pragma unroll 4
+    for (int64_t j = q; j < P; j += kParts) acc += pq[(b * P + j) * D + c];
+    part[q][c] = acc;
+    __syncthreads();
+    if (threadIdx.x < D) {
+        float sum = 0.f;
+#pragma unroll
+        for (int i = 0; i < kParts; ++i) sum += part[i][c];
+        sum /= fmaxf(cnt[b], 1.f);
+        g[c] = sum;
+        if (blockIdx.x == 0) g_save[b * D + c] = sum;
+    }
+    __syncthreads();
+}
+
+// g′ = Σ α K and each head's softmax maximum and sum, from the scores pass's P online-softmax partials per batch
+// row, into `gp` (shared [D]), `mh` and `lh` (shared, one per head; the channels of a head carry the same values)
+// and, from block 0, g′ into gp_save[b].
+template <int D>
+__device__ void softmax_combine(const float* pm, const float* pl, const float* pa, int64_t P, int64_t b, int d,
+                                float* gp, float* mh, float* lh, float* gp_save) {
+    constexpr int kParts = kBlockThreads / D;
+    __shared__ float part_m[kParts][D], part_l[kParts][D], part_a[kParts][D];
+    const int c = threadIdx.x % D, q = threadIdx.x / D;
+    float M = -INFINITY, Ls = 0.f, A = 0.f;
+    for (int64_t j = q; j < P; j += kParts) {
+        const int64_t o = (b * P + j) * D + c;
+        merge_softmax(M, Ls, A, pm[o], pl[o], pa[o]);
+    }
+    part_m[q][c] = M, part_l[q][c] = Ls, part_a[q][c] = A;
+    __syncthreads();
+    if (threadIdx.x < D) {
+#pragma unroll
+        for (int i = 1; i < kParts; ++i) merge_softmax(M, Ls, A, part_m[i][c], part_l[i][c], part_a[i][c]);
+        gp[c] = A / Ls;
+        if (c % d == 0) mh[c / d] = M, lh[c / d] = Ls;
+        if (blockIdx.x == 0) gp_save[b * D + c] = A / Ls;
+    }
+    __syncthreads();
+}
+
 // ---- forward ----------------------------------------------------------------------------------------------------
 
 template <typename T, int LPR>
@@ -259,12 +315,13 @@ __global__ void __launch_bounds__(128, 7) qsum_segmax_kernel(Problem p, int rpw,
 
 template <typename T, int LPR>
 __global__ void __launch_bounds__(128) scores_kernel(Problem p, int rpw, const T* __restrict__ k_in,
-                                                     const float* gmean, float* zbuf, float* pm, float* pl,
+                                                     const float* pq, int64_t pq_parts, const float* cnt,
+                                                     float* g_save, float* zbuf, float* pm, float* pl,
                                                      float* pa, T* __restrict__ keys) {
     constexpr int G = 32 / LPR, D = 8 * LPR;
-    __shared__ float sbk[D];
+    __shared__ float sbk[D], sg[D];
     stage_bias<D>(p, kProjK, sbk);
-    __syncthreads();
+    query_mean<D>(pq, pq_parts, cnt, blockIdx.y, sg, g_save);
     const Rows r = warp_rows(p.L, rpw);
     const Lane<LPR> ln;
     const int64_t b = r.b, H = p.H, L = p.L;
@@ -274,7 +331,7 @@ __global__ void __launch_bounds__(128) scores_kernel(Problem p, int rpw, const T
     const float inv_sqrt_d = rsqrtf(static_cast<float>(d));
     float g[8], m[8], l[8], a[8];
 #pragma unroll
-    for (int k = 0; k < 8; ++k) g[k] = gmean[b * D + ln.c + k], m[k] = -INFINITY, l[k] = 0.f, a[k] = 0.f;
+    for (int k = 0; k < 8; ++k) g[k] = sg[ln.c + k], m[k] = -INFINITY, l[k] = 0.f, a[k] = 0.f;
     for (int64_t i0 = r.begin; i0 < r.end; i0 += G) {
         const int64_t i = i0 + ln.grp, t = b * L + i;
         const bool valid = i < r.end;
@@ -328,9 +385,10 @@ __global__ void __launch_bounds__(128) scores_kernel(Problem p, int rpw, const T
 template <typename T, int LPR>
 __global__ void __launch_bounds__(128, 4) fuse_kernel(Problem p, int rpw, const T* __restrict__ o,
                                                    const T* __restrict__ l, const T* __restrict__ s,
-                                                   const float* gp_in, float* segmax, const float* mh,
-                                                   const float* lh, T* __restrict__ y, int8_t* __restrict__ win,
-                                                   float* alpha, uint32_t* __restrict__ ties, T* __restrict__ outs) {
+                                                   const float* pm, const float* pl, const float* pa,
+                                                   int64_t ps_parts, float* gp_save, float* segmax,
+                                                   T* __restrict__ y, int8_t* __restrict__ win, float* alpha,
+                                                   uint32_t* __restrict__ ties, T* __restrict__ outs) {
     constexpr int G = 32 / LPR, D = 8 * LPR, W = D / 32;
     __shared__ float sgp[D], sbo[D], sbs[D], sbl[D], smh[D], slh[D];
     const int64_t b = blockIdx.y, L = p.L;
@@ -338,11 +396,7 @@ __global__ void __launch_bounds__(128, 4) fuse_kernel(Problem p, int rpw, const 
     stage_bias<D>(p, kProjO, sbo);
     stage_bias<D>(p, kProjS, sbs);
     stage_bias<D>(p, kProjL, sbl);
-    for (int c = threadIdx.x; c < D; c += blockDim.x) {
-        sgp[c] = gp_in[b * D + c];
-        if (c < H) smh[c] = mh[b * H + c], slh[c] = lh[b * H + c];
-    }
-    __syncthreads();
+    softmax_combine<D>(pm, pl, pa, ps_parts, b, d, sgp, smh, slh, gp_save);
     const Rows r = warp_rows(L, rpw);
     if (r.begin >= r.end) return;  // whole warps only: the shuffles below need every lane
     const Lane<LPR> ln;
@@ -611,7 +665,8 @@ __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const 
 template <typename T, int LPR>
 __global__ void __launch_bounds__(128) keys_kernel(Problem p, int rpw, const T* __restrict__ k_in, const float* g_in,
                                                    const float* dgp_in, const float* alpha, const float* dalpha,
-                                                   const float* C, T* __restrict__ dk, float* dg_out) {
+                                                   const float* C, const float* gp, T* __restrict__ dk,
+                                                   float* dg_out) {
     constexpr int G = 32 / LPR, D = 8 * LPR;
     const Rows r = warp_rows(p.L, rpw);
     // A warp without rows skips the loop (no return: the block synchronises at the end).
@@ -619,7 +674,17 @@ __global__ void __launch_bounds__(128) keys_kernel(Problem p, int rpw, const T* 
     const int64_t b = r.b, H = p.H, L = p.L;
     const int d = static_cast<int>(D / H), lanes = d / 8, h = ln.c / d;
     const float inv_sqrt_d = rsqrtf(static_cast<float>(d));
-    const float cc = C[b * H + h];
+    // C = Σ_i α_i dα_i per head: without the α output's own gradient it is <dg′, g′> over the head's channels,
+    // which each block adds up itself (in channel order) instead of a kernel of its own doing it.
+    __shared__ float sc[D];
+    if (!C && threadIdx.x < H) {
+        float v = 0.f;
+        for (int c = static_cast<int>(threadIdx.x) * d; c < (static_cast<int>(threadIdx.x) + 1) * d; ++c)
+            v += dgp_in[b * D + c] * gp[b * D + c];
+        sc[threadIdx.x] = v;
+    }
+    __syncthreads();
+    const float cc = C ? C[b * H + h] : sc[h];
     const float* arow = alpha + (b * H + h) * L;
     const float* darow = dalpha ? dalpha + (b * H + h) * L : nullptr;
     float g[8], dgp[8], dg[8], dbk[8];
@@ -790,23 +855,24 @@ void qsum_segmax(const Problem& p, int lpr, int rpw, unsigned gx, const void* q,
     });
 }
 
-void scores(const Problem& p, int lpr, int rpw, unsigned gx, const void* k, const float* gmean, float* zbuf,
-            float* pm, float* pl, float* pa, void* keys, cudaStream_t stream) {
+void scores(const Problem& p, int lpr, int rpw, unsigned gx, const void* k, const float* pq, int64_t pq_parts,
+            const float* cnt, float* g, float* zbuf, float* pm, float* pl, float* pa, void* keys,
+            cudaStream_t stream) {
     with_layout(p, lpr, [&](auto tag, auto lanes) {
         using T = decltype(tag);
         scores_kernel<T, decltype(lanes)::value><<<grid_of(p, gx), 32 * kWarps, 0, stream>>>(
-            p, rpw, static_cast<const T*>(k), gmean, zbuf, pm, pl, pa, static_cast<T*>(keys));
+            p, rpw, static_cast<const T*>(k), pq, pq_parts, cnt, g, zbuf, pm, pl, pa, static_cast<T*>(keys));
     });
 }
 
 void fuse(const Problem& p, int lpr, int rpw, unsigned gx, const void* o, const void* l, const void* s,
-          const float* gp, float* segmax, const float* mh, const float* lh, void* y, int8_t* win,
-          float* alpha, uint32_t* ties, void* outs, cudaStream_t stream) {
+          const float* pm, const float* pl, const float* pa, int64_t ps_parts, float* gp, float* segmax, void* y,
+          int8_t* win, float* alpha, uint32_t* ties, void* outs, cudaStream_t stream) {
     with_layout(p, lpr, [&](auto tag, auto lanes) {
         using T = decltype(tag);
         fuse_kernel<T, decltype(lanes)::value><<<grid_of(p, gx), 32 * kWarps, 0, stream>>>(
-            p, rpw, static_cast<const T*>(o), static_cast<const T*>(l), static_cast<const T*>(s), gp, segmax, mh,
-            lh, static_cast<T*>(y), win, alpha, ties, static_cast<T*>(outs));
+            p, rpw, static_cast<const T*>(o), static_cast<const T*>(l), static_cast<const T*>(s), pm, pl, pa,
+            ps_parts, gp, segmax, static_cast<T*>(y), win, alpha, ties, static_cast<T*>(outs));
     });
 }
 
@@ -824,11 +890,12 @@ void rows(const Problem& p, int lpr, int rpw, unsigned gx, const void* o, const 
 }
 
 void keys(const Problem& p, int lpr, int rpw, unsigned gx, const void* k, const float* g, const float* dgp,
-          const float* alpha, const float* dalpha, const float* C, void* dk, float* dg, cudaStream_t stream) {
+          const float* alpha, const float* dalpha, const float* C, const float* gp, void* dk, float* dg,
+          cudaStream_t stream) {
     with_layout(p, lpr, [&](auto tag, auto lanes) {
         using T = decltype(tag);
         keys_kernel<T, decltype(lanes)::value><<<grid_of(p, gx), 32 * kWarps, 0, stream>>>(
-            p, rpw, static_cast<const T*>(k), g, dgp, alpha, dalpha, C, static_cast<T*>(dk), dg);
+            p, rpw, static_cast<const T*>(k), g, dgp, alpha, dalpha, C, gp, static_cast<T*>(dk), dg);
     });
 }
 
