@@ -758,7 +758,11 @@ CheckResult linear_fused_vs_aten(const torch::Device& device, torch::ScalarType 
         }
         auto x = at::randn({2, 300, 48}, gen, f32).to(dtype).to(device).requires_grad_(true);
         auto xr = x.detach().clone().requires_grad_(true);
-        const auto [y, b] = stacked_linear(x, ws, bs, dtype);
+        // An extra layer's weight cast by the same kernel (PoNet's output projection): handed back as it is cast.
+        torch::nn::Linear extra_layer(torch::nn::LinearOptions(48, 64));
+        extra_layer->to(device);
+        torch::Tensor extra_low;
+        const auto [y, b] = stacked_linear(x, ws, bs, dtype, extra_layer->weight, &extra_low);
         const auto y_ref = torch::matmul(xr, torch::cat(wr).to(dtype).t()), b_ref = torch::cat(br);
         const auto gy = at::randn(y_ref.sizes(), gen, f32).to(dtype).to(device);
         const auto gb = at::randn(b_ref.sizes(), gen, f32).to(device);
@@ -778,6 +782,25 @@ CheckResult linear_fused_vs_aten(const torch::Device& device, torch::ScalarType 
         if (!(e <= 1e-2)) return result(what, device, e, 1e-2, "rel L2", "values or gradients differ");
         if (!y.grad_fn() || y.grad_fn()->name().find("StackedLinear") == std::string::npos)
             return result(what, device, INFINITY, 1e-2, "rel L2", "the stacking kernel was not used");
+        if (!extra_low.defined() || extra_low.requires_grad() ||
+            !torch::equal(extra_low, extra_layer->weight.detach().to(dtype)))
+            return result(what, device, INFINITY, 1e-2, "rel L2", "the extra weight was not cast as it is");
+        // The layer given its weight so cast computes what it computes casting it itself, gradients included.
+        {
+            CudaAutocastGuard autocast(true, dtype);
+            auto x2 = at::randn({2, 30, 48}, gen, f32).to(device).requires_grad_(true);
+            auto x3 = x2.detach().clone().requires_grad_(true);
+            const auto y2 = linear(extra_layer, x2, true, extra_low);
+            y2.to(torch::kFloat).square().sum().backward();
+            const auto dw2 = extra_layer->weight.grad().clone();
+            extra_layer->zero_grad();
+            const auto y3 = linear(extra_layer, x3, true);
+            y3.to(torch::kFloat).square().sum().backward();
+            if (!torch::equal(y2, y3) || !torch::equal(x2.grad(), x3.grad()) ||
+                !torch::equal(dw2, extra_layer->weight.grad()))
+                return result(what, device, INFINITY, 1e-2, "rel L2",
+                              "a linear layer given its cast weight differs from one casting it");
+        }
     }
     // The LRA pooling's mean over the sequence (our partial sums on CUDA) against ATen's, value and gradient.
     {

@@ -41,13 +41,15 @@ torch::Tensor weight_gradient(const torch::Tensor& dy2, const torch::Tensor& x2)
 
 class FusedLinear : public torch::autograd::Function<FusedLinear> {
 public:
+    // `low_weight`: the weight already in the low precision (made with other weights by one kernel), or undefined.
     static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
-                                 const torch::Tensor& weight, const torch::Tensor& bias, int64_t low) {
+                                 const torch::Tensor& weight, const torch::Tensor& bias, int64_t low,
+                                 const torch::Tensor& low_weight) {
         const c10::cuda::CUDAGuard guard(x.device());
         const auto lp = static_cast<torch::ScalarType>(low);
         const int64_t K = weight.size(1), C = weight.size(0);
         auto x2 = x.to(lp).contiguous().view({-1, K});
-        auto w = weight.to(lp);
+        auto w = low_weight.defined() ? low_weight : weight.to(lp);
         auto b = bias.contiguous();  // fp32, read as it is
         auto y = at::mm(x2, w.t());
         check_launch(cuda_kernels::bias_add_inplace(y.data_ptr(), b.data_ptr<float>(), low_dtype(lp), y.size(0), C,
@@ -70,7 +72,7 @@ public:
         const auto lp = static_cast<torch::ScalarType>(ctx->saved_data["low"].toInt());
         const auto x_dtype = static_cast<torch::ScalarType>(ctx->saved_data["x_dtype"].toInt());
         auto dy = grads[0];
-        if (!dy.defined()) return {torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+        if (!dy.defined()) return {torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
         const int64_t C = w.size(0);
         const auto in_sizes = [&] {
             auto s = dy.sizes().vec();
@@ -97,21 +99,25 @@ public:
         }
         check_launch(cuda_kernels::sum_partials(part.data_ptr<float>(), 1, blocks, C, db.data_ptr<float>(), stream),
                      "bias gradient sum");
-        return {dx, dw, db, torch::Tensor()};
+        return {dx, dw, db, torch::Tensor(), torch::Tensor()};
     }
 };
 
 // x @ torch::cat(weights).to(low).T and torch::cat(biases): the stacked low-precision weight made by one kernel and
 // kept for the backward, whose weight gradient comes out of cuBLAS in fp32 and is handed to each layer as its rows
-// (no rounding to the low precision and cast back, as a separate stacking op's backward would need).
+// (no rounding to the low precision and cast back, as a separate stacking op's backward would need). An extra
+// weight of the same shape after the biases in `params` is cast by the same kernel and returned third, without a
+// gradient (its layer's own linear() takes it as its low-precision weight, and its gradient flows from there).
 class StackedLinear : public torch::autograd::Function<StackedLinear> {
 public:
-    // `params`: the weights, then the biases (a TensorList, which autograd tracks element by element).
+    // `params`: the weights, then the biases, then the extra weight if any (a TensorList, which autograd tracks
+    // element by element).
     static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                                   at::TensorList params, int64_t count, int64_t low) {
         const auto& w0 = params[0];
         const c10::cuda::CUDAGuard guard(w0.device());
         const int64_t rows = w0.size(0), in = w0.size(1);
+        const bool extra = static_cast<int64_t>(params.size()) > 2 * count;
         cuda_kernels::StackedSources src;
         std::vector<torch::Tensor> keep;  // contiguous sources, alive until the kernel is queued
         for (int64_t i = 0; i < count; ++i) {
@@ -120,21 +126,31 @@ public:
             keep.push_back(params[count + i].contiguous());
             src.b[i] = keep.back().data_ptr<float>();
         }
+        if (extra) {
+            keep.push_back(params[2 * count].contiguous());
+            src.w[count] = keep.back().data_ptr<float>();
+        }
         const auto lp = static_cast<torch::ScalarType>(low);
-        auto w = torch::empty({count * rows, in}, w0.options().dtype(lp));
+        const int64_t matrices = count + (extra ? 1 : 0);
+        auto w_all = torch::empty({matrices * rows, in}, w0.options().dtype(lp));
         auto b = torch::empty({count * rows}, w0.options());
-        check_launch(cuda_kernels::stack_weights(src, static_cast<int>(count), rows * in, rows, w.data_ptr(),
+        check_launch(cuda_kernels::stack_weights(src, static_cast<int>(matrices), rows * in, rows, w_all.data_ptr(),
                                                  low_dtype(lp), b.data_ptr<float>(),
-                                                 c10::cuda::getCurrentCUDAStream().stream()),
+                                                 c10::cuda::getCurrentCUDAStream().stream(), static_cast<int>(count)),
                      "stacked weights");
+        auto w = extra ? w_all.narrow(0, 0, count * rows) : w_all;
         auto x2 = x.to(lp).contiguous().view({-1, in});
         auto y = at::mm(x2, w.t());
         ctx->save_for_backward({x2, w});
         ctx->saved_data["count"] = count;
+        ctx->saved_data["extra"] = extra;
         ctx->saved_data["x_dtype"] = static_cast<int64_t>(x.scalar_type());
         auto out_sizes = x.sizes().vec();
         out_sizes.back() = count * rows;
-        return {y.view(out_sizes), b};
+        if (!extra) return {y.view(out_sizes), b};
+        auto w_extra = w_all.narrow(0, count * rows, rows);
+        ctx->mark_non_differentiable({w_extra});
+        return {y.view(out_sizes), b, w_extra};
     }
 
     static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -143,8 +159,10 @@ public:
         const auto &x2 = saved[0], &w = saved[1];
         const c10::cuda::CUDAGuard guard(w.device());
         const int64_t count = ctx->saved_data["count"].toInt(), rows = w.size(0) / count;
+        const bool extra = ctx->saved_data["extra"].toBool();
         const auto x_dtype = static_cast<torch::ScalarType>(ctx->saved_data["x_dtype"].toInt());
-        torch::autograd::variable_list out(2 * count + 3);  // x, the weights, the biases, count, low
+        // x, the weights, the biases, the extra weight (no gradient from here), count, low
+        torch::autograd::variable_list out(2 * count + (extra ? 1 : 0) + 3);
         if (grads[0].defined()) {
             const auto dy2 = grads[0].to(w.scalar_type()).contiguous().view({-1, w.size(0)});
             auto in_sizes = grads[0].sizes().vec();
@@ -195,7 +213,9 @@ torch::Tensor mean_over_sequence(const torch::Tensor& x) {
 }
 
 std::pair<torch::Tensor, torch::Tensor> stacked_linear(const torch::Tensor& x, const std::vector<torch::Tensor>& weights,
-                                                       const std::vector<torch::Tensor>& biases, torch::ScalarType dtype) {
+                                                       const std::vector<torch::Tensor>& biases, torch::ScalarType dtype,
+                                                       const torch::Tensor& extra, torch::Tensor* extra_low) {
+    if (extra_low) *extra_low = torch::Tensor();
 #if defined(PONET_WITH_CUDA)
     bool kernel = fused_layers_enabled() && !weights.empty() && weights.size() <= cuda_kernels::kMaxStacked &&
                   biases.size() == weights.size() && (dtype == torch::kBFloat16 || dtype == torch::kHalf) &&
@@ -209,8 +229,13 @@ std::pair<torch::Tensor, torch::Tensor> stacked_linear(const torch::Tensor& x, c
     if (kernel) {
         torch::autograd::variable_list params(weights.begin(), weights.end());
         params.insert(params.end(), biases.begin(), biases.end());
+        const bool with_extra = extra_low && extra.defined() && weights.size() < cuda_kernels::kMaxStacked &&
+                                extra.is_cuda() && extra.device() == x.device() &&
+                                extra.scalar_type() == torch::kFloat && extra.sizes() == weights[0].sizes();
+        if (with_extra) params.push_back(extra);
         auto out = StackedLinear::apply(x, at::TensorList(params), static_cast<int64_t>(weights.size()),
                                         static_cast<int64_t>(dtype));
+        if (with_extra) *extra_low = out[2];
         return {out[0], out[1]};
     }
 #endif
@@ -234,13 +259,18 @@ bool fused_linear_applies(const torch::nn::Linear& layer, const torch::Tensor& x
 #endif
 }
 
-torch::Tensor linear(torch::nn::Linear layer, const torch::Tensor& x, bool fused) {
+torch::Tensor linear(torch::nn::Linear layer, const torch::Tensor& x, bool fused, const torch::Tensor& low_weight) {
 #if defined(PONET_WITH_CUDA)
-    if (fused && fused_layers_enabled() && fused_linear_applies(layer, x))
-        return FusedLinear::apply(x, layer->weight, layer->bias,
-                                  static_cast<int64_t>(*cuda_autocast_dtype(x)));
+    if (fused && fused_layers_enabled() && fused_linear_applies(layer, x)) {
+        const auto lp = *cuda_autocast_dtype(x);
+        const bool use_low = low_weight.defined() && low_weight.scalar_type() == lp &&
+                             low_weight.device() == layer->weight.device() &&
+                             low_weight.sizes() == layer->weight.sizes() && low_weight.is_contiguous();
+        return FusedLinear::apply(x, layer->weight, layer->bias, static_cast<int64_t>(lp),
+                                  use_low ? low_weight : torch::Tensor());
+    }
 #else
-    (void)fused;
+    (void)fused, (void)low_weight;
 #endif
     return layer->forward(x);
 }

@@ -11,7 +11,10 @@ namespace ponet {
 
 // `layer`(x), through the kernels above when `fused`, x is a CUDA tensor, CUDA autocast is on (bf16 or fp16), the
 // layer has a bias and both widths are multiples of 8 (the kernels' 16-byte accesses); otherwise layer->forward(x).
-torch::Tensor linear(torch::nn::Linear layer, const torch::Tensor& x, bool fused = true);
+// `low_weight`: the layer's weight already cast to the autocast dtype (stacked_linear's `extra_low`), used instead
+// of casting it again where the fused path runs; undefined or of another dtype or shape, it is ignored.
+torch::Tensor linear(torch::nn::Linear layer, const torch::Tensor& x, bool fused = true,
+                     const torch::Tensor& low_weight = {});
 
 // Whether linear() would take the fused path for this input (under the current autocast state).
 bool fused_linear_applies(const torch::nn::Linear& layer, const torch::Tensor& x);
@@ -24,8 +27,12 @@ torch::Tensor mean_over_sequence(const torch::Tensor& x);
 // torch::cat(weights).to(dtype).T, and the biases stacked in fp32 (torch::cat(biases)), gradients included. For
 // fp32 CUDA parameters and a bf16/fp16 `dtype` one kernel stacks and casts the weights and the biases (ATen takes
 // three: two concatenations and a cast) and the backward takes the weights' gradient from cuBLAS in fp32 (no cast
-// pass). At most 8 layers.
+// pass). At most 8 layers (7 with an extra one). With `extra_low`, an `extra` fp32 weight of the same shape (another layer's, such as
+// the output projection after PoNet's mixing) is cast by the same kernel into *extra_low, without a gradient, for
+// that layer's linear(); *extra_low stays undefined where the kernel does not run.
 std::pair<torch::Tensor, torch::Tensor> stacked_linear(const torch::Tensor& x, const std::vector<torch::Tensor>& weights,
-                                                       const std::vector<torch::Tensor>& biases, torch::ScalarType dtype);
+                                                       const std::vector<torch::Tensor>& biases, torch::ScalarType dtype,
+                                                       const torch::Tensor& extra = {},
+                                                       torch::Tensor* extra_low = nullptr);
 
 }  // namespace ponet

@@ -76,12 +76,14 @@ MixerResult PoNetSelfImpl::mix(const torch::Tensor& x_in, const MixContext& ctx,
         // One matrix product for the five projections (the weights stacked for this call; the modules and their
         // state-dict names stay as they are); the mixing adds the biases as it reads the products.
         PoNetPackedMixingInputs pk;
+        torch::Tensor output_weight_low;
         std::tie(pk.qkosl, pk.bias) = stacked_linear(
             x, {dense_q->weight, dense_k->weight, dense_o->weight, dense_segment->weight, dense_local->weight},
-            {dense_q->bias, dense_k->bias, dense_o->bias, dense_segment->bias, dense_local->bias}, x.scalar_type());
+            {dense_q->bias, dense_k->bias, dense_o->bias, dense_segment->bias, dense_local->bias}, x.scalar_type(),
+            ctx.output_weight, &output_weight_low);
         with_context(pk);
         auto out = ponet_mix_packed(pk, ctx.impl);
-        return {out.y, out.ga_weights};
+        return {out.y, out.ga_weights, output_weight_low};
     }
     PoNetMixingInputs in;
     // Our bias kernels under CUDA autocast unless the reference path (pure ATen) is asked for.
@@ -204,13 +206,17 @@ public:
         };
         const bool fused = ctx.impl != MixerImpl::Reference;
         auto dense = [&](torch::nn::Linear& l, const torch::Tensor& t) { return ponet::linear(l, t, fused); };
-        auto project = [&](const torch::Tensor& y) {
-            return attention->output->dense ? dense(attention->output->dense, y) : y;
+        // The mixer may hand back the output projection's weight already in the low precision (MixContext).
+        MixContext mix_ctx = ctx;
+        if (fused && attention->output->dense) mix_ctx.output_weight = attention->output->dense->weight;
+        auto project = [&](const MixerResult& m) {
+            if (!attention->output->dense) return m.y;
+            return ponet::linear(attention->output->dense, m.y, fused, m.output_weight_low);
         };
         if (c_.variant == ModelVariant::Bert) {
             // Post-LN (§1.3).
-            MixerResult m = attention->mixer->mix(x, ctx, trace);
-            auto a = norm(attention->output->LayerNorm, x + torch::dropout(project(m.y), p, train), false);
+            MixerResult m = attention->mixer->mix(x, mix_ctx, trace);
+            auto a = norm(attention->output->LayerNorm, x + torch::dropout(project(m), p, train), false);
             auto f = activation(c_.hidden_act, dense(intermediate->dense, a));
             *mixed_out = std::move(m);
             return norm(output->LayerNorm, a + torch::dropout(dense(output->dense, f), p, train), false);
@@ -220,8 +226,8 @@ public:
         // The norms' outputs feed matrix products only (PoNet's and attention's projections, the MLP), so under
         // autocast they may come out in the low precision directly; FNet's transform runs in fp32 on LN1's output.
         const bool mixer_matmul = c_.mixer != MixerKind::FNet;
-        MixerResult m = attention->mixer->mix(norm(attention->output->LayerNorm, x, mixer_matmul), ctx, trace);
-        auto h = x + torch::dropout(project(m.y), p, train);
+        MixerResult m = attention->mixer->mix(norm(attention->output->LayerNorm, x, mixer_matmul), mix_ctx, trace);
+        auto h = x + torch::dropout(project(m), p, train);
         auto f = torch::dropout(activation(c_.hidden_act, dense(intermediate->dense, norm(output->LayerNorm, h, true))),
                                 p, train);
         *mixed_out = std::move(m);

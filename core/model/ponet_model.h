@@ -59,11 +59,15 @@ struct MixContext {
     int64_t num_segments = -1;  // every id is below this when known (-1: unknown)
     bool per_token_segments = false;  // segment_ids[b, i] == i (fixed segments of one token each)
     MixerImpl impl = MixerImpl::Auto;
+    // The weight of the projection after the mixer (attention.output.dense), or undefined: PoNet's fused path casts
+    // it to the low precision with its own five (one kernel instead of two) and hands the copy back.
+    torch::Tensor output_weight;
 };
 
 struct MixerResult {
     torch::Tensor y;
     torch::Tensor ga_weights;  // PoNet only
+    torch::Tensor output_weight_low;  // MixContext::output_weight in the low precision, where the mixer made it
 };
 
 // A token mixer: the `attention.self` sub-module.

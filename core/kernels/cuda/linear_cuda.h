@@ -27,14 +27,14 @@ const char* column_sums(const void* x, DType dt, float* part, int blocks, int64_
 const char* sum_partials(const float* part, int64_t sets, int64_t rows, int64_t cols, float* out,
                          cudaStream_t stream);
 
-// Up to kMaxStacked fp32 matrices of `n` elements each, one after another into `w` (bf16/fp16), and as many
-// fp32 vectors of `nb` elements into `b` (fp32).
+// Up to kMaxStacked fp32 matrices of `n` elements each, one after another into `w` (bf16/fp16), and the first
+// `bias_count` of them (all when negative) their fp32 vectors of `nb` elements into `b` (fp32).
 constexpr int kMaxStacked = 8;
 struct StackedSources {
     const float* w[kMaxStacked] = {};
     const float* b[kMaxStacked] = {};
 };
 const char* stack_weights(const StackedSources& src, int count, int64_t n, int64_t nb, void* w, DType wdt,
-                          float* b, cudaStream_t stream);
+                          float* b, cudaStream_t stream, int bias_count = -1);
 
 }  // namespace ponet::cuda_kernels

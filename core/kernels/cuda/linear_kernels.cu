@@ -93,18 +93,19 @@ __global__ void __launch_bounds__(32 * kSumGroups) sum_partials_kernel(const flo
     out[blockIdx.y * cols + c] = s;
 }
 
-// Grid y: the layer; grid x strides over its weight (and bias) elements.
+// Grid y: the layer; grid x strides over its weight (and bias) elements. Layers from `bias_count` on have no bias.
 template <typename T>
-__global__ void stack_weights_kernel(StackedSources src, int64_t n, int64_t nb, T* __restrict__ w,
+__global__ void stack_weights_kernel(StackedSources src, int64_t n, int64_t nb, int bias_count, T* __restrict__ w,
                                      float* __restrict__ b) {
     const int m = blockIdx.y;
     const float* wm = src.w[m];
     const float* bm = src.b[m];
+    const int64_t nbm = m < bias_count ? nb : 0;
     const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (n > nb ? n : nb);
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (n > nbm ? n : nbm);
          i += stride) {
         if (i < n) w[m * n + i] = from_f<T>(wm[i]);
-        if (i < nb) b[m * nb + i] = bm[i];
+        if (i < nbm) b[m * nb + i] = bm[i];
     }
 }
 
@@ -163,8 +164,9 @@ const char* column_sums(const void* x, DType dt, float* part, int blocks, int64_
 }
 
 const char* stack_weights(const StackedSources& src, int count, int64_t n, int64_t nb, void* w, DType wdt,
-                          float* b, cudaStream_t stream) {
+                          float* b, cudaStream_t stream, int bias_count) {
     if (count < 1 || count > kMaxStacked) return "stacked weights: 1 to 8 layers";
+    if (bias_count < 0 || bias_count > count) bias_count = count;
     const int64_t per_layer = n > nb ? n : nb;
     if (per_layer == 0) return nullptr;
     const int threads = 256;
@@ -173,10 +175,11 @@ const char* stack_weights(const StackedSources& src, int count, int64_t n, int64
                     static_cast<unsigned>(count));
     switch (wdt) {
         case DType::BF16:
-            stack_weights_kernel<<<grid, threads, 0, stream>>>(src, n, nb, static_cast<__nv_bfloat16*>(w), b);
+            stack_weights_kernel<<<grid, threads, 0, stream>>>(src, n, nb, bias_count, static_cast<__nv_bfloat16*>(w),
+                                                                b);
             return last_error();
         case DType::F16:
-            stack_weights_kernel<<<grid, threads, 0, stream>>>(src, n, nb, static_cast<__half*>(w), b);
+            stack_weights_kernel<<<grid, threads, 0, stream>>>(src, n, nb, bias_count, static_cast<__half*>(w), b);
             return last_error();
         case DType::F32: break;
     }

@@ -871,24 +871,27 @@ void launch_forward(const Problem& p, int lpr, const void* q, const void* k, con
         fwd_qsum_segmax<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(q),
                                                                  static_cast<const T*>(s), f.pq, st.cnt, table);
     }
-    // The vector scores and fusion passes merge the partials before them themselves (g and g′ with them); the
-    // lane-per-channel ones read what fwd_qmean and fwd_combine made of them.
+    // With few partials per row the vector scores and fusion passes merge them themselves (g and g′ with them);
+    // otherwise fwd_qmean and fwd_combine do, once per row (ponet_mixing_vec.h).
     const dim3 cgrid(static_cast<unsigned>((p.D + 31) / 32), static_cast<unsigned>(p.B));
-    if (vga && enabled(Kernel::Scores)) {
-        vec::scores(p, lpr, rpw, grid.x, k, f.pq, pq_parts, st.cnt, st.g, st.alpha, f.pm, f.pl, f.pa, st.keys,
-                    stream);
+    const bool vscores = vga && enabled(Kernel::Scores), vfuse = lpr > 0 && enabled(Kernel::Fuse);
+    const bool merge_q = vscores && pq_parts <= vec::kMergeParts;
+    if (!merge_q) fwd_qmean<<<cgrid, 32 * kCombineGroups, 0, stream>>>(p, pq_parts, f.pq, st.cnt, st.g);
+    if (vscores) {
+        vec::scores(p, lpr, rpw, grid.x, k, merge_q ? f.pq : nullptr, pq_parts, st.cnt, st.g, st.alpha, f.pm, f.pl,
+                    f.pa, st.keys, stream);
         ps_parts = grid.x;
     } else {
-        fwd_qmean<<<cgrid, 32 * kCombineGroups, 0, stream>>>(p, pq_parts, f.pq, st.cnt, st.g);
         fwd_scores<T, NK><<<grid, 32 * kWarps, smem, stream>>>(p, rpw, cw, static_cast<const T*>(k), st.g,
                                                                st.alpha, f.pm, f.pl, f.pa, static_cast<T*>(st.keys));
     }
-    if (lpr > 0 && enabled(Kernel::Fuse)) {
-        vec::fuse(p, lpr, rpw, grid.x, o, l, s, f.pm, f.pl, f.pa, ps_parts, st.gp, st.segmax, y, st.win, st.alpha,
-                  st.ties, st.outs, stream);
+    const bool merge_s = vfuse && ps_parts <= vec::kMergeParts;
+    if (!merge_s) fwd_combine<<<cgrid, 32 * kCombineGroups, 0, stream>>>(p, ps_parts, f.pm, f.pl, f.pa, st.gp, f.mh, f.lh);
+    if (vfuse) {
+        vec::fuse(p, lpr, rpw, grid.x, o, l, s, merge_s ? f.pm : nullptr, f.pl, f.pa, ps_parts, f.mh, f.lh, st.gp,
+                  st.segmax, y, st.win, st.alpha, st.ties, st.outs, stream);
         return;
     }
-    fwd_combine<<<cgrid, 32 * kCombineGroups, 0, stream>>>(p, ps_parts, f.pm, f.pl, f.pa, st.gp, f.mh, f.lh);
     fwd_fuse<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(o),
                                                       static_cast<const T*>(l), static_cast<const T*>(s), st.gp,
                                                       st.segmax, f.mh, f.lh, static_cast<T*>(y), st.win, st.alpha,

@@ -31,10 +31,15 @@ bool heads_fit(const Problem& p);
 bool aligned(std::initializer_list<const void*> ptrs);
 
 // The kernels' launchers; `grid` and the partial buffers are the lane-per-channel launchers' own. qsum_segmax and
-// scores leave one partial per block (gx per batch row) where their twins leave one per warp. scores takes the query
-// mean from the query pass's `pq_parts` partials per row itself (no fwd_qmean; it writes g), fuse merges the scores
-// pass's `ps_parts` softmax partials itself (no fwd_combine; it writes g′), and keys adds up C = <dg′, g′> per head
-// itself when given no C (bwd_softmax_dot is needed only for the GA weights' own gradient).
+// scores leave one partial per block (gx per batch row) where their twins leave one per warp. Where a row has at
+// most kMergeParts partials, scores takes the query mean from the query pass's `pq_parts` partials itself (no
+// fwd_qmean; it writes g) and fuse merges the scores pass's `ps_parts` softmax partials itself (no fwd_combine; it
+// writes g′); given no `pq` / `pm`, they read g, and g′ with mh and lh, as those kernels left them. keys adds up
+// C = <dg′, g′> per head itself when given no C (bwd_softmax_dot is needed only for the GA weights' own gradient).
+// Every block of a row repeats the merge, so it pays only with few partials: at 512 and 1,024 tokens (16 per row in
+// the Table 2 shape) it saved about 1 % of a training step, at 8,192 and 16,384 (64 per row) it cost 1.5–2.5 %
+// (tests/gpu/round49.sh).
+constexpr int64_t kMergeParts = 16;
 void qsum_segmax(const Problem& p, int lpr, int rpw, unsigned gx, const void* q, const void* s, float* pq,
                  float* cnt, float* segmax, cudaStream_t stream);
 void scores(const Problem& p, int lpr, int rpw, unsigned gx, const void* k, const float* pq, int64_t pq_parts,
@@ -43,8 +48,9 @@ void scores(const Problem& p, int lpr, int rpw, unsigned gx, const void* k, cons
 // With p.per_token: fuse writes `segmax` (qsum_segmax was given none), rows writes dS and its bias gradient (no
 // segment sums; gsum and ties are not touched) and qs writes dQ only.
 void fuse(const Problem& p, int lpr, int rpw, unsigned gx, const void* o, const void* l, const void* s,
-          const float* pm, const float* pl, const float* pa, int64_t ps_parts, float* gp, float* segmax, void* y,
-          int8_t* win, float* alpha, uint32_t* ties, void* outs, cudaStream_t stream);
+          const float* pm, const float* pl, const float* pa, int64_t ps_parts, const float* mh, const float* lh,
+          float* gp, float* segmax, void* y, int8_t* win, float* alpha, uint32_t* ties, void* outs,
+          cudaStream_t stream);
 void rows(const Problem& p, int lpr, int rpw, unsigned gx, const void* o, const void* s, const void* dy,
           const float* gp, const float* segmax, const int8_t* win, const uint32_t* eqbits, void* dout, void* dl,
           void* ds, float* dgp, float* gsum, float* ties, cudaStream_t stream);

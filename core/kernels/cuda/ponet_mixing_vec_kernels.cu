@@ -139,23 +139,32 @@ __device__ __forceinline__ void rows_apply(const float* sh, int64_t at, const La
     __syncwarp();
 }
 
-// Adds the block's per-channel sums of v into dst[0, D): the groups by shuffles, the warps by shared-memory
-// atomics on `red` ([D] shared scratch), then one global atomic per channel and block. Every thread of the block
-// calls it (it synchronises); nothing happens without `dst` (a kernel argument, the same for the whole block).
-template <int LPR>
-__device__ void block_sum_add(float* red, const float (&v)[8], const Lane<LPR>& ln, float* dst) {
+// Adds the block's per-channel sums of N vectors into dst[n][0, D): the groups by shuffles, the warps by
+// shared-memory atomics on `red` ([N · D] shared scratch), then one global atomic per channel and block. value(n, k)
+// gives element k of vector n (constant indices once unrolled, so the vectors stay in registers). All N share one
+// zeroing and one set of barriers (three, where a call per vector took three each). Every thread of the block calls
+// it; nothing is added for a null dst[n] (kernel arguments, the same for the whole block).
+template <int LPR, int N, typename Value>
+__device__ void block_sums_add(float* red, const Lane<LPR>& ln, float* const (&dst)[N], Value&& value) {
     constexpr int D = 8 * LPR;
-    if (!dst) return;
-    for (int c = threadIdx.x; c < D; c += blockDim.x) red[c] = 0.f;
+    for (int c = threadIdx.x; c < N * D; c += blockDim.x) red[c] = 0.f;
     __syncthreads();
 #pragma unroll
-    for (int k = 0; k < 8; ++k) {
-        const float t = group_sum<LPR>(v[k]);
-        if (ln.grp == 0) atomicAdd(red + ln.c + k, t);
+    for (int n = 0; n < N; ++n) {
+        if (!dst[n]) continue;
+#pragma unroll
+        for (int k = 0; k < 8; ++k) {
+            const float t = group_sum<LPR>(value(n, k));
+            if (ln.grp == 0) atomicAdd(red + n * D + ln.c + k, t);
+        }
     }
     __syncthreads();
-    for (int c = threadIdx.x; c < D; c += blockDim.x)
-        if (red[c] != 0.f) atomicAdd(dst + c, red[c]);
+#pragma unroll
+    for (int n = 0; n < N; ++n) {
+        if (!dst[n]) continue;
+        for (int c = threadIdx.x; c < D; c += blockDim.x)
+            if (red[n * D + c] != 0.f) atomicAdd(dst[n] + c, red[n * D + c]);
+    }
     __syncthreads();  // `red` may be used again
 }
 
@@ -166,16 +175,24 @@ __device__ __forceinline__ void stage_bias(const Problem& p, Projection which, f
 }
 
 // The per-row merges of the forward's partials, done at the start of the kernel that needs them rather than by a
-// kernel of their own (at 512 tokens each was a 3–4 µs launch per layer for a few kilobytes). Every block of a batch
-// row reads the same partials in the same order, so all of them get the same bits; the row's block 0 also writes the
-// result out for the backward. Blocks are 128 threads: 128 / D of them share a channel, each taking every
-// (128 / D)-th partial, then the first D threads add the parts in order. Both end with __syncthreads().
+// kernel of their own where a row has few partials (at 512 tokens each kernel was a 3–4 µs launch per layer for a
+// few kilobytes; with many partials every block repeating the merge costs more than the launch, see
+// ponet_mixing_vec.h). Every block of a batch row reads the same partials in the same order, so all of them get the
+// same bits; the row's block 0 also writes the result out for the backward. Blocks are 128 threads: 128 / D of them
+// share a channel, each taking every (128 / D)-th partial, then the first D threads add the parts in order. Both
+// end with __syncthreads().
 constexpr int kBlockThreads = 32 * kWarps;
 
 // g, the masked mean of the queries, from the query pass's P partial sums per batch row ([B, P, D]) and the real
-// token counts, into `g` (shared [D]) and, from block 0, into g_save[b].
+// token counts, into `g` (shared [D]) and, from block 0, into g_save[b]. Without `pq` (fwd_qmean made g) it only
+// reads g_save[b].
 template <int D>
 __device__ void query_mean(const float* pq, int64_t P, const float* cnt, int64_t b, float* g, float* g_save) {
+    if (!pq) {
+        for (int c = threadIdx.x; c < D; c += blockDim.x) g[c] = g_save[b * D + c];
+        __syncthreads();
+        return;
+    }
     constexpr int kParts = kBlockThreads / D;
     __shared__ float part[kParts][D];
     const int c = threadIdx.x % D, q = threadIdx.x / D;
@@ -197,10 +214,21 @@ __device__ void query_mean(const float* pq, int64_t P, const float* cnt, int64_t
 
 // g′ = Σ α K and each head's softmax maximum and sum, from the scores pass's P online-softmax partials per batch
 // row, into `gp` (shared [D]), `mh` and `lh` (shared, one per head; the channels of a head carry the same values)
-// and, from block 0, g′ into gp_save[b].
+// and, from block 0, g′ into gp_save[b]. Without `pm` (fwd_combine made them) it reads gp_save[b] and the heads'
+// values from mh_in and lh_in.
 template <int D>
 __device__ void softmax_combine(const float* pm, const float* pl, const float* pa, int64_t P, int64_t b, int d,
-                                float* gp, float* mh, float* lh, float* gp_save) {
+                                const float* mh_in, const float* lh_in, float* gp, float* mh, float* lh,
+                                float* gp_save) {
+    if (!pm) {
+        const int H = D / d;
+        for (int c = threadIdx.x; c < D; c += blockDim.x) {
+            gp[c] = gp_save[b * D + c];
+            if (c < H) mh[c] = mh_in[b * H + c], lh[c] = lh_in[b * H + c];
+        }
+        __syncthreads();
+        return;
+    }
     constexpr int kParts = kBlockThreads / D;
     __shared__ float part_m[kParts][D], part_l[kParts][D], part_a[kParts][D];
     const int c = threadIdx.x % D, q = threadIdx.x / D;
@@ -386,7 +414,8 @@ template <typename T, int LPR>
 __global__ void __launch_bounds__(128, 4) fuse_kernel(Problem p, int rpw, const T* __restrict__ o,
                                                    const T* __restrict__ l, const T* __restrict__ s,
                                                    const float* pm, const float* pl, const float* pa,
-                                                   int64_t ps_parts, float* gp_save, float* segmax,
+                                                   int64_t ps_parts, const float* mh_in, const float* lh_in,
+                                                   float* gp_save, float* segmax,
                                                    T* __restrict__ y, int8_t* __restrict__ win, float* alpha,
                                                    uint32_t* __restrict__ ties, T* __restrict__ outs) {
     constexpr int G = 32 / LPR, D = 8 * LPR, W = D / 32;
@@ -396,7 +425,7 @@ __global__ void __launch_bounds__(128, 4) fuse_kernel(Problem p, int rpw, const 
     stage_bias<D>(p, kProjO, sbo);
     stage_bias<D>(p, kProjS, sbs);
     stage_bias<D>(p, kProjL, sbl);
-    softmax_combine<D>(pm, pl, pa, ps_parts, b, d, sgp, smh, slh, gp_save);
+    softmax_combine<D>(pm, pl, pa, ps_parts, b, d, mh_in, lh_in, sgp, smh, slh, gp_save);
     const Rows r = warp_rows(L, rpw);
     if (r.begin >= r.end) return;  // whole warps only: the shuffles below need every lane
     const Lane<LPR> ln;
@@ -655,11 +684,12 @@ __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const 
         if constexpr (PT) store8(ds + t * p.ldg + ln.c, dsv);
     }
     flush();
-    __shared__ float red[D];
-    block_sum_add<LPR>(red, dgp, ln, dgp_out + b * D);
-    block_sum_add<LPR>(red, dbo, ln, p.dbias ? p.dbias + kProjO * D : nullptr);
-    block_sum_add<LPR>(red, dbl, ln, p.dbias ? p.dbias + kProjL * D : nullptr);
-    if constexpr (PT) block_sum_add<LPR>(red, gs, ln, p.dbias ? p.dbias + kProjS * D : nullptr);
+    __shared__ float red[4 * D];
+    float* const dst[4] = {dgp_out + b * D, p.dbias ? p.dbias + kProjO * D : nullptr,
+                           p.dbias ? p.dbias + kProjL * D : nullptr, PT && p.dbias ? p.dbias + kProjS * D : nullptr};
+    block_sums_add<LPR>(red, ln, dst, [&](int n, int k) {
+        return n == 0 ? dgp[k] : n == 1 ? dbo[k] : n == 2 ? dbl[k] : gs[k];
+    });
 }
 
 template <typename T, int LPR>
@@ -715,9 +745,9 @@ __global__ void __launch_bounds__(128) keys_kernel(Problem p, int rpw, const T* 
         }
         store8(dk + t * p.ldg + ln.c, dkv);
     }
-    __shared__ float red[D];
-    block_sum_add<LPR>(red, dg, ln, dg_out + b * D);
-    block_sum_add<LPR>(red, dbk, ln, p.dbias ? p.dbias + kProjK * D : nullptr);
+    __shared__ float red[2 * D];
+    float* const dst[2] = {dg_out + b * D, p.dbias ? p.dbias + kProjK * D : nullptr};
+    block_sums_add<LPR>(red, ln, dst, [&](int n, int k) { return n == 0 ? dg[k] : dbk[k]; });
 }
 
 template <typename T, int LPR>
@@ -772,9 +802,10 @@ __global__ void __launch_bounds__(128) qs_kernel(Problem p, int rpw, const T* __
         store8(dq + t * p.ldg + ln.c, qv);
         store8(ds + t * p.ldg + ln.c, sg);
     }
-    __shared__ float red[D];
-    block_sum_add<LPR>(red, dbq, ln, p.dbias ? p.dbias + kProjQ * D : nullptr);
-    if (!p.per_token) block_sum_add<LPR>(red, dbs, ln, p.dbias ? p.dbias + kProjS * D : nullptr);
+    __shared__ float red[2 * D];
+    float* const dst[2] = {p.dbias ? p.dbias + kProjQ * D : nullptr,
+                           p.dbias && !p.per_token ? p.dbias + kProjS * D : nullptr};
+    block_sums_add<LPR>(red, ln, dst, [&](int n, int k) { return n == 0 ? dbq[k] : dbs[k]; });
 }
 
 // Calls f(T{}, LPR) for the problem's storage type and lanes per row.
@@ -866,13 +897,14 @@ void scores(const Problem& p, int lpr, int rpw, unsigned gx, const void* k, cons
 }
 
 void fuse(const Problem& p, int lpr, int rpw, unsigned gx, const void* o, const void* l, const void* s,
-          const float* pm, const float* pl, const float* pa, int64_t ps_parts, float* gp, float* segmax, void* y,
-          int8_t* win, float* alpha, uint32_t* ties, void* outs, cudaStream_t stream) {
+          const float* pm, const float* pl, const float* pa, int64_t ps_parts, const float* mh, const float* lh,
+          float* gp, float* segmax, void* y, int8_t* win, float* alpha, uint32_t* ties, void* outs,
+          cudaStream_t stream) {
     with_layout(p, lpr, [&](auto tag, auto lanes) {
         using T = decltype(tag);
         fuse_kernel<T, decltype(lanes)::value><<<grid_of(p, gx), 32 * kWarps, 0, stream>>>(
             p, rpw, static_cast<const T*>(o), static_cast<const T*>(l), static_cast<const T*>(s), pm, pl, pa,
-            ps_parts, gp, segmax, static_cast<T*>(y), win, alpha, ties, static_cast<T*>(outs));
+            ps_parts, mh, lh, gp, segmax, static_cast<T*>(y), win, alpha, ties, static_cast<T*>(outs));
     });
 }
 
