@@ -41,7 +41,8 @@ torch::Tensor weight_gradient(const torch::Tensor& dy2, const torch::Tensor& x2)
 
 class FusedLinear : public torch::autograd::Function<FusedLinear> {
 public:
-    // `low_weight`: the weight already in the low precision (made with other weights by one kernel), or undefined.
+    // `low_weight`: the weight already in the low precision (made with other weights by one kernel), or `weight`
+    // itself, which is then cast here (a custom function's tensor arguments must all be defined).
     static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                  const torch::Tensor& weight, const torch::Tensor& bias, int64_t low,
                                  const torch::Tensor& low_weight) {
@@ -49,7 +50,7 @@ public:
         const auto lp = static_cast<torch::ScalarType>(low);
         const int64_t K = weight.size(1), C = weight.size(0);
         auto x2 = x.to(lp).contiguous().view({-1, K});
-        auto w = low_weight.defined() ? low_weight : weight.to(lp);
+        auto w = low_weight.scalar_type() == lp ? low_weight : weight.to(lp);
         auto b = bias.contiguous();  // fp32, read as it is
         auto y = at::mm(x2, w.t());
         check_launch(cuda_kernels::bias_add_inplace(y.data_ptr(), b.data_ptr<float>(), low_dtype(lp), y.size(0), C,
@@ -267,7 +268,7 @@ torch::Tensor linear(torch::nn::Linear layer, const torch::Tensor& x, bool fused
                              low_weight.device() == layer->weight.device() &&
                              low_weight.sizes() == layer->weight.sizes() && low_weight.is_contiguous();
         return FusedLinear::apply(x, layer->weight, layer->bias, static_cast<int64_t>(lp),
-                                  use_low ? low_weight : torch::Tensor());
+                                  use_low ? low_weight : layer->weight);
     }
 #else
     (void)fused, (void)low_weight;
