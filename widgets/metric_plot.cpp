@@ -126,6 +126,19 @@ MetricPlot::MetricPlot(const QString& title, QWidget* parent) : QWidget(parent),
     plot_->legend->setMargins(QMargins(4, 0, 4, 0));
     plot_->axisRect()->insetLayout()->take(plot_->legend);
     plot_->axisRect()->insetLayout()->simplify();
+    // Centred in its row: the legend's column is capped at the entries' width (updated before every replot, as
+    // entries come and go), and the two spacers beside it share what is left.
+    legendRow_ = new QCPLayoutGrid;
+    legendRow_->setParent(plot_);  // deleted with the plot while out of its layout
+    legendRow_->setColumnSpacing(0);
+    legendRow_->addElement(0, 0, new QCPLayoutElement(plot_));
+    legendRow_->addElement(0, 1, plot_->legend);
+    legendRow_->addElement(0, 2, new QCPLayoutElement(plot_));
+    plot_->legend->setSizeConstraintRect(QCPLayoutElement::scrOuterRect);
+    connect(plot_, &QCustomPlot::beforeReplot, this, [this] {
+        if (plot_->legend->visible())
+            plot_->legend->setMaximumSize(plot_->legend->minimumOuterSizeHint().width(), QWIDGETSIZE_MAX);
+    });
     plot_->axisRect()->setRangeZoomAxes(plot_->xAxis, plot_->yAxis);
     plot_->axisRect()->setRangeDragAxes(plot_->xAxis, plot_->yAxis);
 
@@ -162,13 +175,14 @@ void MetricPlot::setYLabel(const QString& text, const QString& rightText) {
 
 void MetricPlot::showLegend(bool shown) {
     QCPLayoutGrid* layout = plot_->plotLayout();
-    const bool placed = plot_->legend->layout() == layout;
+    const bool placed = legendRow_->layout() == layout;
     if (shown && !placed) {
         layout->insertRow(1);  // under the title
-        layout->addElement(1, 0, plot_->legend);
+        layout->addElement(1, 0, legendRow_);
         layout->setRowStretchFactor(1, 0.001);  // as tall as its entries, the rest to the axes
     } else if (!shown && placed) {
-        layout->take(plot_->legend);
+        layout->take(legendRow_);
+        legendRow_->setParent(plot_);  // still ours, out of the layout
         layout->simplify();  // drops the emptied row
     }
     plot_->legend->setVisible(shown);

@@ -15,6 +15,7 @@
 class QCustomPlot;
 class QCPGraph;
 class QCPItemStraightLine;
+class QCPLayoutGrid;
 class QMouseEvent;
 
 namespace ponet::gui {
@@ -124,6 +125,9 @@ class MetricPlot : public QWidget {
 
     QString title_;
     QCustomPlot* plot_ = nullptr;
+    // The legend's row: a spacer, the legend (no wider than its entries) and a spacer, so the entries sit centred
+    // under the title; in the plot's layout only while the legend is shown.
+    QCPLayoutGrid* legendRow_ = nullptr;
     QCPItemStraightLine* cursor_ = nullptr;
     QHash<QString, Series> series_;
     QStringList order_;  // keys in insertion order: legend order and colours

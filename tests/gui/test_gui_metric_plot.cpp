@@ -209,6 +209,13 @@ class TestMetricPlot : public QObject {
         QVERIFY(legend.bottom() <= axes.top() + 1);
         QVERIFY(legend.height() < 30);  // one row
         QVERIFY(axes.height() > tallAxes - 30);
+        // Centred under the title, as wide as its two entries (they used to spread across the whole width).
+        QVERIFY2(std::abs(legend.center().x() - cp->viewport().center().x()) <= 2,
+                 qPrintable(QStringLiteral("legend %1..%2 in a plot %3 wide")
+                                .arg(legend.left()).arg(legend.right()).arg(cp->viewport().width())));
+        QVERIFY(legend.width() < cp->viewport().width() / 2);
+        const QRect first = cp->legend->item(0)->outerRect(), second = cp->legend->item(1)->outerRect();
+        QVERIFY(second.left() - first.right() < 30);
         // Back to one series: the row goes, the axes get their height back.
         plot.removeRun(QStringLiteral("run-b"));
         plot.redrawNow();
