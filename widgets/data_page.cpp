@@ -8,6 +8,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFontDatabase>
+#include <QFontMetrics>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -651,6 +652,7 @@ void DataPage::onLoaded(quint64 id, const LoadedDataset& dataset) {
     }
     dataset_ = dataset;
     model_->setDocuments(dataset_.documents, dataset_.images);
+    fitIdColumn();
     balance_ = ponet::label_balance(*dataset_.documents);
     histogram_ = {};
     lengthTokenizer_.clear();
@@ -712,6 +714,19 @@ void DataPage::onFailed(quint64 id, const QString& message) {
 }
 
 // ----------------------------------------------------------------------------------------- presentation
+
+// The Document column as wide as the first ids need (a sample: the table measures nothing per row), within bounds,
+// and the File column hidden where it would only repeat them (DocumentTableModel::sourceAddsNothing).
+void DataPage::fitIdColumn() {
+    constexpr int kSample = 500, kMinWidth = 90, kMaxWidth = 320;
+    const QFontMetrics fm(table_->font());
+    int widest = fm.horizontalAdvance(model_->headerData(DocumentTableModel::IdColumn, Qt::Horizontal).toString());
+    for (int r = 0; r < std::min(model_->rowCount(), kSample); ++r)
+        widest = std::max(widest, fm.horizontalAdvance(QString::fromStdString(model_->document(r)->id)));
+    table_->horizontalHeader()->resizeSection(DocumentTableModel::IdColumn,
+                                              std::clamp(widest + 16, kMinWidth, kMaxWidth));
+    table_->setColumnHidden(DocumentTableModel::SourceColumn, model_->sourceAddsNothing());
+}
 
 void DataPage::updateTitle() {
     if (!dataset_.documents) return;

@@ -97,6 +97,7 @@ class DataPage : public QWidget {
     QWidget* createPreviewPanel();
     void populateSources();
     void onSourceSelected();
+    void fitIdColumn();
     quint64 startJob(const QString& what, bool keepMessage = false);
     void finishJob(quint64 id);
     void onRecipeStatus(const ponet::DatasetStatus& status);

@@ -15,6 +15,19 @@ void DocumentTableModel::setDocuments(std::shared_ptr<const std::vector<ponet::D
     documents_ = std::move(documents);
     images_ = images;
     lengths_.clear();
+    sourceAddsNothing_ = true;
+    if (documents_ && !documents_->empty()) {
+        const std::string& first = documents_->front().source;
+        bool oneSource = true, idsNameFiles = true;
+        for (const auto& d : *documents_) {
+            oneSource = oneSource && d.source == first;
+            const auto slash = d.source.find_last_of("/\\");
+            const std::string name = slash == std::string::npos ? d.source : d.source.substr(slash + 1);
+            idsNameFiles = idsNameFiles && !name.empty() && d.id.find(name) != std::string::npos;
+            if (!oneSource && !idsNameFiles) break;
+        }
+        sourceAddsNothing_ = oneSource || idsNameFiles;
+    }
     endResetModel();
 }
 

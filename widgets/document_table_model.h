@@ -27,6 +27,10 @@ class DocumentTableModel : public QAbstractTableModel {
 
     const ponet::Document* document(int row) const;
     int64_t length(int row) const;  // -1 while unknown
+    // Whether the File column tells nothing the Document column and the page's header do not: every document
+    // comes from one file, or each one's id already names its file (a folder import's "label/file.txt", a JSONL or
+    // CSV import's "file:line"). The page then hides the column.
+    bool sourceAddsNothing() const { return sourceAddsNothing_; }
 
     int rowCount(const QModelIndex& parent = {}) const override;
     int columnCount(const QModelIndex& parent = {}) const override;
@@ -39,6 +43,7 @@ class DocumentTableModel : public QAbstractTableModel {
     std::shared_ptr<const std::vector<ponet::Document>> documents_;
     std::vector<int64_t> lengths_;
     bool images_ = false;
+    bool sourceAddsNothing_ = true;
 };
 
 }  // namespace ponet::gui

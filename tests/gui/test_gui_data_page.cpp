@@ -8,6 +8,7 @@
 #include <QMimeData>
 #include <QGroupBox>
 #include <QSignalSpy>
+#include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QUrl>
@@ -58,6 +59,7 @@ class TestDataPage : public QObject {
     void initTestCase();
     void builtInDatasetsListedWithStatus();
     void importsFolderPerClassWithReport();
+    void fileColumnOnlyWhereItTellsSomething();
     void importsCsvAndReportsBadRows();
     void corruptFileShowsMessageAndKeepsDataset();
     void dropImportsTheDroppedFile();
@@ -107,6 +109,14 @@ void TestDataPage::importsFolderPerClassWithReport() {
     labels.sort();
     QCOMPARE(labels, (QStringList{"neg", "neg", "pos", "pos", "pos"}));
     QVERIFY(columnTexts(docs, DocumentTableModel::TextColumn).contains(QStringLiteral("a fine film")));
+    // Each id ("pos/a.txt") names its file: no File column repeating it, and the ids are not cut off.
+    auto* table = page.findChild<QTableView*>(QStringLiteral("documentTable"));
+    QVERIFY(table);
+    QVERIFY(table->isColumnHidden(DocumentTableModel::SourceColumn));
+    QVERIFY(!table->isColumnHidden(DocumentTableModel::IdColumn));
+    for (const QString& id : columnTexts(docs, DocumentTableModel::IdColumn))
+        QVERIFY2(table->columnWidth(DocumentTableModel::IdColumn) >= table->fontMetrics().horizontalAdvance(id),
+                 qPrintable(id));
     // The image is left out and the report says which file and why.
     QVERIFY2(page.reportText().contains(QStringLiteral("cover.png")), qPrintable(page.reportText()));
     QVERIFY(page.messageText().contains(QStringLiteral("import report")));
@@ -143,6 +153,34 @@ void TestDataPage::importsFolderPerClassWithReport() {
     QCOMPARE(config.data.dataset, data->dataset);
     config.task = page.suggestedTask();
     config.validate_runnable();
+}
+
+void TestDataPage::fileColumnOnlyWhereItTellsSomething() {
+    auto docs = [](std::vector<std::pair<std::string, std::string>> idSource) {
+        auto v = std::make_shared<std::vector<ponet::Document>>();
+        for (auto& [id, source] : idSource) {
+            ponet::Document d;
+            d.id = id;
+            d.source = source;
+            d.text = "text";
+            v->push_back(d);
+        }
+        return std::shared_ptr<const std::vector<ponet::Document>>(v);
+    };
+    DocumentTableModel model;
+    // A folder import: the ids are the files' paths below the folder.
+    model.setDocuments(docs({{"pos/a.txt", "/data/pos/a.txt"}, {"neg/b.txt", "/data/neg/b.txt"}}), false);
+    QVERIFY(model.sourceAddsNothing());
+    // Lines of two JSONL files, ids made from them ("file:line").
+    model.setDocuments(docs({{"x.jsonl:1", "/d/x.jsonl"}, {"y.jsonl:1", "/d/y.jsonl"}}), false);
+    QVERIFY(model.sourceAddsNothing());
+    // One file's own ids: every row would say the same file.
+    model.setDocuments(docs({{"q1", "/d/x.jsonl"}, {"q2", "/d/x.jsonl"}}), false);
+    QVERIFY(model.sourceAddsNothing());
+    // Two files' own ids: only the File column tells them apart.
+    model.setDocuments(docs({{"q1", "/d/x.jsonl"}, {"q2", "/d/y.jsonl"}}), false);
+    QVERIFY(!model.sourceAddsNothing());
+    QCOMPARE(model.data(model.index(1, DocumentTableModel::SourceColumn)).toString(), QStringLiteral("y.jsonl"));
 }
 
 void TestDataPage::importsCsvAndReportsBadRows() {
