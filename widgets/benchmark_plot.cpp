@@ -32,7 +32,7 @@ QSharedPointer<QCPAxisTickerText> logTicks(double lo, double hi) {
             for (double m : steps) {
                 const double v = m * std::pow(10.0, d);
                 if (v < lo || v > hi) continue;
-                ticker->addTick(v, QLocale().toString(v, 'g', 3));
+                ticker->addTick(v, QLocale().toString(v, 'g', 6));  // 1,500 rather than 1.5e+03 (drawn as 1.5·10³)
                 ++count;
             }
         }

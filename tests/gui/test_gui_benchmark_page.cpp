@@ -19,6 +19,7 @@
 #include "widgets/main_window.h"
 
 using ponet::gui::BenchmarkPage;
+using ponet::gui::BenchmarkPlot;
 
 namespace {
 
@@ -49,6 +50,7 @@ class TestBenchmarkPage : public QObject {
     void loadsReportsForComparison();
     void badSettingsNeverStartARun();
     void cancelStopsALongRun();
+    void logAxisLabelsAreNumbers();
     void screenshotWithResults();
 
   private:
@@ -260,4 +262,27 @@ void TestBenchmarkPage::screenshotWithResults() {
 }
 
 QTEST_MAIN(TestBenchmarkPage)
+void TestBenchmarkPage::logAxisLabelsAreNumbers() {
+    // Milliseconds from 150 to 1,500 on a log axis: the labels read as numbers ("1,000"), not as "10³" beside
+    // "700" (QCustomPlot draws an exponent label such as 1e+03 as a power).
+    BenchmarkPlot plot(QStringLiteral("Time per step"));
+    plot.resize(420, 300);
+    BenchmarkPlot::Series s;
+    s.label = QStringLiteral("PoNet");
+    s.color = BenchmarkPlot::mixerColor(QStringLiteral("ponet"));
+    s.lengths = {256, 512, 1024};
+    s.values = {150, 500, 1500};
+    plot.setSeries({s}, QStringLiteral("ms per step"), QString());
+    plot.replot(QCustomPlot::rpImmediateRefresh);
+    const QVector<double> ticks = plot.yAxis->tickVector();
+    const QVector<QString> labels = plot.yAxis->tickVectorLabels();
+    QVERIFY(ticks.contains(1000.0));
+    for (int i = 0; i < labels.size(); ++i) {
+        QVERIFY2(!labels[i].contains(QLatin1Char('e')), qPrintable(labels[i]));
+        bool ok = false;
+        QCOMPARE(QLocale().toDouble(labels[i], &ok), ticks[i]);
+        QVERIFY2(ok, qPrintable(labels[i]));
+    }
+}
+
 #include "test_gui_benchmark_page.moc"
