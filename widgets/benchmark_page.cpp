@@ -194,7 +194,7 @@ void BenchmarkPage::buildForm() {
     graphs_->setObjectName(QStringLiteral("benchGraphs"));
     graphs_->addItem(tr("auto"), QStringLiteral("auto"));
     graphs_->setItemData(0,
-                         tr("Capture each step once as a CUDA graph and replay it where the step is launch-bound "
+                         tr("Capture each step once as a CUDA graph and replay it where that was measured to gain "
                             "(batch × length up to %L1 tokens); CUDA only")
                              .arg(ponet::bench::kGraphAutoTokens),
                          Qt::ToolTipRole);
