@@ -159,7 +159,7 @@ CommandSpec bench_command() {
         OptionSpec::value("seed", "N", "seed of the weights and the synthetic tokens", "1234"),
         OptionSpec::value("cuda-graphs", "MODE",
                           "CUDA only: capture each step once as a CUDA graph and replay it: auto (where that was "
-                          "measured to gain, batch x length <= 262144), on or off",
+                          "measured to gain, batch x length <= 524288), on or off",
                           "auto"),
         OptionSpec::value("json", "OUT", "also write the full report (every step time) as JSON"),
         OptionSpec::flag("no-cache", "do not record the results in the per-device cache"),
