@@ -134,6 +134,20 @@ base_shape() {
   bench base-infer-ref $a --mixers ponet --mode infer --impl reference
 }
 
+# mixing_round: the self-test the three ways, the Table 2 row with FNet twice and the 512-token PoNet step kernel
+# by kernel with the L2 kept warm (the measurements after a change to the mixing kernels).
+mixing_round() { selftest_three; table2_runs 2; NCU_CACHE=none ncu_step ponet512 512 ponet; }
+
+# listops_smoke: a 100-step CUDA training run of the first-run example (`ponet lra --preset tiny-listops`); prints
+# the exit code and the last evaluation, loss and error lines; the run folder is removed.
+listops_smoke() {
+  echo "== ponet lra --preset tiny-listops on cuda, 100 steps"
+  timeout 120 "$p" lra --preset tiny-listops --run-dir "${out:?}/listops-cuda" --set train.device=cuda \
+    --set train.max_steps=100 --set train.eval_every=50 > "$out/listops-cuda.log" 2>&1
+  echo "exit $?"; grep -iE "evaluation|finished|error|loss" "$out/listops-cuda.log" | tail -5
+  rm -rf "$out/listops-cuda"
+}
+
 # round_end: the total time, the results packed into $out/results.tgz.
 round_end() {
   echo "total $(( $(date +%s) - t0 )) s"

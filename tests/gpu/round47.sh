@@ -10,9 +10,5 @@ selftest_cuda default
 table2_runs 1
 echo "== ponet info --model resources/models/ponet-base-uncased"
 /usr/bin/time -f "info: %e s, %M KB max RSS" "$p" info --model resources/models/ponet-base-uncased 2>&1 | tail -4
-echo "== ponet lra --preset tiny-listops on cuda, 100 steps"
-timeout 120 "$p" lra --preset tiny-listops --run-dir "$out/listops-cuda" --set train.device=cuda \
-  --set train.max_steps=100 --set train.eval_every=50 > "$out/listops-cuda.log" 2>&1
-echo "exit $?"; grep -iE "evaluation|finished|error" "$out/listops-cuda.log" | tail -4
-rm -rf "$out/listops-cuda"
+listops_smoke
 round_end

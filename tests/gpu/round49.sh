@@ -6,7 +6,5 @@
 source tests/gpu/lib.sh
 out=${1:-$OUT}
 gpu_round_start "$out"
-selftest_three
-table2_runs 2
-NCU_CACHE=none ncu_step ponet512 512 ponet
+mixing_round
 round_end

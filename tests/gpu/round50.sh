@@ -8,12 +8,6 @@
 source tests/gpu/lib.sh
 out=${1:-$OUT}
 gpu_round_start "$out"
-selftest_three
-table2_runs 2
-NCU_CACHE=none ncu_step ponet512 512 ponet
-echo "== ponet lra --preset tiny-listops on cuda, 100 steps"
-timeout 120 "$p" lra --preset tiny-listops --run-dir "$out/listops-cuda" --set train.device=cuda \
-  --set train.max_steps=100 --set train.eval_every=50 > "$out/listops-cuda.log" 2>&1
-echo "exit $?"; grep -iE "evaluation|finished|error|loss" "$out/listops-cuda.log" | tail -5
-rm -rf "$out/listops-cuda"
+mixing_round
+listops_smoke
 round_end
