@@ -19,6 +19,16 @@ QString lengthLabel(double length) {
     return QString::number(n);
 }
 
+// A tick's label: a plain number up to 9,999, then with a k, M or G suffix ("20M" tokens/s), never in exponent
+// form (QCustomPlot draws "1e+03" as a power of ten, which reads oddly beside "700").
+QString tickText(double v) {
+    const QLocale locale;
+    if (v >= 1e9) return locale.toString(v / 1e9, 'g', 4) + QLatin1Char('G');
+    if (v >= 1e6) return locale.toString(v / 1e6, 'g', 4) + QLatin1Char('M');
+    if (v >= 1e4) return locale.toString(v / 1e3, 'g', 4) + QLatin1Char('k');
+    return locale.toString(v, 'g', 6);
+}
+
 // Labelled ticks at 1-2-5 steps per decade (1-1.5-2-3-5-7 when the range is narrow), so a log axis spanning
 // less than a decade still reads.
 QSharedPointer<QCPAxisTickerText> logTicks(double lo, double hi) {
@@ -32,7 +42,7 @@ QSharedPointer<QCPAxisTickerText> logTicks(double lo, double hi) {
             for (double m : steps) {
                 const double v = m * std::pow(10.0, d);
                 if (v < lo || v > hi) continue;
-                ticker->addTick(v, QLocale().toString(v, 'g', 6));  // 1,500 rather than 1.5e+03 (drawn as 1.5·10³)
+                ticker->addTick(v, tickText(v));
                 ++count;
             }
         }

@@ -4,8 +4,29 @@
 #include <QLocale>
 
 #include <cmath>
+#include <string_view>
 
 namespace ponet::gui {
+
+namespace {
+
+// Whether `id` names the file `source` as the importers write ids: the file's name itself, a path ending in it
+// ("pos/a.txt"), or the name followed by a line or record number ("x.jsonl:12", "x.parquet#3"). A bare substring
+// would take "q1" for naming a file called "1".
+bool idNamesFile(std::string_view id, std::string_view source) {
+    const auto slash = source.find_last_of("/\\");
+    const std::string_view name = slash == std::string_view::npos ? source : source.substr(slash + 1);
+    if (name.empty() || id.size() < name.size()) return false;
+    if (id == name) return true;
+    const auto at = id.rfind(name);
+    if (at == std::string_view::npos) return false;
+    const bool startsPart = at == 0 || id[at - 1] == '/' || id[at - 1] == '\\';
+    const auto after = at + name.size();
+    const bool endsPart = after == id.size() || id[after] == ':' || id[after] == '#';
+    return startsPart && endsPart;
+}
+
+}  // namespace
 
 DocumentTableModel::DocumentTableModel(QObject* parent) : QAbstractTableModel(parent) {}
 
@@ -21,9 +42,7 @@ void DocumentTableModel::setDocuments(std::shared_ptr<const std::vector<ponet::D
         bool oneSource = true, idsNameFiles = true;
         for (const auto& d : *documents_) {
             oneSource = oneSource && d.source == first;
-            const auto slash = d.source.find_last_of("/\\");
-            const std::string name = slash == std::string::npos ? d.source : d.source.substr(slash + 1);
-            idsNameFiles = idsNameFiles && !name.empty() && d.id.find(name) != std::string::npos;
+            idsNameFiles = idsNameFiles && idNamesFile(d.id, d.source);
             if (!oneSource && !idsNameFiles) break;
         }
         sourceAddsNothing_ = oneSource || idsNameFiles;

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <exception>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -362,7 +363,10 @@ void measure(CellContext& ctx, BenchRow& row) {
         ready.record(main_stream);
         ready.block(side);
         std::string no_graph;  // why the cell is timed as ordinary steps instead
-        bool capture_failed = false;
+        bool capture_failed = false, capturing = false;
+        // An error of the eager warm-up before the capture is the cell's own (an OOM is reported as the cell's
+        // OOM, as without a graph), not a failed capture: raised again once the streams are joined.
+        std::exception_ptr before_capture;
         try {
             c10::cuda::CUDAStreamGuard on_side(side);
             for (int64_t i = 0; i < eager_warmup; ++i) {
@@ -379,6 +383,7 @@ void measure(CellContext& ctx, BenchRow& row) {
             // Thread-local capture mode: the capture only forbids unsafe CUDA calls (a synchronisation, a plain
             // cudaMalloc) on this thread, so a training run or a classification the app runs at the same time on
             // another thread is not disturbed.
+            capturing = true;
             g->capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
             try {
                 step(true);
@@ -396,16 +401,22 @@ void measure(CellContext& ctx, BenchRow& row) {
         } catch (const NoGraph& n) {
             no_graph = n.why;
         } catch (const std::exception& e) {
-            // A capture that failed part-way can leave CUDA's random generator in capture mode (LibTorch offers no
-            // public way back), so no further capture is tried in this process and the message says what to do.
-            graph_capture_failed().store(true);
-            capture_failed = true;
-            no_graph = "CUDA graph capture failed: " + first_line(e.what());
+            if (!capturing) {
+                before_capture = std::current_exception();
+            } else {
+                // A capture that failed part-way can leave CUDA's random generator in capture mode (LibTorch offers
+                // no public way back), so no further capture is tried in this process and the message says what
+                // to do.
+                graph_capture_failed().store(true);
+                capture_failed = true;
+                no_graph = "CUDA graph capture failed: " + first_line(e.what());
+            }
         }
         // The main stream waits for the side stream's work whatever happened there.
         at::cuda::CUDAEvent done;
         done.record(side);
         done.block(main_stream);
+        if (before_capture) std::rethrow_exception(before_capture);
         if (!no_graph.empty()) {
             graph.reset();
             const std::string restart = " (restart the program before training on this GPU)";

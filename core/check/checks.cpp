@@ -800,6 +800,13 @@ CheckResult linear_fused_vs_aten(const torch::Device& device, torch::ScalarType 
                 !torch::equal(dw2, extra_layer->weight.grad()))
                 return result(what, device, INFINITY, 1e-2, "rel L2",
                               "a linear layer given its cast weight differs from one casting it");
+            // And the weight given is the one used: twice the weight, twice the product.
+            const auto doubled = (extra_low.to(torch::kFloat) * 2).to(dtype);
+            const auto y4 = linear(extra_layer, x2.detach(), true, doubled).to(torch::kFloat);
+            const auto bias = extra_layer->bias.detach();
+            const double e4 = rel_l2(y4 - bias, 2 * (y3.detach().to(torch::kFloat) - bias));
+            if (!(e4 <= 1e-2))
+                return result(what, device, e4, 1e-2, "rel L2", "a linear layer ignored the cast weight given to it");
         }
     }
     // The LRA pooling's mean over the sequence (our partial sums on CUDA) against ATen's, value and gradient.

@@ -148,6 +148,9 @@ public:
         ctx->saved_data["x_dtype"] = static_cast<int64_t>(x.scalar_type());
         auto out_sizes = x.sizes().vec();
         out_sizes.back() = count * rows;
+        // Outputs without a gradient stay undefined in the backward (which checks), rather than zero-filled: the
+        // extra weight never has one, and a fill kernel per layer and step is what materialising it cost (round50).
+        ctx->set_materialize_grads(false);
         if (!extra) return {y.view(out_sizes), b};
         auto w_extra = w_all.narrow(0, count * rows, rows);
         ctx->mark_non_differentiable({w_extra});
@@ -217,6 +220,9 @@ std::pair<torch::Tensor, torch::Tensor> stacked_linear(const torch::Tensor& x, c
                                                        const std::vector<torch::Tensor>& biases, torch::ScalarType dtype,
                                                        const torch::Tensor& extra, torch::Tensor* extra_low) {
     if (extra_low) *extra_low = torch::Tensor();
+#if !defined(PONET_WITH_CUDA)
+    (void)extra;
+#endif
 #if defined(PONET_WITH_CUDA)
     bool kernel = fused_layers_enabled() && !weights.empty() && weights.size() <= cuda_kernels::kMaxStacked &&
                   biases.size() == weights.size() && (dtype == torch::kBFloat16 || dtype == torch::kHalf) &&

@@ -263,25 +263,33 @@ void TestBenchmarkPage::screenshotWithResults() {
 
 QTEST_MAIN(TestBenchmarkPage)
 void TestBenchmarkPage::logAxisLabelsAreNumbers() {
-    // Milliseconds from 150 to 1,500 on a log axis: the labels read as numbers ("1,000"), not as "10³" beside
-    // "700" (QCustomPlot draws an exponent label such as 1e+03 as a power).
+    // Milliseconds from 150 to 1,500 and tokens/s in the tens of millions on a log axis: the labels read as
+    // numbers ("1,000", "20M"), not as "10³" beside "700" (QCustomPlot draws an exponent label such as 1e+03 as a
+    // power).
     BenchmarkPlot plot(QStringLiteral("Time per step"));
     plot.resize(420, 300);
     BenchmarkPlot::Series s;
     s.label = QStringLiteral("PoNet");
     s.color = BenchmarkPlot::mixerColor(QStringLiteral("ponet"));
     s.lengths = {256, 512, 1024};
-    s.values = {150, 500, 1500};
-    plot.setSeries({s}, QStringLiteral("ms per step"), QString());
-    plot.replot(QCustomPlot::rpImmediateRefresh);
-    const QVector<double> ticks = plot.yAxis->tickVector();
-    const QVector<QString> labels = plot.yAxis->tickVectorLabels();
-    QVERIFY(ticks.contains(1000.0));
-    for (int i = 0; i < labels.size(); ++i) {
-        QVERIFY2(!labels[i].contains(QLatin1Char('e')), qPrintable(labels[i]));
-        bool ok = false;
-        QCOMPARE(QLocale().toDouble(labels[i], &ok), ticks[i]);
-        QVERIFY2(ok, qPrintable(labels[i]));
+    for (const QVector<double>& values : {QVector<double>{150, 500, 1500}, QVector<double>{1.2e7, 3.1e7, 4.9e7}}) {
+        s.values = values;
+        plot.setSeries({s}, QStringLiteral("value"), QString());
+        plot.replot(QCustomPlot::rpImmediateRefresh);
+        const QVector<double> ticks = plot.yAxis->tickVector();
+        const QVector<QString> labels = plot.yAxis->tickVectorLabels();
+        QVERIFY(ticks.contains(1000.0) || ticks.contains(2e7));
+        for (int i = 0; i < labels.size(); ++i) {
+            QVERIFY2(!labels[i].contains(QLatin1Char('e')), qPrintable(labels[i]));
+            QString number = labels[i];
+            double unit = 1;
+            if (number.endsWith(QLatin1Char('k'))) unit = 1e3;
+            if (number.endsWith(QLatin1Char('M'))) unit = 1e6;
+            if (unit > 1) number.chop(1);
+            bool ok = false;
+            QCOMPARE(QLocale().toDouble(number, &ok) * unit, ticks[i]);
+            QVERIFY2(ok, qPrintable(labels[i]));
+        }
     }
 }
 

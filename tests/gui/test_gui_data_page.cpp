@@ -90,7 +90,7 @@ void TestDataPage::builtInDatasetsListedWithStatus() {
 void TestDataPage::importsFolderPerClassWithReport() {
     const QString root = tmp_.filePath(QStringLiteral("reviews"));
     writeFile(root + "/pos/a.txt", "a fine film");
-    writeFile(root + "/pos/b.txt", "great acting and a good story");
+    writeFile(root + "/pos/a-review-with-a-long-name.txt", "great acting and a good story");
     writeFile(root + "/pos/c.md", "loved it");
     writeFile(root + "/neg/d.txt", "dull");
     writeFile(root + "/neg/e.txt", "far too long and slow");
@@ -109,11 +109,13 @@ void TestDataPage::importsFolderPerClassWithReport() {
     labels.sort();
     QCOMPARE(labels, (QStringList{"neg", "neg", "pos", "pos", "pos"}));
     QVERIFY(columnTexts(docs, DocumentTableModel::TextColumn).contains(QStringLiteral("a fine film")));
-    // Each id ("pos/a.txt") names its file: no File column repeating it, and the ids are not cut off.
+    // Each id ("pos/a.txt") names its file: no File column repeating it, and the ids are not cut off (the longest
+    // is wider than the 130 pixels the column had).
     auto* table = page.findChild<QTableView*>(QStringLiteral("documentTable"));
     QVERIFY(table);
     QVERIFY(table->isColumnHidden(DocumentTableModel::SourceColumn));
     QVERIFY(!table->isColumnHidden(DocumentTableModel::IdColumn));
+    QVERIFY(table->fontMetrics().horizontalAdvance(QStringLiteral("pos/a-review-with-a-long-name.txt")) > 130);
     for (const QString& id : columnTexts(docs, DocumentTableModel::IdColumn))
         QVERIFY2(table->columnWidth(DocumentTableModel::IdColumn) >= table->fontMetrics().horizontalAdvance(id),
                  qPrintable(id));
@@ -174,6 +176,9 @@ void TestDataPage::fileColumnOnlyWhereItTellsSomething() {
     // Lines of two JSONL files, ids made from them ("file:line").
     model.setDocuments(docs({{"x.jsonl:1", "/d/x.jsonl"}, {"y.jsonl:1", "/d/y.jsonl"}}), false);
     QVERIFY(model.sourceAddsNothing());
+    // A file called "1" is not named by the id "q1" (nor "a" by "data").
+    model.setDocuments(docs({{"q1", "/d/1"}, {"data", "/d/a"}}), false);
+    QVERIFY(!model.sourceAddsNothing());
     // One file's own ids: every row would say the same file.
     model.setDocuments(docs({{"q1", "/d/x.jsonl"}, {"q2", "/d/x.jsonl"}}), false);
     QVERIFY(model.sourceAddsNothing());
