@@ -181,8 +181,7 @@ void MetricPlot::showLegend(bool shown) {
         layout->addElement(1, 0, legendRow_);
         layout->setRowStretchFactor(1, 0.001);  // as tall as its entries, the rest to the axes
     } else if (!shown && placed) {
-        layout->take(legendRow_);
-        legendRow_->setParent(plot_);  // still ours, out of the layout
+        layout->take(legendRow_);  // handed back to the plot as its QObject parent
         layout->simplify();  // drops the emptied row
     }
     plot_->legend->setVisible(shown);

@@ -220,9 +220,6 @@ std::pair<torch::Tensor, torch::Tensor> stacked_linear(const torch::Tensor& x, c
                                                        const std::vector<torch::Tensor>& biases, torch::ScalarType dtype,
                                                        const torch::Tensor& extra, torch::Tensor* extra_low) {
     if (extra_low) *extra_low = torch::Tensor();
-#if !defined(PONET_WITH_CUDA)
-    (void)extra;
-#endif
 #if defined(PONET_WITH_CUDA)
     bool kernel = fused_layers_enabled() && !weights.empty() && weights.size() <= cuda_kernels::kMaxStacked &&
                   biases.size() == weights.size() && (dtype == torch::kBFloat16 || dtype == torch::kHalf) &&
@@ -245,6 +242,8 @@ std::pair<torch::Tensor, torch::Tensor> stacked_linear(const torch::Tensor& x, c
         if (with_extra) *extra_low = out[2];
         return {out[0], out[1]};
     }
+#else
+    (void)extra;
 #endif
     return {torch::matmul(x.to(dtype), torch::cat(weights).to(dtype).t()), torch::cat(biases).to(torch::kFloat)};
 }

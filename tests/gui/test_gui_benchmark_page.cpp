@@ -287,8 +287,9 @@ void TestBenchmarkPage::logAxisLabelsAreNumbers() {
             if (number.endsWith(QLatin1Char('M'))) unit = 1e6;
             if (unit > 1) number.chop(1);
             bool ok = false;
-            QCOMPARE(QLocale().toDouble(number, &ok) * unit, ticks[i]);
+            const double value = QLocale().toDouble(number, &ok);
             QVERIFY2(ok, qPrintable(labels[i]));
+            QCOMPARE(value * unit, ticks[i]);
         }
     }
 }

@@ -294,16 +294,23 @@ class TestMetricPlot : public QObject {
         QSet<double> lineYs;
         int entries = 0;
         double frameTop = -1, lowestEntry = 0;
+        bool numbers = true;  // every coordinate read parsed as a number
+        auto coordinate = [&](const QXmlStreamAttributes& a, const QString& name) {
+            bool ok = false;
+            const double v = a.value(name).toDouble(&ok);
+            numbers = numbers && ok;
+            return v;
+        };
         while (!xml.atEnd()) {
             if (xml.readNext() != QXmlStreamReader::StartElement) continue;
             const auto a = xml.attributes();
             const QString cls = a.value(QStringLiteral("class")).toString();
             if (xml.name() == QLatin1String("rect") && cls == QLatin1String("frame"))
-                frameTop = a.value(QStringLiteral("y")).toDouble();
+                frameTop = coordinate(a, QStringLiteral("y"));
             if (xml.name() == QLatin1String("text") && cls == QLatin1String("legend-entry")) {
                 ++entries;
-                const double x = a.value(QStringLiteral("x")).toDouble();
-                const double y = a.value(QStringLiteral("y")).toDouble();
+                const double x = coordinate(a, QStringLiteral("x"));
+                const double y = coordinate(a, QStringLiteral("y"));
                 lineYs.insert(y);
                 lowestEntry = std::max(lowestEntry, y);
                 QVERIFY(x >= 0);
@@ -313,6 +320,7 @@ class TestMetricPlot : public QObject {
             }
         }
         QVERIFY(!xml.hasError());
+        QVERIFY2(numbers, "a frame or legend coordinate is not a number");
         QCOMPARE(entries, 4);
         QVERIFY(lineYs.size() >= 2);
         QVERIFY2(frameTop >= 0, "no frame rectangle in the export");
