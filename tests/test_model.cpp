@@ -14,6 +14,7 @@
 #include "core/check/check_result.h"
 #include "core/check/checks.h"
 #include "core/io/atomic_file.h"
+#include "core/kernels/linear_fused.h"
 #include "core/kernels/ponet_mixing.h"
 #include "core/kernels/ponet_mixing_fused.h"
 #include "core/model/model_config.h"
@@ -220,6 +221,7 @@ class TestModel : public QObject {
     void paddingInvariance();
     void explicitSegmentsPath();
     void fnetVsDft();
+    void linearDropoutAdd();
     void attentionVsSoftmax();
     void traceWinners();
 
@@ -675,6 +677,23 @@ void TestModel::fnetVsDft() {
     QVERIFY(std::abs(y[0][0][0].item<double>() - 30.0) < 1e-4);
     y[0][0][0] = 0;
     QVERIFY(y.abs().max().item<double>() < 1e-4);
+}
+
+void TestModel::linearDropoutAdd() {
+    for (const auto& r : {ponet::check::linear_dropout_add_vs_aten(torch::kCPU, torch::kBFloat16),
+                          ponet::check::linear_activation_dropout_vs_aten(torch::kCPU, torch::kBFloat16)})
+        QVERIFY2(r.passed, qPrintable(QString::fromStdString(ponet::format_result_line(r))));
+
+    // Direct: without dropout it is the residual plus the layer; a probability outside [0, 1) is refused.
+    torch::manual_seed(72);
+    torch::nn::Linear layer(torch::nn::LinearOptions(6, 4));
+    auto x = torch::randn({2, 3, 6}), res = torch::randn({2, 3, 4});
+    QVERIFY(torch::equal(ponet::linear_dropout_add(layer, x, res, 0.0), res + layer->forward(x)));
+    QVERIFY_THROWS_EXCEPTION(ponet::Error, ponet::linear_dropout_add(layer, x, res, 1.0));
+    QVERIFY_THROWS_EXCEPTION(ponet::Error, ponet::linear_dropout_add(layer, x, res, -0.1));
+    QVERIFY(torch::equal(ponet::linear_activation_dropout(layer, x, "relu", 0.0), torch::relu(layer->forward(x))));
+    QVERIFY_THROWS_EXCEPTION(ponet::Error, ponet::linear_activation_dropout(layer, x, "swish", 0.0));
+    QVERIFY_THROWS_EXCEPTION(ponet::Error, ponet::linear_activation_dropout(layer, x, "gelu", 1.0));
 }
 
 void TestModel::attentionVsSoftmax() {

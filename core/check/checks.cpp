@@ -834,6 +834,198 @@ CheckResult linear_fused_vs_aten(const torch::Device& device, torch::ScalarType 
     return r;
 }
 
+CheckResult linear_dropout_add_vs_aten(const torch::Device& device, torch::ScalarType dtype) {
+    auto gen = at::detail::createCPUGenerator(71);
+    const auto f32 = torch::TensorOptions().dtype(torch::kFloat);
+    // The CPU has no autocast: fp32 on both sides there.
+    const std::string dname = !device.is_cuda() ? "fp32" : dtype == torch::kBFloat16 ? "bf16" : "fp16";
+    const std::string what = "linear + dropout + residual vs ATen (" + dname + ")";
+    const double p = 0.25;
+    double worst = 0;
+    bool fused_everywhere = true;
+    double kept = 0, drawn = 0;
+    const std::vector<std::array<int64_t, 4>> shapes{// batch, length, in, out
+                                                     {4, 250, 64, 64}, {2, 150, 128, 64}, {1, 5, 16, 8},
+                                                     {2, 1025, 256, 768}};
+    int index = 0;
+    for (const auto& [B, L, K, C] : shapes) {
+        torch::nn::Linear layer(torch::nn::LinearOptions(K, C));
+        layer->to(device);
+        auto x0 = at::randn({B, L, K}, gen, f32).to(device);
+        if (index++ % 2 && device.is_cuda()) x0 = x0.to(dtype);  // inputs already in the low precision
+        const auto r0 = at::randn({B, L, C}, gen, f32).to(device);
+        const auto g = at::randn({B, L, C}, gen, f32).to(device);
+        for (const double pp : {0.0, p}) {
+            // With dropout the residual is zero, so the dropped elements are exactly the zeros of the output.
+            const auto res0 = pp > 0 ? torch::zeros_like(r0) : r0;
+            auto x = x0.clone().requires_grad_(true);
+            auto r = res0.clone().requires_grad_(true);
+            torch::Tensor out;
+            {
+                CudaAutocastGuard autocast(device.is_cuda(), dtype);
+                out = linear_dropout_add(layer, x, r, pp, true);
+            }
+            if (device.is_cuda() &&
+                (!out.grad_fn() || out.grad_fn()->name().find("LinearDropoutAdd") == std::string::npos))
+                fused_everywhere = false;
+            if (out.scalar_type() != torch::kFloat || out.sizes() != r0.sizes())
+                return result(what, device, INFINITY, 1e-2, "rel L2", "the output is not fp32 of the residual's shape");
+            out.backward(g);
+            const auto dx = x.grad().clone(), dw = layer->weight.grad().clone(), db = layer->bias.grad().clone();
+            const auto dr = r.grad().clone();
+            layer->zero_grad();
+            if (!torch::equal(dr, g))
+                return result(what, device, INFINITY, 1e-2, "rel L2", "the residual's gradient is not passed through");
+            const auto keep = pp > 0 ? (out.detach() != 0).to(torch::kFloat) : torch::ones_like(r0);
+            if (pp > 0) {
+                kept += keep.sum().item<double>();
+                drawn += static_cast<double>(keep.numel());
+            }
+            // ATen under the same autocast, with the mask just read off.
+            auto xr = x0.clone().requires_grad_(true);
+            auto rr = res0.clone().requires_grad_(true);
+            torch::Tensor yr;
+            {
+                CudaAutocastGuard autocast(device.is_cuda(), dtype);
+                yr = linear(layer, xr, false);
+            }
+            const auto outr = rr + yr.to(torch::kFloat) * keep / (1.0 - pp);
+            outr.backward(g);
+            const auto dxr = xr.grad().clone(), dwr = layer->weight.grad().clone(), dbr = layer->bias.grad().clone();
+            layer->zero_grad();
+            if (dx.scalar_type() != dxr.scalar_type())
+                return result(what, device, INFINITY, 1e-2, "rel L2", "the input gradient's dtype differs");
+            worst = std::max({worst, rel_l2(out.detach(), outr.detach()),
+                              rel_l2(dx.to(torch::kFloat), dxr.to(torch::kFloat)), rel_l2(dw, dwr), rel_l2(db, dbr)});
+        }
+    }
+    if (!(worst <= 1e-2)) return result(what, device, worst, 1e-2, "rel L2", "values or gradients differ");
+    // The drawn mask keeps 1 - p of the elements (about 1.7 million draws: the standard error is 0.0003).
+    const double frac = kept / drawn;
+    if (!(std::abs(frac - (1.0 - p)) <= 0.005)) {
+        std::ostringstream d;
+        d << "kept " << frac << " of the elements with p = " << p;
+        return result(what, device, std::abs(frac - (1.0 - p)), 0.005, "kept fraction off 1 - p", d.str());
+    }
+    // The generator's state decides the mask (a checkpointed layer's recompute relies on it); a new draw differs.
+    {
+        torch::nn::Linear layer(torch::nn::LinearOptions(64, 64));
+        layer->to(device);
+        const auto x = at::randn({2, 300, 64}, gen, f32).to(device);
+        const auto r = at::randn({2, 300, 64}, gen, f32).to(device);
+        const int dev = device.is_cuda() ? device.index() < 0 ? 0 : device.index() : -1;
+        const auto state = device.is_cuda() ? cuda_generator_state(dev) : cpu_generator_state();
+        auto draw = [&] {
+            torch::NoGradGuard no_grad;
+            CudaAutocastGuard autocast(device.is_cuda(), dtype);
+            return linear_dropout_add(layer, x, r, p, true);
+        };
+        const auto a = draw();
+        if (device.is_cuda()) set_cuda_generator_state(dev, state);
+        else set_cpu_generator_state(state);
+        const auto b = draw();
+        const auto c = draw();
+        if (!torch::equal(a, b) || torch::equal(b, c))
+            return result(what, device, INFINITY, 1e-2, "rel L2",
+                          "the mask does not follow the generator's state (same state, same mask; next draw, new mask)");
+    }
+    auto res = result(what, device, worst, 1e-2, "rel L2");
+    std::ostringstream d;
+    d << "p = 0 and p = " << p << " (kept " << frac << "), outputs and the input, weight, bias and residual gradients";
+    res.detail = d.str();
+    if (!fused_everywhere) {
+        res.passed = false;
+        res.detail = "the fused kernel was not used for every shape";
+    }
+    return res;
+}
+
+CheckResult linear_activation_dropout_vs_aten(const torch::Device& device, torch::ScalarType dtype) {
+    auto gen = at::detail::createCPUGenerator(73);
+    const auto f32 = torch::TensorOptions().dtype(torch::kFloat);
+    const std::string dname = !device.is_cuda() ? "fp32" : dtype == torch::kBFloat16 ? "bf16" : "fp16";
+    const std::string what = "linear + activation + dropout vs ATen (" + dname + ")";
+    const double p = 0.25;
+    double worst = 0;
+    std::string worst_case;
+    bool fused_everywhere = true;
+    double kept = 0, drawn = 0;
+    const std::vector<std::array<int64_t, 4>> shapes{// batch, length, in, out
+                                                     {4, 250, 64, 128}, {2, 150, 128, 64}, {1, 5, 16, 8},
+                                                     {2, 1025, 256, 1024}};
+    int index = 0;
+    for (const auto& [B, L, K, C] : shapes) {
+        torch::nn::Linear layer(torch::nn::LinearOptions(K, C));
+        layer->to(device);
+        auto x0 = at::randn({B, L, K}, gen, f32).to(device);
+        if (index++ % 2 && device.is_cuda()) x0 = x0.to(dtype);  // inputs already in the low precision
+        const auto g0 = at::randn({B, L, C}, gen, f32).to(device);
+        for (const std::string act : {"gelu", "gelu_new", "relu", "tanh"}) {
+            // Dropout with the GELUs, whose outputs here are never exactly zero, so the zeros are the dropped.
+            for (const double pp : {0.0, p}) {
+                if (pp > 0 && act.rfind("gelu", 0) != 0) continue;
+                auto x = x0.clone().requires_grad_(true);
+                torch::Tensor out;
+                {
+                    CudaAutocastGuard autocast(device.is_cuda(), dtype);
+                    out = linear_activation_dropout(layer, x, act, pp, true);
+                }
+                if (device.is_cuda() &&
+                    (!out.grad_fn() || out.grad_fn()->name().find("LinearActDropout") == std::string::npos))
+                    fused_everywhere = false;
+                const auto g = g0.to(out.scalar_type());
+                out.backward(g);
+                const auto dx = x.grad().clone(), dw = layer->weight.grad().clone(), db = layer->bias.grad().clone();
+                layer->zero_grad();
+                const auto keep = pp > 0 ? (out.detach() != 0).to(torch::kFloat) : torch::ones(out.sizes(), out.options().dtype(torch::kFloat));
+                if (pp > 0) {
+                    kept += keep.sum().item<double>();
+                    drawn += static_cast<double>(keep.numel());
+                }
+                auto xr = x0.clone().requires_grad_(true);
+                torch::Tensor yr;
+                {
+                    CudaAutocastGuard autocast(device.is_cuda(), dtype);
+                    yr = apply_activation(act, linear(layer, xr, false));
+                }
+                if (yr.scalar_type() != out.scalar_type())
+                    return result(what, device, INFINITY, 1e-2, "rel L2", "the output's dtype differs (" + act + ")");
+                const auto outr = yr.to(torch::kFloat) * keep / (1.0 - pp);
+                outr.backward(g.to(torch::kFloat));
+                const auto dxr = xr.grad().clone(), dwr = layer->weight.grad().clone(), dbr = layer->bias.grad().clone();
+                layer->zero_grad();
+                const double e = std::max({rel_l2(out.detach().to(torch::kFloat), outr.detach()),
+                                           rel_l2(dx.to(torch::kFloat), dxr.to(torch::kFloat)), rel_l2(dw, dwr),
+                                           rel_l2(db, dbr)});
+                if (e > worst) {
+                    worst = e;
+                    std::ostringstream c;
+                    c << act << ", p = " << pp << ", " << K << " → " << C;
+                    worst_case = c.str();
+                }
+            }
+        }
+    }
+    if (!(worst <= 1e-2))
+        return result(what, device, worst, 1e-2, "rel L2", "values or gradients differ (worst: " + worst_case + ")");
+    const double frac = kept / drawn;
+    if (!(std::abs(frac - (1.0 - p)) <= 0.005)) {
+        std::ostringstream d;
+        d << "kept " << frac << " of the elements with p = " << p;
+        return result(what, device, std::abs(frac - (1.0 - p)), 0.005, "kept fraction off 1 - p", d.str());
+    }
+    auto res = result(what, device, worst, 1e-2, "rel L2");
+    std::ostringstream d;
+    d << "gelu, gelu_new, relu, tanh without dropout, the GELUs with p = " << p << " (kept " << frac
+      << "); outputs and the input, weight and bias gradients; worst: " << worst_case;
+    res.detail = d.str();
+    if (!fused_everywhere) {
+        res.passed = false;
+        res.detail = "the fused kernel was not used for every shape";
+    }
+    return res;
+}
+
 CheckResult trace_winners(const torch::Device& device) {
     auto in = random_mixing_inputs(29, true, false, device);
     MixingTrace tr;

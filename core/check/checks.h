@@ -50,6 +50,16 @@ CheckResult layer_norm_fused_vs_aten(const torch::Device& device, torch::ScalarT
 // at::linear: output and the input, weight and bias gradients under the same upstream gradient, `dtype` = the
 // autocast dtype (bf16 or fp16), inputs in fp32 and in that dtype. Only meaningful on a CUDA device.
 CheckResult linear_fused_vs_aten(const torch::Device& device, torch::ScalarType dtype);
+// residual + dropout(linear(x)) through linear_dropout_add (on CUDA our bias-dropout-add kernel and its backward)
+// against ATen under the same autocast `dtype` with the same mask, read off the output: output and the input,
+// weight, bias and residual gradients, with p = 0 and p = 0.25; that the mask keeps 1 - p of the elements; and that
+// the generator's state decides the mask (what a checkpointed layer's recompute relies on). On the CPU the ATen
+// ops run on both sides and the check covers the mask and the gradients' plumbing.
+CheckResult linear_dropout_add_vs_aten(const torch::Device& device, torch::ScalarType dtype);
+// dropout(act(linear(x))) through linear_activation_dropout (on CUDA our bias-activation-dropout kernel and its
+// backward) against ATen under the same autocast `dtype`: every activation without dropout, the GELUs with p = 0.25
+// and the mask read off the output; output and the input, weight and bias gradients, and the kept fraction.
+CheckResult linear_activation_dropout_vs_aten(const torch::Device& device, torch::ScalarType dtype);
 // save_model_dir → load_model_dir is bit-exact in every parameter and output.
 CheckResult save_load_roundtrip(const torch::Device& device);
 

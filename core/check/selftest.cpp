@@ -89,6 +89,12 @@ SelfTestReport run_selftest(const SelfTestOptions& options) {
                 guarded("fused linear", name, [&] {
                     for (auto dt : {torch::kBFloat16, torch::kHalf}) emit(check::linear_fused_vs_aten(device, dt));
                 });
+            guarded("linear layer epilogues", name, [&] {
+                emit(check::linear_dropout_add_vs_aten(device, torch::kBFloat16));
+                if (device.is_cuda()) emit(check::linear_dropout_add_vs_aten(device, torch::kHalf));
+                emit(check::linear_activation_dropout_vs_aten(device, torch::kBFloat16));
+                if (device.is_cuda()) emit(check::linear_activation_dropout_vs_aten(device, torch::kHalf));
+            });
             guarded("save → load round trip", name, [&] { emit(check::save_load_roundtrip(device)); });
         });
     }

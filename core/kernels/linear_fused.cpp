@@ -19,6 +19,29 @@
 
 namespace ponet {
 
+namespace {
+
+// PONET_LINEAR_EPILOGUES=0: linear_dropout_add and linear_activation_dropout run the fused linear() and then ATen's
+// ops, for measuring side by side.
+[[maybe_unused]] bool linear_epilogues_enabled() {
+    static const bool enabled = [] {
+        const char* v = std::getenv("PONET_LINEAR_EPILOGUES");
+        return !(v && (std::strcmp(v, "0") == 0 || std::strcmp(v, "off") == 0 || std::strcmp(v, "false") == 0));
+    }();
+    return enabled;
+}
+
+// The kernels' activation codes.
+int activation_code(const std::string& name) {
+    if (name == "gelu") return 0;
+    if (name == "gelu_new") return 1;
+    if (name == "relu") return 2;
+    if (name == "tanh") return 3;
+    return -1;
+}
+
+}  // namespace
+
 #if defined(PONET_WITH_CUDA)
 namespace {
 
@@ -101,6 +124,149 @@ public:
         check_launch(cuda_kernels::sum_partials(part.data_ptr<float>(), 1, blocks, C, db.data_ptr<float>(), stream),
                      "bias gradient sum");
         return {dx, dw, db, torch::Tensor(), torch::Tensor()};
+    }
+};
+
+// residual + dropout(x Wᵀ + b): the product from cuBLAS, then one kernel adds the bias, applies the mask and adds
+// the residual in fp32, where ATen runs a bias add, a dropout and an add over the product. The mask is drawn by
+// bernoulli_ from the CUDA generator (so a checkpointed layer's recompute draws it again) and kept as bytes for the
+// backward, whose kernel masks the fp32 gradient, rounds it for the products and sums the bias gradient on the way.
+class LinearDropoutAdd : public torch::autograd::Function<LinearDropoutAdd> {
+public:
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                                 const torch::Tensor& weight, const torch::Tensor& bias, const torch::Tensor& residual,
+                                 const torch::Tensor& low_weight, int64_t low, double p) {
+        const c10::cuda::CUDAGuard guard(x.device());
+        const auto lp = static_cast<torch::ScalarType>(low);
+        const int64_t K = weight.size(1), C = weight.size(0);
+        auto x2 = x.to(lp).contiguous().view({-1, K});
+        auto w = low_weight.scalar_type() == lp ? low_weight : weight.to(lp);
+        auto y = at::mm(x2, w.t());
+        const int64_t rows = y.size(0);
+        torch::Tensor keep;
+        if (p > 0) keep = torch::empty({rows, C}, y.options().dtype(torch::kByte)).bernoulli_(1.0 - p);
+        const float scale = p > 0 ? static_cast<float>(1.0 / (1.0 - p)) : 1.f;
+        auto res = residual.contiguous();
+        auto out = torch::empty(res.sizes(), res.options());
+        check_launch(cuda_kernels::bias_dropout_add(y.data_ptr(), bias.data_ptr<float>(),
+                                                    keep.defined() ? keep.data_ptr<uint8_t>() : nullptr, scale,
+                                                    res.data_ptr<float>(), out.data_ptr<float>(), low_dtype(lp), rows,
+                                                    C, c10::cuda::getCurrentCUDAStream().stream()),
+                     "bias-dropout-add");
+        ctx->save_for_backward({x2, w, keep});
+        ctx->saved_data["x_dtype"] = static_cast<int64_t>(x.scalar_type());
+        ctx->saved_data["scale"] = static_cast<double>(scale);
+        return out;
+    }
+
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grads) {
+        const auto saved = ctx->get_saved_variables();
+        const auto &x2 = saved[0], &w = saved[1], &keep = saved[2];
+        const auto& g = grads[0];
+        // x, weight, bias, residual, low weight, low, p
+        if (!g.defined()) return torch::autograd::variable_list(7);
+        const c10::cuda::CUDAGuard guard(x2.device());
+        const auto x_dtype = static_cast<torch::ScalarType>(ctx->saved_data["x_dtype"].toInt());
+        const float scale = static_cast<float>(ctx->saved_data["scale"].toDouble());
+        const int64_t C = w.size(0), rows = x2.size(0);
+        auto g2 = g.to(torch::kFloat).contiguous().view({-1, C});
+        if (reinterpret_cast<std::uintptr_t>(g2.data_ptr()) % 16 != 0) g2 = g2.clone();
+        auto dy2 = torch::empty({rows, C}, g2.options().dtype(w.scalar_type()));
+        const int blocks = cuda_kernels::dropout_grad_blocks(rows, C);
+        auto part = torch::empty({blocks, C}, g2.options());
+        auto db = torch::empty({C}, g2.options());
+        const auto stream = c10::cuda::getCurrentCUDAStream().stream();
+        if (rows > 0) {
+            check_launch(cuda_kernels::dropout_grad_cast_sums(g2.data_ptr<float>(),
+                                                              keep.defined() ? keep.data_ptr<uint8_t>() : nullptr,
+                                                              scale, dy2.data_ptr(), low_dtype(w.scalar_type()),
+                                                              part.data_ptr<float>(), blocks, rows, C, stream),
+                         "dropout gradient");
+        } else {
+            part.zero_();
+        }
+        check_launch(cuda_kernels::sum_partials(part.data_ptr<float>(), 1, blocks, C, db.data_ptr<float>(), stream),
+                     "bias gradient sum");
+        auto in_sizes = g.sizes().vec();
+        in_sizes.back() = w.size(1);
+        auto dx = at::mm(dy2, w).view(in_sizes);
+        if (dx.scalar_type() != x_dtype) dx = dx.to(x_dtype);
+        auto dw = weight_gradient(dy2, x2);
+        return {dx, dw, db, g, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    }
+};
+
+// dropout(act(x Wᵀ + b)) for the MLP's first layer: the product from cuBLAS, then one kernel adds the bias (kept,
+// rounded, in the product's buffer for the backward), applies the activation and the mask; ATen runs a bias add, the
+// activation and a dropout. The backward's one kernel takes the mask, the activation's derivative and the rounding
+// for the products and sums the bias gradient on the way (ATen: a masked scale, the activation's backward and the
+// column sums).
+class LinearActDropout : public torch::autograd::Function<LinearActDropout> {
+public:
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                                 const torch::Tensor& weight, const torch::Tensor& bias, const torch::Tensor& low_weight,
+                                 int64_t low, int64_t act, double p) {
+        const c10::cuda::CUDAGuard guard(x.device());
+        const auto lp = static_cast<torch::ScalarType>(low);
+        const int64_t K = weight.size(1), C = weight.size(0);
+        auto x2 = x.to(lp).contiguous().view({-1, K});
+        auto w = low_weight.scalar_type() == lp ? low_weight : weight.to(lp);
+        auto pre = at::mm(x2, w.t());  // the product, then the pre-activation
+        const int64_t rows = pre.size(0);
+        torch::Tensor keep;
+        if (p > 0) keep = torch::empty({rows, C}, pre.options().dtype(torch::kByte)).bernoulli_(1.0 - p);
+        const float scale = p > 0 ? static_cast<float>(1.0 / (1.0 - p)) : 1.f;
+        auto out = torch::empty_like(pre);
+        check_launch(cuda_kernels::bias_act_dropout(pre.data_ptr(), bias.data_ptr<float>(),
+                                                    keep.defined() ? keep.data_ptr<uint8_t>() : nullptr, scale,
+                                                    out.data_ptr(), low_dtype(lp), static_cast<int>(act), rows, C,
+                                                    c10::cuda::getCurrentCUDAStream().stream()),
+                     "bias-activation-dropout");
+        ctx->save_for_backward({x2, w, pre, keep});
+        ctx->saved_data["x_dtype"] = static_cast<int64_t>(x.scalar_type());
+        ctx->saved_data["scale"] = static_cast<double>(scale);
+        ctx->saved_data["act"] = act;
+        auto out_sizes = x.sizes().vec();
+        out_sizes.back() = C;
+        return out.view(out_sizes);
+    }
+
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grads) {
+        const auto saved = ctx->get_saved_variables();
+        const auto &x2 = saved[0], &w = saved[1], &pre = saved[2], &keep = saved[3];
+        // x, weight, bias, low weight, low, act, p
+        if (!grads[0].defined()) return torch::autograd::variable_list(7);
+        const c10::cuda::CUDAGuard guard(x2.device());
+        const auto x_dtype = static_cast<torch::ScalarType>(ctx->saved_data["x_dtype"].toInt());
+        const float scale = static_cast<float>(ctx->saved_data["scale"].toDouble());
+        const int act = static_cast<int>(ctx->saved_data["act"].toInt());
+        const int64_t C = w.size(0), rows = x2.size(0);
+        auto g2 = grads[0].to(w.scalar_type()).contiguous().view({-1, C});
+        if (reinterpret_cast<std::uintptr_t>(g2.data_ptr()) % 16 != 0) g2 = g2.clone();
+        auto dy2 = torch::empty_like(g2);
+        const int blocks = cuda_kernels::dropout_grad_blocks(rows, C);
+        auto part = torch::empty({blocks, C}, g2.options().dtype(torch::kFloat));
+        auto db = torch::empty({C}, part.options());
+        const auto stream = c10::cuda::getCurrentCUDAStream().stream();
+        if (rows > 0) {
+            check_launch(cuda_kernels::act_dropout_grad_cast_sums(
+                             g2.data_ptr(), pre.data_ptr(), keep.defined() ? keep.data_ptr<uint8_t>() : nullptr, scale,
+                             dy2.data_ptr(), low_dtype(w.scalar_type()), act, part.data_ptr<float>(), blocks, rows, C,
+                             stream),
+                         "activation gradient");
+        } else {
+            part.zero_();
+        }
+        check_launch(cuda_kernels::sum_partials(part.data_ptr<float>(), 1, blocks, C, db.data_ptr<float>(), stream),
+                     "bias gradient sum");
+        auto in_sizes = grads[0].sizes().vec();
+        in_sizes.back() = w.size(1);
+        auto dx = at::mm(dy2, w).view(in_sizes);
+        if (dx.scalar_type() != x_dtype) dx = dx.to(x_dtype);
+        auto dw = weight_gradient(dy2, x2);
+        return {dx, dw, db, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
     }
 };
 
@@ -279,6 +445,50 @@ torch::Tensor linear(torch::nn::Linear layer, const torch::Tensor& x, bool fused
     (void)fused, (void)low_weight;
 #endif
     return layer->forward(x);
+}
+
+torch::Tensor linear_dropout_add(torch::nn::Linear layer, const torch::Tensor& x, const torch::Tensor& residual,
+                                 double p, bool fused, const torch::Tensor& low_weight) {
+    if (!(p >= 0 && p < 1)) throw Error("linear_dropout_add: dropout probability must be in [0, 1)");
+#if defined(PONET_WITH_CUDA)
+    if (linear_epilogues_enabled() && fused && fused_layers_enabled() && fused_linear_applies(layer, x) && residual.is_cuda() &&
+        residual.device() == x.device() && residual.scalar_type() == torch::kFloat && residual.dim() == x.dim() &&
+        residual.sizes().slice(0, x.dim() - 1) == x.sizes().slice(0, x.dim() - 1) &&
+        residual.size(-1) == layer->weight.size(0)) {
+        const auto lp = *cuda_autocast_dtype(x);
+        const bool use_low = low_weight.defined() && low_weight.scalar_type() == lp &&
+                             low_weight.device() == layer->weight.device() &&
+                             low_weight.sizes() == layer->weight.sizes() && low_weight.is_contiguous();
+        return LinearDropoutAdd::apply(x, layer->weight, layer->bias, residual, use_low ? low_weight : layer->weight,
+                                       static_cast<int64_t>(lp), p);
+    }
+#endif
+    const auto y = linear(layer, x, fused, low_weight);
+    return residual + (p > 0 ? torch::dropout(y, p, true) : y);
+}
+
+torch::Tensor apply_activation(const std::string& name, const torch::Tensor& x) {
+    if (name == "gelu") return torch::gelu(x);
+    if (name == "gelu_new") return torch::gelu(x, "tanh");
+    if (name == "relu") return torch::relu(x);
+    if (name == "tanh") return torch::tanh(x);
+    throw Error("unsupported activation '" + name + "' (gelu, gelu_new, relu, tanh)");
+}
+
+torch::Tensor linear_activation_dropout(torch::nn::Linear layer, const torch::Tensor& x, const std::string& act,
+                                        double p, bool fused) {
+    if (!(p >= 0 && p < 1)) throw Error("linear_activation_dropout: dropout probability must be in [0, 1)");
+    const int code = activation_code(act);
+    if (code < 0) throw Error("unsupported activation '" + act + "' (gelu, gelu_new, relu, tanh)");
+#if defined(PONET_WITH_CUDA)
+    if (linear_epilogues_enabled() && fused && fused_layers_enabled() && fused_linear_applies(layer, x)) {
+        const auto lp = *cuda_autocast_dtype(x);
+        return LinearActDropout::apply(x, layer->weight, layer->bias, layer->weight, static_cast<int64_t>(lp),
+                                       static_cast<int64_t>(code), p);
+    }
+#endif
+    const auto y = apply_activation(act, linear(layer, x, fused));
+    return p > 0 ? torch::dropout(y, p, true) : y;
 }
 
 }  // namespace ponet

@@ -22,13 +22,6 @@ torch::nn::LayerNorm layer_norm(const ModelConfig& c) {
     return torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hidden_size}).eps(c.layer_norm_eps));
 }
 
-torch::Tensor activation(const std::string& name, const torch::Tensor& x) {
-    if (name == "gelu") return torch::gelu(x);
-    if (name == "gelu_new") return torch::gelu(x, "tanh");
-    if (name == "relu") return torch::relu(x);
-    return torch::tanh(x);
-}
-
 // A module with a single Linear called "dense" and, optionally, a LayerNorm called "LayerNorm".
 struct DenseNormImpl : torch::nn::Module {
     DenseNormImpl(int64_t in, int64_t out, const ModelConfig* norm_cfg) {
@@ -94,12 +87,12 @@ MixerResult PoNetSelfImpl::mix(const torch::Tensor& x_in, const MixContext& ctx,
     in.l = ponet::linear(dense_local, x, fused);
     with_context(in);
     auto out = ponet_mix(in, ctx.impl, trace);
-    return {out.y, out.ga_weights};
+    return {out.y, out.ga_weights, {}};
 }
 
 MixerResult FNetSelfImpl::mix(const torch::Tensor& x, const MixContext&, MixingTrace*) {
     auto y = torch::real(torch::fft::fft2(x.to(torch::kFloat))).to(x.scalar_type());
-    return {y, {}};
+    return {y, {}, {}};
 }
 
 AttentionSelfImpl::AttentionSelfImpl(const ModelConfig& c)
@@ -135,7 +128,7 @@ MixerResult AttentionSelfImpl::mix(const torch::Tensor& x, const MixContext& ctx
 #else
     auto ctx_out = softmax_attention_composed(q, k, v, ctx.keep, p, is_training());
 #endif
-    return {ctx_out.transpose(1, 2).reshape({B, L, D}), {}};
+    return {ctx_out.transpose(1, 2).reshape({B, L, D}), {}, {}};
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -205,21 +198,23 @@ public:
             return layer_norm(n, t, for_matmul, ctx.impl != MixerImpl::Reference);
         };
         const bool fused = ctx.impl != MixerImpl::Reference;
-        auto dense = [&](torch::nn::Linear& l, const torch::Tensor& t) { return ponet::linear(l, t, fused); };
         // The mixer may hand back the output projection's weight already in the low precision (MixContext).
         MixContext mix_ctx = ctx;
         if (fused && attention->output->dense) mix_ctx.output_weight = attention->output->dense->weight;
-        auto project = [&](const MixerResult& m) {
-            if (!attention->output->dense) return m.y;
-            return ponet::linear(attention->output->dense, m.y, fused, m.output_weight_low);
+        // residual + dropout(output projection of the mixing): FNet has no projection there. On CUDA the
+        // projection's bias, the dropout and the residual add are one kernel (linear_dropout_add).
+        const double p_now = train ? p : 0.0;
+        auto add_projected = [&](const torch::Tensor& residual, const MixerResult& m) {
+            if (!attention->output->dense) return residual + torch::dropout(m.y, p, train);
+            return linear_dropout_add(attention->output->dense, m.y, residual, p_now, fused, m.output_weight_low);
         };
         if (c_.variant == ModelVariant::Bert) {
             // Post-LN (§1.3).
             MixerResult m = attention->mixer->mix(x, mix_ctx, trace);
-            auto a = norm(attention->output->LayerNorm, x + torch::dropout(project(m), p, train), false);
-            auto f = activation(c_.hidden_act, dense(intermediate->dense, a));
+            auto a = norm(attention->output->LayerNorm, add_projected(x, m), false);
+            auto f = linear_activation_dropout(intermediate->dense, a, c_.hidden_act, 0.0, fused);
             *mixed_out = std::move(m);
-            return norm(output->LayerNorm, a + torch::dropout(dense(output->dense, f), p, train), false);
+            return norm(output->LayerNorm, linear_dropout_add(output->dense, f, a, p_now, fused), false);
         }
         // Pre-LN (§4.2.1): attention.output.LayerNorm is the norm before the mixer, output.LayerNorm the one
         // before the MLP.
@@ -227,11 +222,11 @@ public:
         // autocast they may come out in the low precision directly; FNet's transform runs in fp32 on LN1's output.
         const bool mixer_matmul = c_.mixer != MixerKind::FNet;
         MixerResult m = attention->mixer->mix(norm(attention->output->LayerNorm, x, mixer_matmul), mix_ctx, trace);
-        auto h = x + torch::dropout(project(m), p, train);
-        auto f = torch::dropout(activation(c_.hidden_act, dense(intermediate->dense, norm(output->LayerNorm, h, true))),
-                                p, train);
+        auto h = add_projected(x, m);
+        auto f = linear_activation_dropout(intermediate->dense, norm(output->LayerNorm, h, true), c_.hidden_act, p_now,
+                                           fused);
         *mixed_out = std::move(m);
-        return h + torch::dropout(dense(output->dense, f), p, train);
+        return linear_dropout_add(output->dense, f, h, p_now, fused);
     }
     std::shared_ptr<MixerBlockImpl> attention;
     DenseNorm intermediate{nullptr}, output{nullptr};
@@ -464,7 +459,7 @@ public:
         ModelOutput out;
         out.encoder = ponet->forward(in, opt);
         auto t = cls->transform->dense(out.encoder.last_hidden_state);
-        t = cls->transform->LayerNorm(activation(config_.hidden_act, t));
+        t = cls->transform->LayerNorm(apply_activation(config_.hidden_act, t));
         // The decoder is tied to the word embeddings (§1.6).
         out.prediction_logits = torch::matmul(t, ponet->word_embedding_weight().t()) + cls->bias;
         out.seq_relationship_logits = cls->seq_relationship(out.encoder.pooler_output);

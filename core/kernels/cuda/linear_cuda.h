@@ -14,6 +14,35 @@ namespace ponet::cuda_kernels {
 // C % 8 == 0; y and bias 16-byte aligned.
 const char* bias_add_inplace(void* y, const float* bias, DType dt, int64_t rows, int64_t C, cudaStream_t stream);
 
+// The end of a linear layer followed by dropout and a residual connection, in one pass over the product:
+// out[r, c] = residual[r, c] + keep[r, c] * scale * (y[r, c] + bias[c]) in fp32, for the product y [rows, C] in
+// bf16/fp16, bias [C] and residual, out [rows, C] in fp32, and keep [rows, C] bytes of 0 or 1 (null: no dropout,
+// scale 1). C % 8 == 0; y, bias, residual and out 16-byte aligned, keep 8-byte aligned.
+const char* bias_dropout_add(const void* y, const float* bias, const uint8_t* keep, float scale, const float* residual,
+                             float* out, DType dt, int64_t rows, int64_t C, cudaStream_t stream);
+
+// Blocks dropout_grad_cast_sums uses (two rows per thread where the grid stays within 8 blocks per multiprocessor).
+int dropout_grad_blocks(int64_t rows, int64_t C);
+
+// Its backward for the product: dy[r, c] = round(g[r, c] * keep[r, c] * scale) in bf16/fp16 from the fp32 gradient
+// g (keep null: no dropout), and part[b, c] = the fp32 sums of the rounded dy over block b's rows, as column_sums
+// (dropout_grad_blocks(rows, C) blocks; the caller sums over them). Alignment as above; C <= 2048.
+const char* dropout_grad_cast_sums(const float* g, const uint8_t* keep, float scale, void* dy, DType dt, float* part,
+                                   int blocks, int64_t rows, int64_t C, cudaStream_t stream);
+
+// The MLP's first layer: its bias, activation and dropout after the product, in one pass. y [rows, C] bf16/fp16
+// holds the product on entry and the pre-activation round(y + bias) on return (kept for the backward);
+// out[r, c] = round(act(pre) * keep[r, c] * scale) in the same dtype (keep null: no dropout, scale 1).
+// act: 0 GELU (erf), 1 GELU (tanh approximation), 2 ReLU, 3 tanh. Alignment as bias_dropout_add's.
+const char* bias_act_dropout(void* y, const float* bias, const uint8_t* keep, float scale, void* out, DType dt, int act,
+                             int64_t rows, int64_t C, cudaStream_t stream);
+
+// Its backward for the product: dy = round(g * keep * scale * act'(pre)) from the gradient g of `out` (same dtype),
+// and the column partial sums of the rounded dy into part, as dropout_grad_cast_sums (dropout_grad_blocks blocks).
+const char* act_dropout_grad_cast_sums(const void* g, const void* pre, const uint8_t* keep, float scale, void* dy,
+                                       DType dt, int act, float* part, int blocks, int64_t rows, int64_t C,
+                                       cudaStream_t stream);
+
 // Blocks column_sums uses; it writes one partial row per block.
 int column_sum_blocks(int64_t rows, int64_t C);
 
