@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
+#include <type_traits>
 
 #include "core/util/error.h"
 #include "core/util/torch_compat.h"
@@ -13,6 +15,7 @@
 #if defined(PONET_WITH_CUDA)
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
+#include <ATen/cuda/CUDAGeneratorImpl.h>
 
 #include "core/kernels/cuda/linear_cuda.h"
 #endif
@@ -51,6 +54,41 @@ cuda_kernels::DType low_dtype(torch::ScalarType t) {
 
 void check_launch(const char* error, const char* what) {
     if (error) throw Error(std::string("fused linear ") + what + ": " + error);
+}
+
+// PhiloxCudaState's seed is a value in some LibTorch versions and a value-or-pointer union in others.
+template <typename State>
+cuda_kernels::PhiloxArgs philox_args(const State& s) {
+    cuda_kernels::PhiloxArgs a;
+    if constexpr (std::is_integral_v<std::decay_t<decltype(s.seed_)>>) {
+        a.seed = s.seed_;
+    } else {
+        if (s.captured_) a.seed_ptr = s.seed_.ptr;
+        else a.seed = s.seed_.val;
+    }
+    if (s.captured_) {
+        a.offset_ptr = s.offset_.ptr;
+        a.offset_intragraph = s.offset_intragraph_;
+    } else {
+        a.offset = s.offset_.val;
+    }
+    return a;
+}
+
+// A dropout of probability p over rows x C drawn in our kernels: the mask's bytes (kept for the backward) and the
+// generator's Philox state, advanced as ATen's own dropout advances it (so recomputing a checkpointed layer from a
+// saved generator state draws the same mask). p == 0: no mask.
+cuda_kernels::DropoutDraw dropout_draw(double p, int64_t rows, int64_t C, const torch::Device& device,
+                                       torch::Tensor& keep) {
+    cuda_kernels::DropoutDraw d;
+    if (!(p > 0)) return d;
+    keep = torch::empty({rows, C}, torch::TensorOptions().dtype(torch::kByte).device(device));
+    d.keep = keep.data_ptr<uint8_t>();
+    d.keep_prob = static_cast<float>(1.0 - p);
+    at::Generator gen = at::cuda::detail::getDefaultCUDAGenerator(device.index());
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    d.rng = philox_args(gen.get<at::CUDAGeneratorImpl>()->philox_cuda_state(cuda_kernels::kPhiloxPerElementGroup));
+    return d;
 }
 
 // dY2ᵀ X2 in fp32: straight from cuBLAS where LibTorch can (2.10+), not rounded to the low precision and cast.
@@ -127,10 +165,10 @@ public:
     }
 };
 
-// residual + dropout(x Wᵀ + b): the product from cuBLAS, then one kernel adds the bias, applies the mask and adds
-// the residual in fp32, where ATen runs a bias add, a dropout and an add over the product. The mask is drawn by
-// bernoulli_ from the CUDA generator (so a checkpointed layer's recompute draws it again) and kept as bytes for the
-// backward, whose kernel masks the fp32 gradient, rounds it for the products and sums the bias gradient on the way.
+// residual + dropout(x Wᵀ + b): the product from cuBLAS, then one kernel adds the bias, draws and applies the mask
+// and adds the residual in fp32, where ATen runs a bias add, a dropout and an add over the product. The mask comes
+// from the CUDA generator's Philox state (dropout_draw) and is kept as bytes for the backward, whose kernel masks
+// the fp32 gradient, rounds it for the products and sums the bias gradient on the way.
 class LinearDropoutAdd : public torch::autograd::Function<LinearDropoutAdd> {
 public:
     static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
@@ -144,14 +182,13 @@ public:
         auto y = at::mm(x2, w.t());
         const int64_t rows = y.size(0);
         torch::Tensor keep;
-        if (p > 0) keep = torch::empty({rows, C}, y.options().dtype(torch::kByte)).bernoulli_(1.0 - p);
+        const auto drop = dropout_draw(p, rows, C, y.device(), keep);
         const float scale = p > 0 ? static_cast<float>(1.0 / (1.0 - p)) : 1.f;
         auto res = residual.contiguous();
         auto out = torch::empty(res.sizes(), res.options());
-        check_launch(cuda_kernels::bias_dropout_add(y.data_ptr(), bias.data_ptr<float>(),
-                                                    keep.defined() ? keep.data_ptr<uint8_t>() : nullptr, scale,
-                                                    res.data_ptr<float>(), out.data_ptr<float>(), low_dtype(lp), rows,
-                                                    C, c10::cuda::getCurrentCUDAStream().stream()),
+        check_launch(cuda_kernels::bias_dropout_add(y.data_ptr(), bias.data_ptr<float>(), drop, res.data_ptr<float>(),
+                                                    out.data_ptr<float>(), low_dtype(lp), rows, C,
+                                                    c10::cuda::getCurrentCUDAStream().stream()),
                      "bias-dropout-add");
         ctx->save_for_backward({x2, w, keep});
         ctx->saved_data["x_dtype"] = static_cast<int64_t>(x.scalar_type());
@@ -198,8 +235,8 @@ public:
 };
 
 // dropout(act(x Wᵀ + b)) for the MLP's first layer: the product from cuBLAS, then one kernel adds the bias (kept,
-// rounded, in the product's buffer for the backward), applies the activation and the mask; ATen runs a bias add, the
-// activation and a dropout. The backward's one kernel takes the mask, the activation's derivative and the rounding
+// rounded, in the product's buffer for the backward), applies the activation and draws and applies the mask (as
+// dropout_draw's); ATen runs a bias add, the activation and a dropout. The backward's one kernel takes the mask, the activation's derivative and the rounding
 // for the products and sums the bias gradient on the way (ATen: a masked scale, the activation's backward and the
 // column sums).
 class LinearActDropout : public torch::autograd::Function<LinearActDropout> {
@@ -215,12 +252,11 @@ public:
         auto pre = at::mm(x2, w.t());  // the product, then the pre-activation
         const int64_t rows = pre.size(0);
         torch::Tensor keep;
-        if (p > 0) keep = torch::empty({rows, C}, pre.options().dtype(torch::kByte)).bernoulli_(1.0 - p);
+        const auto drop = dropout_draw(p, rows, C, pre.device(), keep);
         const float scale = p > 0 ? static_cast<float>(1.0 / (1.0 - p)) : 1.f;
         auto out = torch::empty_like(pre);
-        check_launch(cuda_kernels::bias_act_dropout(pre.data_ptr(), bias.data_ptr<float>(),
-                                                    keep.defined() ? keep.data_ptr<uint8_t>() : nullptr, scale,
-                                                    out.data_ptr(), low_dtype(lp), static_cast<int>(act), rows, C,
+        check_launch(cuda_kernels::bias_act_dropout(pre.data_ptr(), bias.data_ptr<float>(), drop, out.data_ptr(),
+                                                    low_dtype(lp), static_cast<int>(act), rows, C,
                                                     c10::cuda::getCurrentCUDAStream().stream()),
                      "bias-activation-dropout");
         ctx->save_for_backward({x2, w, pre, keep});

@@ -121,6 +121,14 @@ table2_runs() {
   done
 }
 
+# epilogues_ab N: the Table 2 row with the linear layers' epilogue kernels off (PONET_LINEAR_EPILOGUES=0) and then
+# on, into $out/table2-off-N.json and $out/table2-on-N.json.
+epilogues_ab() {
+  export PONET_LINEAR_EPILOGUES=0; table2_runs 1; unset PONET_LINEAR_EPILOGUES
+  mv "${out:?}/table2.json" "$out/table2-off-$1.json"
+  table2_runs 1; mv "$out/table2.json" "$out/table2-on-$1.json"
+}
+
 # long_rows: PoNet at 32K and 64K tokens ($out/long.json).
 long_rows() { bench long --preset lra-text --mixers ponet --lens 32768,65536 --batch 32 --device cuda --warmup 3 --steps 10; }
 

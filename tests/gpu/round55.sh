@@ -10,16 +10,12 @@ out=${1:-$OUT}
 gpu_round_start "$out"
 selftest_cuda default
 grep -E "epilogue|dropout|fused linear" "$out/selftest-default.log"
-ab_pair() {
-  export PONET_LINEAR_EPILOGUES=0; table2_runs 1; unset PONET_LINEAR_EPILOGUES; mv "$out/table2.json" "$out/table2-off-$1.json"
-  table2_runs 1; mv "$out/table2.json" "$out/table2-on-$1.json"
-}
-ab_pair 1
+epilogues_ab 1
 NCU_CACHE=none ncu_step ponet512 512 ponet
 grep -c "FillFunctor<c10::BFloat16" "$out/ncu-ponet512-step.txt"
 listops_smoke
 NCU_CACHE=none ncu_step fnet512 512 fnet
 echo "at $(( $(date +%s) - t0 )) s"
-ab_pair 2
+epilogues_ab 2
 bench base --preset base --lens 4096 --batch 8 --device cuda --warmup 3 --steps 10 --cuda-graphs off --mixers ponet,attention
 round_end

@@ -14,11 +14,31 @@ namespace ponet::cuda_kernels {
 // C % 8 == 0; y and bias 16-byte aligned.
 const char* bias_add_inplace(void* y, const float* bias, DType dt, int64_t rows, int64_t C, cudaStream_t stream);
 
+// A dropout mask's random numbers: the CUDA generator's Philox seed and offset, or where a CUDA graph is being
+// captured, pointers to them (read when the kernel runs, as ATen's own dropout does). Each group of 8 elements
+// draws 8 numbers from its own Philox subsequence, so a draw takes 8 from the generator's offset.
+struct PhiloxArgs {
+    uint64_t seed = 0;
+    const int64_t* seed_ptr = nullptr;
+    uint64_t offset = 0;
+    const int64_t* offset_ptr = nullptr;
+    uint64_t offset_intragraph = 0;
+};
+constexpr uint64_t kPhiloxPerElementGroup = 8;
+
+// A dropout drawn in the kernel: keep[r, c] = 1 with probability keep_prob (written, [rows, C] bytes, for the
+// backward), and kept values scaled by 1 / keep_prob. keep null: no dropout.
+struct DropoutDraw {
+    uint8_t* keep = nullptr;
+    float keep_prob = 1.f;
+    PhiloxArgs rng;
+};
+
 // The end of a linear layer followed by dropout and a residual connection, in one pass over the product:
-// out[r, c] = residual[r, c] + keep[r, c] * scale * (y[r, c] + bias[c]) in fp32, for the product y [rows, C] in
-// bf16/fp16, bias [C] and residual, out [rows, C] in fp32, and keep [rows, C] bytes of 0 or 1 (null: no dropout,
-// scale 1). C % 8 == 0; y, bias, residual and out 16-byte aligned, keep 8-byte aligned.
-const char* bias_dropout_add(const void* y, const float* bias, const uint8_t* keep, float scale, const float* residual,
+// out[r, c] = residual[r, c] + keep[r, c] / keep_prob * (y[r, c] + bias[c]) in fp32, for the product y [rows, C] in
+// bf16/fp16, bias [C] and residual, out [rows, C] in fp32. C % 8 == 0; y, bias, residual and out 16-byte aligned,
+// keep 8-byte aligned.
+const char* bias_dropout_add(const void* y, const float* bias, const DropoutDraw& drop, const float* residual,
                              float* out, DType dt, int64_t rows, int64_t C, cudaStream_t stream);
 
 // Blocks dropout_grad_cast_sums uses (two rows per thread where the grid stays within 8 blocks per multiprocessor).
@@ -32,9 +52,9 @@ const char* dropout_grad_cast_sums(const float* g, const uint8_t* keep, float sc
 
 // The MLP's first layer: its bias, activation and dropout after the product, in one pass. y [rows, C] bf16/fp16
 // holds the product on entry and the pre-activation round(y + bias) on return (kept for the backward);
-// out[r, c] = round(act(pre) * keep[r, c] * scale) in the same dtype (keep null: no dropout, scale 1).
+// out[r, c] = round(act(pre) * keep[r, c] / keep_prob) in the same dtype, the mask drawn as bias_dropout_add's.
 // act: 0 GELU (erf), 1 GELU (tanh approximation), 2 ReLU, 3 tanh. Alignment as bias_dropout_add's.
-const char* bias_act_dropout(void* y, const float* bias, const uint8_t* keep, float scale, void* out, DType dt, int act,
+const char* bias_act_dropout(void* y, const float* bias, const DropoutDraw& drop, void* out, DType dt, int act,
                              int64_t rows, int64_t C, cudaStream_t stream);
 
 // Its backward for the product: dy = round(g * keep * scale * act'(pre)) from the gradient g of `out` (same dtype),

@@ -5,6 +5,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
+#include <curand_kernel.h>
 
 #include "core/kernels/cuda/device_info.h"
 
@@ -74,13 +75,39 @@ __device__ __forceinline__ void load_keep8(const uint8_t* __restrict__ keep, int
     for (int j = 0; j < 8; ++j) k[j] = kb[j] ? 1.f : 0.f;
 }
 
+// The seed and offset where the kernel runs (from the generator's values, or through its pointers under capture).
+__device__ __forceinline__ void philox_unpack(const PhiloxArgs& a, uint64_t& seed, uint64_t& offset) {
+    seed = a.seed_ptr ? static_cast<uint64_t>(*a.seed_ptr) : a.seed;
+    offset = a.offset_ptr ? static_cast<uint64_t>(*a.offset_ptr) + a.offset_intragraph : a.offset;
+}
+
+// The mask of element group `pack` (8 elements): 8 uniform numbers from the group's own Philox subsequence, an
+// element kept where its number is below keep_prob (as ATen's dropout decides); the bytes stored for the backward.
+__device__ __forceinline__ void draw_keep8(uint64_t seed, uint64_t offset, int64_t pack, float keep_prob,
+                                           uint8_t* __restrict__ keep, float k[8]) {
+    curandStatePhilox4_32_10_t st;
+    curand_init(seed, static_cast<unsigned long long>(pack), offset, &st);
+    const float4 u0 = curand_uniform4(&st), u1 = curand_uniform4(&st);
+    const float u[8] = {u0.x, u0.y, u0.z, u0.w, u1.x, u1.y, u1.z, u1.w};
+    uint2 kv;
+    uint8_t* kb = reinterpret_cast<uint8_t*>(&kv);
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+        kb[j] = u[j] < keep_prob ? 1 : 0;
+        k[j] = kb[j] ? 1.f : 0.f;
+    }
+    reinterpret_cast<uint2*>(keep)[pack] = kv;
+}
+
 // A dropped element is multiplied by 0, as ATen's dropout does, so an inf or NaN in the product still shows.
 template <typename T>
-__global__ void bias_dropout_add_kernel(const T* __restrict__ y, const float* __restrict__ bias,
-                                        const uint8_t* __restrict__ keep, float scale,
+__global__ void bias_dropout_add_kernel(const T* __restrict__ y, const float* __restrict__ bias, DropoutDraw drop,
                                         const float* __restrict__ residual, float* __restrict__ out, int64_t packs,
                                         int C) {
     const int packs_per_row = C / 8;
+    const float scale = drop.keep ? 1.f / drop.keep_prob : 1.f;
+    uint64_t seed = 0, offset = 0;
+    if (drop.keep) philox_unpack(drop.rng, seed, offset);
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < packs;
          i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
         const int c0 = static_cast<int>(i % packs_per_row) * 8;
@@ -90,7 +117,7 @@ __global__ void bias_dropout_add_kernel(const T* __restrict__ y, const float* __
         const float4 r0 = reinterpret_cast<const float4*>(residual)[2 * i];
         const float4 r1 = reinterpret_cast<const float4*>(residual)[2 * i + 1];
         float k[8] = {1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 1.f};
-        if (keep) load_keep8(keep, i, k);
+        if (drop.keep) draw_keep8(seed, offset, i, drop.keep_prob, drop.keep, k);
         const float be[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
         const float re[8] = {r0.x, r0.y, r0.z, r0.w, r1.x, r1.y, r1.z, r1.w};
         float o[8];
@@ -169,10 +196,12 @@ template <int A> __device__ __forceinline__ float act_grad(float x) {
 }
 
 template <typename T, int A>
-__global__ void bias_act_dropout_kernel(T* __restrict__ y, const float* __restrict__ bias,
-                                        const uint8_t* __restrict__ keep, float scale, T* __restrict__ out,
-                                        int64_t packs, int C) {
+__global__ void bias_act_dropout_kernel(T* __restrict__ y, const float* __restrict__ bias, DropoutDraw drop,
+                                        T* __restrict__ out, int64_t packs, int C) {
     const int packs_per_row = C / 8;
+    const float scale = drop.keep ? 1.f / drop.keep_prob : 1.f;
+    uint64_t seed = 0, offset = 0;
+    if (drop.keep) philox_unpack(drop.rng, seed, offset);
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < packs;
          i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
         const int c0 = static_cast<int>(i % packs_per_row) * 8;
@@ -181,7 +210,7 @@ __global__ void bias_act_dropout_kernel(T* __restrict__ y, const float* __restri
         const float4 b0 = *reinterpret_cast<const float4*>(bias + c0), b1 = *reinterpret_cast<const float4*>(bias + c0 + 4);
         const float be[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
         float k[8] = {1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 1.f};
-        if (keep) load_keep8(keep, i, k);
+        if (drop.keep) draw_keep8(seed, offset, i, drop.keep_prob, drop.keep, k);
         uint4 o;
         T* oe = reinterpret_cast<T*>(&o);
 #pragma unroll
@@ -330,7 +359,7 @@ const char* column_sums(const void* x, DType dt, float* part, int blocks, int64_
     return "column sum kernel: bf16 or fp16 only";
 }
 
-const char* bias_dropout_add(const void* y, const float* bias, const uint8_t* keep, float scale, const float* residual,
+const char* bias_dropout_add(const void* y, const float* bias, const DropoutDraw& drop, const float* residual,
                              float* out, DType dt, int64_t rows, int64_t C, cudaStream_t stream) {
     if (C < 8 || C % 8 != 0 || C > (1 << 20)) return "bias-dropout-add kernel: width must be a positive multiple of 8";
     const int64_t packs = rows * (C / 8);
@@ -339,14 +368,15 @@ const char* bias_dropout_add(const void* y, const float* bias, const uint8_t* ke
     const int64_t need = (packs + threads - 1) / threads;
     const int blocks = static_cast<int>(need < sm_count() * 32LL ? need : sm_count() * 32LL);
     const int c = static_cast<int>(C);
-    if (!keep) scale = 1.f;
+    if (drop.keep && !(drop.keep_prob > 0.f && drop.keep_prob <= 1.f))
+        return "bias-dropout-add kernel: keep probability must be in (0, 1]";
     switch (dt) {
         case DType::BF16:
-            bias_dropout_add_kernel<<<blocks, threads, 0, stream>>>(static_cast<const __nv_bfloat16*>(y), bias, keep,
-                                                                    scale, residual, out, packs, c);
+            bias_dropout_add_kernel<<<blocks, threads, 0, stream>>>(static_cast<const __nv_bfloat16*>(y), bias, drop,
+                                                                    residual, out, packs, c);
             return last_error();
         case DType::F16:
-            bias_dropout_add_kernel<<<blocks, threads, 0, stream>>>(static_cast<const __half*>(y), bias, keep, scale,
+            bias_dropout_add_kernel<<<blocks, threads, 0, stream>>>(static_cast<const __half*>(y), bias, drop,
                                                                     residual, out, packs, c);
             return last_error();
         case DType::F32: break;
@@ -386,12 +416,12 @@ namespace {
 
 template <typename T>
 const char* launch_bias_act_dropout(int act, int blocks, cudaStream_t stream, T* y, const float* bias,
-                                    const uint8_t* keep, float scale, T* out, int64_t packs, int c) {
+                                    const DropoutDraw& drop, T* out, int64_t packs, int c) {
     switch (act) {
-        case 0: bias_act_dropout_kernel<T, 0><<<blocks, 256, 0, stream>>>(y, bias, keep, scale, out, packs, c); break;
-        case 1: bias_act_dropout_kernel<T, 1><<<blocks, 256, 0, stream>>>(y, bias, keep, scale, out, packs, c); break;
-        case 2: bias_act_dropout_kernel<T, 2><<<blocks, 256, 0, stream>>>(y, bias, keep, scale, out, packs, c); break;
-        case 3: bias_act_dropout_kernel<T, 3><<<blocks, 256, 0, stream>>>(y, bias, keep, scale, out, packs, c); break;
+        case 0: bias_act_dropout_kernel<T, 0><<<blocks, 256, 0, stream>>>(y, bias, drop, out, packs, c); break;
+        case 1: bias_act_dropout_kernel<T, 1><<<blocks, 256, 0, stream>>>(y, bias, drop, out, packs, c); break;
+        case 2: bias_act_dropout_kernel<T, 2><<<blocks, 256, 0, stream>>>(y, bias, drop, out, packs, c); break;
+        case 3: bias_act_dropout_kernel<T, 3><<<blocks, 256, 0, stream>>>(y, bias, drop, out, packs, c); break;
         default: return "bias-activation-dropout kernel: unknown activation";
     }
     return last_error();
@@ -420,7 +450,7 @@ const char* launch_act_grad(int act, int blocks, size_t smem, cudaStream_t strea
 
 }  // namespace
 
-const char* bias_act_dropout(void* y, const float* bias, const uint8_t* keep, float scale, void* out, DType dt, int act,
+const char* bias_act_dropout(void* y, const float* bias, const DropoutDraw& drop, void* out, DType dt, int act,
                              int64_t rows, int64_t C, cudaStream_t stream) {
     if (C < 8 || C % 8 != 0 || C > (1 << 20))
         return "bias-activation-dropout kernel: width must be a positive multiple of 8";
@@ -429,13 +459,14 @@ const char* bias_act_dropout(void* y, const float* bias, const uint8_t* keep, fl
     const int64_t need = (packs + 255) / 256;
     const int blocks = static_cast<int>(need < sm_count() * 32LL ? need : sm_count() * 32LL);
     const int c = static_cast<int>(C);
-    if (!keep) scale = 1.f;
+    if (drop.keep && !(drop.keep_prob > 0.f && drop.keep_prob <= 1.f))
+        return "bias-activation-dropout kernel: keep probability must be in (0, 1]";
     switch (dt) {
         case DType::BF16:
-            return launch_bias_act_dropout(act, blocks, stream, static_cast<__nv_bfloat16*>(y), bias, keep, scale,
+            return launch_bias_act_dropout(act, blocks, stream, static_cast<__nv_bfloat16*>(y), bias, drop,
                                            static_cast<__nv_bfloat16*>(out), packs, c);
         case DType::F16:
-            return launch_bias_act_dropout(act, blocks, stream, static_cast<__half*>(y), bias, keep, scale,
+            return launch_bias_act_dropout(act, blocks, stream, static_cast<__half*>(y), bias, drop,
                                            static_cast<__half*>(out), packs, c);
         case DType::F32: break;
     }
