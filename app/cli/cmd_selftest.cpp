@@ -36,7 +36,9 @@ CommandSpec selftest_command() {
         "Runs the golden-vector parity (every output, hidden state, GA weight, both losses and every gradient of a "
         "tiny PoNet computed by the authors' code), the PoNet mixing against a naive loop implementation, padding "
         "invariance, the explicit-segment path, FNet against explicit DFT matrices, attention against an explicit "
-        "softmax, the inspection hook and a save/load round trip. Exit status 1 if any check fails.";
+        "softmax, the inspection hook, the fused kernels against the reference path and ATen (the PoNet mixing; on "
+        "CUDA also LayerNorm, linear layers and what follows their products: bias, activation, dropout, residual "
+        "add), the AdamW step and a save/load round trip. Exit status 1 if any check fails.";
     c.options = {
         OptionSpec::value("device", "DEVICE", "run on this device only (cpu, cuda, cuda:N)").repeatable(),
         OptionSpec::value("golden", "DIR", "golden vectors directory (default: the installed copy)"),

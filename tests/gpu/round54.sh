@@ -3,7 +3,7 @@
 # self-test checks that a linear layer uses the cast weight given to it, and ponet bench's graph path re-raises an
 # error of its eager warm-up as the cell's own. Build (which compiles the graph path against LibTorch 2.11), the
 # self-test, and the 512 step's kernels.
-# Written in the twelfth session and not yet run (its device time ran out): run it first in the next one.
+# Written in the twelfth session, whose device time ran out; the thirteenth ran it first (docs/PERFORMANCE.md).
 # Usage on the device machine: bash tests/gpu/round54.sh OUT
 source tests/gpu/lib.sh
 out=${1:-$OUT}
