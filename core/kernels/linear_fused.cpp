@@ -75,16 +75,18 @@ cuda_kernels::PhiloxArgs philox_args(const State& s) {
     return a;
 }
 
-// A dropout of probability p over rows x C drawn in our kernels: the mask's bytes (kept for the backward) and the
-// generator's Philox state, advanced as ATen's own dropout advances it (so recomputing a checkpointed layer from a
-// saved generator state draws the same mask). p == 0: no mask.
-cuda_kernels::DropoutDraw dropout_draw(double p, int64_t rows, int64_t C, const torch::Device& device,
+// A dropout of probability p over rows x C drawn in our kernels: the mask's bytes (kept for the backward), the
+// scale (the backward uses the same `scale`), and an offset range reserved from the generator's Philox state. The
+// mask depends only on the generator's state, so recomputing a checkpointed layer from a saved state draws it again;
+// it is not the mask ATen's dropout would draw from the same state (another stream of numbers). p == 0: no mask.
+cuda_kernels::DropoutDraw dropout_draw(double p, float scale, int64_t rows, int64_t C, const torch::Device& device,
                                        torch::Tensor& keep) {
     cuda_kernels::DropoutDraw d;
     if (!(p > 0)) return d;
     keep = torch::empty({rows, C}, torch::TensorOptions().dtype(torch::kByte).device(device));
     d.keep = keep.data_ptr<uint8_t>();
     d.keep_prob = static_cast<float>(1.0 - p);
+    d.scale = scale;
     at::Generator gen = at::cuda::detail::getDefaultCUDAGenerator(device.index());
     std::lock_guard<std::mutex> lock(gen.mutex());
     d.rng = philox_args(gen.get<at::CUDAGeneratorImpl>()->philox_cuda_state(cuda_kernels::kPhiloxPerElementGroup));
@@ -182,9 +184,11 @@ public:
         auto y = at::mm(x2, w.t());
         const int64_t rows = y.size(0);
         torch::Tensor keep;
-        const auto drop = dropout_draw(p, rows, C, y.device(), keep);
         const float scale = p > 0 ? static_cast<float>(1.0 / (1.0 - p)) : 1.f;
+        const auto drop = dropout_draw(p, scale, rows, C, y.device(), keep);
         auto res = residual.contiguous();
+        // The kernel reads the residual 16 bytes at a time: a view at an odd offset is copied first.
+        if (reinterpret_cast<std::uintptr_t>(res.data_ptr()) % 16 != 0) res = res.clone();
         auto out = torch::empty(res.sizes(), res.options());
         check_launch(cuda_kernels::bias_dropout_add(y.data_ptr(), bias.data_ptr<float>(), drop, res.data_ptr<float>(),
                                                     out.data_ptr<float>(), low_dtype(lp), rows, C,
@@ -252,8 +256,8 @@ public:
         auto pre = at::mm(x2, w.t());  // the product, then the pre-activation
         const int64_t rows = pre.size(0);
         torch::Tensor keep;
-        const auto drop = dropout_draw(p, rows, C, pre.device(), keep);
         const float scale = p > 0 ? static_cast<float>(1.0 / (1.0 - p)) : 1.f;
+        const auto drop = dropout_draw(p, scale, rows, C, pre.device(), keep);
         auto out = torch::empty_like(pre);
         check_launch(cuda_kernels::bias_act_dropout(pre.data_ptr(), bias.data_ptr<float>(), drop, out.data_ptr(),
                                                     low_dtype(lp), static_cast<int>(act), rows, C,

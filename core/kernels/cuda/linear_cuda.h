@@ -27,15 +27,17 @@ struct PhiloxArgs {
 constexpr uint64_t kPhiloxPerElementGroup = 8;
 
 // A dropout drawn in the kernel: keep[r, c] = 1 with probability keep_prob (written, [rows, C] bytes, for the
-// backward), and kept values scaled by 1 / keep_prob. keep null: no dropout.
+// backward), and kept values multiplied by `scale` (1 / keep_prob, computed once by the caller, who hands the
+// backward the same value). keep null: no dropout.
 struct DropoutDraw {
     uint8_t* keep = nullptr;
     float keep_prob = 1.f;
+    float scale = 1.f;
     PhiloxArgs rng;
 };
 
 // The end of a linear layer followed by dropout and a residual connection, in one pass over the product:
-// out[r, c] = residual[r, c] + keep[r, c] / keep_prob * (y[r, c] + bias[c]) in fp32, for the product y [rows, C] in
+// out[r, c] = residual[r, c] + keep[r, c] * scale * (y[r, c] + bias[c]) in fp32, for the product y [rows, C] in
 // bf16/fp16, bias [C] and residual, out [rows, C] in fp32. C % 8 == 0; y, bias, residual and out 16-byte aligned,
 // keep 8-byte aligned.
 const char* bias_dropout_add(const void* y, const float* bias, const DropoutDraw& drop, const float* residual,
@@ -52,7 +54,7 @@ const char* dropout_grad_cast_sums(const float* g, const uint8_t* keep, float sc
 
 // The MLP's first layer: its bias, activation and dropout after the product, in one pass. y [rows, C] bf16/fp16
 // holds the product on entry and the pre-activation round(y + bias) on return (kept for the backward);
-// out[r, c] = round(act(pre) * keep[r, c] / keep_prob) in the same dtype, the mask drawn as bias_dropout_add's.
+// out[r, c] = round(act(pre) * keep[r, c] * scale) in the same dtype, the mask drawn as bias_dropout_add's.
 // act: 0 GELU (erf), 1 GELU (tanh approximation), 2 ReLU, 3 tanh. Alignment as bias_dropout_add's.
 const char* bias_act_dropout(void* y, const float* bias, const DropoutDraw& drop, void* out, DType dt, int act,
                              int64_t rows, int64_t C, cudaStream_t stream);

@@ -105,7 +105,7 @@ __global__ void bias_dropout_add_kernel(const T* __restrict__ y, const float* __
                                         const float* __restrict__ residual, float* __restrict__ out, int64_t packs,
                                         int C) {
     const int packs_per_row = C / 8;
-    const float scale = drop.keep ? 1.f / drop.keep_prob : 1.f;
+    const float scale = drop.keep ? drop.scale : 1.f;
     uint64_t seed = 0, offset = 0;
     if (drop.keep) philox_unpack(drop.rng, seed, offset);
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < packs;
@@ -176,7 +176,7 @@ template <int A> __device__ __forceinline__ float act_value(float x) {
         const float u = 0.79788456080286536f * (x + 0.044715f * x * x * x);
         return 0.5f * x * (1.f + tanhf(u));
     }
-    if constexpr (A == 2) return x > 0.f ? x : 0.f;
+    if constexpr (A == 2) return x > 0.f || isnan(x) ? x : 0.f;  // a NaN passes, as through ATen's relu
     return tanhf(x);
 }
 template <int A> __device__ __forceinline__ float act_grad(float x) {
@@ -199,7 +199,7 @@ template <typename T, int A>
 __global__ void bias_act_dropout_kernel(T* __restrict__ y, const float* __restrict__ bias, DropoutDraw drop,
                                         T* __restrict__ out, int64_t packs, int C) {
     const int packs_per_row = C / 8;
-    const float scale = drop.keep ? 1.f / drop.keep_prob : 1.f;
+    const float scale = drop.keep ? drop.scale : 1.f;
     uint64_t seed = 0, offset = 0;
     if (drop.keep) philox_unpack(drop.rng, seed, offset);
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < packs;
