@@ -834,6 +834,54 @@ CheckResult linear_fused_vs_aten(const torch::Device& device, torch::ScalarType 
     return r;
 }
 
+namespace {
+
+// A linear layer on `device` with an input (every other one already in the low precision on CUDA, as after a fused
+// LayerNorm) and an fp32 upstream gradient, for the epilogue checks.
+struct EpilogueCase {
+    torch::nn::Linear layer{nullptr};
+    torch::Tensor x0, g;
+};
+
+std::vector<EpilogueCase> epilogue_cases(at::Generator& gen, const torch::Device& device, torch::ScalarType dtype,
+                                         const std::vector<std::array<int64_t, 4>>& shapes) {  // batch, length, in, out
+    const auto f32 = torch::TensorOptions().dtype(torch::kFloat);
+    std::vector<EpilogueCase> cases;
+    for (const auto& [B, L, K, C] : shapes) {
+        EpilogueCase c;
+        c.layer = torch::nn::Linear(torch::nn::LinearOptions(K, C));
+        c.layer->to(device);
+        c.x0 = at::randn({B, L, K}, gen, f32).to(device);
+        if (cases.size() % 2 && device.is_cuda()) c.x0 = c.x0.to(dtype);
+        c.g = at::randn({B, L, C}, gen, f32).to(device);
+        cases.push_back(std::move(c));
+    }
+    return cases;
+}
+
+// The verdict of an epilogue check: the worst error, then the kept fraction of the drawn masks (1 - p within
+// 0.005), then whether the fused kernel ran everywhere on CUDA.
+CheckResult epilogue_verdict(const std::string& what, const torch::Device& device, double worst,
+                             const std::string& worst_case, double kept, double drawn, double p, bool fused_everywhere,
+                             const std::string& detail) {
+    if (!(worst <= 1e-2))
+        return result(what, device, worst, 1e-2, "rel L2", "values or gradients differ (worst: " + worst_case + ")");
+    const double frac = kept / drawn;
+    std::ostringstream d;
+    d << "kept " << frac << " of the elements with p = " << p;
+    if (!(std::abs(frac - (1.0 - p)) <= 0.005))
+        return result(what, device, std::abs(frac - (1.0 - p)), 0.005, "kept fraction off 1 - p", d.str());
+    auto res = result(what, device, worst, 1e-2, "rel L2");
+    res.detail = detail + "; " + d.str() + "; worst: " + worst_case;
+    if (!fused_everywhere) {
+        res.passed = false;
+        res.detail = "the fused kernel was not used for every shape";
+    }
+    return res;
+}
+
+}  // namespace
+
 CheckResult linear_dropout_add_vs_aten(const torch::Device& device, torch::ScalarType dtype) {
     auto gen = at::detail::createCPUGenerator(71);
     const auto f32 = torch::TensorOptions().dtype(torch::kFloat);
@@ -842,19 +890,12 @@ CheckResult linear_dropout_add_vs_aten(const torch::Device& device, torch::Scala
     const std::string what = "linear + dropout + residual vs ATen (" + dname + ")";
     const double p = 0.25;
     double worst = 0;
+    std::string worst_case;
     bool fused_everywhere = true;
     double kept = 0, drawn = 0;
-    const std::vector<std::array<int64_t, 4>> shapes{// batch, length, in, out
-                                                     {4, 250, 64, 64}, {2, 150, 128, 64}, {1, 5, 16, 8},
-                                                     {2, 1025, 256, 768}};
-    int index = 0;
-    for (const auto& [B, L, K, C] : shapes) {
-        torch::nn::Linear layer(torch::nn::LinearOptions(K, C));
-        layer->to(device);
-        auto x0 = at::randn({B, L, K}, gen, f32).to(device);
-        if (index++ % 2 && device.is_cuda()) x0 = x0.to(dtype);  // inputs already in the low precision
-        const auto r0 = at::randn({B, L, C}, gen, f32).to(device);
-        const auto g = at::randn({B, L, C}, gen, f32).to(device);
+    for (auto& [layer, x0, g] : epilogue_cases(gen, device, dtype, {{4, 250, 64, 64}, {2, 150, 128, 64}, {1, 5, 16, 8},
+                                                                    {2, 1025, 256, 768}})) {
+        const auto r0 = at::randn(g.sizes(), gen, f32).to(device);
         for (const double pp : {0.0, p}) {
             // With dropout the residual is small (about 1e-3 against products of about 0.5), so out - residual is
             // exactly zero where an element was dropped and far from zero where it was kept; the residual stays
@@ -897,17 +938,16 @@ CheckResult linear_dropout_add_vs_aten(const torch::Device& device, torch::Scala
             layer->zero_grad();
             if (dx.scalar_type() != dxr.scalar_type())
                 return result(what, device, INFINITY, 1e-2, "rel L2", "the input gradient's dtype differs");
-            worst = std::max({worst, rel_l2(out.detach(), outr.detach()),
-                              rel_l2(dx.to(torch::kFloat), dxr.to(torch::kFloat)), rel_l2(dw, dwr), rel_l2(db, dbr)});
+            const double e = std::max({rel_l2(out.detach(), outr.detach()),
+                                       rel_l2(dx.to(torch::kFloat), dxr.to(torch::kFloat)), rel_l2(dw, dwr),
+                                       rel_l2(db, dbr)});
+            if (e >= worst) {
+                worst = e;
+                std::ostringstream c;
+                c << "p = " << pp << ", " << layer->weight.size(1) << " → " << layer->weight.size(0);
+                worst_case = c.str();
+            }
         }
-    }
-    if (!(worst <= 1e-2)) return result(what, device, worst, 1e-2, "rel L2", "values or gradients differ");
-    // The drawn mask keeps 1 - p of the elements (about 1.7 million draws: the standard error is 0.0003).
-    const double frac = kept / drawn;
-    if (!(std::abs(frac - (1.0 - p)) <= 0.005)) {
-        std::ostringstream d;
-        d << "kept " << frac << " of the elements with p = " << p;
-        return result(what, device, std::abs(frac - (1.0 - p)), 0.005, "kept fraction off 1 - p", d.str());
     }
     // The generator's state decides the mask (a checkpointed layer's recompute relies on it); a new draw differs.
     {
@@ -931,20 +971,14 @@ CheckResult linear_dropout_add_vs_aten(const torch::Device& device, torch::Scala
             return result(what, device, INFINITY, 1e-2, "rel L2",
                           "the mask does not follow the generator's state (same state, same mask; next draw, new mask)");
     }
-    auto res = result(what, device, worst, 1e-2, "rel L2");
-    std::ostringstream d;
-    d << "p = 0 and p = " << p << " (kept " << frac << "), outputs and the input, weight, bias and residual gradients";
-    res.detail = d.str();
-    if (!fused_everywhere) {
-        res.passed = false;
-        res.detail = "the fused kernel was not used for every shape";
-    }
-    return res;
+    // The drawn masks keep 1 - p of the elements (about 1.7 million draws: the standard error is 0.0003).
+    return epilogue_verdict(what, device, worst, worst_case, kept, drawn, p, fused_everywhere,
+                            "p = 0 and 0.25, outputs and the input, weight, bias and residual gradients; the mask "
+                            "follows the generator's state");
 }
 
 CheckResult linear_activation_dropout_vs_aten(const torch::Device& device, torch::ScalarType dtype) {
     auto gen = at::detail::createCPUGenerator(73);
-    const auto f32 = torch::TensorOptions().dtype(torch::kFloat);
     const std::string dname = !device.is_cuda() ? "fp32" : dtype == torch::kBFloat16 ? "bf16" : "fp16";
     const std::string what = "linear + activation + dropout vs ATen (" + dname + ")";
     const double p = 0.25;
@@ -952,16 +986,9 @@ CheckResult linear_activation_dropout_vs_aten(const torch::Device& device, torch
     std::string worst_case;
     bool fused_everywhere = true;
     double kept = 0, drawn = 0;
-    const std::vector<std::array<int64_t, 4>> shapes{// batch, length, in, out
-                                                     {4, 250, 64, 128}, {2, 150, 128, 64}, {1, 5, 16, 8},
-                                                     {2, 1025, 256, 1024}};
-    int index = 0;
-    for (const auto& [B, L, K, C] : shapes) {
-        torch::nn::Linear layer(torch::nn::LinearOptions(K, C));
-        layer->to(device);
-        auto x0 = at::randn({B, L, K}, gen, f32).to(device);
-        if (index++ % 2 && device.is_cuda()) x0 = x0.to(dtype);  // inputs already in the low precision
-        const auto g0 = at::randn({B, L, C}, gen, f32).to(device);
+    for (auto& [layer, x0, g0] : epilogue_cases(gen, device, dtype, {{4, 250, 64, 128}, {2, 150, 128, 64}, {1, 5, 16, 8},
+                                                                     {2, 1025, 256, 1024}})) {
+        const int64_t K = layer->weight.size(1), C = layer->weight.size(0);
         for (const std::string act : {"gelu", "gelu_new", "relu", "tanh"}) {
             // Dropout with the GELUs, whose outputs here are never exactly zero, so the zeros are the dropped.
             for (const double pp : {0.0, p}) {
@@ -999,7 +1026,7 @@ CheckResult linear_activation_dropout_vs_aten(const torch::Device& device, torch
                 const double e = std::max({rel_l2(out.detach().to(torch::kFloat), outr.detach()),
                                            rel_l2(dx.to(torch::kFloat), dxr.to(torch::kFloat)), rel_l2(dw, dwr),
                                            rel_l2(db, dbr)});
-                if (e > worst) {
+                if (e >= worst) {
                     worst = e;
                     std::ostringstream c;
                     c << act << ", p = " << pp << ", " << K << " → " << C;
@@ -1008,24 +1035,9 @@ CheckResult linear_activation_dropout_vs_aten(const torch::Device& device, torch
             }
         }
     }
-    if (!(worst <= 1e-2))
-        return result(what, device, worst, 1e-2, "rel L2", "values or gradients differ (worst: " + worst_case + ")");
-    const double frac = kept / drawn;
-    if (!(std::abs(frac - (1.0 - p)) <= 0.005)) {
-        std::ostringstream d;
-        d << "kept " << frac << " of the elements with p = " << p;
-        return result(what, device, std::abs(frac - (1.0 - p)), 0.005, "kept fraction off 1 - p", d.str());
-    }
-    auto res = result(what, device, worst, 1e-2, "rel L2");
-    std::ostringstream d;
-    d << "gelu, gelu_new, relu, tanh without dropout, the GELUs with p = " << p << " (kept " << frac
-      << "); outputs and the input, weight and bias gradients; worst: " << worst_case;
-    res.detail = d.str();
-    if (!fused_everywhere) {
-        res.passed = false;
-        res.detail = "the fused kernel was not used for every shape";
-    }
-    return res;
+    return epilogue_verdict(what, device, worst, worst_case, kept, drawn, p, fused_everywhere,
+                            "gelu, gelu_new, relu, tanh without dropout, the GELUs with p = 0.25; outputs and the "
+                            "input, weight and bias gradients");
 }
 
 CheckResult trace_winners(const torch::Device& device) {

@@ -102,6 +102,34 @@ torch::Tensor weight_gradient(const torch::Tensor& dy2, const torch::Tensor& x2)
 #endif
 }
 
+// A linear layer's bias gradient from one column pass over its output gradient: `pass(part, stream)` writes the
+// `blocks` per-block partial rows (run only when there are rows), summed here.
+template <typename Pass>
+torch::Tensor bias_gradient(int64_t rows, int64_t C, int blocks, const torch::Device& device, const char* what,
+                            Pass pass) {
+    const auto opts = torch::TensorOptions().dtype(torch::kFloat).device(device);
+    auto part = torch::empty({blocks, C}, opts);
+    auto db = torch::empty({C}, opts);
+    const auto stream = c10::cuda::getCurrentCUDAStream().stream();
+    if (rows > 0) check_launch(pass(part.data_ptr<float>(), stream), what);
+    else part.zero_();
+    check_launch(cuda_kernels::sum_partials(part.data_ptr<float>(), 1, blocks, C, db.data_ptr<float>(), stream),
+                 "bias gradient sum");
+    return db;
+}
+
+// The products of the backward from the low-precision output gradient dy2 [rows, C]: the input gradient in the
+// input's dtype, shaped as the output gradient `grad_sizes` with the input width, and the weight gradient in fp32.
+std::pair<torch::Tensor, torch::Tensor> product_gradients(const torch::Tensor& dy2, const torch::Tensor& w,
+                                                          const torch::Tensor& x2, at::IntArrayRef grad_sizes,
+                                                          torch::ScalarType x_dtype) {
+    auto in_sizes = grad_sizes.vec();
+    in_sizes.back() = w.size(1);
+    auto dx = at::mm(dy2, w).view(in_sizes);
+    if (dx.scalar_type() != x_dtype) dx = dx.to(x_dtype);
+    return {dx, weight_gradient(dy2, x2)};
+}
+
 class FusedLinear : public torch::autograd::Function<FusedLinear> {
 public:
     // `low_weight`: the weight already in the low precision (made with other weights by one kernel), or `weight`
@@ -138,31 +166,15 @@ public:
         auto dy = grads[0];
         if (!dy.defined()) return {torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
         const int64_t C = w.size(0);
-        const auto in_sizes = [&] {
-            auto s = dy.sizes().vec();
-            s.back() = w.size(1);
-            return s;
-        }();
         auto dy2 = dy.to(lp).contiguous().view({-1, C});
         // The column sums read 16 bytes at a time: a gradient that is a view at an odd offset is copied first.
         if (reinterpret_cast<std::uintptr_t>(dy2.data_ptr()) % 16 != 0) dy2 = dy2.clone();
-        auto dx = at::mm(dy2, w).view(in_sizes);
-        if (dx.scalar_type() != x_dtype) dx = dx.to(x_dtype);
-        auto dw = weight_gradient(dy2, x2);
+        auto [dx, dw] = product_gradients(dy2, w, x2, dy.sizes(), x_dtype);
         const int64_t rows = dy2.size(0);
         const int blocks = cuda_kernels::column_sum_blocks(rows, C);
-        auto part = torch::empty({blocks, C}, dy2.options().dtype(torch::kFloat));
-        auto db = torch::empty({C}, part.options());
-        const auto stream = c10::cuda::getCurrentCUDAStream().stream();
-        if (rows > 0) {
-            check_launch(cuda_kernels::column_sums(dy2.data_ptr(), low_dtype(lp), part.data_ptr<float>(), blocks,
-                                                   rows, C, stream),
-                         "bias gradient");
-        } else {
-            part.zero_();
-        }
-        check_launch(cuda_kernels::sum_partials(part.data_ptr<float>(), 1, blocks, C, db.data_ptr<float>(), stream),
-                     "bias gradient sum");
+        auto db = bias_gradient(rows, C, blocks, dy2.device(), "bias gradient", [&](float* part, cudaStream_t stream) {
+            return cuda_kernels::column_sums(dy2.data_ptr(), low_dtype(lp), part, blocks, rows, C, stream);
+        });
         return {dx, dw, db, torch::Tensor(), torch::Tensor()};
     }
 };
@@ -215,25 +227,13 @@ public:
         if (reinterpret_cast<std::uintptr_t>(g2.data_ptr()) % 16 != 0) g2 = g2.clone();
         auto dy2 = torch::empty({rows, C}, g2.options().dtype(w.scalar_type()));
         const int blocks = cuda_kernels::dropout_grad_blocks(rows, C);
-        auto part = torch::empty({blocks, C}, g2.options());
-        auto db = torch::empty({C}, g2.options());
-        const auto stream = c10::cuda::getCurrentCUDAStream().stream();
-        if (rows > 0) {
-            check_launch(cuda_kernels::dropout_grad_cast_sums(g2.data_ptr<float>(),
-                                                              keep.defined() ? keep.data_ptr<uint8_t>() : nullptr,
-                                                              scale, dy2.data_ptr(), low_dtype(w.scalar_type()),
-                                                              part.data_ptr<float>(), blocks, rows, C, stream),
-                         "dropout gradient");
-        } else {
-            part.zero_();
-        }
-        check_launch(cuda_kernels::sum_partials(part.data_ptr<float>(), 1, blocks, C, db.data_ptr<float>(), stream),
-                     "bias gradient sum");
-        auto in_sizes = g.sizes().vec();
-        in_sizes.back() = w.size(1);
-        auto dx = at::mm(dy2, w).view(in_sizes);
-        if (dx.scalar_type() != x_dtype) dx = dx.to(x_dtype);
-        auto dw = weight_gradient(dy2, x2);
+        auto db = bias_gradient(rows, C, blocks, g2.device(), "dropout gradient", [&](float* part, cudaStream_t stream) {
+            return cuda_kernels::dropout_grad_cast_sums(g2.data_ptr<float>(),
+                                                        keep.defined() ? keep.data_ptr<uint8_t>() : nullptr, scale,
+                                                        dy2.data_ptr(), low_dtype(w.scalar_type()), part, blocks, rows,
+                                                        C, stream);
+        });
+        auto [dx, dw] = product_gradients(dy2, w, x2, g.sizes(), x_dtype);
         return {dx, dw, db, g, torch::Tensor(), torch::Tensor(), torch::Tensor()};
     }
 };
@@ -287,25 +287,13 @@ public:
         if (reinterpret_cast<std::uintptr_t>(g2.data_ptr()) % 16 != 0) g2 = g2.clone();
         auto dy2 = torch::empty_like(g2);
         const int blocks = cuda_kernels::dropout_grad_blocks(rows, C);
-        auto part = torch::empty({blocks, C}, g2.options().dtype(torch::kFloat));
-        auto db = torch::empty({C}, part.options());
-        const auto stream = c10::cuda::getCurrentCUDAStream().stream();
-        if (rows > 0) {
-            check_launch(cuda_kernels::act_dropout_grad_cast_sums(
-                             g2.data_ptr(), pre.data_ptr(), keep.defined() ? keep.data_ptr<uint8_t>() : nullptr, scale,
-                             dy2.data_ptr(), low_dtype(w.scalar_type()), act, part.data_ptr<float>(), blocks, rows, C,
-                             stream),
-                         "activation gradient");
-        } else {
-            part.zero_();
-        }
-        check_launch(cuda_kernels::sum_partials(part.data_ptr<float>(), 1, blocks, C, db.data_ptr<float>(), stream),
-                     "bias gradient sum");
-        auto in_sizes = grads[0].sizes().vec();
-        in_sizes.back() = w.size(1);
-        auto dx = at::mm(dy2, w).view(in_sizes);
-        if (dx.scalar_type() != x_dtype) dx = dx.to(x_dtype);
-        auto dw = weight_gradient(dy2, x2);
+        auto db = bias_gradient(rows, C, blocks, g2.device(), "activation gradient", [&](float* part, cudaStream_t stream) {
+            return cuda_kernels::act_dropout_grad_cast_sums(g2.data_ptr(), pre.data_ptr(),
+                                                            keep.defined() ? keep.data_ptr<uint8_t>() : nullptr, scale,
+                                                            dy2.data_ptr(), low_dtype(w.scalar_type()), act, part,
+                                                            blocks, rows, C, stream);
+        });
+        auto [dx, dw] = product_gradients(dy2, w, x2, grads[0].sizes(), x_dtype);
         return {dx, dw, db, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
     }
 };

@@ -121,6 +121,9 @@ table2_runs() {
   done
 }
 
+# selftest_epilogues: the self-test (selftest_cuda default) and its fused linear and epilogue lines.
+selftest_epilogues() { selftest_cuda default; grep -E "epilogue|dropout|fused linear" "${out:?}/selftest-default.log"; }
+
 # epilogues_ab N: the Table 2 row with the linear layers' epilogue kernels off (PONET_LINEAR_EPILOGUES=0) and then
 # on, into $out/table2-off-N.json and $out/table2-on-N.json.
 epilogues_ab() {

@@ -7,8 +7,7 @@
 source tests/gpu/lib.sh
 out=${1:-$OUT}
 gpu_round_start "$out"
-selftest_cuda default
-grep -E "epilogue|dropout|fused linear" "$out/selftest-default.log"
+selftest_epilogues
 epilogues_ab 1
 NCU_CACHE=none ncu_step ponet512 512 ponet
 NCU_CACHE=none ncu_step fnet512 512 fnet

@@ -39,10 +39,12 @@ __global__ void bias_add_kernel(T* __restrict__ y, const float* __restrict__ bia
     }
 }
 
-// Each thread owns 8 columns (one 16-byte pack) and walks rows; threads of a block that own the same columns are
-// summed through shared memory at the end. blockDim = 256.
-template <typename T>
-__global__ void column_sum_kernel(const T* __restrict__ x, float* __restrict__ part, int64_t rows, int C) {
+// Each thread owns 8 columns (one 16-byte pack) and walks rows; op(i, v) gives the 8 values of pack i (row r's p-th,
+// i = r * C / 8 + p) to sum, and may store what it computed on the way (its inputs read through the read-only cache,
+// __ldg, since the op's pointers carry no __restrict__). The threads of a block that own the same
+// columns are summed through shared memory at the end: one partial row per block. blockDim = 256.
+template <typename Op>
+__global__ void column_pass_kernel(Op op, float* __restrict__ part, int64_t rows, int C) {
     const int packs_per_row = C / 8;
     const int rows_per_pass = blockDim.x / packs_per_row;  // >= 1 (C <= 2048)
     const int p = threadIdx.x % packs_per_row, lane_row = threadIdx.x / packs_per_row;
@@ -50,10 +52,10 @@ __global__ void column_sum_kernel(const T* __restrict__ x, float* __restrict__ p
     if (lane_row < rows_per_pass) {
         for (int64_t r = static_cast<int64_t>(blockIdx.x) * rows_per_pass + lane_row; r < rows;
              r += static_cast<int64_t>(gridDim.x) * rows_per_pass) {
-            const uint4 v = reinterpret_cast<const uint4*>(x + r * C)[p];
-            const T* e = reinterpret_cast<const T*>(&v);
+            float v[8];
+            op(r * packs_per_row + p, v);
 #pragma unroll
-            for (int j = 0; j < 8; ++j) acc[j] += to_f(e[j]);
+            for (int j = 0; j < 8; ++j) acc[j] += v[j];
         }
     }
     extern __shared__ float smem[];  // [blockDim.x][8]
@@ -68,8 +70,20 @@ __global__ void column_sum_kernel(const T* __restrict__ x, float* __restrict__ p
     }
 }
 
+// The column sums of x.
+template <typename T>
+struct SumPacks {
+    const T* x;
+    __device__ __forceinline__ void operator()(int64_t i, float v[8]) const {
+        const uint4 u = __ldg(reinterpret_cast<const uint4*>(x) + i);
+        const T* e = reinterpret_cast<const T*>(&u);
+#pragma unroll
+        for (int j = 0; j < 8; ++j) v[j] = to_f(e[j]);
+    }
+};
+
 __device__ __forceinline__ void load_keep8(const uint8_t* __restrict__ keep, int64_t pack, float k[8]) {
-    const uint2 kv = reinterpret_cast<const uint2*>(keep)[pack];
+    const uint2 kv = __ldg(reinterpret_cast<const uint2*>(keep) + pack);
     const uint8_t* kb = reinterpret_cast<const uint8_t*>(&kv);
 #pragma unroll
     for (int j = 0; j < 8; ++j) k[j] = kb[j] ? 1.f : 0.f;
@@ -99,75 +113,76 @@ __device__ __forceinline__ void draw_keep8(uint64_t seed, uint64_t offset, int64
     reinterpret_cast<uint2*>(keep)[pack] = kv;
 }
 
+// What an elementwise epilogue thread needs of its draw: the scale, and the Philox seed and offset (a mask only).
+struct MaskStream {
+    float scale = 1.f;
+    uint64_t seed = 0, offset = 0;
+};
+__device__ __forceinline__ MaskStream mask_stream(const DropoutDraw& drop) {
+    MaskStream m;
+    if (drop.keep) {
+        m.scale = drop.scale;
+        philox_unpack(drop.rng, m.seed, m.offset);
+    }
+    return m;
+}
+
+// The 8 fp32 bias values of columns c0 .. c0 + 7.
+__device__ __forceinline__ void load_bias8(const float* __restrict__ bias, int c0, float be[8]) {
+    const float4 b0 = *reinterpret_cast<const float4*>(bias + c0), b1 = *reinterpret_cast<const float4*>(bias + c0 + 4);
+    be[0] = b0.x, be[1] = b0.y, be[2] = b0.z, be[3] = b0.w, be[4] = b1.x, be[5] = b1.y, be[6] = b1.z, be[7] = b1.w;
+}
+
 // A dropped element is multiplied by 0, as ATen's dropout does, so an inf or NaN in the product still shows.
 template <typename T>
 __global__ void bias_dropout_add_kernel(const T* __restrict__ y, const float* __restrict__ bias, DropoutDraw drop,
                                         const float* __restrict__ residual, float* __restrict__ out, int64_t packs,
                                         int C) {
     const int packs_per_row = C / 8;
-    const float scale = drop.keep ? drop.scale : 1.f;
-    uint64_t seed = 0, offset = 0;
-    if (drop.keep) philox_unpack(drop.rng, seed, offset);
+    const MaskStream m = mask_stream(drop);
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < packs;
          i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-        const int c0 = static_cast<int>(i % packs_per_row) * 8;
         const uint4 v = reinterpret_cast<const uint4*>(y)[i];
         const T* e = reinterpret_cast<const T*>(&v);
-        const float4 b0 = *reinterpret_cast<const float4*>(bias + c0), b1 = *reinterpret_cast<const float4*>(bias + c0 + 4);
+        float be[8];
+        load_bias8(bias, static_cast<int>(i % packs_per_row) * 8, be);
         const float4 r0 = reinterpret_cast<const float4*>(residual)[2 * i];
         const float4 r1 = reinterpret_cast<const float4*>(residual)[2 * i + 1];
         float k[8] = {1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 1.f};
-        if (drop.keep) draw_keep8(seed, offset, i, drop.keep_prob, drop.keep, k);
-        const float be[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
+        if (drop.keep) draw_keep8(m.seed, m.offset, i, drop.keep_prob, drop.keep, k);
         const float re[8] = {r0.x, r0.y, r0.z, r0.w, r1.x, r1.y, r1.z, r1.w};
         float o[8];
 #pragma unroll
-        for (int j = 0; j < 8; ++j) o[j] = re[j] + k[j] * scale * (to_f(e[j]) + be[j]);
+        for (int j = 0; j < 8; ++j) o[j] = re[j] + k[j] * m.scale * (to_f(e[j]) + be[j]);
         reinterpret_cast<float4*>(out)[2 * i] = make_float4(o[0], o[1], o[2], o[3]);
         reinterpret_cast<float4*>(out)[2 * i + 1] = make_float4(o[4], o[5], o[6], o[7]);
     }
 }
 
-// As column_sum_kernel, but reading the fp32 gradient, applying the dropout mask and writing the rounded values it
-// sums. blockDim = 256.
+// The dropout backward before a linear layer's products: dy = round(g * keep * scale) from the fp32 gradient g,
+// stored, and its rounded values summed (the bias gradient).
 template <typename T>
-__global__ void dropout_grad_cast_sums_kernel(const float* __restrict__ g, const uint8_t* __restrict__ keep,
-                                              float scale, T* __restrict__ dy, float* __restrict__ part, int64_t rows,
-                                              int C) {
-    const int packs_per_row = C / 8;
-    const int rows_per_pass = blockDim.x / packs_per_row;  // >= 1 (C <= 2048)
-    const int p = threadIdx.x % packs_per_row, lane_row = threadIdx.x / packs_per_row;
-    float acc[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
-    if (lane_row < rows_per_pass) {
-        for (int64_t r = static_cast<int64_t>(blockIdx.x) * rows_per_pass + lane_row; r < rows;
-             r += static_cast<int64_t>(gridDim.x) * rows_per_pass) {
-            const int64_t i = r * packs_per_row + p;
-            const float4 g0 = reinterpret_cast<const float4*>(g)[2 * i];
-            const float4 g1 = reinterpret_cast<const float4*>(g)[2 * i + 1];
-            float k[8] = {1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 1.f};
-            if (keep) load_keep8(keep, i, k);
-            const float ge[8] = {g0.x, g0.y, g0.z, g0.w, g1.x, g1.y, g1.z, g1.w};
-            uint4 v;
-            T* e = reinterpret_cast<T*>(&v);
+struct DropoutGradPacks {
+    const float* g;
+    const uint8_t* keep;
+    float scale;
+    T* dy;
+    __device__ __forceinline__ void operator()(int64_t i, float v[8]) const {
+        const float4 g0 = __ldg(reinterpret_cast<const float4*>(g) + 2 * i);
+        const float4 g1 = __ldg(reinterpret_cast<const float4*>(g) + 2 * i + 1);
+        float k[8] = {1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 1.f};
+        if (keep) load_keep8(keep, i, k);
+        const float ge[8] = {g0.x, g0.y, g0.z, g0.w, g1.x, g1.y, g1.z, g1.w};
+        uint4 u;
+        T* e = reinterpret_cast<T*>(&u);
 #pragma unroll
-            for (int j = 0; j < 8; ++j) {
-                e[j] = from_f<T>(ge[j] * k[j] * scale);
-                acc[j] += to_f(e[j]);
-            }
-            reinterpret_cast<uint4*>(dy)[i] = v;
+        for (int j = 0; j < 8; ++j) {
+            e[j] = from_f<T>(ge[j] * k[j] * scale);
+            v[j] = to_f(e[j]);
         }
+        reinterpret_cast<uint4*>(dy)[i] = u;
     }
-    extern __shared__ float smem[];  // [blockDim.x][8]
-#pragma unroll
-    for (int j = 0; j < 8; ++j) smem[threadIdx.x * 8 + j] = lane_row < rows_per_pass ? acc[j] : 0.f;
-    __syncthreads();
-    for (int c = threadIdx.x; c < C; c += blockDim.x) {
-        const int pc = c / 8, j = c % 8;
-        float s = 0.f;
-        for (int lr = 0; lr < rows_per_pass; ++lr) s += smem[(lr * packs_per_row + pc) * 8 + j];
-        part[static_cast<int64_t>(blockIdx.x) * C + c] = s;
-    }
-}
+};
 
 // The MLP activations and their derivatives in fp32 (as ATen's kernels compute them).
 template <int A> __device__ __forceinline__ float act_value(float x) {
@@ -199,69 +214,51 @@ template <typename T, int A>
 __global__ void bias_act_dropout_kernel(T* __restrict__ y, const float* __restrict__ bias, DropoutDraw drop,
                                         T* __restrict__ out, int64_t packs, int C) {
     const int packs_per_row = C / 8;
-    const float scale = drop.keep ? drop.scale : 1.f;
-    uint64_t seed = 0, offset = 0;
-    if (drop.keep) philox_unpack(drop.rng, seed, offset);
+    const MaskStream m = mask_stream(drop);
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < packs;
          i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-        const int c0 = static_cast<int>(i % packs_per_row) * 8;
         uint4 v = reinterpret_cast<const uint4*>(y)[i];
         T* e = reinterpret_cast<T*>(&v);
-        const float4 b0 = *reinterpret_cast<const float4*>(bias + c0), b1 = *reinterpret_cast<const float4*>(bias + c0 + 4);
-        const float be[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
+        float be[8];
+        load_bias8(bias, static_cast<int>(i % packs_per_row) * 8, be);
         float k[8] = {1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 1.f};
-        if (drop.keep) draw_keep8(seed, offset, i, drop.keep_prob, drop.keep, k);
+        if (drop.keep) draw_keep8(m.seed, m.offset, i, drop.keep_prob, drop.keep, k);
         uint4 o;
         T* oe = reinterpret_cast<T*>(&o);
 #pragma unroll
         for (int j = 0; j < 8; ++j) {
             e[j] = from_f<T>(to_f(e[j]) + be[j]);
-            oe[j] = from_f<T>(act_value<A>(to_f(e[j])) * k[j] * scale);
+            oe[j] = from_f<T>(act_value<A>(to_f(e[j])) * k[j] * m.scale);
         }
         reinterpret_cast<uint4*>(y)[i] = v;
         reinterpret_cast<uint4*>(out)[i] = o;
     }
 }
 
-// As dropout_grad_cast_sums_kernel, with the activation's derivative at the saved pre-activation.
+// As DropoutGradPacks, with the activation's derivative at the saved pre-activation and g in the low precision.
 template <typename T, int A>
-__global__ void act_dropout_grad_cast_sums_kernel(const T* __restrict__ g, const T* __restrict__ pre,
-                                                  const uint8_t* __restrict__ keep, float scale, T* __restrict__ dy,
-                                                  float* __restrict__ part, int64_t rows, int C) {
-    const int packs_per_row = C / 8;
-    const int rows_per_pass = blockDim.x / packs_per_row;  // >= 1 (C <= 2048)
-    const int p = threadIdx.x % packs_per_row, lane_row = threadIdx.x / packs_per_row;
-    float acc[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
-    if (lane_row < rows_per_pass) {
-        for (int64_t r = static_cast<int64_t>(blockIdx.x) * rows_per_pass + lane_row; r < rows;
-             r += static_cast<int64_t>(gridDim.x) * rows_per_pass) {
-            const int64_t i = r * packs_per_row + p;
-            const uint4 gv = reinterpret_cast<const uint4*>(g)[i], pv = reinterpret_cast<const uint4*>(pre)[i];
-            const T* ge = reinterpret_cast<const T*>(&gv);
-            const T* pe = reinterpret_cast<const T*>(&pv);
-            float k[8] = {1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 1.f};
-            if (keep) load_keep8(keep, i, k);
-            uint4 v;
-            T* e = reinterpret_cast<T*>(&v);
+struct ActDropoutGradPacks {
+    const T* g;
+    const T* pre;
+    const uint8_t* keep;
+    float scale;
+    T* dy;
+    __device__ __forceinline__ void operator()(int64_t i, float v[8]) const {
+        const uint4 gv = __ldg(reinterpret_cast<const uint4*>(g) + i), pv = __ldg(reinterpret_cast<const uint4*>(pre) + i);
+        const T* ge = reinterpret_cast<const T*>(&gv);
+        const T* pe = reinterpret_cast<const T*>(&pv);
+        float k[8] = {1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 1.f};
+        if (keep) load_keep8(keep, i, k);
+        uint4 u;
+        T* e = reinterpret_cast<T*>(&u);
 #pragma unroll
-            for (int j = 0; j < 8; ++j) {
-                e[j] = from_f<T>(to_f(ge[j]) * k[j] * scale * act_grad<A>(to_f(pe[j])));
-                acc[j] += to_f(e[j]);
-            }
-            reinterpret_cast<uint4*>(dy)[i] = v;
+        for (int j = 0; j < 8; ++j) {
+            e[j] = from_f<T>(to_f(ge[j]) * k[j] * scale * act_grad<A>(to_f(pe[j])));
+            v[j] = to_f(e[j]);
         }
+        reinterpret_cast<uint4*>(dy)[i] = u;
     }
-    extern __shared__ float smem[];  // [blockDim.x][8]
-#pragma unroll
-    for (int j = 0; j < 8; ++j) smem[threadIdx.x * 8 + j] = lane_row < rows_per_pass ? acc[j] : 0.f;
-    __syncthreads();
-    for (int c = threadIdx.x; c < C; c += blockDim.x) {
-        const int pc = c / 8, j = c % 8;
-        float s = 0.f;
-        for (int lr = 0; lr < rows_per_pass; ++lr) s += smem[(lr * packs_per_row + pc) * 8 + j];
-        part[static_cast<int64_t>(blockIdx.x) * C + c] = s;
-    }
-}
+};
 
 constexpr int kSumGroups = 32;  // a 1,024-thread block: 32 warps split the rows
 
@@ -312,107 +309,47 @@ const char* last_error() {
     return e == cudaSuccess ? nullptr : cudaGetErrorString(e);
 }
 
-}  // namespace
-
-const char* bias_add_inplace(void* y, const float* bias, DType dt, int64_t rows, int64_t C, cudaStream_t stream) {
-    if (C < 8 || C % 8 != 0 || C > (1 << 20)) return "bias add kernel: width must be a positive multiple of 8";
-    const int64_t packs = rows * (C / 8);
-    if (packs == 0) return nullptr;
-    const int threads = 256;
-    const int64_t need = (packs + threads - 1) / threads;
-    const int blocks = static_cast<int>(need < sm_count() * 32LL ? need : sm_count() * 32LL);
-    const int c = static_cast<int>(C);
-    switch (dt) {
-        case DType::BF16:
-            bias_add_kernel<<<blocks, threads, 0, stream>>>(static_cast<__nv_bfloat16*>(y), bias, packs, c);
-            return last_error();
-        case DType::F16:
-            bias_add_kernel<<<blocks, threads, 0, stream>>>(static_cast<__half*>(y), bias, packs, c);
-            return last_error();
-        case DType::F32: break;
-    }
-    return "bias add kernel: bf16 or fp16 only";
+// Blocks of 256 threads for an elementwise pass over `packs` 8-element groups (grid-strided beyond 32 per SM).
+int elementwise_blocks(int64_t packs) {
+    const int64_t need = (packs + 255) / 256;
+    return static_cast<int>(need < sm_count() * 32LL ? need : sm_count() * 32LL);
 }
 
-int column_sum_blocks(int64_t rows, int64_t C) {
+// Blocks of a column pass: about `rows_per_thread` rows for each thread, at most `per_sm` blocks per multiprocessor.
+int column_pass_blocks(int64_t rows, int64_t C, int64_t rows_per_thread, int64_t per_sm) {
     const int64_t rows_per_pass = C >= 8 ? (256 / (C / 8 > 0 ? C / 8 : 1)) : 1;
-    const int64_t need = rows_per_pass > 0 ? (rows + rows_per_pass * 8 - 1) / (rows_per_pass * 8) : 1;
-    const int64_t cap = sm_count() * 4LL;
+    const int64_t step = rows_per_pass * rows_per_thread;
+    const int64_t need = step > 0 ? (rows + step - 1) / step : 1;
+    const int64_t cap = sm_count() * per_sm;
     return static_cast<int>(need < 1 ? 1 : need < cap ? need : cap);
 }
 
-const char* column_sums(const void* x, DType dt, float* part, int blocks, int64_t rows, int64_t C,
-                        cudaStream_t stream) {
-    if (C < 8 || C % 8 != 0 || C > 2048) return "column sum kernel: width must be a multiple of 8 up to 2048";
-    if (blocks < 1) return "column sum kernel: no blocks";
-    const int threads = 256, c = static_cast<int>(C);
-    const size_t smem = threads * 8 * sizeof(float);
-    switch (dt) {
-        case DType::BF16:
-            column_sum_kernel<<<blocks, threads, smem, stream>>>(static_cast<const __nv_bfloat16*>(x), part, rows, c);
-            return last_error();
-        case DType::F16:
-            column_sum_kernel<<<blocks, threads, smem, stream>>>(static_cast<const __half*>(x), part, rows, c);
-            return last_error();
-        case DType::F32: break;
-    }
-    return "column sum kernel: bf16 or fp16 only";
+// column_pass_kernel over `op` after checking the shape its 256 threads of 8 columns can take.
+template <typename Op>
+const char* launch_column_pass(const Op& op, float* part, int blocks, int64_t rows, int64_t C, cudaStream_t stream) {
+    if (C < 8 || C % 8 != 0 || C > 2048) return "width must be a multiple of 8 up to 2048";
+    if (blocks < 1) return "no blocks";
+    column_pass_kernel<<<blocks, 256, 256 * 8 * sizeof(float), stream>>>(op, part, rows, static_cast<int>(C));
+    return last_error();
 }
 
-const char* bias_dropout_add(const void* y, const float* bias, const DropoutDraw& drop, const float* residual,
-                             float* out, DType dt, int64_t rows, int64_t C, cudaStream_t stream) {
-    if (C < 8 || C % 8 != 0 || C > (1 << 20)) return "bias-dropout-add kernel: width must be a positive multiple of 8";
-    const int64_t packs = rows * (C / 8);
-    if (packs == 0) return nullptr;
-    const int threads = 256;
-    const int64_t need = (packs + threads - 1) / threads;
-    const int blocks = static_cast<int>(need < sm_count() * 32LL ? need : sm_count() * 32LL);
-    const int c = static_cast<int>(C);
-    if (drop.keep && !(drop.keep_prob > 0.f && drop.keep_prob <= 1.f))
-        return "bias-dropout-add kernel: keep probability must be in (0, 1]";
-    switch (dt) {
-        case DType::BF16:
-            bias_dropout_add_kernel<<<blocks, threads, 0, stream>>>(static_cast<const __nv_bfloat16*>(y), bias, drop,
-                                                                    residual, out, packs, c);
-            return last_error();
-        case DType::F16:
-            bias_dropout_add_kernel<<<blocks, threads, 0, stream>>>(static_cast<const __half*>(y), bias, drop,
-                                                                    residual, out, packs, c);
-            return last_error();
-        case DType::F32: break;
-    }
-    return "bias-dropout-add kernel: bf16 or fp16 only";
-}
+// An elementwise pass's grid over rows x C: `packs` 8-element groups (0: nothing to launch) in `blocks` of 256.
+struct ElementwiseLaunch {
+    int64_t packs = 0;
+    int blocks = 0;
+    int c = 0;
+};
 
-int dropout_grad_blocks(int64_t rows, int64_t C) {
-    const int64_t rows_per_pass = C >= 8 ? (256 / (C / 8 > 0 ? C / 8 : 1)) : 1;
-    const int64_t need = rows_per_pass > 0 ? (rows + rows_per_pass * 2 - 1) / (rows_per_pass * 2) : 1;
-    const int64_t cap = sm_count() * 8LL;
-    return static_cast<int>(need < 1 ? 1 : need < cap ? need : cap);
+// Checks the width (and a keep probability where a mask is drawn) and fills *l; an error message otherwise.
+const char* elementwise_launch(int64_t rows, int64_t C, const DropoutDraw* drop, ElementwiseLaunch* l) {
+    if (C < 8 || C % 8 != 0 || C > (1 << 20)) return "width must be a positive multiple of 8";
+    if (drop && drop->keep && !(drop->keep_prob > 0.f && drop->keep_prob <= 1.f))
+        return "keep probability must be in (0, 1]";
+    l->packs = rows * (C / 8);
+    l->blocks = l->packs > 0 ? elementwise_blocks(l->packs) : 0;
+    l->c = static_cast<int>(C);
+    return nullptr;
 }
-
-const char* dropout_grad_cast_sums(const float* g, const uint8_t* keep, float scale, void* dy, DType dt, float* part,
-                                   int blocks, int64_t rows, int64_t C, cudaStream_t stream) {
-    if (C < 8 || C % 8 != 0 || C > 2048) return "dropout gradient kernel: width must be a multiple of 8 up to 2048";
-    if (blocks < 1) return "dropout gradient kernel: no blocks";
-    const int threads = 256, c = static_cast<int>(C);
-    const size_t smem = threads * 8 * sizeof(float);
-    if (!keep) scale = 1.f;
-    switch (dt) {
-        case DType::BF16:
-            dropout_grad_cast_sums_kernel<<<blocks, threads, smem, stream>>>(
-                g, keep, scale, static_cast<__nv_bfloat16*>(dy), part, rows, c);
-            return last_error();
-        case DType::F16:
-            dropout_grad_cast_sums_kernel<<<blocks, threads, smem, stream>>>(g, keep, scale, static_cast<__half*>(dy),
-                                                                             part, rows, c);
-            return last_error();
-        case DType::F32: break;
-    }
-    return "dropout gradient kernel: bf16 or fp16 only";
-}
-
-namespace {
 
 template <typename T>
 const char* launch_bias_act_dropout(int act, int blocks, cudaStream_t stream, T* y, const float* bias,
@@ -422,77 +359,123 @@ const char* launch_bias_act_dropout(int act, int blocks, cudaStream_t stream, T*
         case 1: bias_act_dropout_kernel<T, 1><<<blocks, 256, 0, stream>>>(y, bias, drop, out, packs, c); break;
         case 2: bias_act_dropout_kernel<T, 2><<<blocks, 256, 0, stream>>>(y, bias, drop, out, packs, c); break;
         case 3: bias_act_dropout_kernel<T, 3><<<blocks, 256, 0, stream>>>(y, bias, drop, out, packs, c); break;
-        default: return "bias-activation-dropout kernel: unknown activation";
+        default: return "unknown activation";
     }
     return last_error();
 }
 
 template <typename T>
-const char* launch_act_grad(int act, int blocks, size_t smem, cudaStream_t stream, const T* g, const T* pre,
-                            const uint8_t* keep, float scale, T* dy, float* part, int64_t rows, int c) {
+const char* launch_act_grad(int act, const T* g, const T* pre, const uint8_t* keep, float scale, T* dy, float* part,
+                            int blocks, int64_t rows, int64_t C, cudaStream_t stream) {
     switch (act) {
-        case 0:
-            act_dropout_grad_cast_sums_kernel<T, 0><<<blocks, 256, smem, stream>>>(g, pre, keep, scale, dy, part, rows, c);
-            break;
-        case 1:
-            act_dropout_grad_cast_sums_kernel<T, 1><<<blocks, 256, smem, stream>>>(g, pre, keep, scale, dy, part, rows, c);
-            break;
-        case 2:
-            act_dropout_grad_cast_sums_kernel<T, 2><<<blocks, 256, smem, stream>>>(g, pre, keep, scale, dy, part, rows, c);
-            break;
-        case 3:
-            act_dropout_grad_cast_sums_kernel<T, 3><<<blocks, 256, smem, stream>>>(g, pre, keep, scale, dy, part, rows, c);
-            break;
-        default: return "activation gradient kernel: unknown activation";
+        case 0: return launch_column_pass(ActDropoutGradPacks<T, 0>{g, pre, keep, scale, dy}, part, blocks, rows, C, stream);
+        case 1: return launch_column_pass(ActDropoutGradPacks<T, 1>{g, pre, keep, scale, dy}, part, blocks, rows, C, stream);
+        case 2: return launch_column_pass(ActDropoutGradPacks<T, 2>{g, pre, keep, scale, dy}, part, blocks, rows, C, stream);
+        case 3: return launch_column_pass(ActDropoutGradPacks<T, 3>{g, pre, keep, scale, dy}, part, blocks, rows, C, stream);
+        default: return "unknown activation";
     }
-    return last_error();
 }
 
 }  // namespace
 
-const char* bias_act_dropout(void* y, const float* bias, const DropoutDraw& drop, void* out, DType dt, int act,
-                             int64_t rows, int64_t C, cudaStream_t stream) {
-    if (C < 8 || C % 8 != 0 || C > (1 << 20))
-        return "bias-activation-dropout kernel: width must be a positive multiple of 8";
-    const int64_t packs = rows * (C / 8);
-    if (packs == 0) return nullptr;
-    const int64_t need = (packs + 255) / 256;
-    const int blocks = static_cast<int>(need < sm_count() * 32LL ? need : sm_count() * 32LL);
-    const int c = static_cast<int>(C);
-    if (drop.keep && !(drop.keep_prob > 0.f && drop.keep_prob <= 1.f))
-        return "bias-activation-dropout kernel: keep probability must be in (0, 1]";
+const char* bias_add_inplace(void* y, const float* bias, DType dt, int64_t rows, int64_t C, cudaStream_t stream) {
+    ElementwiseLaunch l;
+    if (const char* e = elementwise_launch(rows, C, nullptr, &l)) return e;
+    if (l.packs == 0) return nullptr;
     switch (dt) {
         case DType::BF16:
-            return launch_bias_act_dropout(act, blocks, stream, static_cast<__nv_bfloat16*>(y), bias, drop,
-                                           static_cast<__nv_bfloat16*>(out), packs, c);
+            bias_add_kernel<<<l.blocks, 256, 0, stream>>>(static_cast<__nv_bfloat16*>(y), bias, l.packs, l.c);
+            return last_error();
         case DType::F16:
-            return launch_bias_act_dropout(act, blocks, stream, static_cast<__half*>(y), bias, drop,
-                                           static_cast<__half*>(out), packs, c);
+            bias_add_kernel<<<l.blocks, 256, 0, stream>>>(static_cast<__half*>(y), bias, l.packs, l.c);
+            return last_error();
         case DType::F32: break;
     }
-    return "bias-activation-dropout kernel: bf16 or fp16 only";
+    return "bf16 or fp16 only";
+}
+
+int column_sum_blocks(int64_t rows, int64_t C) { return column_pass_blocks(rows, C, 8, 4); }
+
+const char* column_sums(const void* x, DType dt, float* part, int blocks, int64_t rows, int64_t C,
+                        cudaStream_t stream) {
+    switch (dt) {
+        case DType::BF16:
+            return launch_column_pass(SumPacks<__nv_bfloat16>{static_cast<const __nv_bfloat16*>(x)}, part, blocks, rows,
+                                      C, stream);
+        case DType::F16:
+            return launch_column_pass(SumPacks<__half>{static_cast<const __half*>(x)}, part, blocks, rows, C, stream);
+        case DType::F32: break;
+    }
+    return "bf16 or fp16 only";
+}
+
+const char* bias_dropout_add(const void* y, const float* bias, const DropoutDraw& drop, const float* residual,
+                             float* out, DType dt, int64_t rows, int64_t C, cudaStream_t stream) {
+    ElementwiseLaunch l;
+    if (const char* e = elementwise_launch(rows, C, &drop, &l)) return e;
+    if (l.packs == 0) return nullptr;
+    switch (dt) {
+        case DType::BF16:
+            bias_dropout_add_kernel<<<l.blocks, 256, 0, stream>>>(static_cast<const __nv_bfloat16*>(y), bias, drop,
+                                                                  residual, out, l.packs, l.c);
+            return last_error();
+        case DType::F16:
+            bias_dropout_add_kernel<<<l.blocks, 256, 0, stream>>>(static_cast<const __half*>(y), bias, drop, residual,
+                                                                  out, l.packs, l.c);
+            return last_error();
+        case DType::F32: break;
+    }
+    return "bf16 or fp16 only";
+}
+
+int dropout_grad_blocks(int64_t rows, int64_t C) { return column_pass_blocks(rows, C, 2, 8); }
+
+const char* dropout_grad_cast_sums(const float* g, const uint8_t* keep, float scale, void* dy, DType dt, float* part,
+                                   int blocks, int64_t rows, int64_t C, cudaStream_t stream) {
+    if (!keep) scale = 1.f;
+    switch (dt) {
+        case DType::BF16:
+            return launch_column_pass(DropoutGradPacks<__nv_bfloat16>{g, keep, scale, static_cast<__nv_bfloat16*>(dy)},
+                                      part, blocks, rows, C, stream);
+        case DType::F16:
+            return launch_column_pass(DropoutGradPacks<__half>{g, keep, scale, static_cast<__half*>(dy)}, part, blocks,
+                                      rows, C, stream);
+        case DType::F32: break;
+    }
+    return "bf16 or fp16 only";
+}
+
+const char* bias_act_dropout(void* y, const float* bias, const DropoutDraw& drop, void* out, DType dt, int act,
+                             int64_t rows, int64_t C, cudaStream_t stream) {
+    ElementwiseLaunch l;
+    if (const char* e = elementwise_launch(rows, C, &drop, &l)) return e;
+    if (l.packs == 0) return nullptr;
+    switch (dt) {
+        case DType::BF16:
+            return launch_bias_act_dropout(act, l.blocks, stream, static_cast<__nv_bfloat16*>(y), bias, drop,
+                                           static_cast<__nv_bfloat16*>(out), l.packs, l.c);
+        case DType::F16:
+            return launch_bias_act_dropout(act, l.blocks, stream, static_cast<__half*>(y), bias, drop,
+                                           static_cast<__half*>(out), l.packs, l.c);
+        case DType::F32: break;
+    }
+    return "bf16 or fp16 only";
 }
 
 const char* act_dropout_grad_cast_sums(const void* g, const void* pre, const uint8_t* keep, float scale, void* dy,
                                        DType dt, int act, float* part, int blocks, int64_t rows, int64_t C,
                                        cudaStream_t stream) {
-    if (C < 8 || C % 8 != 0 || C > 2048) return "activation gradient kernel: width must be a multiple of 8 up to 2048";
-    if (blocks < 1) return "activation gradient kernel: no blocks";
-    const int c = static_cast<int>(C);
-    const size_t smem = 256 * 8 * sizeof(float);
     if (!keep) scale = 1.f;
     switch (dt) {
         case DType::BF16:
-            return launch_act_grad(act, blocks, smem, stream, static_cast<const __nv_bfloat16*>(g),
-                                   static_cast<const __nv_bfloat16*>(pre), keep, scale,
-                                   static_cast<__nv_bfloat16*>(dy), part, rows, c);
+            return launch_act_grad(act, static_cast<const __nv_bfloat16*>(g), static_cast<const __nv_bfloat16*>(pre),
+                                   keep, scale, static_cast<__nv_bfloat16*>(dy), part, blocks, rows, C, stream);
         case DType::F16:
-            return launch_act_grad(act, blocks, smem, stream, static_cast<const __half*>(g),
-                                   static_cast<const __half*>(pre), keep, scale, static_cast<__half*>(dy), part, rows,
-                                   c);
+            return launch_act_grad(act, static_cast<const __half*>(g), static_cast<const __half*>(pre), keep, scale,
+                                   static_cast<__half*>(dy), part, blocks, rows, C, stream);
         case DType::F32: break;
     }
-    return "activation gradient kernel: bf16 or fp16 only";
+    return "bf16 or fp16 only";
 }
 
 const char* stack_weights(const StackedSources& src, int count, int64_t n, int64_t nb, void* w, DType wdt,
