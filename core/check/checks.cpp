@@ -969,7 +969,8 @@ CheckResult linear_dropout_add_vs_aten(const torch::Device& device, torch::Scala
         const auto c = draw();
         if (!torch::equal(a, b) || torch::equal(b, c))
             return result(what, device, INFINITY, 1e-2, "rel L2",
-                          "the mask does not follow the generator's state (same state, same mask; next draw, new mask)");
+                          "the mask does not follow the generator's state (same state, same mask; next draw, "
+                          "new mask)");
     }
     // The drawn masks keep 1 - p of the elements (about 1.7 million draws: the standard error is 0.0003).
     return epilogue_verdict(what, device, worst, worst_case, kept, drawn, p, fused_everywhere,
@@ -986,8 +987,9 @@ CheckResult linear_activation_dropout_vs_aten(const torch::Device& device, torch
     std::string worst_case;
     bool fused_everywhere = true;
     double kept = 0, drawn = 0;
-    for (auto& [layer, x0, g0] : epilogue_cases(gen, device, dtype, {{4, 250, 64, 128}, {2, 150, 128, 64}, {1, 5, 16, 8},
-                                                                     {2, 1025, 256, 1024}})) {
+    const std::vector<std::array<int64_t, 4>> shapes{{4, 250, 64, 128}, {2, 150, 128, 64}, {1, 5, 16, 8},
+                                                     {2, 1025, 256, 1024}};  // batch, length, in, out
+    for (auto& [layer, x0, g0] : epilogue_cases(gen, device, dtype, shapes)) {
         const int64_t K = layer->weight.size(1), C = layer->weight.size(0);
         for (const std::string act : {"gelu", "gelu_new", "relu", "tanh"}) {
             // Dropout with the GELUs, whose outputs here are never exactly zero, so the zeros are the dropped.
@@ -1006,7 +1008,8 @@ CheckResult linear_activation_dropout_vs_aten(const torch::Device& device, torch
                 out.backward(g);
                 const auto dx = x.grad().clone(), dw = layer->weight.grad().clone(), db = layer->bias.grad().clone();
                 layer->zero_grad();
-                const auto keep = pp > 0 ? (out.detach() != 0).to(torch::kFloat) : torch::ones(out.sizes(), out.options().dtype(torch::kFloat));
+                const auto keep = pp > 0 ? (out.detach() != 0).to(torch::kFloat)
+                                         : torch::ones(out.sizes(), out.options().dtype(torch::kFloat));
                 if (pp > 0) {
                     kept += keep.sum().item<double>();
                     drawn += static_cast<double>(keep.numel());

@@ -227,11 +227,11 @@ public:
         if (reinterpret_cast<std::uintptr_t>(g2.data_ptr()) % 16 != 0) g2 = g2.clone();
         auto dy2 = torch::empty({rows, C}, g2.options().dtype(w.scalar_type()));
         const int blocks = cuda_kernels::dropout_grad_blocks(rows, C);
-        auto db = bias_gradient(rows, C, blocks, g2.device(), "dropout gradient", [&](float* part, cudaStream_t stream) {
+        auto db = bias_gradient(rows, C, blocks, g2.device(), "dropout gradient", [&](float* part, cudaStream_t s) {
             return cuda_kernels::dropout_grad_cast_sums(g2.data_ptr<float>(),
                                                         keep.defined() ? keep.data_ptr<uint8_t>() : nullptr, scale,
                                                         dy2.data_ptr(), low_dtype(w.scalar_type()), part, blocks, rows,
-                                                        C, stream);
+                                                        C, s);
         });
         auto [dx, dw] = product_gradients(dy2, w, x2, g.sizes(), x_dtype);
         return {dx, dw, db, g, torch::Tensor(), torch::Tensor(), torch::Tensor()};
@@ -240,14 +240,14 @@ public:
 
 // dropout(act(x Wᵀ + b)) for the MLP's first layer: the product from cuBLAS, then one kernel adds the bias (kept,
 // rounded, in the product's buffer for the backward), applies the activation and draws and applies the mask (as
-// dropout_draw's); ATen runs a bias add, the activation and a dropout. The backward's one kernel takes the mask, the activation's derivative and the rounding
-// for the products and sums the bias gradient on the way (ATen: a masked scale, the activation's backward and the
-// column sums).
+// dropout_draw's); ATen runs a bias add, the activation and a dropout. The backward's one kernel takes the mask,
+// the activation's derivative and the rounding for the products and sums the bias gradient on the way (ATen: a
+// masked scale, the activation's backward and the column sums).
 class LinearActDropout : public torch::autograd::Function<LinearActDropout> {
 public:
     static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
-                                 const torch::Tensor& weight, const torch::Tensor& bias, const torch::Tensor& low_weight,
-                                 int64_t low, int64_t act, double p) {
+                                 const torch::Tensor& weight, const torch::Tensor& bias,
+                                 const torch::Tensor& low_weight, int64_t low, int64_t act, double p) {
         const c10::cuda::CUDAGuard guard(x.device());
         const auto lp = static_cast<torch::ScalarType>(low);
         const int64_t K = weight.size(1), C = weight.size(0);
@@ -287,11 +287,11 @@ public:
         if (reinterpret_cast<std::uintptr_t>(g2.data_ptr()) % 16 != 0) g2 = g2.clone();
         auto dy2 = torch::empty_like(g2);
         const int blocks = cuda_kernels::dropout_grad_blocks(rows, C);
-        auto db = bias_gradient(rows, C, blocks, g2.device(), "activation gradient", [&](float* part, cudaStream_t stream) {
+        auto db = bias_gradient(rows, C, blocks, g2.device(), "activation gradient", [&](float* part, cudaStream_t s) {
             return cuda_kernels::act_dropout_grad_cast_sums(g2.data_ptr(), pre.data_ptr(),
                                                             keep.defined() ? keep.data_ptr<uint8_t>() : nullptr, scale,
                                                             dy2.data_ptr(), low_dtype(w.scalar_type()), act, part,
-                                                            blocks, rows, C, stream);
+                                                            blocks, rows, C, s);
         });
         auto [dx, dw] = product_gradients(dy2, w, x2, grads[0].sizes(), x_dtype);
         return {dx, dw, db, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
@@ -442,6 +442,20 @@ std::pair<torch::Tensor, torch::Tensor> stacked_linear(const torch::Tensor& x, c
     return {torch::matmul(x.to(dtype), torch::cat(weights).to(dtype).t()), torch::cat(biases).to(torch::kFloat)};
 }
 
+namespace {
+
+// The layer's weight in the low precision `lp` as given (stacked_linear's extra_low), or its fp32 weight (cast where
+// it is used) when what was given does not fit.
+[[maybe_unused]] torch::Tensor low_weight_or_own(const torch::nn::Linear& layer, const torch::Tensor& low_weight,
+                                                 torch::ScalarType lp) {
+    const bool fits = low_weight.defined() && low_weight.scalar_type() == lp &&
+                      low_weight.device() == layer->weight.device() && low_weight.sizes() == layer->weight.sizes() &&
+                      low_weight.is_contiguous();
+    return fits ? low_weight : layer->weight;
+}
+
+}  // namespace
+
 bool fused_linear_applies(const torch::nn::Linear& layer, const torch::Tensor& x) {
 #if defined(PONET_WITH_CUDA)
     const auto lp = cuda_autocast_dtype(x);
@@ -463,11 +477,8 @@ torch::Tensor linear(torch::nn::Linear layer, const torch::Tensor& x, bool fused
 #if defined(PONET_WITH_CUDA)
     if (fused && fused_layers_enabled() && fused_linear_applies(layer, x)) {
         const auto lp = *cuda_autocast_dtype(x);
-        const bool use_low = low_weight.defined() && low_weight.scalar_type() == lp &&
-                             low_weight.device() == layer->weight.device() &&
-                             low_weight.sizes() == layer->weight.sizes() && low_weight.is_contiguous();
         return FusedLinear::apply(x, layer->weight, layer->bias, static_cast<int64_t>(lp),
-                                  use_low ? low_weight : layer->weight);
+                                  low_weight_or_own(layer, low_weight, lp));
     }
 #else
     (void)fused, (void)low_weight;
@@ -479,16 +490,13 @@ torch::Tensor linear_dropout_add(torch::nn::Linear layer, const torch::Tensor& x
                                  double p, bool fused, const torch::Tensor& low_weight) {
     if (!(p >= 0 && p < 1)) throw Error("linear_dropout_add: dropout probability must be in [0, 1)");
 #if defined(PONET_WITH_CUDA)
-    if (linear_epilogues_enabled() && fused && fused_layers_enabled() && fused_linear_applies(layer, x) && residual.is_cuda() &&
-        residual.device() == x.device() && residual.scalar_type() == torch::kFloat && residual.dim() == x.dim() &&
-        residual.sizes().slice(0, x.dim() - 1) == x.sizes().slice(0, x.dim() - 1) &&
+    if (linear_epilogues_enabled() && fused && fused_layers_enabled() && fused_linear_applies(layer, x) &&
+        residual.is_cuda() && residual.device() == x.device() && residual.scalar_type() == torch::kFloat &&
+        residual.dim() == x.dim() && residual.sizes().slice(0, x.dim() - 1) == x.sizes().slice(0, x.dim() - 1) &&
         residual.size(-1) == layer->weight.size(0)) {
         const auto lp = *cuda_autocast_dtype(x);
-        const bool use_low = low_weight.defined() && low_weight.scalar_type() == lp &&
-                             low_weight.device() == layer->weight.device() &&
-                             low_weight.sizes() == layer->weight.sizes() && low_weight.is_contiguous();
-        return LinearDropoutAdd::apply(x, layer->weight, layer->bias, residual, use_low ? low_weight : layer->weight,
-                                       static_cast<int64_t>(lp), p);
+        return LinearDropoutAdd::apply(x, layer->weight, layer->bias, residual,
+                                       low_weight_or_own(layer, low_weight, lp), static_cast<int64_t>(lp), p);
     }
 #endif
     const auto y = linear(layer, x, fused, low_weight);

@@ -19,9 +19,9 @@ torch::Tensor linear(torch::nn::Linear layer, const torch::Tensor& x, bool fused
 // residual + dropout(layer(x), p), with p the drop probability in [0, 1) (0 when not training). Where linear()
 // would take its fused path and the residual is an fp32 CUDA tensor of the output's shape, one kernel after the
 // product adds the bias, draws and applies the mask (from the CUDA generator's Philox state, as ATen's dropout
-// draws from it, though not the same mask; kept as bytes) and adds the residual in fp32, and one kernel in the backward masks and rounds the
-// gradient and sums the bias gradient (ATen's path is a bias add, a dropout and an add; a cast, a masked scale and
-// the column sums back). Elsewhere the ATen ops themselves.
+// draws from it, though not the same mask; kept as bytes) and adds the residual in fp32, and one kernel in the
+// backward masks and rounds the gradient and sums the bias gradient (ATen's path is a bias add, a dropout and an
+// add; a cast, a masked scale and the column sums back). Elsewhere the ATen ops themselves.
 torch::Tensor linear_dropout_add(torch::nn::Linear layer, const torch::Tensor& x, const torch::Tensor& residual,
                                  double p, bool fused = true, const torch::Tensor& low_weight = {});
 

@@ -244,7 +244,8 @@ struct ActDropoutGradPacks {
     float scale;
     T* dy;
     __device__ __forceinline__ void operator()(int64_t i, float v[8]) const {
-        const uint4 gv = __ldg(reinterpret_cast<const uint4*>(g) + i), pv = __ldg(reinterpret_cast<const uint4*>(pre) + i);
+        const uint4 gv = __ldg(reinterpret_cast<const uint4*>(g) + i);
+        const uint4 pv = __ldg(reinterpret_cast<const uint4*>(pre) + i);
         const T* ge = reinterpret_cast<const T*>(&gv);
         const T* pe = reinterpret_cast<const T*>(&pv);
         float k[8] = {1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 1.f};
@@ -368,10 +369,14 @@ template <typename T>
 const char* launch_act_grad(int act, const T* g, const T* pre, const uint8_t* keep, float scale, T* dy, float* part,
                             int blocks, int64_t rows, int64_t C, cudaStream_t stream) {
     switch (act) {
-        case 0: return launch_column_pass(ActDropoutGradPacks<T, 0>{g, pre, keep, scale, dy}, part, blocks, rows, C, stream);
-        case 1: return launch_column_pass(ActDropoutGradPacks<T, 1>{g, pre, keep, scale, dy}, part, blocks, rows, C, stream);
-        case 2: return launch_column_pass(ActDropoutGradPacks<T, 2>{g, pre, keep, scale, dy}, part, blocks, rows, C, stream);
-        case 3: return launch_column_pass(ActDropoutGradPacks<T, 3>{g, pre, keep, scale, dy}, part, blocks, rows, C, stream);
+        case 0:
+            return launch_column_pass(ActDropoutGradPacks<T, 0>{g, pre, keep, scale, dy}, part, blocks, rows, C, stream);
+        case 1:
+            return launch_column_pass(ActDropoutGradPacks<T, 1>{g, pre, keep, scale, dy}, part, blocks, rows, C, stream);
+        case 2:
+            return launch_column_pass(ActDropoutGradPacks<T, 2>{g, pre, keep, scale, dy}, part, blocks, rows, C, stream);
+        case 3:
+            return launch_column_pass(ActDropoutGradPacks<T, 3>{g, pre, keep, scale, dy}, part, blocks, rows, C, stream);
         default: return "unknown activation";
     }
 }
