@@ -76,17 +76,18 @@ cuda_kernels::PhiloxArgs philox_args(const State& s) {
 }
 
 // A dropout of probability p over rows x C drawn in our kernels: the mask's bytes (kept for the backward), the
-// scale (the backward uses the same `scale`), and an offset range reserved from the generator's Philox state. The
-// mask depends only on the generator's state, so recomputing a checkpointed layer from a saved state draws it again;
-// it is not the mask ATen's dropout would draw from the same state (another stream of numbers). p == 0: no mask.
-cuda_kernels::DropoutDraw dropout_draw(double p, float scale, int64_t rows, int64_t C, const torch::Device& device,
+// scale 1 / (1 - p) (the backward takes the same value from here), and an offset range reserved from the generator's
+// Philox state. The mask depends only on the generator's state, so recomputing a checkpointed layer from a saved
+// state draws it again; it is not the mask ATen's dropout would draw from the same state (another stream of
+// numbers). p == 0: no mask, scale 1.
+cuda_kernels::DropoutDraw dropout_draw(double p, int64_t rows, int64_t C, const torch::Device& device,
                                        torch::Tensor& keep) {
     cuda_kernels::DropoutDraw d;
     if (!(p > 0)) return d;
     keep = torch::empty({rows, C}, torch::TensorOptions().dtype(torch::kByte).device(device));
     d.keep = keep.data_ptr<uint8_t>();
     d.keep_prob = static_cast<float>(1.0 - p);
-    d.scale = scale;
+    d.scale = static_cast<float>(1.0 / (1.0 - p));
     at::Generator gen = at::cuda::detail::getDefaultCUDAGenerator(device.index());
     std::lock_guard<std::mutex> lock(gen.mutex());
     d.rng = philox_args(gen.get<at::CUDAGeneratorImpl>()->philox_cuda_state(cuda_kernels::kPhiloxPerElementGroup));
@@ -100,6 +101,20 @@ torch::Tensor weight_gradient(const torch::Tensor& dy2, const torch::Tensor& x2)
 #else
     return at::mm(dy2.t(), x2).to(torch::kFloat);
 #endif
+}
+
+// The forward's product in the low precision `lp`: the input as [rows, K] and the weight as used (both kept for the
+// backward), and x2 wᵀ without the bias.
+struct LowProduct {
+    torch::Tensor x2, w, y;
+};
+LowProduct low_product(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& low_weight,
+                       torch::ScalarType lp) {
+    LowProduct r;
+    r.x2 = x.to(lp).contiguous().view({-1, weight.size(1)});
+    r.w = low_weight.scalar_type() == lp ? low_weight : weight.to(lp);
+    r.y = at::mm(r.x2, r.w.t());
+    return r;
 }
 
 // A linear layer's bias gradient from one column pass over its output gradient: `pass(part, stream)` writes the
@@ -139,11 +154,9 @@ public:
                                  const torch::Tensor& low_weight) {
         const c10::cuda::CUDAGuard guard(x.device());
         const auto lp = static_cast<torch::ScalarType>(low);
-        const int64_t K = weight.size(1), C = weight.size(0);
-        auto x2 = x.to(lp).contiguous().view({-1, K});
-        auto w = low_weight.scalar_type() == lp ? low_weight : weight.to(lp);
+        const int64_t C = weight.size(0);
+        auto [x2, w, y] = low_product(x, weight, low_weight, lp);
         auto b = bias.contiguous();  // fp32, read as it is
-        auto y = at::mm(x2, w.t());
         check_launch(cuda_kernels::bias_add_inplace(y.data_ptr(), b.data_ptr<float>(), low_dtype(lp), y.size(0), C,
                                                     c10::cuda::getCurrentCUDAStream().stream()),
                      "bias add");
@@ -190,14 +203,11 @@ public:
                                  const torch::Tensor& low_weight, int64_t low, double p) {
         const c10::cuda::CUDAGuard guard(x.device());
         const auto lp = static_cast<torch::ScalarType>(low);
-        const int64_t K = weight.size(1), C = weight.size(0);
-        auto x2 = x.to(lp).contiguous().view({-1, K});
-        auto w = low_weight.scalar_type() == lp ? low_weight : weight.to(lp);
-        auto y = at::mm(x2, w.t());
+        const int64_t C = weight.size(0);
+        auto [x2, w, y] = low_product(x, weight, low_weight, lp);
         const int64_t rows = y.size(0);
         torch::Tensor keep;
-        const float scale = p > 0 ? static_cast<float>(1.0 / (1.0 - p)) : 1.f;
-        const auto drop = dropout_draw(p, scale, rows, C, y.device(), keep);
+        const auto drop = dropout_draw(p, rows, C, y.device(), keep);
         auto res = residual.contiguous();
         // The kernel reads the residual 16 bytes at a time: a view at an odd offset is copied first.
         if (reinterpret_cast<std::uintptr_t>(res.data_ptr()) % 16 != 0) res = res.clone();
@@ -208,7 +218,7 @@ public:
                      "bias-dropout-add");
         ctx->save_for_backward({x2, w, keep});
         ctx->saved_data["x_dtype"] = static_cast<int64_t>(x.scalar_type());
-        ctx->saved_data["scale"] = static_cast<double>(scale);
+        ctx->saved_data["scale"] = static_cast<double>(drop.scale);
         return out;
     }
 
@@ -250,14 +260,11 @@ public:
                                  const torch::Tensor& low_weight, int64_t low, int64_t act, double p) {
         const c10::cuda::CUDAGuard guard(x.device());
         const auto lp = static_cast<torch::ScalarType>(low);
-        const int64_t K = weight.size(1), C = weight.size(0);
-        auto x2 = x.to(lp).contiguous().view({-1, K});
-        auto w = low_weight.scalar_type() == lp ? low_weight : weight.to(lp);
-        auto pre = at::mm(x2, w.t());  // the product, then the pre-activation
+        const int64_t C = weight.size(0);
+        auto [x2, w, pre] = low_product(x, weight, low_weight, lp);  // the product, then the pre-activation
         const int64_t rows = pre.size(0);
         torch::Tensor keep;
-        const float scale = p > 0 ? static_cast<float>(1.0 / (1.0 - p)) : 1.f;
-        const auto drop = dropout_draw(p, scale, rows, C, pre.device(), keep);
+        const auto drop = dropout_draw(p, rows, C, pre.device(), keep);
         auto out = torch::empty_like(pre);
         check_launch(cuda_kernels::bias_act_dropout(pre.data_ptr(), bias.data_ptr<float>(), drop, out.data_ptr(),
                                                     low_dtype(lp), static_cast<int>(act), rows, C,
@@ -265,7 +272,7 @@ public:
                      "bias-activation-dropout");
         ctx->save_for_backward({x2, w, pre, keep});
         ctx->saved_data["x_dtype"] = static_cast<int64_t>(x.scalar_type());
-        ctx->saved_data["scale"] = static_cast<double>(scale);
+        ctx->saved_data["scale"] = static_cast<double>(drop.scale);
         ctx->saved_data["act"] = act;
         auto out_sizes = x.sizes().vec();
         out_sizes.back() = C;
