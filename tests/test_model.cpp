@@ -201,7 +201,7 @@ class TestModel : public QObject {
     void derivedSegmentIdsBatched();
     void fixedSegmentPartitions_data();
     void fixedSegmentPartitions();
-    void perTokenSegmentsPromise();
+    void segmentWidthPromise();
 
     void mixingVsNaive_data();
     void mixingVsNaive();
@@ -358,9 +358,9 @@ void TestModel::fixedSegmentPartitions() {
     QVERIFY((row.narrow(0, 1, length - 1) - row.narrow(0, 0, length - 1)).ge(0).all().item<bool>());
 }
 
-// complete_inputs says "one segment per token" exactly when it made fixed ids that are the positions, keeps the
-// promise through a second completion, and drops it when validation finds the ids replaced.
-void TestModel::perTokenSegmentsPromise() {
+// complete_inputs promises the width of the fixed segments it made (ids = position / width), keeps the promise
+// through a second completion, and drops it when validation finds the ids replaced.
+void TestModel::segmentWidthPromise() {
     auto config = tinyConfig("PoNetForLraClassification");
     config.variant = ponet::ModelVariant::Lra;
     config.segment_strategy = ponet::SegmentStrategy::Fixed;
@@ -371,21 +371,31 @@ void TestModel::perTokenSegmentsPromise() {
         return in;
     };
     auto short_row = ponet::complete_inputs(config, with_length(7), false);
-    QVERIFY(short_row.per_token_segments);
+    QCOMPARE(short_row.segment_width, int64_t(1));
     QCOMPARE(short_row.num_segments, int64_t(7));
     QVERIFY(torch::equal(short_row.segment_ids[1], torch::arange(7, torch::kLong)));
-    QVERIFY(!ponet::complete_inputs(config, with_length(8), false).per_token_segments);  // seg_len 2 from here
-    QVERIFY(!ponet::complete_inputs(config, with_length(30), true).per_token_segments);
+    // floor(L / 8) + 1 tokens per segment, the ids matching the promise.
+    for (const int64_t L : {8, 15, 16, 30}) {
+        const auto in = ponet::complete_inputs(config, with_length(L), true);
+        const int64_t w = L / 8 + 1;
+        QCOMPARE(in.segment_width, w);
+        QVERIFY(torch::equal(in.segment_ids[0], torch::arange(L, torch::kLong).div(w, "floor")));
+    }
     auto again = ponet::complete_inputs(config, short_row, true);
-    QVERIFY(again.per_token_segments);
+    QCOMPARE(again.segment_width, int64_t(1));
+    auto wide = ponet::complete_inputs(config, with_length(20), false);
+    QCOMPARE(ponet::complete_inputs(config, wide, true).segment_width, int64_t(3));
     auto replaced = short_row;
     replaced.segment_ids = torch::zeros({2, 7}, torch::kLong);
-    QVERIFY(!ponet::complete_inputs(config, replaced, true).per_token_segments);
+    QCOMPARE(ponet::complete_inputs(config, replaced, true).segment_width, int64_t(0));
+    auto shifted = wide;
+    shifted.segment_ids = (torch::arange(20, torch::kLong) + 1).div(3, "floor").unsqueeze(0).expand({2, 20}).contiguous();
+    QCOMPARE(ponet::complete_inputs(config, shifted, true).segment_width, int64_t(0));
     auto own = with_length(7);
     own.segment_ids = torch::arange(7, torch::kLong).unsqueeze(0).expand({2, 7}).contiguous();
-    QVERIFY(!ponet::complete_inputs(config, own, true).per_token_segments);  // a caller's ids: no promise
+    QCOMPARE(ponet::complete_inputs(config, own, true).segment_width, int64_t(0));  // a caller's ids: no promise
     config.segment_strategy = ponet::SegmentStrategy::Derived;
-    QVERIFY(!ponet::complete_inputs(config, with_length(7), false).per_token_segments);
+    QCOMPARE(ponet::complete_inputs(config, with_length(7), false).segment_width, int64_t(0));
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -221,7 +221,8 @@ CheckResult mixing_vs_naive(const torch::Device& device, bool clsgsepg, bool exp
 namespace {
 
 // One random mixing problem for the fused-vs-reference comparison: any shape, padding (sometimes a whole row),
-// specials, and one of four segment layouts (derived, explicit sentences, fixed count, arbitrary ids).
+// specials, and one of four segment layouts (derived, explicit sentences, fixed count, arbitrary ids), or with
+// `large` and layout 6 and up, fixed segments of a promised width.
 PoNetMixingInputs random_fused_case(at::Generator& gen, const torch::Device& dev, torch::ScalarType dtype,
                                     int64_t layout, bool large, std::string& label) {
     auto ri = [&](int64_t lo, int64_t hi) {  // inclusive
@@ -229,11 +230,14 @@ PoNetMixingInputs random_fused_case(at::Generator& gen, const torch::Device& dev
     };
     const int64_t B = ri(1, 3), L = large ? ri(200, 600) : ri(1, 40);
     int64_t H = ri(1, 4), d = large ? 32 : ri(1, 9);
-    // Layouts 4 and up: the LRA shape (64 = 2 × 32), which the CUDA kernels' vector layout takes; 6 and 7 with a
-    // segment per token (LRA text below 4,096 tokens), which those kernels take without segment tables.
+    // Layouts 4 and up: the LRA shape (64 = 2 × 32), which the CUDA kernels' vector layout takes; 6 and up with
+    // fixed segments of a promised width (LRA text: one token below 4,096 tokens, two up to 8,191, ...), which those
+    // kernels take without segment tables where the width divides the 4 rows of their step: widths 1 (6, and 7
+    // with a segment capacity above L, as a caller may give), 2 (8) and 4 (9); width 3 (10) keeps the tables.
     const bool lra = large && layout >= 4;
-    const bool per_token = large && layout >= 6;
-    const int64_t spare = layout == 7 ? 5 : 0;  // a segment capacity above L, as a caller may give
+    static const int64_t widths[] = {1, 1, 2, 4, 3};
+    const int64_t width = large && layout >= 6 ? widths[std::min<int64_t>(layout, 10) - 6] : 0;
+    const int64_t spare = layout == 7 ? 5 : 0;
     if (lra) H = 2;
     layout %= 4;
     // Large cases also cover the CUDA kernels' other layouts: heads wider than a warp (d 64, two lanes' words per
@@ -269,11 +273,12 @@ PoNetMixingInputs random_fused_case(at::Generator& gen, const torch::Device& dev
     in.special = special_token_mask(ids, 101, 102).to(dev);
     in.clsgsepg = ri(0, 1) == 1;
     in.heads = H;
-    if (per_token) {
-        in.segment_ids = torch::arange(L, torch::kLong).unsqueeze(0).expand({B, L}).contiguous().to(dev);
-        in.num_segments = L + spare;
-        in.per_token_segments = true;
-        label = "a segment per token";
+    if (width > 0) {
+        in.segment_ids =
+            torch::arange(L, torch::kLong).div(width, "floor").unsqueeze(0).expand({B, L}).contiguous().to(dev);
+        in.num_segments = (L - 1) / width + 1 + spare;
+        in.segment_width = width;
+        label = width == 1 ? "a segment per token" : "fixed segments of " + std::to_string(width) + " tokens";
         return in;
     }
     switch (layout) {
@@ -363,8 +368,8 @@ CheckResult fused_vs_reference(const torch::Device& device, torch::ScalarType dt
     double worst = 0;
     std::string worst_what;
     static const char* names[] = {"dq", "dk", "do", "ds", "dl", "d bias"};
-    // large: one of each wide layout, two LRA shapes, two with a segment per token (random_fused_case)
-    const int trials = 8;
+    // large: one of each wide layout, two LRA shapes, five with fixed segments of a promised width (random_fused_case)
+    const int trials = large ? 11 : 8;
     for (int t = 0; t < trials; ++t) {
         std::string layout;
         auto in = random_fused_case(gen, device, dtype, large ? t : t % 4, large, layout);

@@ -25,10 +25,11 @@ struct PoNetMixingInputs {
     // The caller's promise that every segment id is below this (saves the fused path a device-to-host read);
     // -1: unknown, the ids are scanned.
     int64_t num_segments = -1;
-    // The caller's promise that segment_ids[b, i] == i: every token is its own segment (LRA's fixed segments on a
-    // row shorter than segment_num). The fused CUDA kernels then take each segment maximum from its one token
+    // The caller's promise that segment_ids[b, i] == i / segment_width: fixed segments of segment_width consecutive
+    // tokens (LRA's fixed segments; 1 on a row shorter than segment_num). 0: no promise. Where the segments are
+    // narrow enough, the fused CUDA kernels then take each segment's maximum and gradient sum from its rows directly
     // instead of building the segment tables; other paths ignore it.
-    bool per_token_segments = false;
+    int64_t segment_width = 0;
 };
 
 // The five projections packed side by side, as one matrix product of the layer input with the five weights
@@ -41,7 +42,7 @@ struct PoNetPackedMixingInputs {
     int64_t heads = 1;
     bool clsgsepg = false;
     int64_t num_segments = -1;
-    bool per_token_segments = false;
+    int64_t segment_width = 0;
 };
 
 // Everything of one mixing call but the projections (masks, segment ids, head count, options), copied between the
@@ -54,7 +55,7 @@ void copy_mixing_context(To& to, const From& from) {
     to.heads = from.heads;
     to.clsgsepg = from.clsgsepg;
     to.num_segments = from.num_segments;
-    to.per_token_segments = from.per_token_segments;
+    to.segment_width = from.segment_width;
 }
 
 // The separate projections of a packed input (q = qkosl[..., 0:D] + bias[0:D], ...), in fp32; an undefined or

@@ -36,7 +36,7 @@ struct Prepared {
     torch::Tensor seg;            // int64 [B, L]
     int64_t B = 0, L = 0, D = 0, H = 1, d = 1, S = 1;
     bool clsgsepg = false;
-    bool per_token = false;  // segment id = position (PoNetMixingInputs::per_token_segments)
+    int64_t seg_width = 0;  // segment id = position / seg_width (PoNetMixingInputs::segment_width; 0: any)
 };
 
 struct ForwardState {
@@ -730,7 +730,7 @@ int64_t segment_capacity(const PoNetMixingInputs& in) {
 
 Prepared prepare(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& o, const torch::Tensor& s,
                  const torch::Tensor& l, const torch::Tensor& keep, const torch::Tensor& special,
-                 const torch::Tensor& seg, int64_t heads, bool clsgsepg, int64_t n_seg, bool per_token) {
+                 const torch::Tensor& seg, int64_t heads, bool clsgsepg, int64_t n_seg, int64_t seg_width) {
     Prepared p;
     p.q = q.contiguous();
     p.k = k.contiguous();
@@ -751,7 +751,7 @@ Prepared prepare(const torch::Tensor& q, const torch::Tensor& k, const torch::Te
     p.H = heads;
     p.d = p.D / heads;
     p.S = n_seg;
-    p.per_token = per_token;  // the kernels take it only where S >= L
+    p.seg_width = seg_width;  // the kernels take it only where the segments lie within their steps
     return p;
 }
 
@@ -782,7 +782,7 @@ cuda_kernels::Problem cuda_problem(const Prepared& p) {
         default: pr.dtype = cuda_kernels::DType::F32; break;
     }
     pr.clsgsepg = p.clsgsepg;
-    pr.per_token = p.per_token;
+    pr.seg_width = p.seg_width;
     pr.keep = p.keep.data_ptr<uint8_t>();
     pr.special = p.clsgsepg ? p.special.data_ptr<uint8_t>() : nullptr;
     pr.seg = p.seg.data_ptr<int64_t>();
@@ -962,7 +962,7 @@ void save_state(AutogradContext* ctx, const torch::Tensor& k, const torch::Tenso
     ctx->saved_data["heads"] = p.H;
     ctx->saved_data["clsgsepg"] = p.clsgsepg;
     ctx->saved_data["n_seg"] = p.S;
-    ctx->saved_data["per_token"] = p.per_token;
+    ctx->saved_data["seg_width"] = p.seg_width;
     ctx->saved_data["dims"] = std::vector<int64_t>{p.B, p.L, p.D};
     // An output nobody used (usually the GA weights) reaches the backward as an undefined gradient rather than a
     // tensor of zeros that would be filled, converted and read through (the backward treats undefined as zero).
@@ -989,7 +989,7 @@ Prepared restore_state(AutogradContext* ctx, ForwardState& st, torch::Tensor& th
     p.d = p.D / p.H;
     p.clsgsepg = ctx->saved_data["clsgsepg"].toBool();
     p.S = ctx->saved_data["n_seg"].toInt();
-    p.per_token = ctx->saved_data["per_token"].toBool();
+    p.seg_width = ctx->saved_data["seg_width"].toInt();
     st.alpha = saved[6];
     st.g = saved[7];
     st.gp = saved[8];
@@ -1004,8 +1004,8 @@ class PoNetMixFunction : public torch::autograd::Function<PoNetMixFunction> {
     static variable_list forward(AutogradContext* ctx, const torch::Tensor& q, const torch::Tensor& k,
                                  const torch::Tensor& o, const torch::Tensor& s, const torch::Tensor& l,
                                  const torch::Tensor& keep, const torch::Tensor& special, const torch::Tensor& seg,
-                                 int64_t heads, bool clsgsepg, int64_t n_seg, bool per_token) {
-        Prepared p = prepare(q, k, o, s, l, keep, special, seg, heads, clsgsepg, n_seg, per_token);
+                                 int64_t heads, bool clsgsepg, int64_t n_seg, int64_t seg_width) {
+        Prepared p = prepare(q, k, o, s, l, keep, special, seg, heads, clsgsepg, n_seg, seg_width);
         ForwardState st = run_forward(p);
         // With the tie bits (CUDA), S itself is not needed by the backward and is not kept; nor on the CPU, whose
         // flags bytes carry the ties.
@@ -1039,14 +1039,14 @@ class PoNetPackedMixFunction : public torch::autograd::Function<PoNetPackedMixFu
   public:
     static variable_list forward(AutogradContext* ctx, const torch::Tensor& packed, const torch::Tensor& bias,
                                  const torch::Tensor& keep, const torch::Tensor& special, const torch::Tensor& seg,
-                                 int64_t heads, bool clsgsepg, int64_t n_seg, bool per_token) {
+                                 int64_t heads, bool clsgsepg, int64_t n_seg, int64_t seg_width) {
         Prepared p;
         ForwardState st;
         torch::Tensor k_saved, o_saved;
         if (packed.is_cuda()) {
 #if defined(PONET_WITH_CUDA)
             const torch::Tensor pc = packed.contiguous();
-            p = prepare(pc, pc, pc, pc, pc, keep, special, seg, heads, clsgsepg, n_seg, per_token);
+            p = prepare(pc, pc, pc, pc, pc, keep, special, seg, heads, clsgsepg, n_seg, seg_width);
             p.D = pc.size(2) / kPacked;
             p.d = p.D / heads;
             if (p.B * p.L == 0) {
@@ -1071,7 +1071,7 @@ class PoNetPackedMixFunction : public torch::autograd::Function<PoNetPackedMixFu
             const auto u = unpack_projections(pk);
             const auto dt = packed.scalar_type();
             p = prepare(u.q.to(dt), u.k.to(dt), u.o.to(dt), u.s.to(dt), u.l.to(dt), keep, special, seg, heads,
-                        clsgsepg, n_seg, per_token);
+                        clsgsepg, n_seg, seg_width);
             st = run_forward(p);
             k_saved = p.k;
             o_saved = p.o;
@@ -1161,7 +1161,7 @@ PoNetMixingOutput ponet_mix_fused(const PoNetMixingInputs& in) {
     const torch::Tensor special =
         in.clsgsepg ? in.special : torch::empty({0}, in.keep.options().dtype(torch::kUInt8));
     auto out = PoNetMixFunction::apply(in.q, in.k, in.o, in.s, in.l, in.keep, special, in.segment_ids, in.heads,
-                                       in.clsgsepg, n_seg, in.per_token_segments);
+                                       in.clsgsepg, n_seg, in.segment_width);
     return {out[0], out[1]};
 }
 
@@ -1218,7 +1218,7 @@ PoNetMixingOutput ponet_mix_packed_fused(const PoNetPackedMixingInputs& in) {
     const torch::Tensor special =
         in.clsgsepg ? in.special : torch::empty({0}, in.keep.options().dtype(torch::kUInt8));
     auto out = PoNetPackedMixFunction::apply(in.qkosl, bias, in.keep, special, in.segment_ids, in.heads,
-                                             in.clsgsepg, n_seg, in.per_token_segments);
+                                             in.clsgsepg, n_seg, in.segment_width);
     return {out[0], out[1]};
 }
 

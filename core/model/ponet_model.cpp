@@ -62,7 +62,7 @@ MixerResult PoNetSelfImpl::mix(const torch::Tensor& x_in, const MixContext& ctx,
         in.heads = heads_;
         in.clsgsepg = clsgsepg_ && ctx.special.defined();
         in.num_segments = ctx.num_segments;
-        in.per_token_segments = ctx.per_token_segments;
+        in.segment_width = ctx.segment_width;
     };
     if (fused && !trace && x.dim() == 3 && packed_projections_enabled() &&
         packed_mixing_supported(x.device(), x.scalar_type(), D, heads_)) {
@@ -289,8 +289,9 @@ ModelInputs complete_inputs(const ModelConfig& c, const ModelInputs& in, bool va
         r.segment_ids = fixed ? fixed_segment_ids(B, L, c.segment_num, r.input_ids.device())
                               : derive_segment_ids(r.input_ids, c.cls_token_id, c.sep_token_id);
         *num_segments = fixed ? fixed_segment_count(L, c.segment_num) : -1;
-        // Fixed segments on a row shorter than segment_num are one token each (LRA text below 4,096 tokens).
-        r.per_token_segments = fixed && L < c.segment_num;
+        // Fixed segments are runs of one width (one token each on a row shorter than segment_num: LRA text below
+        // 4,096 tokens; two from 4,096 to 8,191).
+        r.segment_width = fixed ? fixed_segment_width(L, c.segment_num) : 0;
     }
     r.segment_ids = r.segment_ids.to(torch::kLong);
     if (validate && B * L > 0) {
@@ -306,9 +307,12 @@ ModelInputs complete_inputs(const ModelConfig& c, const ModelInputs& in, bool va
         range(r.attention_mask, 2, "attention_mask");
         *num_segments = range(r.segment_ids, 2 * L + 2, "segment_ids") + 1;
         // A promise carried over from an earlier completion is checked here too (the ids may have been replaced).
-        if (r.per_token_segments && in.segment_ids.defined())
-            r.per_token_segments = torch::equal(
-                r.segment_ids, torch::arange(L, r.segment_ids.options()).unsqueeze(0).expand({B, L}));
+        if (r.segment_width > 0 && in.segment_ids.defined() &&
+            !torch::equal(r.segment_ids, torch::arange(L, r.segment_ids.options())
+                                             .div(r.segment_width, "floor")
+                                             .unsqueeze(0)
+                                             .expand({B, L})))
+            r.segment_width = 0;
     }
     r.num_segments = *num_segments;
     return r;
@@ -334,7 +338,7 @@ EncoderOutput PoNetModelImpl::forward(const ModelInputs& raw, const ForwardOptio
     if (c.mixer == MixerKind::PoNet && c.clsgsepg && c.variant == ModelVariant::Bert)
         ctx.special = special_token_mask(in.input_ids, c.cls_token_id, c.sep_token_id);
     ctx.segment_ids = in.segment_ids;
-    ctx.per_token_segments = in.per_token_segments;
+    ctx.segment_width = in.segment_width;
     ctx.impl = opt.impl;
 
     EncoderOutput out;

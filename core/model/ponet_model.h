@@ -22,10 +22,11 @@ struct ModelInputs {
     torch::Tensor labels;          // MLM labels (-100 = ignored) or classification labels
     torch::Tensor sso_labels;      // pre-training only
     int64_t num_segments = -1;     // a known bound on segment_ids (complete_inputs fills it), -1: unknown
-    // segment_ids[b, i] == i: complete_inputs made fixed segments of one token each (a row shorter than
-    // segment_num), which lets the fused CUDA mixing skip SMP's segment tables. Kept when the inputs are completed
-    // again (and checked against the ids when validating); a caller that brings its own segment_ids leaves it false.
-    bool per_token_segments = false;
+    // segment_ids[b, i] == i / segment_width: complete_inputs made fixed segments of segment_width tokens each (1 on
+    // a row shorter than segment_num), which lets the fused CUDA mixing skip SMP's segment tables where they are
+    // narrow. Kept when the inputs are completed again (and checked against the ids when validating); a caller that
+    // brings its own segment_ids leaves it 0 (no promise).
+    int64_t segment_width = 0;
 };
 
 struct ForwardOptions {
@@ -57,7 +58,7 @@ struct MixContext {
     torch::Tensor special;      // bool [B, L] (σ) or undefined
     torch::Tensor segment_ids;  // int64 [B, L]
     int64_t num_segments = -1;  // every id is below this when known (-1: unknown)
-    bool per_token_segments = false;  // segment_ids[b, i] == i (fixed segments of one token each)
+    int64_t segment_width = 0;  // segment_ids[b, i] == i / segment_width (fixed segments), 0: unknown
     MixerImpl impl = MixerImpl::Auto;
     // The weight of the projection after the mixer (attention.output.dense), or undefined: PoNet's fused path casts
     // it to the low precision with its own five (one kernel instead of two) and hands the copy back.

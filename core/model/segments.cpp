@@ -18,15 +18,18 @@ torch::Tensor derive_segment_ids(const torch::Tensor& input_ids, int64_t cls_id,
 }
 
 torch::Tensor fixed_segment_ids(int64_t batch, int64_t length, int64_t segment_num, const torch::Device& device) {
-    const int64_t seg_len = length / segment_num + 1;
+    const int64_t seg_len = fixed_segment_width(length, segment_num);
     auto pos = torch::arange(length, torch::TensorOptions().dtype(torch::kLong).device(device));
     return pos.div(seg_len, "floor").unsqueeze(0).expand({batch, length}).contiguous();
 }
 
 int64_t fixed_segment_count(int64_t length, int64_t segment_num) {
     if (length <= 0 || segment_num <= 0) return 1;
-    const int64_t seg_len = length / segment_num + 1;
-    return (length - 1) / seg_len + 1;
+    return (length - 1) / fixed_segment_width(length, segment_num) + 1;
+}
+
+int64_t fixed_segment_width(int64_t length, int64_t segment_num) {
+    return segment_num > 0 ? length / segment_num + 1 : 1;
 }
 
 }  // namespace ponet

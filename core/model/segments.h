@@ -18,5 +18,7 @@ torch::Tensor fixed_segment_ids(int64_t batch, int64_t length, int64_t segment_n
 // at most segment_num and at least 1. Below segment_num tokens every token is its own segment, so this is the
 // length, not segment_num: the SMP buffers are sized by it.
 int64_t fixed_segment_count(int64_t length, int64_t segment_num);
+// The tokens per segment fixed_segment_ids gives a row of `length` tokens: floor(length / segment_num) + 1.
+int64_t fixed_segment_width(int64_t length, int64_t segment_num);
 
 }  // namespace ponet

@@ -16,10 +16,13 @@ struct Problem {
     int64_t S = 1;  // segment-id capacity: every id is below S
     DType dtype = DType::F32;
     bool clsgsepg = false;
-    // seg[b, i] == i and S >= L: every token is its own segment. The vector-layout kernels then skip the segment
-    // tables (no segment-maximum atomics, no segment gradient sums): fuse takes each maximum from its own row and
-    // writes `segmax` itself, the backward writes dS with the other row gradients.
-    bool per_token = false;
+    // seg[b, i] == i / seg_width for every row and S · seg_width >= L: fixed segments of seg_width consecutive
+    // tokens (1: every token its own segment; 0: any layout). Where seg_width divides the rows a vector-layout step
+    // holds, every segment lies within one step of one warp, and those kernels skip the segment tables (no
+    // segment-maximum atomics, no segment gradient sums): fuse takes each maximum from its segment's rows by
+    // shuffles and writes `segmax` itself, the backward sums each segment's gradient the same way and writes dS
+    // with the other row gradients.
+    int64_t seg_width = 0;
     const uint8_t* keep = nullptr;     // [B, L], 1 = real token
     const uint8_t* special = nullptr;  // [B, L] or null (only read with clsgsepg)
     const int64_t* seg = nullptr;      // [B, L]
@@ -38,7 +41,7 @@ struct Saved {
     float* g = nullptr;       // [B, D]     masked mean of Q
     float* gp = nullptr;      // [B, D]     g'
     float* cnt = nullptr;     // [B]        real tokens per row
-    float* segmax = nullptr;  // [B, S, D]  segment maxima of S̃ (with per_token: rows below L only)
+    float* segmax = nullptr;  // [B, S, D]  segment maxima of S̃ (with seg_width: the first ⌈L / seg_width⌉ only)
     int8_t* win = nullptr;    // [B, L, D]  LMP winner: 0 left, 1 self, 2 right
     // [B, L, tie_words(p)]: bit c%32 of word c/32 says S̃[b, i, c] equals its segment's maximum. When given, the
     // forward writes it and the backward reads it instead of S, so S need not be kept for the backward.

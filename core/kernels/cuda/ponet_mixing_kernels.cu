@@ -8,9 +8,10 @@
 //
 // Forward passes over the [B, L, D] data: Q and S (query sum, segment maxima), K (scores and an online softmax
 // that leaves per-warp partial sums), O and L (window maxima, fusion, α normalisation). Backward: dY, O, S
-// (dO, dL, g′'s gradient, segment sums and tie counts), K (dK, the query-mean gradient), S (dQ, dS). With a
-// segment per token (Problem::per_token, vector layout only) the first forward pass reads Q alone, the fusion pass
-// writes each row's segment maximum, and the backward's row pass writes dS (the last pass then writes dQ only).
+// (dO, dL, g′'s gradient, segment sums and tie counts), K (dK, the query-mean gradient), S (dQ, dS). With fixed
+// segments narrow enough to lie within one step of a warp (Problem::seg_width, vector layout only; a segment per
+// token is width 1) the first forward pass reads Q alone, the fusion pass writes each segment's maximum, and the
+// backward's row pass writes dS (the last pass then writes dQ only).
 #include "core/kernels/cuda/ponet_mixing_cuda.h"
 #include "core/kernels/cuda/ponet_mixing_device.cuh"
 #include "core/kernels/cuda/ponet_mixing_vec.h"
@@ -849,7 +850,7 @@ int64_t slice_channels(const Problem& p) {
     return (256 / d) * d;
 }
 
-// `lpr`: the vector layout's lanes per row (0: not used); with p.per_token the fusion pass runs in it (forward()
+// `lpr`: the vector layout's lanes per row (0: not used); with p.seg_width the fusion pass runs in it (forward()
 // makes sure) and writes the segment maxima, so the segment pass gets no table.
 template <typename T, int NK>
 void launch_forward(const Problem& p, int lpr, const void* q, const void* k, const void* o, const void* s,
@@ -860,11 +861,11 @@ void launch_forward(const Problem& p, int lpr, const void* q, const void* k, con
                     static_cast<unsigned>((p.D + cw - 1) / cw));
     const size_t smem = sizeof(float) * kWarps * p.H;
     const bool vga = lpr > 0 && vec::heads_fit(p);
-    float* table = p.per_token ? nullptr : st.segmax;
+    float* table = p.seg_width > 0 ? nullptr : st.segmax;
     using vec::Kernel, vec::enabled;
     // Partials per batch row: the vector kernels leave one per block, the lane-per-channel ones one per warp.
     int64_t pq_parts = f.P, ps_parts = f.P;
-    if (lpr > 0 && (enabled(Kernel::Qsum) || (p.per_token && vec::built_in_choice()))) {
+    if (lpr > 0 && (enabled(Kernel::Qsum) || (p.seg_width > 0 && vec::built_in_choice()))) {
         vec::qsum_segmax(p, lpr, rpw, grid.x, q, s, f.pq, st.cnt, table, stream);
         pq_parts = grid.x;
     } else {
@@ -898,8 +899,8 @@ void launch_forward(const Problem& p, int lpr, const void* q, const void* k, con
                                                       st.ties, static_cast<T*>(st.outs));
 }
 
-// `lpr` as in launch_forward; with p.per_token the rows and dQ/dS passes run in the vector layout (backward() makes
-// sure) and the segment tables are not used.
+// `lpr` as in launch_forward; with p.seg_width the rows and dQ/dS passes run in the vector layout (backward()
+// makes sure) and the segment tables are not used.
 template <typename T, int NK>
 void launch_backward(const Problem& p, int lpr, const void* k, const void* o, const void* s, const Saved& st,
                      const void* dy, const float* dalpha, void* dq, void* dk, void* dout, void* ds, void* dl,
@@ -985,14 +986,23 @@ size_t forward_workspace_floats(const Problem& p) { return static_cast<size_t>(f
 
 size_t backward_workspace_floats(const Problem& p) { return static_cast<size_t>(backward_floats(p)); }
 
-// Whether a segment per token may skip the segment tables: PONET_MIX_PER_TOKEN=0 turns it off (for measuring the
+// Whether fixed segments may skip the segment tables: PONET_MIX_SEGMENT_RUNS=0 turns it off (for measuring the
 // two against each other; read once per process).
-bool per_token_enabled() {
+bool segment_runs_enabled() {
     static const bool on = [] {
-        const char* v = std::getenv("PONET_MIX_PER_TOKEN");
+        const char* v = std::getenv("PONET_MIX_SEGMENT_RUNS");
         return !(v && std::string(v) == "0");
     }();
     return on;
+}
+
+// p.seg_width where the vector kernels (lpr lanes per row) can take the fixed segments without tables, else 0:
+// the segments cover every row and their width divides the rows of a step (32 / lpr; the rows a warp walks start
+// on a step), so that no segment crosses a step or a warp.
+int64_t segment_runs(const Problem& p, int lpr) {
+    if (p.seg_width <= 0 || lpr <= 0 || !segment_runs_enabled()) return 0;
+    const bool fits = (32 / lpr) % p.seg_width == 0 && p.S * p.seg_width >= p.L;
+    return fits ? p.seg_width : 0;
 }
 
 // The row strides made explicit (0 means D).
@@ -1007,14 +1017,14 @@ const char* forward(const Problem& p_in, const void* q, const void* k, const voi
     Problem p = with_strides(p_in);
     if (p.D > kMaxHidden || channels_per_lane(slice_channels(p)) < 0)
         return "hidden size too large for the fused kernels";
-    // The vector layout (ponet_mixing_vec.h) where the hidden size, strides and pointers allow it; a segment per
-    // token is taken as such only where the fusion pass runs in it.
+    // The vector layout (ponet_mixing_vec.h) where the hidden size, strides and pointers allow it; fixed segments
+    // are taken as such only where the fusion pass runs in it.
     int lpr = vec::vector_lanes(p, rows_per_warp(p));
     if (!vec::aligned({q, k, o, s, l, y, st.keys, st.outs, st.win, st.segmax, st.alpha})) lpr = 0;
-    p.per_token = p.per_token && per_token_enabled() && p.S >= p.L && lpr > 0 && vec::enabled(vec::Kernel::Fuse);
+    p.seg_width = vec::enabled(vec::Kernel::Fuse) ? segment_runs(p, lpr) : 0;
     const FwdLayout f = forward_layout(p, workspace);
     cudaMemsetAsync(st.cnt, 0, sizeof(float) * p.B, stream);
-    if (!p.per_token) fill(st.segmax, -INFINITY, p.B * p.S * p.D, stream);
+    if (p.seg_width == 0) fill(st.segmax, -INFINITY, p.B * p.S * p.D, stream);
     dispatch(p, [&](auto tag, auto nk) {
         launch_forward<decltype(tag), decltype(nk)::value>(p, lpr, q, k, o, s, l, y, st, f, stream);
     });
@@ -1031,10 +1041,9 @@ const char* backward(const Problem& p_in, const void* k, const void* o, const vo
     int lpr = vec::vector_lanes(p, rows_per_warp(p));
     if (!vec::aligned({k, o, s, dy, dq, dk, dout, ds, dl, st.win, st.segmax, w.gsum, w.ties})) lpr = 0;
     using vec::Kernel, vec::enabled;
-    p.per_token =
-        p.per_token && per_token_enabled() && p.S >= p.L && lpr > 0 && enabled(Kernel::Rows) && enabled(Kernel::Qs);
+    p.seg_width = enabled(Kernel::Rows) && enabled(Kernel::Qs) ? segment_runs(p, lpr) : 0;
     // The per-row sums, and the segment tables unless they go unused; the bias gradients the kernels add into.
-    const int64_t scratch = p.per_token ? backward_head_floats(p) : backward_floats(p);
+    const int64_t scratch = p.seg_width > 0 ? backward_head_floats(p) : backward_floats(p);
     cudaMemsetAsync(workspace, 0, sizeof(float) * scratch, stream);
     if (p.dbias) cudaMemsetAsync(p.dbias, 0, sizeof(float) * kProjections * p.D, stream);
     dispatch(p, [&](auto tag, auto nk) {

@@ -45,8 +45,9 @@ void qsum_segmax(const Problem& p, int lpr, int rpw, unsigned gx, const void* q,
 void scores(const Problem& p, int lpr, int rpw, unsigned gx, const void* k, const float* pq, int64_t pq_parts,
             const float* cnt, float* g, float* zbuf, float* pm, float* pl, float* pa, void* keys,
             cudaStream_t stream);
-// With p.per_token: fuse writes `segmax` (qsum_segmax was given none), rows writes dS and its bias gradient (no
-// segment sums; gsum and ties are not touched) and qs writes dQ only.
+// With p.seg_width (fixed segments within a step; the launchers decide): fuse writes `segmax` (qsum_segmax was
+// given none), rows writes dS and its bias gradient (no segment tables; gsum and ties are not touched) and qs writes
+// dQ only.
 void fuse(const Problem& p, int lpr, int rpw, unsigned gx, const void* o, const void* l, const void* s,
           const float* pm, const float* pl, const float* pa, int64_t ps_parts, const float* mh, const float* lh,
           float* gp, float* segmax, void* y, int8_t* win, float* alpha, uint32_t* ties, void* outs,

@@ -2,7 +2,7 @@
 // lanes holds channels 8j … 8j+7 of one token row, and the G = 32 / LPR groups of a warp hold G consecutive rows,
 // so every load and store of a row slice is one 16-byte access (two for fp32) and a warp keeps G rows in flight.
 // Each kernel computes what its lane-per-channel twin in ponet_mixing_kernels.cu computes, in the same buffers
-// (with a segment per token, Problem::per_token, the segment work moves as ponet_mixing_vec.h says);
+// (with fixed segments within a step, Problem::seg_width, the segment work moves as ponet_mixing_vec.h says);
 // where a sum runs over rows, the groups' parts are added by shuffles, then written once per block (partials, in
 // warp order; bias and g gradients, one atomic per channel). Segment runs: a warp keeps one running segment; a step
 // whose rows all lie in it adds to the running sums, a step across a boundary (every step with short segments)
@@ -408,8 +408,10 @@ __global__ void __launch_bounds__(128) scores_kernel(Problem p, int rpw, const T
     }
 }
 
-// With p.per_token (a segment per token) each row's segment maximum is its own S̃ (the sentinel on padding, −∞ for
-// a NaN, as the segment pass would leave them): this pass writes it into `segmax` for the backward.
+// With p.seg_width (fixed segments of w rows, w dividing the G rows of a step, so that a segment is w adjacent groups
+// of one step) each segment's maximum is taken here over its rows' S̃ (the sentinel on padding, a NaN passed over, as
+// the segment pass would leave them) by shuffles between those groups, and the segment's first row writes it into
+// `segmax` for the backward.
 template <typename T, int LPR>
 __global__ void __launch_bounds__(128, 4) fuse_kernel(Problem p, int rpw, const T* __restrict__ o,
                                                    const T* __restrict__ l, const T* __restrict__ s,
@@ -453,6 +455,8 @@ __global__ void __launch_bounds__(128, 4) fuse_kernel(Problem p, int rpw, const 
     // that waits on the segment id's) is made once per segment, not once per row.
     float sm[8];
     int64_t sm_sid = -1;
+    // Fixed segments: their width, a power of two (it divides G), as a shift, and the lanes one segment spans.
+    const int wsh = p.seg_width > 0 ? __ffs(static_cast<int>(p.seg_width)) - 1 : 0, span = LPR << wsh;
     for (int64_t i0 = r.begin; i0 < r.end; i0 += G) {
         const int64_t i = i0 + ln.grp, t = b * L + i;
         const bool valid = i < r.end;
@@ -464,7 +468,7 @@ __global__ void __launch_bounds__(128, 4) fuse_kernel(Problem p, int rpw, const 
             load8(o + t * p.ld + ln.c, ov);
             load8(s + t * p.ld + ln.c, sv);
             real = keep[i] != 0, sp = spec && spec[i];
-            if (!p.per_token) sid = clamp_seg(p.seg[t], p.S);
+            if (p.seg_width == 0) sid = clamp_seg(p.seg[t], p.S);
         }
         if (ln.grp == G - 1) load_lt(i + 1, rlt);
         float left[8], right[8];
@@ -475,13 +479,19 @@ __global__ void __launch_bounds__(128, 4) fuse_kernel(Problem p, int rpw, const 
             right[k] = ln.grp == G - 1 ? rlt[k] : dn;
             llt[k] = __shfl_sync(kFull, lt[k], (G - 1) * LPR + ln.j);
         }
+        if (p.seg_width > 0) {
+            // Every lane takes part (rows past the warp's end add −∞); a segment's groups are aligned in the step.
+#pragma unroll
+            for (int k = 0; k < 8; ++k) {
+                sm[k] = valid ? fmaxf(-INFINITY, real ? sv[k] + sbs[ln.c + k] : kSentinel) : -INFINITY;
+                for (int off = LPR; off < span; off *= 2) sm[k] = fmaxf(sm[k], __shfl_xor_sync(kFull, sm[k], off));
+            }
+        }
         unsigned eq = 0;
         if (valid) {
             float yv[8];
-            if (p.per_token) {
-#pragma unroll
-                for (int k = 0; k < 8; ++k) sm[k] = fmaxf(-INFINITY, real ? sv[k] + sbs[ln.c + k] : kSentinel);
-                store8(segmax + (b * p.S + i) * D + ln.c, sm);
+            if (p.seg_width > 0) {
+                if (((i >> wsh) << wsh) == i) store8(segmax + (b * p.S + (i >> wsh)) * D + ln.c, sm);
             } else if (sid != sm_sid) {
                 load8(segmax + (b * p.S + sid) * D + ln.c, sm), sm_sid = sid;
             }
@@ -530,10 +540,11 @@ __global__ void __launch_bounds__(128, 4) fuse_kernel(Problem p, int rpw, const 
 
 // ---- backward ---------------------------------------------------------------------------------------------------
 
-// With a segment per token (PT, p.per_token) a segment's gradient sum is its one row's and its tie count 1: dS is
-// written here (with its bias gradient), and gsum / ties are not used. A template argument, so that the segment
-// tables' code does not take registers from the per-token instance and the other way round.
-template <typename T, int LPR, bool PT>
+// With fixed segments within a step (RUNS, p.seg_width: w adjacent groups of one step) a segment's gradient sum and
+// tie count are added up by shuffles between its groups, and dS is written here (with its bias gradient); gsum /
+// ties are not used. With a segment per token (w = 1) the sum is the row's own and the count 1. A template argument,
+// so that the segment tables' code does not take registers from the fixed-segment instance and the other way round.
+template <typename T, int LPR, bool RUNS>
 __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const T* __restrict__ o,
                                                    const T* __restrict__ s, const T* __restrict__ dy,
                                                    const float* gp_in, const float* segmax,
@@ -574,6 +585,7 @@ __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const 
     int64_t run = -1;
     float sm[8];  // the segment maxima of the lane's last segment (looked up once per segment, as in fuse_kernel)
     int64_t sm_sid = -1;
+    const int wsh = RUNS ? __ffs(static_cast<int>(p.seg_width)) - 1 : 0, span = LPR << wsh;  // as in fuse_kernel
     __shared__ __align__(16) float scratch[kWarps][2][8 * 32];  // a step's segment sums and tie counts, [G][D]
     float* shg = scratch[threadIdx.x / 32][0];
     float* sht = scratch[threadIdx.x / 32][1];
@@ -611,7 +623,7 @@ __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const 
         if (valid) {
             load8(o + t * D + ln.c, ov);
             if (eqbits) tied = (__ldg(eqbits + t * W + ln.j / 4) >> (8 * (ln.j % 4))) & 0xffu;
-            sid = PT ? i : clamp_seg(p.seg[t], p.S);
+            sid = RUNS ? i >> wsh : clamp_seg(p.seg[t], p.S);
         }
         if (ln.grp == G - 1) load_g(i + 1, gn, wn);
         // The window's neighbours: dY reaching L̂ and the winner codes of rows i − 1 and i + 1.
@@ -623,7 +635,7 @@ __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const 
         // Segment sums: into the running ones when the step's rows all lie in one segment, else per row (none
         // with a segment per token).
         bool uniform = true;
-        if constexpr (!PT) {
+        if constexpr (!RUNS) {
             const int64_t sid0 = __shfl_sync(kFull, sid, 0);
             uniform = __all_sync(kFull, !valid || sid == sid0);
             if (!uniform || sid0 != run) flush(), run = uniform ? sid0 : -1;
@@ -659,9 +671,13 @@ __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const 
             }
             dov[k] = d_o, dlv[k] = d_l;
             dbo[k] += d_o, dbl[k] += d_l;
-            if constexpr (PT) {
-                // dS of a tied row (qs_kernel's gsum / ties with one row); gs sums it for the bias gradient.
-                dsv[k] = tk != 0.f ? gsk : 0.f;
+            if constexpr (RUNS) {
+                // dS of a tied real row: its segment's gsum / ties as qs_kernel takes them from the tables (exactly
+                // gsk with one row); gs sums it for the bias gradient.
+                float gseg = gsk, tseg = tk;
+                for (int off = LPR; off < span; off *= 2)
+                    gseg += __shfl_xor_sync(kFull, gseg, off), tseg += __shfl_xor_sync(kFull, tseg, off);
+                dsv[k] = rv && tk != 0.f ? gseg / tseg : 0.f;
                 gs[k] += dsv[k];
             } else if (uniform) {
                 gs[k] += gsk, tc[k] += tk;
@@ -681,12 +697,12 @@ __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const 
         if (!valid) continue;
         store8(dout + t * p.ldg + ln.c, dov);
         store8(dl + t * p.ldg + ln.c, dlv);
-        if constexpr (PT) store8(ds + t * p.ldg + ln.c, dsv);
+        if constexpr (RUNS) store8(ds + t * p.ldg + ln.c, dsv);
     }
     flush();
     __shared__ float red[4 * D];
     float* const dst[4] = {dgp_out + b * D, p.dbias ? p.dbias + kProjO * D : nullptr,
-                           p.dbias ? p.dbias + kProjL * D : nullptr, PT && p.dbias ? p.dbias + kProjS * D : nullptr};
+                           p.dbias ? p.dbias + kProjL * D : nullptr, RUNS && p.dbias ? p.dbias + kProjS * D : nullptr};
     block_sums_add<LPR>(red, ln, dst, [&](int n, int k) {
         return n == 0 ? dgp[k] : n == 1 ? dbo[k] : n == 2 ? dbl[k] : gs[k];
     });
@@ -768,7 +784,7 @@ __global__ void __launch_bounds__(128) qs_kernel(Problem p, int rpw, const T* __
         const int64_t i = i0 + ln.grp, t = b * p.L + i;
         if (i >= r.end) continue;
         const bool real = p.keep[t] != 0;
-        if (p.per_token) {  // dS came from rows_kernel
+        if (p.seg_width > 0) {  // dS came from rows_kernel
             float qv[8];
 #pragma unroll
             for (int k = 0; k < 8; ++k) qv[k] = real ? dq_v[k] : 0.f, dbq[k] += qv[k];
@@ -804,7 +820,7 @@ __global__ void __launch_bounds__(128) qs_kernel(Problem p, int rpw, const T* __
     }
     __shared__ float red[2 * D];
     float* const dst[2] = {p.dbias ? p.dbias + kProjQ * D : nullptr,
-                           p.dbias && !p.per_token ? p.dbias + kProjS * D : nullptr};
+                           p.dbias && p.seg_width == 0 ? p.dbias + kProjS * D : nullptr};
     block_sums_add<LPR>(red, ln, dst, [&](int n, int k) { return n == 0 ? dbq[k] : dbs[k]; });
 }
 
@@ -913,7 +929,7 @@ void rows(const Problem& p, int lpr, int rpw, unsigned gx, const void* o, const 
           void* ds, float* dgp, float* gsum, float* ties, cudaStream_t stream) {
     with_layout(p, lpr, [&](auto tag, auto lanes) {
         using T = decltype(tag);
-        auto kernel = p.per_token ? rows_kernel<T, decltype(lanes)::value, true>
+        auto kernel = p.seg_width > 0 ? rows_kernel<T, decltype(lanes)::value, true>
                                   : rows_kernel<T, decltype(lanes)::value, false>;
         kernel<<<grid_of(p, gx), 32 * kWarps, 0, stream>>>(
             p, rpw, static_cast<const T*>(o), static_cast<const T*>(s), static_cast<const T*>(dy), gp, segmax, win,
