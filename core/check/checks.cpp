@@ -232,11 +232,12 @@ PoNetMixingInputs random_fused_case(at::Generator& gen, const torch::Device& dev
     int64_t H = ri(1, 4), d = large ? 32 : ri(1, 9);
     // Layouts 4 and up: the LRA shape (64 = 2 × 32), which the CUDA kernels' vector layout takes; 6 and up with
     // fixed segments of a promised width (LRA text: one token below 4,096 tokens, two up to 8,191, ...), which those
-    // kernels take without segment tables where the width divides the 4 rows of their step: widths 1 (6, and 7
-    // with a segment capacity above L, as a caller may give), 2 (8) and 4 (9); width 3 (10) keeps the tables.
+    // kernels take without segment tables: by shuffles where the width divides the 4 rows of their step, widths 1
+    // (6, and 7 with a segment capacity above L, as a caller may give), 2 (8) and 4 (9); by reading each segment's
+    // rows up to width 8, widths 3 (10) and 5 (11); width 9 (12) keeps the tables.
     const bool lra = large && layout >= 4;
-    static const int64_t widths[] = {1, 1, 2, 4, 3};
-    const int64_t width = large && layout >= 6 ? widths[std::min<int64_t>(layout, 10) - 6] : 0;
+    static const int64_t widths[] = {1, 1, 2, 4, 3, 5, 9};
+    const int64_t width = large && layout >= 6 ? widths[std::min<int64_t>(layout, 12) - 6] : 0;
     const int64_t spare = layout == 7 ? 5 : 0;
     if (lra) H = 2;
     layout %= 4;
@@ -368,8 +369,8 @@ CheckResult fused_vs_reference(const torch::Device& device, torch::ScalarType dt
     double worst = 0;
     std::string worst_what;
     static const char* names[] = {"dq", "dk", "do", "ds", "dl", "d bias"};
-    // large: one of each wide layout, two LRA shapes, five with fixed segments of a promised width (random_fused_case)
-    const int trials = large ? 11 : 8;
+    // large: one of each wide layout, two LRA shapes, seven with fixed segments of a promised width (random_fused_case)
+    const int trials = large ? 13 : 8;
     for (int t = 0; t < trials; ++t) {
         std::string layout;
         auto in = random_fused_case(gen, device, dtype, large ? t : t % 4, large, layout);

@@ -997,12 +997,12 @@ bool segment_runs_enabled() {
 }
 
 // p.seg_width where the vector kernels (lpr lanes per row) can take the fixed segments without tables, else 0:
-// the segments cover every row and their width divides the rows of a step (32 / lpr; the rows a warp walks start
-// on a step), so that no segment crosses a step or a warp.
+// the segments cover every row, and their width divides the rows of a step (32 / lpr; the rows a warp walks start
+// on a step, so that no segment crosses a step or a warp) or is at most vec::kLoadRunsMax.
 int64_t segment_runs(const Problem& p, int lpr) {
     if (p.seg_width <= 0 || lpr <= 0 || !segment_runs_enabled()) return 0;
-    const bool fits = (32 / lpr) % p.seg_width == 0 && p.S * p.seg_width >= p.L;
-    return fits ? p.seg_width : 0;
+    const bool narrow = (32 / lpr) % p.seg_width == 0 || p.seg_width <= vec::kLoadRunsMax;
+    return narrow && p.S * p.seg_width >= p.L ? p.seg_width : 0;
 }
 
 // The row strides made explicit (0 means D).

@@ -40,6 +40,10 @@ bool aligned(std::initializer_list<const void*> ptrs);
 // the Table 2 shape) it saved about 1 % of a training step, at 8,192 and 16,384 (64 per row) it cost 1.5–2.5 %
 // (tests/gpu/round49.sh).
 constexpr int64_t kMergeParts = 16;
+// Fixed segments (Problem::seg_width) whose width divides the rows of a step are taken without the segment tables by
+// shuffles; other widths up to this one by reading each segment's rows again (fuse: S; rows: dY, O and the tie
+// bits); wider ones keep the tables.
+constexpr int64_t kLoadRunsMax = 8;
 void qsum_segmax(const Problem& p, int lpr, int rpw, unsigned gx, const void* q, const void* s, float* pq,
                  float* cnt, float* segmax, cudaStream_t stream);
 void scores(const Problem& p, int lpr, int rpw, unsigned gx, const void* k, const float* pq, int64_t pq_parts,

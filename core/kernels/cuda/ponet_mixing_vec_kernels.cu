@@ -73,6 +73,11 @@ __device__ __forceinline__ void store8(__half* p, const float (&v)[8]) {
     store8_pairs<__half2>(p, v, [](float a, float b) { return __floats2half2_rn(a, b); });
 }
 
+// The fixed segment (p.seg_width = w) of row i: rows below 2^31, so a 32-bit division.
+__device__ __forceinline__ int64_t run_of(int64_t i, int w) {
+    return static_cast<int64_t>(static_cast<uint32_t>(i) / static_cast<uint32_t>(w));
+}
+
 // Winner code k of a row's 8 packed codes (int8: 0 left, 1 self, 2 right, -1 none).
 __device__ __forceinline__ int code(uint64_t w, int k) { return static_cast<int8_t>((w >> (8 * k)) & 0xffu); }
 
@@ -408,10 +413,10 @@ __global__ void __launch_bounds__(128) scores_kernel(Problem p, int rpw, const T
     }
 }
 
-// With p.seg_width (fixed segments of w rows, w dividing the G rows of a step, so that a segment is w adjacent groups
-// of one step) each segment's maximum is taken here over its rows' S̃ (the sentinel on padding, a NaN passed over, as
-// the segment pass would leave them) by shuffles between those groups, and the segment's first row writes it into
-// `segmax` for the backward.
+// With p.seg_width (fixed segments of w rows) each segment's maximum is taken here over its rows' S̃ (the sentinel on
+// padding, a NaN passed over, as the segment pass would leave them), and the segment's first row writes it into
+// `segmax` for the backward: where w divides the G rows of a step (a segment is then w adjacent groups of one step)
+// by shuffles between those groups, else (w up to kLoadRunsMax) each row reads its segment's other rows of S.
 template <typename T, int LPR>
 __global__ void __launch_bounds__(128, 4) fuse_kernel(Problem p, int rpw, const T* __restrict__ o,
                                                    const T* __restrict__ l, const T* __restrict__ s,
@@ -455,8 +460,11 @@ __global__ void __launch_bounds__(128, 4) fuse_kernel(Problem p, int rpw, const 
     // that waits on the segment id's) is made once per segment, not once per row.
     float sm[8];
     int64_t sm_sid = -1;
-    // Fixed segments: their width, a power of two (it divides G), as a shift, and the lanes one segment spans.
-    const int wsh = p.seg_width > 0 ? __ffs(static_cast<int>(p.seg_width)) - 1 : 0, span = LPR << wsh;
+    // Fixed segments: their width; where it divides G (a power of two then), as a shift, and the lanes one segment
+    // spans.
+    const int w = static_cast<int>(p.seg_width);
+    const bool step_runs = w > 0 && G % w == 0;
+    const int wsh = step_runs ? __ffs(w) - 1 : 0, span = LPR << wsh;
     for (int64_t i0 = r.begin; i0 < r.end; i0 += G) {
         const int64_t i = i0 + ln.grp, t = b * L + i;
         const bool valid = i < r.end;
@@ -479,19 +487,32 @@ __global__ void __launch_bounds__(128, 4) fuse_kernel(Problem p, int rpw, const 
             right[k] = ln.grp == G - 1 ? rlt[k] : dn;
             llt[k] = __shfl_sync(kFull, lt[k], (G - 1) * LPR + ln.j);
         }
-        if (p.seg_width > 0) {
+        if (step_runs) {
             // Every lane takes part (rows past the warp's end add −∞); a segment's groups are aligned in the step.
 #pragma unroll
             for (int k = 0; k < 8; ++k) {
                 sm[k] = valid ? fmaxf(-INFINITY, real ? sv[k] + sbs[ln.c + k] : kSentinel) : -INFINITY;
                 for (int off = LPR; off < span; off *= 2) sm[k] = fmaxf(sm[k], __shfl_xor_sync(kFull, sm[k], off));
             }
+            sid = i >> wsh;
+        } else if (w > 0 && valid) {
+            // The segment's rows in order, this one included (read again: the same values, from the cache).
+            sid = run_of(i, w);
+#pragma unroll
+            for (int k = 0; k < 8; ++k) sm[k] = -INFINITY;
+            for (int64_t j = sid * w; j < sid * w + w && j < L; ++j) {
+                float sj[8];
+                load8(s + (b * L + j) * p.ld + ln.c, sj);
+                const bool rj = keep[j] != 0;
+#pragma unroll
+                for (int k = 0; k < 8; ++k) sm[k] = fmaxf(sm[k], rj ? sj[k] + sbs[ln.c + k] : kSentinel);
+            }
         }
         unsigned eq = 0;
         if (valid) {
             float yv[8];
-            if (p.seg_width > 0) {
-                if (((i >> wsh) << wsh) == i) store8(segmax + (b * p.S + (i >> wsh)) * D + ln.c, sm);
+            if (w > 0) {
+                if (sid * w == i) store8(segmax + (b * p.S + sid) * D + ln.c, sm);
             } else if (sid != sm_sid) {
                 load8(segmax + (b * p.S + sid) * D + ln.c, sm), sm_sid = sid;
             }
@@ -540,11 +561,16 @@ __global__ void __launch_bounds__(128, 4) fuse_kernel(Problem p, int rpw, const 
 
 // ---- backward ---------------------------------------------------------------------------------------------------
 
-// With fixed segments within a step (RUNS, p.seg_width: w adjacent groups of one step) a segment's gradient sum and
-// tie count are added up by shuffles between its groups, and dS is written here (with its bias gradient); gsum /
-// ties are not used. With a segment per token (w = 1) the sum is the row's own and the count 1. A template argument,
-// so that the segment tables' code does not take registers from the fixed-segment instance and the other way round.
-template <typename T, int LPR, bool RUNS>
+// How the backward's row pass treats SMP's segments (rows_kernel).
+enum RunsMode { kTables = 0, kStepRuns = 1, kLoadRuns = 2 };
+
+// With fixed segments (RUNS, p.seg_width = w) a segment's gradient sum and tie count are added up here and dS is
+// written with the other row gradients (and its bias gradient); gsum / ties are not used. RUNS = kStepRuns: w divides
+// the G rows of a step, and the sums are shuffles between the segment's w adjacent groups (with a segment per token,
+// w = 1, the row's own gradient and a count of 1); kLoadRuns: each row reads its segment's rows of dY, O, the masks
+// and the tie bits. RUNS = kTables: the segment tables. A template argument, so that one mode's code does not take
+// registers from another's instance.
+template <typename T, int LPR, int RUNS>
 __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const T* __restrict__ o,
                                                    const T* __restrict__ s, const T* __restrict__ dy,
                                                    const float* gp_in, const float* segmax,
@@ -585,7 +611,8 @@ __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const 
     int64_t run = -1;
     float sm[8];  // the segment maxima of the lane's last segment (looked up once per segment, as in fuse_kernel)
     int64_t sm_sid = -1;
-    const int wsh = RUNS ? __ffs(static_cast<int>(p.seg_width)) - 1 : 0, span = LPR << wsh;  // as in fuse_kernel
+    const int w = static_cast<int>(p.seg_width);
+    const int wsh = RUNS == kStepRuns ? __ffs(w) - 1 : 0, span = LPR << wsh;  // as in fuse_kernel
     __shared__ __align__(16) float scratch[kWarps][2][8 * 32];  // a step's segment sums and tie counts, [G][D]
     float* shg = scratch[threadIdx.x / 32][0];
     float* sht = scratch[threadIdx.x / 32][1];
@@ -623,7 +650,7 @@ __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const 
         if (valid) {
             load8(o + t * D + ln.c, ov);
             if (eqbits) tied = (__ldg(eqbits + t * W + ln.j / 4) >> (8 * (ln.j % 4))) & 0xffu;
-            sid = RUNS ? i >> wsh : clamp_seg(p.seg[t], p.S);
+            sid = RUNS == kStepRuns ? i >> wsh : RUNS == kLoadRuns ? run_of(i, w) : clamp_seg(p.seg[t], p.S);
         }
         if (ln.grp == G - 1) load_g(i + 1, gn, wn);
         // The window's neighbours: dY reaching L̂ and the winner codes of rows i − 1 and i + 1.
@@ -635,7 +662,7 @@ __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const 
         // Segment sums: into the running ones when the step's rows all lie in one segment, else per row (none
         // with a segment per token).
         bool uniform = true;
-        if constexpr (!RUNS) {
+        if constexpr (RUNS == kTables) {
             const int64_t sid0 = __shfl_sync(kFull, sid, 0);
             uniform = __all_sync(kFull, !valid || sid == sid0);
             if (!uniform || sid0 != run) flush(), run = uniform ? sid0 : -1;
@@ -646,6 +673,36 @@ __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const 
             load8(s + t * D + ln.c, sv);
 #pragma unroll
             for (int k = 0; k < 8; ++k) tied |= ((real ? sv[k] : kSentinel) == sm[k] ? 1u : 0u) << k;
+        }
+        // kLoadRuns: the segment's gradient sum and tie count over its rows in order (this one read again), the same
+        // bits for every row of the segment; the counts (at most kLoadRunsMax) as 4-bit fields of one word.
+        float gseg[8];
+        uint32_t tcnt = 0;
+        if constexpr (RUNS == kLoadRuns) {
+#pragma unroll
+            for (int k = 0; k < 8; ++k) gseg[k] = 0.f;
+            for (int64_t j = sid * w; valid && j < sid * w + w && j < L; ++j) {
+                const int64_t tj = b * L + j;
+                float gj[8], oj[8];
+                load8(dy + tj * D + ln.c, gj);
+                load8(o + tj * D + ln.c, oj);
+                const bool rj = keep[j] != 0, gate = rj && !(spec && spec[j]);
+                uint32_t tb;
+                if (eqbits) {
+                    tb = (__ldg(eqbits + tj * W + ln.j / 4) >> (8 * (ln.j % 4))) & 0xffu;
+                } else {
+                    float sj[8];
+                    load8(s + tj * D + ln.c, sj);
+                    tb = 0;
+#pragma unroll
+                    for (int k = 0; k < 8; ++k) tb |= ((rj ? sj[k] : kSentinel) == sm[k] ? 1u : 0u) << k;
+                }
+#pragma unroll
+                for (int k = 0; k < 8; ++k) {
+                    if (gate) gseg[k] += gj[k] * oj[k];
+                    tcnt += ((tb >> k) & 1u) << (4 * k);
+                }
+            }
         }
         // Every lane runs this loop (its shuffles fetch the window's neighbours: dY reaching L̂ of rows i ± 1);
         // rows past the warp's end only lend their values.
@@ -671,13 +728,18 @@ __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const 
             }
             dov[k] = d_o, dlv[k] = d_l;
             dbo[k] += d_o, dbl[k] += d_l;
-            if constexpr (RUNS) {
+            if constexpr (RUNS != kTables) {
                 // dS of a tied real row: its segment's gsum / ties as qs_kernel takes them from the tables (exactly
                 // gsk with one row); gs sums it for the bias gradient.
-                float gseg = gsk, tseg = tk;
-                for (int off = LPR; off < span; off *= 2)
-                    gseg += __shfl_xor_sync(kFull, gseg, off), tseg += __shfl_xor_sync(kFull, tseg, off);
-                dsv[k] = rv && tk != 0.f ? gseg / tseg : 0.f;
+                float gsum_k, ties_k;
+                if constexpr (RUNS == kStepRuns) {
+                    gsum_k = gsk, ties_k = tk;
+                    for (int off = LPR; off < span; off *= 2)
+                        gsum_k += __shfl_xor_sync(kFull, gsum_k, off), ties_k += __shfl_xor_sync(kFull, ties_k, off);
+                } else {
+                    gsum_k = gseg[k], ties_k = static_cast<float>((tcnt >> (4 * k)) & 0xfu);
+                }
+                dsv[k] = rv && tk != 0.f ? gsum_k / ties_k : 0.f;
                 gs[k] += dsv[k];
             } else if (uniform) {
                 gs[k] += gsk, tc[k] += tk;
@@ -697,12 +759,12 @@ __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const 
         if (!valid) continue;
         store8(dout + t * p.ldg + ln.c, dov);
         store8(dl + t * p.ldg + ln.c, dlv);
-        if constexpr (RUNS) store8(ds + t * p.ldg + ln.c, dsv);
+        if constexpr (RUNS != kTables) store8(ds + t * p.ldg + ln.c, dsv);
     }
     flush();
     __shared__ float red[4 * D];
     float* const dst[4] = {dgp_out + b * D, p.dbias ? p.dbias + kProjO * D : nullptr,
-                           p.dbias ? p.dbias + kProjL * D : nullptr, RUNS && p.dbias ? p.dbias + kProjS * D : nullptr};
+                           p.dbias ? p.dbias + kProjL * D : nullptr, RUNS != kTables && p.dbias ? p.dbias + kProjS * D : nullptr};
     block_sums_add<LPR>(red, ln, dst, [&](int n, int k) {
         return n == 0 ? dgp[k] : n == 1 ? dbo[k] : n == 2 ? dbl[k] : gs[k];
     });
@@ -929,8 +991,10 @@ void rows(const Problem& p, int lpr, int rpw, unsigned gx, const void* o, const 
           void* ds, float* dgp, float* gsum, float* ties, cudaStream_t stream) {
     with_layout(p, lpr, [&](auto tag, auto lanes) {
         using T = decltype(tag);
-        auto kernel = p.seg_width > 0 ? rows_kernel<T, decltype(lanes)::value, true>
-                                  : rows_kernel<T, decltype(lanes)::value, false>;
+        constexpr int lpr_v = decltype(lanes)::value;
+        auto kernel = p.seg_width == 0                 ? rows_kernel<T, lpr_v, kTables>
+                      : (32 / lpr_v) % p.seg_width == 0 ? rows_kernel<T, lpr_v, kStepRuns>
+                                                        : rows_kernel<T, lpr_v, kLoadRuns>;
         kernel<<<grid_of(p, gx), 32 * kWarps, 0, stream>>>(
             p, rpw, static_cast<const T*>(o), static_cast<const T*>(s), static_cast<const T*>(dy), gp, segmax, win,
             eqbits, static_cast<T*>(dout), static_cast<T*>(dl), static_cast<T*>(ds), dgp, gsum, ties);
