@@ -389,7 +389,7 @@ void TestModel::segmentWidthPromise() {
     replaced.segment_ids = torch::zeros({2, 7}, torch::kLong);
     QCOMPARE(ponet::complete_inputs(config, replaced, true).segment_width, int64_t(0));
     auto shifted = wide;
-    shifted.segment_ids = (torch::arange(20, torch::kLong) + 1).div(3, "floor").unsqueeze(0).expand({2, 20}).contiguous();
+    shifted.segment_ids = (torch::arange(20, torch::kLong) + 1).div(3, "floor").expand({2, 20}).contiguous();
     QCOMPARE(ponet::complete_inputs(config, shifted, true).segment_width, int64_t(0));
     auto own = with_length(7);
     own.segment_ids = torch::arange(7, torch::kLong).unsqueeze(0).expand({2, 7}).contiguous();

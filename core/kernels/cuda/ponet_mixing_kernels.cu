@@ -987,11 +987,15 @@ size_t forward_workspace_floats(const Problem& p) { return static_cast<size_t>(f
 size_t backward_workspace_floats(const Problem& p) { return static_cast<size_t>(backward_floats(p)); }
 
 // Whether fixed segments may skip the segment tables: PONET_MIX_SEGMENT_RUNS=0 turns it off (for measuring the
-// two against each other; read once per process).
+// two against each other; read once per process), as PONET_MIX_PER_TOKEN=0 did when only a segment per token could
+// (tests/gpu/round39.sh).
 bool segment_runs_enabled() {
     static const bool on = [] {
-        const char* v = std::getenv("PONET_MIX_SEGMENT_RUNS");
-        return !(v && std::string(v) == "0");
+        for (const char* name : {"PONET_MIX_SEGMENT_RUNS", "PONET_MIX_PER_TOKEN"}) {
+            const char* v = std::getenv(name);
+            if (v && std::string(v) == "0") return false;
+        }
+        return true;
     }();
     return on;
 }

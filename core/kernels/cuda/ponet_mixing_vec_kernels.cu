@@ -734,8 +734,10 @@ __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const 
                 float gsum_k, ties_k;
                 if constexpr (RUNS == kStepRuns) {
                     gsum_k = gsk, ties_k = tk;
-                    for (int off = LPR; off < span; off *= 2)
-                        gsum_k += __shfl_xor_sync(kFull, gsum_k, off), ties_k += __shfl_xor_sync(kFull, ties_k, off);
+                    for (int off = LPR; off < span; off *= 2) {
+                        gsum_k += __shfl_xor_sync(kFull, gsum_k, off);
+                        ties_k += __shfl_xor_sync(kFull, ties_k, off);
+                    }
                 } else {
                     gsum_k = gseg[k], ties_k = static_cast<float>((tcnt >> (4 * k)) & 0xfu);
                 }
@@ -764,7 +766,8 @@ __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const 
     flush();
     __shared__ float red[4 * D];
     float* const dst[4] = {dgp_out + b * D, p.dbias ? p.dbias + kProjO * D : nullptr,
-                           p.dbias ? p.dbias + kProjL * D : nullptr, RUNS != kTables && p.dbias ? p.dbias + kProjS * D : nullptr};
+                           p.dbias ? p.dbias + kProjL * D : nullptr,
+                           RUNS != kTables && p.dbias ? p.dbias + kProjS * D : nullptr};
     block_sums_add<LPR>(red, ln, dst, [&](int n, int k) {
         return n == 0 ? dgp[k] : n == 1 ? dbo[k] : n == 2 ? dbl[k] : gs[k];
     });
