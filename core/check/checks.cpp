@@ -234,9 +234,9 @@ PoNetMixingInputs random_fused_case(at::Generator& gen, const torch::Device& dev
     // fixed segments of a promised width (LRA text: one token below 4,096 tokens, two up to 8,191, ...), which those
     // kernels take without segment tables: by shuffles where the width divides the 4 rows of their step, widths 1
     // (6, and 7 with a segment capacity above L, as a caller may give), 2 (8) and 4 (9); by reading each segment's
-    // rows up to width 8, widths 3 (10) and 5 (11); width 9 (12) keeps the tables.
+    // rows up to width 6, widths 3 (10) and 5 (11); width 7 (12) keeps the tables.
     const bool lra = large && layout >= 4;
-    static const int64_t widths[] = {1, 1, 2, 4, 3, 5, 9};
+    static const int64_t widths[] = {1, 1, 2, 4, 3, 5, 7};
     const int64_t width = large && layout >= 6 ? widths[std::min<int64_t>(layout, 12) - 6] : 0;
     const int64_t spare = layout == 7 ? 5 : 0;
     if (lra) H = 2;

@@ -42,8 +42,9 @@ bool aligned(std::initializer_list<const void*> ptrs);
 constexpr int64_t kMergeParts = 16;
 // Fixed segments (Problem::seg_width) whose width divides the rows of a step are taken without the segment tables by
 // shuffles; other widths up to this one by reading each segment's rows again (fuse: S; rows: dY, O and the tie
-// bits); wider ones keep the tables.
-constexpr int64_t kLoadRunsMax = 8;
+// bits); wider ones keep the tables. Measured in the Table 2 shape (tests/gpu/round60.sh, round62.sh): reading gained
+// 5.0 % at width 3, 0.9 % at 5 and 0.6 % at 6, and lost 1.2 % at 7 and 1.7 % at 8.
+constexpr int64_t kLoadRunsMax = 6;
 void qsum_segmax(const Problem& p, int lpr, int rpw, unsigned gx, const void* q, const void* s, float* pq,
                  float* cnt, float* segmax, cudaStream_t stream);
 void scores(const Problem& p, int lpr, int rpw, unsigned gx, const void* k, const float* pq, int64_t pq_parts,
