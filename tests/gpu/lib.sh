@@ -159,6 +159,27 @@ listops_smoke() {
   rm -rf "$out/listops-cuda"
 }
 
+# segment_runs_ab NAME LENS [ponet bench options]: PoNet at LENS (lra-text, batch 32) with the segment tables
+# (PONET_MIX_SEGMENT_RUNS=0) and without, alternating, twice, into $out/NAME-off-N.json and $out/NAME-on-N.json.
+segment_runs_ab() {
+  local name=$1 lens=$2 i; shift 2
+  for i in 1 2; do
+    export PONET_MIX_SEGMENT_RUNS=0
+    bench "$name-off-$i" --preset lra-text --mixers ponet --lens "$lens" --batch 32 --device cuda "$@"
+    unset PONET_MIX_SEGMENT_RUNS
+    bench "$name-on-$i" --preset lra-text --mixers ponet --lens "$lens" --batch 32 --device cuda "$@"
+  done
+}
+
+# segment_round LENS: the fourteenth session's checks of the fixed-segment kernels: the self-test (with its long-row
+# fused-vs-reference lines), the Table 2 row once, and segment_runs_ab at LENS (10 warm-up, 30 timed steps).
+segment_round() {
+  selftest_cuda default
+  grep -E "long rows" "${out:?}/selftest-default.log"
+  table2_runs 1
+  segment_runs_ab runs "$1" --warmup 10 --steps 30
+}
+
 # round_end: the total time, the results packed into $out/results.tgz.
 round_end() {
   echo "total $(( $(date +%s) - t0 )) s"

@@ -7,14 +7,6 @@
 source tests/gpu/lib.sh
 out=${1:-$OUT}
 gpu_round_start "$out"
-selftest_cuda default
-grep -E "long rows" "$out/selftest-default.log"
-table2_runs 1
-for i in 1 2; do
-  export PONET_MIX_SEGMENT_RUNS=0
-  bench runs-off-$i --preset lra-text --mixers ponet --lens 4096,12288 --batch 32 --device cuda --warmup 10 --steps 30
-  unset PONET_MIX_SEGMENT_RUNS
-  bench runs-on-$i --preset lra-text --mixers ponet --lens 4096,12288 --batch 32 --device cuda --warmup 10 --steps 30
-done
+segment_round 4096,12288
 NCU_CACHE=none ncu_step ponet4096 4096 ponet
 round_end

@@ -6,12 +6,5 @@
 source tests/gpu/lib.sh
 out=${1:-$OUT}
 gpu_round_start "$out"
-for i in 1 2; do
-  export PONET_MIX_SEGMENT_RUNS=0
-  bench wide-off-$i --preset lra-text --mixers ponet --lens 20480,24576,28672 --batch 32 --device cuda --warmup 5 \
-    --steps 20
-  unset PONET_MIX_SEGMENT_RUNS
-  bench wide-on-$i --preset lra-text --mixers ponet --lens 20480,24576,28672 --batch 32 --device cuda --warmup 5 \
-    --steps 20
-done
+segment_runs_ab wide 20480,24576,28672 --warmup 5 --steps 20
 round_end
