@@ -751,7 +751,7 @@ Prepared prepare(const torch::Tensor& q, const torch::Tensor& k, const torch::Te
     p.H = heads;
     p.d = p.D / heads;
     p.S = n_seg;
-    p.seg_width = seg_width;  // the kernels take it only where the segments lie within their steps
+    p.seg_width = seg_width;  // the CUDA kernels take it only for narrow segments (segment_runs)
     return p;
 }
 

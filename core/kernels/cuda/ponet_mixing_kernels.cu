@@ -8,10 +8,10 @@
 //
 // Forward passes over the [B, L, D] data: Q and S (query sum, segment maxima), K (scores and an online softmax
 // that leaves per-warp partial sums), O and L (window maxima, fusion, α normalisation). Backward: dY, O, S
-// (dO, dL, g′'s gradient, segment sums and tie counts), K (dK, the query-mean gradient), S (dQ, dS). With fixed
-// segments narrow enough to lie within one step of a warp (Problem::seg_width, vector layout only; a segment per
-// token is width 1) the first forward pass reads Q alone, the fusion pass writes each segment's maximum, and the
-// backward's row pass writes dS (the last pass then writes dQ only).
+// (dO, dL, g′'s gradient, segment sums and tie counts), K (dK, the query-mean gradient), S (dQ, dS). With narrow
+// fixed segments (Problem::seg_width, vector layout only, see segment_runs; a segment per token is width 1) the
+// first forward pass reads Q alone, the fusion pass writes each segment's maximum, and the backward's row pass
+// writes dS (the last pass then writes dQ only).
 #include "core/kernels/cuda/ponet_mixing_cuda.h"
 #include "core/kernels/cuda/ponet_mixing_device.cuh"
 #include "core/kernels/cuda/ponet_mixing_vec.h"
@@ -131,8 +131,8 @@ __global__ void fill_kernel(float* p, float v, int64_t n) {
 
 // Per warp, the sum of its real tokens' queries (GA stage 1, left as partials [B, P, D] that fwd_qmean adds in a
 // fixed order, so the forward gives the same bits every run), the real tokens' count, and the segment maxima of
-// S̃ (SMP; a maximum does not depend on the order). Without `segmax` (a segment per token: the fusion pass takes
-// each maximum from its row) S is not read.
+// S̃ (SMP; a maximum does not depend on the order). Without `segmax` (narrow fixed segments: the fusion pass takes
+// each maximum from its segment's rows) S is not read.
 template <typename T, int NK>
 __global__ void __launch_bounds__(128, (min_blocks<NK, 8>()))
     fwd_qsum_segmax(Problem p, int rpw, int cw, const T* __restrict__ q, const T* __restrict__ s, float* pq,
@@ -826,7 +826,7 @@ struct BwdLayout {
     float *dgp, *dg, *C, *gsum, *ties;
 };
 
-// The per-row sums (dg', dg, C) first, then the segment tables (which a segment per token does not use), each
+// The per-row sums (dg', dg, C) first, then the segment tables (which narrow fixed segments do not use), each
 // table starting on 16 bytes.
 int64_t backward_head_floats(const Problem& p) { return (2 * p.B * p.D + p.B * p.H + 3) / 4 * 4; }
 

@@ -22,7 +22,8 @@ int vector_lanes(const Problem& p, int rows_per_warp);
 enum class Kernel { Qsum, Scores, Fuse, Rows, Keys, Qs };
 bool enabled(Kernel k);
 // Whether PONET_MIX_VECTOR is unset (the built-in choice, which also runs the query pass in this layout where a
-// segment per token leaves it only Q to read: measured faster there, slower with segment tables).
+// segment per token, or narrow fixed segments, leave it only Q to read: measured faster there, slower with segment
+// tables).
 bool built_in_choice();
 // Whether the GA kernels (scores, keys) can also run in it: each head's channels fill whole lanes, a power of two
 // of them (head size 8, 16, 32, 64 or 128).

@@ -272,7 +272,7 @@ __global__ void __launch_bounds__(128, 7) qsum_segmax_kernel(Problem p, int rpw,
 #pragma unroll
     for (int k = 0; k < 8; ++k) acc[k] = 0.f, cur[k] = -INFINITY;
     int n = 0;
-    const bool tables = segmax != nullptr;  // without: a segment per token, fuse_kernel takes the maxima
+    const bool tables = segmax != nullptr;  // without: narrow fixed segments, fuse_kernel takes the maxima
     int64_t run = -1;  // the warp's running segment
     __shared__ __align__(16) float scratch[kWarps][8 * 32];  // a step's rows, [G][D] per warp
     float* sh = scratch[threadIdx.x / 32];
@@ -660,7 +660,7 @@ __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const 
         const uint64_t wl = ln.grp == 0 ? wprev : wup, wr = ln.grp == G - 1 ? wn : wdn;
         wprev = shfl_u64(wc, (G - 1) * LPR + ln.j);
         // Segment sums: into the running ones when the step's rows all lie in one segment, else per row (none
-        // with a segment per token).
+        // with fixed segments: below).
         bool uniform = true;
         if constexpr (RUNS == kTables) {
             const int64_t sid0 = __shfl_sync(kFull, sid, 0);
@@ -914,7 +914,7 @@ dim3 grid_of(const Problem& p, unsigned gx) { return dim3(gx, static_cast<unsign
 bool enabled(Kernel k) {
     // PONET_MIX_VECTOR: unset, the kernels that measured faster in this layout (tests/gpu/round33.sh, per-kernel
     // times at 2K: all but qsum, whose lane-per-channel twin keeps more rows in flight where it builds segment
-    // tables; the launcher adds qsum where a segment per token leaves it only Q); `all` or 1; 0, none; else a
+    // tables; the launcher adds qsum where narrow fixed segments leave it only Q); `all` or 1; 0, none; else a
     // comma list of the kernels to run in this layout (qsum, scores, fuse, rows, keys, qs). Read once per process.
     static const unsigned mask = [] {
         const char* v = std::getenv("PONET_MIX_VECTOR");
