@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Fourteenth session: the fusion pass held to 96 registers for 5 blocks per multiprocessor (PONET_MIX_FUSE_BLOCKS=5,
+# a 12-byte spill in bf16) against its 4 blocks: the self-test with 5, then the PoNet row each way, alternating,
+# twice.
+# Usage on the device machine: bash tests/gpu/round64.sh OUT
+source tests/gpu/lib.sh
+out=${1:-$OUT}
+gpu_round_start "$out"
+export PONET_MIX_FUSE_BLOCKS=5; selftest_cuda fuse5; unset PONET_MIX_FUSE_BLOCKS
+for i in 1 2; do
+  table2_runs 1 ponet; mv "$out/table2.json" "$out/fuse4-$i.json"
+  export PONET_MIX_FUSE_BLOCKS=5; table2_runs 1 ponet; unset PONET_MIX_FUSE_BLOCKS
+  mv "$out/table2.json" "$out/fuse5-$i.json"
+done
+round_end
