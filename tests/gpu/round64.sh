@@ -2,6 +2,8 @@
 # Fourteenth session: the fusion pass held to 96 registers for 5 blocks per multiprocessor (PONET_MIX_FUSE_BLOCKS=5,
 # a 12-byte spill in bf16) against its 4 blocks: the self-test with 5, then the PoNet row each way, alternating,
 # twice.
+# It ran at commit 580ad65; the knob was removed after it (no gain: 4 blocks 1298-1301 / 1019-1022 / 652-654 / 383 /
+# 208-209 / 112 steps/s, 5 blocks 1299-1303 / 1019-1021 / 651-653 / 382 / 207-208 / 111).
 # Usage on the device machine: bash tests/gpu/round64.sh OUT
 source tests/gpu/lib.sh
 out=${1:-$OUT}

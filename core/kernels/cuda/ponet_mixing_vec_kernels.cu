@@ -417,8 +417,8 @@ __global__ void __launch_bounds__(128) scores_kernel(Problem p, int rpw, const T
 // padding, a NaN passed over, as the segment pass would leave them), and the segment's first row writes it into
 // `segmax` for the backward: where w divides the G rows of a step (a segment is then w adjacent groups of one step)
 // by shuffles between those groups, else (w up to kLoadRunsMax) each row reads its segment's other rows of S.
-template <typename T, int LPR, int MINB>
-__global__ void __launch_bounds__(128, MINB) fuse_kernel(Problem p, int rpw, const T* __restrict__ o,
+template <typename T, int LPR>
+__global__ void __launch_bounds__(128, 4) fuse_kernel(Problem p, int rpw, const T* __restrict__ o,
                                                    const T* __restrict__ l, const T* __restrict__ s,
                                                    const float* pm, const float* pl, const float* pa,
                                                    int64_t ps_parts, const float* mh_in, const float* lh_in,
@@ -983,12 +983,7 @@ void fuse(const Problem& p, int lpr, int rpw, unsigned gx, const void* o, const 
           cudaStream_t stream) {
     with_layout(p, lpr, [&](auto tag, auto lanes) {
         using T = decltype(tag);
-        static const bool five = [] {
-            const char* v = std::getenv("PONET_MIX_FUSE_BLOCKS");
-            return v && std::string(v) == "5";
-        }();
-        auto kernel = five ? fuse_kernel<T, decltype(lanes)::value, 5> : fuse_kernel<T, decltype(lanes)::value, 4>;
-        kernel<<<grid_of(p, gx), 32 * kWarps, 0, stream>>>(
+        fuse_kernel<T, decltype(lanes)::value><<<grid_of(p, gx), 32 * kWarps, 0, stream>>>(
             p, rpw, static_cast<const T*>(o), static_cast<const T*>(l), static_cast<const T*>(s), pm, pl, pa,
             ps_parts, mh, lh, gp, segmax, static_cast<T*>(y), win, alpha, ties, static_cast<T*>(outs));
     });
