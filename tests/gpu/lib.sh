@@ -159,6 +159,9 @@ listops_smoke() {
   rm -rf "$out/listops-cuda"
 }
 
+# status_checks: a final round's common part: the self-test, the Table 2 row with FNet once, PoNet at 32K and 64K.
+status_checks() { selftest_cuda default; table2_runs 1; long_rows; }
+
 # segment_runs_ab NAME LENS [ponet bench options]: PoNet at LENS (lra-text, batch 32) with the segment tables
 # (PONET_MIX_SEGMENT_RUNS=0) and without, alternating, twice, into $out/NAME-off-N.json and $out/NAME-on-N.json.
 segment_runs_ab() {

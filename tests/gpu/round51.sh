@@ -6,8 +6,6 @@
 source tests/gpu/lib.sh
 out=${1:-$OUT}
 gpu_round_start "$out"
-selftest_cuda default
-table2_runs 1
-long_rows
+status_checks
 base_shape
 round_end

@@ -5,8 +5,6 @@
 source tests/gpu/lib.sh
 out=${1:-$OUT}
 gpu_round_start "$out"
-selftest_cuda default
-table2_runs 1
-long_rows
+status_checks
 listops_smoke
 round_end
