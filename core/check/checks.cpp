@@ -275,8 +275,7 @@ PoNetMixingInputs random_fused_case(at::Generator& gen, const torch::Device& dev
     in.clsgsepg = ri(0, 1) == 1;
     in.heads = H;
     if (width > 0) {
-        in.segment_ids =
-            torch::arange(L, torch::kLong).div(width, "floor").unsqueeze(0).expand({B, L}).contiguous().to(dev);
+        in.segment_ids = segment_ids_of_width(B, L, width, dev);
         in.num_segments = (L - 1) / width + 1 + spare;
         in.segment_width = width;
         label = width == 1 ? "a segment per token" : "fixed segments of " + std::to_string(width) + " tokens";

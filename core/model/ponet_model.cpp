@@ -308,10 +308,7 @@ ModelInputs complete_inputs(const ModelConfig& c, const ModelInputs& in, bool va
         *num_segments = range(r.segment_ids, 2 * L + 2, "segment_ids") + 1;
         // A promise carried over from an earlier completion is checked here too (the ids may have been replaced).
         if (r.segment_width > 0 && in.segment_ids.defined() &&
-            !torch::equal(r.segment_ids, torch::arange(L, r.segment_ids.options())
-                                             .div(r.segment_width, "floor")
-                                             .unsqueeze(0)
-                                             .expand({B, L})))
+            !torch::equal(r.segment_ids, segment_ids_of_width(B, L, r.segment_width, r.segment_ids.device())))
             r.segment_width = 0;
     }
     r.num_segments = *num_segments;

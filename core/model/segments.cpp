@@ -18,9 +18,12 @@ torch::Tensor derive_segment_ids(const torch::Tensor& input_ids, int64_t cls_id,
 }
 
 torch::Tensor fixed_segment_ids(int64_t batch, int64_t length, int64_t segment_num, const torch::Device& device) {
-    const int64_t seg_len = fixed_segment_width(length, segment_num);
+    return segment_ids_of_width(batch, length, fixed_segment_width(length, segment_num), device);
+}
+
+torch::Tensor segment_ids_of_width(int64_t batch, int64_t length, int64_t width, const torch::Device& device) {
     auto pos = torch::arange(length, torch::TensorOptions().dtype(torch::kLong).device(device));
-    return pos.div(seg_len, "floor").unsqueeze(0).expand({batch, length}).contiguous();
+    return pos.div(width, "floor").unsqueeze(0).expand({batch, length}).contiguous();
 }
 
 int64_t fixed_segment_count(int64_t length, int64_t segment_num) {

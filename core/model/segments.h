@@ -20,5 +20,7 @@ torch::Tensor fixed_segment_ids(int64_t batch, int64_t length, int64_t segment_n
 int64_t fixed_segment_count(int64_t length, int64_t segment_num);
 // The tokens per segment fixed_segment_ids gives a row of `length` tokens: floor(length / segment_num) + 1.
 int64_t fixed_segment_width(int64_t length, int64_t segment_num);
+// Segments of `width` consecutive tokens from position 0: s_i = floor(i / width), [batch, length] int64.
+torch::Tensor segment_ids_of_width(int64_t batch, int64_t length, int64_t width, const torch::Device& device);
 
 }  // namespace ponet
