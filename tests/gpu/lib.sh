@@ -183,6 +183,32 @@ segment_round() {
   segment_runs_ab runs "$1" --warmup 10 --steps 30
 }
 
+# passes_ab NAME LENS [ponet bench options]: PoNet at LENS (lra-text, batch 32) with the mixing's separate kernels
+# (PONET_MIX_ONE_KERNEL=0), with the one-kernel passes where a row's blocks fit them, with counters per row (the
+# default) and with a cluster per row (PONET_MIX_ONE_KERNEL=cluster), then with counters per row and rows per warp
+# stretched up to 64 to fit (PONET_MIX_ONE_KERNEL_RPW=64), alternating, twice, into $out/NAME-{off,rows,cluster,
+# wide}-N.json.
+passes_ab() {
+  local name=$1 lens=$2 i a; shift 2
+  a="--preset lra-text --mixers ponet --lens $lens --batch 32 --device cuda"
+  for i in 1 2; do
+    PONET_MIX_ONE_KERNEL=0 bench "$name-off-$i" $a "$@"
+    bench "$name-rows-$i" $a "$@"
+    PONET_MIX_ONE_KERNEL=cluster bench "$name-cluster-$i" $a "$@"
+    PONET_MIX_ONE_KERNEL_RPW=64 bench "$name-wide-$i" $a "$@"
+  done
+}
+
+# fixed_run NAME SEGMENT_NUM PRECISION: 100 steps of tiny-listops on CUDA with fixed segments (seed 7), the step 25,
+# 50 and 100 lines and the last evaluation; the run folder is removed.
+fixed_run() {
+  timeout 120 "$p" lra --preset tiny-listops --run-dir "${out:?}/run-$1" --set train.device=cuda \
+    --set train.max_steps=100 --set train.eval_every=100 --set train.log_every=25 --set train.seed=7 \
+    --set model.segment_strategy=fixed --set model.segment_num="$2" --set train.precision="$3" > "$out/run-$1.log" 2>&1
+  echo "$1: exit $?"; grep -E "^step (25|50|100)/|eval dev" "$out/run-$1.log" | cut -c1-90
+  rm -rf "$out/run-$1"
+}
+
 # round_end: the total time, the results packed into $out/results.tgz.
 round_end() {
   echo "total $(( $(date +%s) - t0 )) s"
