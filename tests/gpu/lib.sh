@@ -187,7 +187,7 @@ segment_round() {
 # (PONET_MIX_ONE_KERNEL=0), with the one-kernel passes where a row's blocks fit them, with counters per row (the
 # default) and with a cluster per row (PONET_MIX_ONE_KERNEL=cluster), then with counters per row and rows per warp
 # stretched up to 64 to fit (PONET_MIX_ONE_KERNEL_RPW=64), alternating, twice, into $out/NAME-{off,rows,cluster,
-# wide}-N.json.
+# wide}-N.json. The one-kernel passes are those of commit ec0aecf (reverted after rounds 65-67): run it there.
 passes_ab() {
   local name=$1 lens=$2 i a; shift 2
   a="--preset lra-text --mixers ponet --lens $lens --batch 32 --device cuda"

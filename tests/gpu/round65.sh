@@ -4,7 +4,8 @@
 # against the one-kernel passes at 512 to 4K, alternating, the 512-token step's kernels and the 100-step CUDA listops
 # run. (This round ran the cluster barrier, then the only one, as the default; passes_ab below times it with
 # PONET_MIX_ONE_KERNEL=cluster.)
-# Usage on the device machine: bash tests/gpu/round65.sh OUT
+# Usage on the device machine, at commit ec0aecf (the one-kernel passes, reverted after round67):
+# bash tests/gpu/round65.sh OUT
 source tests/gpu/lib.sh
 out=${1:-$OUT}
 gpu_round_start "$out"

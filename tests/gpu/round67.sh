@@ -5,7 +5,8 @@
 # to 256 rows per warp (8K, 16K), and the separate kernels with the same stretched rows per warp
 # (PONET_MIX_ROWS_PER_WARP). Also the self-test by default and with the passes wherever they fit, training runs
 # with and without them (the tiny ListOps preset with fixed segments), the Table 2 row and the 2K step's kernels.
-# Usage on the device machine: bash tests/gpu/round67.sh OUT
+# Usage on the device machine, at commit ec0aecf (the one-kernel passes, reverted after round67):
+# bash tests/gpu/round67.sh OUT
 source tests/gpu/lib.sh
 out=${1:-$OUT}
 gpu_round_start "$out"

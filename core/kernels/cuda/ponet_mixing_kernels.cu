@@ -792,44 +792,6 @@ int rows_per_warp(const Problem& p) {
 
 int64_t blocks_per_row(const Problem& p, int rpw) { return (p.L + int64_t(kWarps) * rpw - 1) / (int64_t(kWarps) * rpw); }
 
-// Where the one-kernel passes run (vec::forward_passes, backward_passes), read once per process:
-// PONET_MIX_ONE_KERNEL unset, where a batch row's blocks must take more rows per warp to number at most
-// vec::kClusterMax (from 2,048 tokens in the Table 2 shape), with a counter per row as the barrier; `rows`, also
-// where they already do; `cluster`, the same with a thread block cluster per row as the barrier; 0, nowhere.
-// PONET_MIX_ONE_KERNEL_RPW=N: the most rows per warp a row may take to fit (default kOneKernelRowsMax).
-enum OneKernelMode { kOneKernelOff = 0, kOneKernelStretched = 1, kOneKernelRows = 2, kOneKernelCluster = 3 };
-constexpr int kOneKernelRowsMax = 64;
-
-int one_kernel_mode() {
-    static const int mode = [] {
-        const char* v = std::getenv("PONET_MIX_ONE_KERNEL");
-        if (!v) return kOneKernelStretched;
-        if (std::string(v) == "rows") return kOneKernelRows;
-        if (std::string(v) == "cluster") return kOneKernelCluster;
-        return kOneKernelOff;
-    }();
-    return mode;
-}
-
-vec::Barrier one_kernel_barrier() {
-    return one_kernel_mode() == kOneKernelCluster ? vec::Barrier::Cluster : vec::Barrier::Rows;
-}
-
-// Rows per warp for the one-kernel passes, or 0 where the separate kernels run (see one_kernel_mode).
-int one_kernel_rows_per_warp(const Problem& p, int rpw, int lpr) {
-    static const int most = [] {
-        const char* v = std::getenv("PONET_MIX_ONE_KERNEL_RPW");
-        return v ? std::atoi(v) : kOneKernelRowsMax;
-    }();
-    const int mode = one_kernel_mode();
-    if (mode == kOneKernelOff || lpr <= 0) return 0;
-    if (blocks_per_row(p, rpw) <= int64_t(vec::kClusterMax)) return mode == kOneKernelStretched ? 0 : rpw;
-    const int step = 32 / lpr;  // rows per warp stay a multiple of a step's rows
-    const int64_t per_block = (p.L + vec::kClusterMax - 1) / vec::kClusterMax;
-    const int64_t need = ((per_block + kWarps - 1) / kWarps + step - 1) / step * step;
-    return need <= most ? static_cast<int>(need) : 0;
-}
-
 int channels_per_lane(int64_t D) {
     const int64_t need = (D + 31) / 32;
     for (int nk : {1, 2, 4, 8, 12, 16, 24, 32})
@@ -840,13 +802,12 @@ int channels_per_lane(int64_t D) {
 struct FwdLayout {
     int64_t P;  // partials per batch row
     float *pq, *pm, *pl, *pa, *mh, *lh;
-    unsigned* arrived;  // [B], the one-kernel forward's barrier counters
 };
 
 int64_t partials_per_row(const Problem& p) { return blocks_per_row(p, rows_per_warp(p)) * kWarps; }
 
 int64_t forward_floats(const Problem& p) {
-    return 4 * p.B * partials_per_row(p) * p.D + 2 * p.B * p.H + p.B;
+    return 4 * p.B * partials_per_row(p) * p.D + 2 * p.B * p.H;
 }
 
 FwdLayout forward_layout(const Problem& p, float* base) {
@@ -858,18 +819,16 @@ FwdLayout forward_layout(const Problem& p, float* base) {
     f.pa = f.pl + p.B * f.P * p.D;
     f.mh = f.pa + p.B * f.P * p.D;
     f.lh = f.mh + p.B * p.H;
-    f.arrived = reinterpret_cast<unsigned*>(f.lh + p.B * p.H);
     return f;
 }
 
 struct BwdLayout {
     float *dgp, *dg, *C, *gsum, *ties;
-    unsigned* arrived;  // [B], the one-kernel backward's barrier counters
 };
 
-// The per-row sums (dg', dg, C) and the barrier counters first (zeroed together), then the segment tables (which
-// narrow fixed segments do not use), each table starting on 16 bytes.
-int64_t backward_head_floats(const Problem& p) { return (2 * p.B * p.D + p.B * p.H + p.B + 3) / 4 * 4; }
+// The per-row sums (dg', dg, C) first, then the segment tables (which narrow fixed segments do not use), each
+// table starting on 16 bytes.
+int64_t backward_head_floats(const Problem& p) { return (2 * p.B * p.D + p.B * p.H + 3) / 4 * 4; }
 
 int64_t backward_floats(const Problem& p) { return backward_head_floats(p) + 2 * p.B * p.S * p.D; }
 
@@ -878,7 +837,6 @@ BwdLayout backward_layout(const Problem& p, float* base) {
     w.dgp = base;
     w.dg = w.dgp + p.B * p.D;
     w.C = w.dg + p.B * p.D;
-    w.arrived = reinterpret_cast<unsigned*>(w.C + p.B * p.H);
     w.gsum = base + backward_head_floats(p);
     w.ties = w.gsum + p.B * p.S * p.D;
     return w;
@@ -905,14 +863,6 @@ void launch_forward(const Problem& p, int lpr, const void* q, const void* k, con
     const bool vga = lpr > 0 && vec::heads_fit(p);
     float* table = p.seg_width > 0 ? nullptr : st.segmax;
     using vec::Kernel, vec::enabled;
-    if (vga && p.seg_width > 0 && enabled(Kernel::Scores) && enabled(Kernel::Fuse)) {
-        const int orpw = one_kernel_rows_per_warp(p, rpw, lpr);
-        const auto how = one_kernel_barrier();
-        if (orpw > 0 && vec::forward_passes(how, p, lpr, orpw, static_cast<unsigned>(blocks_per_row(p, orpw)), q, k,
-                                            o, s, l, f.pq, st.cnt, st.g, st.alpha, f.pm, f.pl, f.pa, st.gp,
-                                            st.segmax, st.keys, y, st.win, st.ties, st.outs, f.arrived, stream))
-            return;
-    }
     // Partials per batch row: the vector kernels leave one per block, the lane-per-channel ones one per warp.
     int64_t pq_parts = f.P, ps_parts = f.P;
     if (lpr > 0 && (enabled(Kernel::Qsum) || (p.seg_width > 0 && vec::built_in_choice()))) {
@@ -962,14 +912,6 @@ void launch_backward(const Problem& p, int lpr, const void* k, const void* o, co
     const size_t smem = sizeof(float) * kWarps * p.H;
     const bool vga = lpr > 0 && vec::heads_fit(p);
     using vec::Kernel, vec::enabled;
-    if (vga && p.seg_width > 0 && !dalpha && enabled(Kernel::Keys)) {
-        const int orpw = one_kernel_rows_per_warp(p, rpw, lpr);
-        const auto how = one_kernel_barrier();
-        if (orpw > 0 && vec::backward_passes(how, p, lpr, orpw, static_cast<unsigned>(blocks_per_row(p, orpw)), k,
-                                             o, s, dy, st.g, st.gp, st.alpha, st.cnt, st.segmax, st.win, st.ties,
-                                             dq, dk, dout, ds, dl, w.dgp, w.dg, w.arrived, stream))
-            return;
-    }
     if (lpr > 0 && enabled(Kernel::Rows))
         vec::rows(p, lpr, rpw, grid.x, o, s, dy, st.gp, st.segmax, st.win, st.ties, dout, dl, ds, w.dgp, w.gsum,
                   w.ties, stream);

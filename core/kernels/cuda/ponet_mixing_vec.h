@@ -68,23 +68,4 @@ void qs(const Problem& p, int lpr, int rpw, unsigned gx, const void* s, const fl
         const float* segmax, const float* gsum, const float* ties, const uint32_t* eqbits, void* dq, void* ds,
         cudaStream_t stream);
 
-// Both directions' three passes as one kernel each (the kernels' bodies with a barrier between passes;
-// ponet_mixing_vec_kernels.cu), where a row has at most kClusterMax blocks (gx) and the fixed segments are narrow
-// (p.seg_width; the caller also checks the vector scores and fusion passes' conditions, and that the GA weights have
-// no gradient of their own). Barrier::Cluster: a thread block cluster per batch row. Barrier::Rows: every block
-// resident at once (a cooperative launch) and `arrived`, B counters in device memory, per row (the forward zeroes
-// them; the backward's must be zero at the call). The partial buffers as for the separate kernels; every partial is
-// merged in the kernel (gx is at most kMergeParts). They return false, having launched nothing, where the device
-// cannot run the kernel that way; the caller then launches the separate kernels.
-enum class Barrier { Cluster = 0, Rows = 1 };
-constexpr unsigned kClusterMax = 16;
-bool forward_passes(Barrier how, const Problem& p, int lpr, int rpw, unsigned gx, const void* q, const void* k,
-                    const void* o, const void* s, const void* l, float* pq, float* cnt, float* g, float* alpha,
-                    float* pm, float* pl, float* pa, float* gp, float* segmax, void* keys, void* y, int8_t* win,
-                    uint32_t* ties, void* outs, unsigned* arrived, cudaStream_t stream);
-bool backward_passes(Barrier how, const Problem& p, int lpr, int rpw, unsigned gx, const void* k, const void* o,
-                     const void* s, const void* dy, const float* g, const float* gp, const float* alpha,
-                     const float* cnt, const float* segmax, const int8_t* win, const uint32_t* eqbits, void* dq,
-                     void* dk, void* dout, void* ds, void* dl, float* dgp, float* dg, unsigned* arrived,
-                     cudaStream_t stream);
 }  // namespace ponet::cuda_kernels::vec

@@ -10,16 +10,13 @@
 // 32 consecutive words: atomics from all warps onto a few sectors are what these kernels would otherwise wait on.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
-#include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
-#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <initializer_list>
 #include <string>
-#include <utility>
 
 #include "core/kernels/cuda/ponet_mixing_device.cuh"
 #include "core/kernels/cuda/ponet_mixing_vec.h"
@@ -260,9 +257,9 @@ __device__ void softmax_combine(const float* pm, const float* pl, const float* p
 // ---- forward ----------------------------------------------------------------------------------------------------
 
 template <typename T, int LPR>
-__device__ __forceinline__ void qsum_segmax_body(Problem p, int rpw, const T* __restrict__ q,
-                                                 const T* __restrict__ s, float* pq, float* cnt,
-                                                 float* segmax) {
+__global__ void __launch_bounds__(128, 7) qsum_segmax_kernel(Problem p, int rpw, const T* __restrict__ q,
+                                                          const T* __restrict__ s, float* pq, float* cnt,
+                                                          float* segmax) {
     constexpr int G = 32 / LPR, D = 8 * LPR;
     __shared__ float sbq[D], sbs[D];
     stage_bias<D>(p, kProjQ, sbq);
@@ -350,17 +347,10 @@ __device__ __forceinline__ void qsum_segmax_body(Problem p, int rpw, const T* __
 }
 
 template <typename T, int LPR>
-__global__ void __launch_bounds__(128, 7) qsum_segmax_kernel(Problem p, int rpw, const T* __restrict__ q,
-                                                          const T* __restrict__ s, float* pq, float* cnt,
-                                                          float* segmax) {
-    qsum_segmax_body<T, LPR>(p, rpw, q, s, pq, cnt, segmax);
-}
-
-template <typename T, int LPR>
-__device__ __forceinline__ void scores_body(Problem p, int rpw, const T* __restrict__ k_in,
-                                            const float* pq, int64_t pq_parts, const float* cnt,
-                                            float* g_save, float* zbuf, float* pm, float* pl,
-                                            float* pa, T* __restrict__ keys) {
+__global__ void __launch_bounds__(128) scores_kernel(Problem p, int rpw, const T* __restrict__ k_in,
+                                                     const float* pq, int64_t pq_parts, const float* cnt,
+                                                     float* g_save, float* zbuf, float* pm, float* pl,
+                                                     float* pa, T* __restrict__ keys) {
     constexpr int G = 32 / LPR, D = 8 * LPR;
     __shared__ float sbk[D], sg[D];
     stage_bias<D>(p, kProjK, sbk);
@@ -423,26 +413,18 @@ __device__ __forceinline__ void scores_body(Problem p, int rpw, const T* __restr
     }
 }
 
-template <typename T, int LPR>
-__global__ void __launch_bounds__(128) scores_kernel(Problem p, int rpw, const T* __restrict__ k_in,
-                                                     const float* pq, int64_t pq_parts, const float* cnt,
-                                                     float* g_save, float* zbuf, float* pm, float* pl,
-                                                     float* pa, T* __restrict__ keys) {
-    scores_body<T, LPR>(p, rpw, k_in, pq, pq_parts, cnt, g_save, zbuf, pm, pl, pa, keys);
-}
-
 // With p.seg_width (fixed segments of w rows) each segment's maximum is taken here over its rows' S̃ (the sentinel on
 // padding, a NaN passed over, as the segment pass would leave them), and the segment's first row writes it into
 // `segmax` for the backward: where w divides the G rows of a step (a segment is then w adjacent groups of one step)
 // by shuffles between those groups, else (w up to kLoadRunsMax) each row reads its segment's other rows of S.
 template <typename T, int LPR>
-__device__ __forceinline__ void fuse_body(Problem p, int rpw, const T* __restrict__ o,
-                                          const T* __restrict__ l, const T* __restrict__ s,
-                                          const float* pm, const float* pl, const float* pa,
-                                          int64_t ps_parts, const float* mh_in, const float* lh_in,
-                                          float* gp_save, float* segmax,
-                                          T* __restrict__ y, int8_t* __restrict__ win, float* alpha,
-                                          uint32_t* __restrict__ ties, T* __restrict__ outs) {
+__global__ void __launch_bounds__(128, 4) fuse_kernel(Problem p, int rpw, const T* __restrict__ o,
+                                                   const T* __restrict__ l, const T* __restrict__ s,
+                                                   const float* pm, const float* pl, const float* pa,
+                                                   int64_t ps_parts, const float* mh_in, const float* lh_in,
+                                                   float* gp_save, float* segmax,
+                                                   T* __restrict__ y, int8_t* __restrict__ win, float* alpha,
+                                                   uint32_t* __restrict__ ties, T* __restrict__ outs) {
     constexpr int G = 32 / LPR, D = 8 * LPR, W = D / 32;
     __shared__ float sgp[D], sbo[D], sbs[D], sbl[D], smh[D], slh[D];
     const int64_t b = blockIdx.y, L = p.L;
@@ -577,17 +559,6 @@ __device__ __forceinline__ void fuse_body(Problem p, int rpw, const T* __restric
     }
 }
 
-template <typename T, int LPR>
-__global__ void __launch_bounds__(128, 4) fuse_kernel(Problem p, int rpw, const T* __restrict__ o,
-                                                   const T* __restrict__ l, const T* __restrict__ s,
-                                                   const float* pm, const float* pl, const float* pa,
-                                                   int64_t ps_parts, const float* mh_in, const float* lh_in,
-                                                   float* gp_save, float* segmax,
-                                                   T* __restrict__ y, int8_t* __restrict__ win, float* alpha,
-                                                   uint32_t* __restrict__ ties, T* __restrict__ outs) {
-    fuse_body<T, LPR>(p, rpw, o, l, s, pm, pl, pa, ps_parts, mh_in, lh_in, gp_save, segmax, y, win, alpha, ties, outs);
-}
-
 // ---- backward ---------------------------------------------------------------------------------------------------
 
 // How the backward's row pass treats SMP's segments (rows_kernel).
@@ -600,13 +571,13 @@ enum RunsMode { kTables = 0, kStepRuns = 1, kLoadRuns = 2 };
 // and the tie bits. RUNS = kTables: the segment tables. A template argument, so that one mode's code does not take
 // registers from another's instance.
 template <typename T, int LPR, int RUNS>
-__device__ __forceinline__ void rows_body(Problem p, int rpw, const T* __restrict__ o,
-                                          const T* __restrict__ s, const T* __restrict__ dy,
-                                          const float* gp_in, const float* segmax,
-                                          const int8_t* __restrict__ win,
-                                          const uint32_t* __restrict__ eqbits, T* __restrict__ dout,
-                                          T* __restrict__ dl, T* __restrict__ ds, float* dgp_out,
-                                          float* gsum, float* ties) {
+__global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const T* __restrict__ o,
+                                                   const T* __restrict__ s, const T* __restrict__ dy,
+                                                   const float* gp_in, const float* segmax,
+                                                   const int8_t* __restrict__ win,
+                                                   const uint32_t* __restrict__ eqbits, T* __restrict__ dout,
+                                                   T* __restrict__ dl, T* __restrict__ ds, float* dgp_out,
+                                                   float* gsum, float* ties) {
     constexpr int G = 32 / LPR, D = 8 * LPR, W = D / 32;
     __shared__ float sgp[D];
     const int64_t b = blockIdx.y, L = p.L;
@@ -802,22 +773,11 @@ __device__ __forceinline__ void rows_body(Problem p, int rpw, const T* __restric
     });
 }
 
-template <typename T, int LPR, int RUNS>
-__global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const T* __restrict__ o,
-                                                   const T* __restrict__ s, const T* __restrict__ dy,
-                                                   const float* gp_in, const float* segmax,
-                                                   const int8_t* __restrict__ win,
-                                                   const uint32_t* __restrict__ eqbits, T* __restrict__ dout,
-                                                   T* __restrict__ dl, T* __restrict__ ds, float* dgp_out,
-                                                   float* gsum, float* ties) {
-    rows_body<T, LPR, RUNS>(p, rpw, o, s, dy, gp_in, segmax, win, eqbits, dout, dl, ds, dgp_out, gsum, ties);
-}
-
 template <typename T, int LPR>
-__device__ __forceinline__ void keys_body(Problem p, int rpw, const T* __restrict__ k_in, const float* g_in,
-                                          const float* dgp_in, const float* alpha, const float* dalpha,
-                                          const float* C, const float* gp, T* __restrict__ dk,
-                                          float* dg_out) {
+__global__ void __launch_bounds__(128) keys_kernel(Problem p, int rpw, const T* __restrict__ k_in, const float* g_in,
+                                                   const float* dgp_in, const float* alpha, const float* dalpha,
+                                                   const float* C, const float* gp, T* __restrict__ dk,
+                                                   float* dg_out) {
     constexpr int G = 32 / LPR, D = 8 * LPR;
     const Rows r = warp_rows(p.L, rpw);
     // A warp without rows skips the loop (no return: the block synchronises at the end).
@@ -872,18 +832,10 @@ __device__ __forceinline__ void keys_body(Problem p, int rpw, const T* __restric
 }
 
 template <typename T, int LPR>
-__global__ void __launch_bounds__(128) keys_kernel(Problem p, int rpw, const T* __restrict__ k_in, const float* g_in,
-                                                   const float* dgp_in, const float* alpha, const float* dalpha,
-                                                   const float* C, const float* gp, T* __restrict__ dk,
-                                                   float* dg_out) {
-    keys_body<T, LPR>(p, rpw, k_in, g_in, dgp_in, alpha, dalpha, C, gp, dk, dg_out);
-}
-
-template <typename T, int LPR>
-__device__ __forceinline__ void qs_body(Problem p, int rpw, const T* __restrict__ s, const float* dg,
-                                        const float* cnt, const float* segmax, const float* gsum,
-                                        const float* ties, const uint32_t* __restrict__ eqbits,
-                                        T* __restrict__ dq, T* __restrict__ ds) {
+__global__ void __launch_bounds__(128) qs_kernel(Problem p, int rpw, const T* __restrict__ s, const float* dg,
+                                                 const float* cnt, const float* segmax, const float* gsum,
+                                                 const float* ties, const uint32_t* __restrict__ eqbits,
+                                                 T* __restrict__ dq, T* __restrict__ ds) {
     constexpr int G = 32 / LPR, D = 8 * LPR, W = D / 32;
     const Rows r = warp_rows(p.L, rpw);
     // A warp without rows skips the loop (no return: the block synchronises at the end).
@@ -935,140 +887,6 @@ __device__ __forceinline__ void qs_body(Problem p, int rpw, const T* __restrict_
     float* const dst[2] = {p.dbias ? p.dbias + kProjQ * D : nullptr,
                            p.dbias && p.seg_width == 0 ? p.dbias + kProjS * D : nullptr};
     block_sums_add<LPR>(red, ln, dst, [&](int n, int k) { return n == 0 ? dbq[k] : dbs[k]; });
-}
-
-template <typename T, int LPR>
-__global__ void __launch_bounds__(128) qs_kernel(Problem p, int rpw, const T* __restrict__ s, const float* dg,
-                                                 const float* cnt, const float* segmax, const float* gsum,
-                                                 const float* ties, const uint32_t* __restrict__ eqbits,
-                                                 T* __restrict__ dq, T* __restrict__ ds) {
-    qs_body<T, LPR>(p, rpw, s, dg, cnt, segmax, gsum, ties, eqbits, dq, ds);
-}
-
-// ---- one kernel per direction --------------------------------------------------------------------------------------
-
-// Where a batch row has few blocks, the three passes of each direction can run as one kernel: the blocks of a row
-// wait for each other at a barrier where the separate kernels waited for the whole grid, and the sums that cross it
-// (the partials, the count, dg′ and dg) go through global memory as before, ordered by the barrier. Two barriers
-// (vec::Barrier): a thread block cluster per row (the hardware's), or every block resident at once (a cooperative
-// launch) and a counter per row in global memory. Only for narrow fixed segments (p.seg_width): the segment tables
-// would be written and read back inside one kernel, and the kernels read them through the read-only cache. The
-// passes are the kernels' own bodies, with the same rows per warp in each.
-template <typename T>
-struct PassesForward {
-    const T *q, *k, *o, *s, *l;
-    float *pq, *cnt, *g, *alpha, *pm, *pl, *pa, *gp, *segmax;
-    T *keys, *y, *outs;
-    int8_t* win;
-    uint32_t* ties;
-    unsigned* arrived;  // Barrier::Rows: blocks of each row past each barrier so far, [B], zero at the launch
-};
-
-template <typename T>
-struct PassesBackward {
-    const T *k, *o, *s, *dy;
-    const float *g, *gp, *alpha, *cnt, *segmax;
-    const int8_t* win;
-    const uint32_t* eqbits;
-    T *dq, *dk, *dout, *ds, *dl;
-    float *dgp, *dg;
-    unsigned* arrived;
-};
-
-// Barrier `pass` (1, 2) of the batch row's blocks. Rows: as cooperative groups' grid barrier does it, for one row's
-// blocks: the block's writes fenced, one arrival counted, then thread 0 waits for the row's other blocks.
-template <int BAR>
-__device__ __forceinline__ void row_barrier(unsigned* arrived, unsigned pass) {
-    if constexpr (BAR == static_cast<int>(Barrier::Cluster)) {
-        cooperative_groups::this_cluster().sync();
-    } else {
-        __syncthreads();
-        if (threadIdx.x == 0) {
-            volatile unsigned* count = arrived + blockIdx.y;
-            __threadfence();
-            atomicAdd(const_cast<unsigned*>(count), 1u);
-            while (*count < pass * gridDim.x) {
-            }
-            __threadfence();
-        }
-        __syncthreads();
-    }
-}
-
-template <typename T, int LPR, int BAR>
-__global__ void __launch_bounds__(128, 4) forward_passes_kernel(Problem p, int rpw, PassesForward<T> a) {
-    qsum_segmax_body<T, LPR>(p, rpw, a.q, a.s, a.pq, a.cnt, nullptr);
-    row_barrier<BAR>(a.arrived, 1);
-    scores_body<T, LPR>(p, rpw, a.k, a.pq, gridDim.x, a.cnt, a.g, a.alpha, a.pm, a.pl, a.pa, a.keys);
-    row_barrier<BAR>(a.arrived, 2);
-    fuse_body<T, LPR>(p, rpw, a.o, a.l, a.s, a.pm, a.pl, a.pa, gridDim.x, nullptr, nullptr, a.gp, a.segmax, a.y,
-                      a.win, a.alpha, a.ties, a.outs);
-}
-
-template <typename T, int LPR, int RUNS, int BAR>
-__global__ void __launch_bounds__(128, 4) backward_passes_kernel(Problem p, int rpw, PassesBackward<T> a) {
-    rows_body<T, LPR, RUNS>(p, rpw, a.o, a.s, a.dy, a.gp, a.segmax, a.win, a.eqbits, a.dout, a.dl, a.ds, a.dgp,
-                            nullptr, nullptr);
-    row_barrier<BAR>(a.arrived, 1);
-    keys_body<T, LPR>(p, rpw, a.k, a.g, a.dgp, a.alpha, nullptr, nullptr, a.gp, a.dk, a.dg);
-    row_barrier<BAR>(a.arrived, 2);
-    qs_body<T, LPR>(p, rpw, a.s, a.dg, a.cnt, a.segmax, nullptr, nullptr, a.eqbits, a.dq, a.ds);
-}
-
-// Launches `kernel` on gx blocks per row and `rows` rows with the barrier's launch attribute, or returns false,
-// having launched nothing, where the device cannot run it that way: a cluster of gx blocks it cannot place (asked
-// once per kernel and size; clusters over 8 blocks need an opt-in), or more blocks than fit on it at once.
-template <auto kernel, int BAR, typename... Args>
-bool launch_passes(unsigned gx, unsigned rows, cudaStream_t stream, Args&&... args) {
-    if (gx == 0 || gx > kClusterMax) return false;
-    cudaLaunchConfig_t cfg = {};
-    cfg.gridDim = dim3(gx, rows, 1);
-    cfg.blockDim = dim3(kBlockThreads, 1, 1);
-    cfg.stream = stream;
-    cudaLaunchAttribute attr[1];
-    if constexpr (BAR == static_cast<int>(Barrier::Cluster)) {
-        attr[0].id = cudaLaunchAttributeClusterDimension;
-        attr[0].val.clusterDim.x = gx;
-        attr[0].val.clusterDim.y = 1;
-        attr[0].val.clusterDim.z = 1;
-    } else {
-        attr[0].id = cudaLaunchAttributeCooperative;
-        attr[0].val.cooperative = 1;
-    }
-    cfg.attrs = attr;
-    cfg.numAttrs = 1;
-    // Cluster: per size, 0 not asked yet, 1 placeable, -1 not. Rows: [0], blocks per multiprocessor + 1 once asked.
-    static std::atomic<int> known[kClusterMax + 1] = {};
-    if constexpr (BAR == static_cast<int>(Barrier::Cluster)) {
-        if (known[gx].load() == 0) {
-            int clusters = 0;
-            const bool ok =
-                (gx <= 8 || cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1) ==
-                                cudaSuccess) &&
-                cudaOccupancyMaxActiveClusters(&clusters, kernel, &cfg) == cudaSuccess && clusters > 0;
-            if (!ok) cudaGetLastError();  // a refusal here is an answer, not an error of the launches that follow
-            known[gx].store(ok ? 1 : -1);
-        }
-        if (known[gx].load() < 0) return false;
-    } else {
-        if (known[0].load() == 0) {
-            int per_sm = 0;
-            if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kBlockThreads, 0) != cudaSuccess)
-                cudaGetLastError(), per_sm = 0;
-            known[0].store(per_sm + 1);
-        }
-        int device = 0, sms = 0;
-        if (cudaGetDevice(&device) != cudaSuccess ||
-            cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
-            cudaGetLastError();
-            return false;
-        }
-        if (int64_t(gx) * rows > int64_t(known[0].load() - 1) * sms) return false;
-    }
-    if (cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...) == cudaSuccess) return true;
-    cudaGetLastError();  // refused at launch after all: the separate kernels run instead
-    if constexpr (BAR == static_cast<int>(Barrier::Cluster)) known[gx].store(-1);
-    return false;
 }
 
 // Calls f(T{}, LPR) for the problem's storage type and lanes per row.
@@ -1205,60 +1023,6 @@ void qs(const Problem& p, int lpr, int rpw, unsigned gx, const void* s, const fl
             p, rpw, static_cast<const T*>(s), dg, cnt, segmax, gsum, ties, eqbits, static_cast<T*>(dq),
             static_cast<T*>(ds));
     });
-}
-
-bool forward_passes(Barrier how, const Problem& p, int lpr, int rpw, unsigned gx, const void* q, const void* k,
-                    const void* o, const void* s, const void* l, float* pq, float* cnt, float* g, float* alpha,
-                    float* pm, float* pl, float* pa, float* gp, float* segmax, void* keys, void* y, int8_t* win,
-                    uint32_t* ties, void* outs, unsigned* arrived, cudaStream_t stream) {
-    if (p.seg_width <= 0) return false;
-    if (how == Barrier::Rows) cudaMemsetAsync(arrived, 0, sizeof(unsigned) * p.B, stream);
-    bool launched = false;
-    with_layout(p, lpr, [&](auto tag, auto lanes) {
-        using T = decltype(tag);
-        constexpr int lpr_v = decltype(lanes)::value;
-        const PassesForward<T> a{static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(o),
-                                 static_cast<const T*>(s), static_cast<const T*>(l), pq, cnt, g, alpha, pm, pl, pa,
-                                 gp, segmax, static_cast<T*>(keys), static_cast<T*>(y), static_cast<T*>(outs), win,
-                                 ties, arrived};
-        const unsigned rows = static_cast<unsigned>(p.B);
-        constexpr int kC = static_cast<int>(Barrier::Cluster), kR = static_cast<int>(Barrier::Rows);
-        launched = how == Barrier::Cluster
-                       ? launch_passes<forward_passes_kernel<T, lpr_v, kC>, kC>(gx, rows, stream, p, rpw, a)
-                       : launch_passes<forward_passes_kernel<T, lpr_v, kR>, kR>(gx, rows, stream, p, rpw, a);
-    });
-    return launched;
-}
-
-bool backward_passes(Barrier how, const Problem& p, int lpr, int rpw, unsigned gx, const void* k, const void* o,
-                     const void* s, const void* dy, const float* g, const float* gp, const float* alpha,
-                     const float* cnt, const float* segmax, const int8_t* win, const uint32_t* eqbits, void* dq,
-                     void* dk, void* dout, void* ds, void* dl, float* dgp, float* dg, unsigned* arrived,
-                     cudaStream_t stream) {
-    if (p.seg_width <= 0) return false;
-    bool launched = false;
-    with_layout(p, lpr, [&](auto tag, auto lanes) {
-        using T = decltype(tag);
-        constexpr int lpr_v = decltype(lanes)::value;
-        const PassesBackward<T> a{static_cast<const T*>(k), static_cast<const T*>(o), static_cast<const T*>(s),
-                                  static_cast<const T*>(dy), g, gp, alpha, cnt, segmax, win, eqbits,
-                                  static_cast<T*>(dq), static_cast<T*>(dk), static_cast<T*>(dout),
-                                  static_cast<T*>(ds), static_cast<T*>(dl), dgp, dg, arrived};
-        const unsigned rows = static_cast<unsigned>(p.B);
-        const bool step = (32 / lpr_v) % p.seg_width == 0;
-        constexpr int kC = static_cast<int>(Barrier::Cluster), kR = static_cast<int>(Barrier::Rows);
-        if (how == Barrier::Cluster)
-            launched = step ? launch_passes<backward_passes_kernel<T, lpr_v, kStepRuns, kC>, kC>(gx, rows, stream, p,
-                                                                                              rpw, a)
-                            : launch_passes<backward_passes_kernel<T, lpr_v, kLoadRuns, kC>, kC>(gx, rows, stream, p,
-                                                                                              rpw, a);
-        else
-            launched = step ? launch_passes<backward_passes_kernel<T, lpr_v, kStepRuns, kR>, kR>(gx, rows, stream, p,
-                                                                                              rpw, a)
-                            : launch_passes<backward_passes_kernel<T, lpr_v, kLoadRuns, kR>, kR>(gx, rows, stream, p,
-                                                                                              rpw, a);
-    });
-    return launched;
 }
 
 }  // namespace ponet::cuda_kernels::vec
