@@ -771,15 +771,25 @@ __global__ void __launch_bounds__(128, (min_blocks<NK, 8>()))
 
 // ---- host side --------------------------------------------------------------------------------------------------
 
-// Rows per warp: short problems use fewer so that enough warps are in flight (a warp walks its rows one after
-// another, each a memory latency). PONET_MIX_ROWS_PER_WARP=N forces N (for measuring; read once per process).
-int rows_per_warp(const Problem& p) {
+// PONET_MIX_ROWS_PER_WARP=N, or 0 where unset (read once per process).
+int forced_rows_per_warp() {
     static const int forced = [] {
         const char* v = std::getenv("PONET_MIX_ROWS_PER_WARP");
         const int n = v ? std::atoi(v) : 0;
         return n > 0 && n <= 1024 ? n : 0;
     }();
-    if (forced > 0) return forced;
+    return forced;
+}
+
+int64_t blocks_per_row(const Problem& p, int rpw) {
+    return (p.L + int64_t(kWarps) * rpw - 1) / (int64_t(kWarps) * rpw);
+}
+
+// Rows per warp by the problem's size alone: short problems use fewer so that enough warps are in flight (a warp
+// walks its rows one after another, each a memory latency). PONET_MIX_ROWS_PER_WARP=N forces N (for measuring; read
+// once per process).
+int size_rows_per_warp(const Problem& p) {
+    if (forced_rows_per_warp() > 0) return forced_rows_per_warp();
     // From sweeps of whole training steps (docs/PERFORMANCE.md, tests/gpu/round19.sh and, after the register caps,
     // round27.sh): 8 rows per warp below 32K rows, 16 below 128K, 32 below 512K, 64 beyond; fewer rows per warp
     // lose more to the per-warp partials and the window's extra rows than they gain in parallelism.
@@ -790,7 +800,28 @@ int rows_per_warp(const Problem& p) {
     return 8;
 }
 
-int64_t blocks_per_row(const Problem& p, int rpw) { return (p.L + int64_t(kWarps) * rpw - 1) / (int64_t(kWarps) * rpw); }
+// The most blocks a batch row is given more rows per warp to fit in, and the most rows per warp it may take for that.
+// PONET_MIX_ROW_BLOCKS=N sets the first (0: never; read once per process), for measuring.
+constexpr int64_t kRowBlocks = vec::kMergeParts;
+constexpr int kStretchRowsMax = 128;
+
+// Rows per warp: size_rows_per_warp's, or, with narrow fixed segments (the vector passes then merge up to
+// vec::kMergeParts partials per row themselves), more where that brings a row's blocks down to kRowBlocks: no
+// separate merge kernels, one wave of blocks. Measured in the Table 2 shape (tests/gpu/round67.sh): 2K (32 rows per
+// warp) +3.2 %, 4K (64) +1.8 %, 8K (128) +1.4 % steps/s; 16K (256) unchanged, so not taken.
+int rows_per_warp(const Problem& p) {
+    static const int64_t most_blocks = [] {
+        const char* v = std::getenv("PONET_MIX_ROW_BLOCKS");
+        return v ? std::max<int64_t>(std::atoi(v), 0) : kRowBlocks;
+    }();
+    const int rpw = size_rows_per_warp(p);
+    if (forced_rows_per_warp() > 0 || most_blocks == 0 || p.seg_width <= 0 || p.seg_width > vec::kLoadRunsMax ||
+        blocks_per_row(p, rpw) <= most_blocks)
+        return rpw;
+    const int64_t per_block = (p.L + most_blocks - 1) / most_blocks;
+    const int64_t need = ((per_block + kWarps - 1) / kWarps + 7) / 8 * 8;  // a multiple of every vector step's rows
+    return need <= kStretchRowsMax ? static_cast<int>(need) : rpw;
+}
 
 int channels_per_lane(int64_t D) {
     const int64_t need = (D + 31) / 32;
@@ -800,11 +831,13 @@ int channels_per_lane(int64_t D) {
 }
 
 struct FwdLayout {
-    int64_t P;  // partials per batch row
+    int64_t P;  // room for partials per batch row (partials_per_row)
     float *pq, *pm, *pl, *pa, *mh, *lh;
 };
 
-int64_t partials_per_row(const Problem& p) { return blocks_per_row(p, rows_per_warp(p)) * kWarps; }
+// The most partials per row any rows per warp of this problem gives (rows_per_warp only ever takes more rows than
+// size_rows_per_warp), so that the workspace holds them whatever the launchers pick.
+int64_t partials_per_row(const Problem& p) { return blocks_per_row(p, size_rows_per_warp(p)) * kWarps; }
 
 int64_t forward_floats(const Problem& p) {
     return 4 * p.B * partials_per_row(p) * p.D + 2 * p.B * p.H;
@@ -863,8 +896,9 @@ void launch_forward(const Problem& p, int lpr, const void* q, const void* k, con
     const bool vga = lpr > 0 && vec::heads_fit(p);
     float* table = p.seg_width > 0 ? nullptr : st.segmax;
     using vec::Kernel, vec::enabled;
-    // Partials per batch row: the vector kernels leave one per block, the lane-per-channel ones one per warp.
-    int64_t pq_parts = f.P, ps_parts = f.P;
+    // Partials per batch row: the vector kernels leave one per block, the lane-per-channel ones one per warp (f.P is
+    // the buffers' room, for the fewest rows per warp).
+    int64_t pq_parts = int64_t(grid.x) * kWarps, ps_parts = pq_parts;
     if (lpr > 0 && (enabled(Kernel::Qsum) || (p.seg_width > 0 && vec::built_in_choice()))) {
         vec::qsum_segmax(p, lpr, rpw, grid.x, q, s, f.pq, st.cnt, table, stream);
         pq_parts = grid.x;
