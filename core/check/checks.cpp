@@ -379,7 +379,7 @@ CheckResult fused_vs_reference(const torch::Device& device, torch::ScalarType dt
         auto ga = at::randn({in.q.size(0), in.heads, in.q.size(1)}, gen, torch::TensorOptions().dtype(torch::kFloat))
                       .to(device);
         // Every other trial leaves the GA weights out of the loss, as a training step does: the backward then has
-        // no gradient of its own for them (the CUDA kernels' one-kernel backward runs only then).
+        // no gradient of their own (and the CUDA key pass adds up C = <dg', g'> itself).
         if (t % 2 == 1) ga = torch::Tensor();
         MixRun want, got;
         if (packed) {

@@ -183,22 +183,6 @@ segment_round() {
   segment_runs_ab runs "$1" --warmup 10 --steps 30
 }
 
-# passes_ab NAME LENS [ponet bench options]: PoNet at LENS (lra-text, batch 32) with the mixing's separate kernels
-# (PONET_MIX_ONE_KERNEL=0), with the one-kernel passes where a row's blocks fit them, with counters per row (the
-# default) and with a cluster per row (PONET_MIX_ONE_KERNEL=cluster), then with counters per row and rows per warp
-# stretched up to 64 to fit (PONET_MIX_ONE_KERNEL_RPW=64), alternating, twice, into $out/NAME-{off,rows,cluster,
-# wide}-N.json. The one-kernel passes are those of commit ec0aecf (reverted after rounds 65-67): run it there.
-passes_ab() {
-  local name=$1 lens=$2 i a; shift 2
-  a="--preset lra-text --mixers ponet --lens $lens --batch 32 --device cuda"
-  for i in 1 2; do
-    PONET_MIX_ONE_KERNEL=0 bench "$name-off-$i" $a "$@"
-    bench "$name-rows-$i" $a "$@"
-    PONET_MIX_ONE_KERNEL=cluster bench "$name-cluster-$i" $a "$@"
-    PONET_MIX_ONE_KERNEL_RPW=64 bench "$name-wide-$i" $a "$@"
-  done
-}
-
 # fixed_run NAME SEGMENT_NUM PRECISION: 100 steps of tiny-listops on CUDA with fixed segments (seed 7), the step 25,
 # 50 and 100 lines and the last evaluation; the run folder is removed.
 fixed_run() {

@@ -805,10 +805,11 @@ int size_rows_per_warp(const Problem& p) {
 constexpr int64_t kRowBlocks = vec::kMergeParts;
 constexpr int kStretchRowsMax = 128;
 
-// Rows per warp: size_rows_per_warp's, or, with narrow fixed segments (the vector passes then merge up to
-// vec::kMergeParts partials per row themselves), more where that brings a row's blocks down to kRowBlocks: no
-// separate merge kernels, one wave of blocks. Measured in the Table 2 shape (tests/gpu/round67.sh): 2K (32 rows per
-// warp) +3.2 %, 4K (64) +1.8 %, 8K (128) +1.4 % steps/s; 16K (256) unchanged, so not taken.
+// Rows per warp: size_rows_per_warp's, or, with narrow fixed segments and the vector layout's GA passes (which then
+// merge up to vec::kMergeParts partials per row themselves), more where that brings a row's blocks down to
+// kRowBlocks: no separate merge kernels, one wave of blocks. Measured in the Table 2 shape (tests/gpu/round68.sh):
+// 2K (32 rows per warp) +3.4 %, 4K (64) +1.9 %, 8K (128) +1.6 % steps/s; 16K (256) unchanged in round67, so not
+// taken.
 int rows_per_warp(const Problem& p) {
     static const int64_t most_blocks = [] {
         const char* v = std::getenv("PONET_MIX_ROW_BLOCKS");
@@ -816,7 +817,7 @@ int rows_per_warp(const Problem& p) {
     }();
     const int rpw = size_rows_per_warp(p);
     if (forced_rows_per_warp() > 0 || most_blocks == 0 || p.seg_width <= 0 || p.seg_width > vec::kLoadRunsMax ||
-        blocks_per_row(p, rpw) <= most_blocks)
+        blocks_per_row(p, rpw) <= most_blocks || vec::vector_lanes(p, rpw) == 0 || !vec::heads_fit(p))
         return rpw;
     const int64_t per_block = (p.L + most_blocks - 1) / most_blocks;
     const int64_t need = ((per_block + kWarps - 1) / kWarps + 7) / 8 * 8;  // a multiple of every vector step's rows
