@@ -267,6 +267,35 @@ class TestTrainer : public QObject {
         QVERIFY(acc > base);
     }
 
+    // (c2) LRA rows are padded to the model's full length (PONET-SPEC §4.1): the MEAN pooling divides by every
+    // position, so a row padded only to its batch's longest would get logits that depend on the rows beside it.
+    void lraLogitsDoNotDependOnTheBatch() {
+        RunConfig c = tiny(TaskKind::Lra);
+        c.data.dataset = "listops:train=64,dev=8,test=0,min_length=3,max_length=30,max_depth=3";
+        c.model.preset = "lra-listops";
+        c.model.max_length = 32;
+        for (const char* mixer : {"ponet", "fnet"}) {  // FNet mixes the padding in as well
+            c.model.mixer = mixer;
+            const TaskData data = prepare_task_data(c);
+            QCOMPARE(data.collate.fixed_length, int64_t(32));
+            const auto& ex = *data.train;
+            auto by_length = [](const Example& a, const Example& b) { return a.input_ids.size() < b.input_ids.size(); };
+            const Example& shortest = *std::min_element(ex.begin(), ex.end(), by_length);
+            const Example& longest = *std::max_element(ex.begin(), ex.end(), by_length);
+            QVERIFY(shortest.input_ids.size() + 5 < longest.input_ids.size());
+            torch::manual_seed(3);
+            auto model = build_task_model(c, data);
+            model->eval();
+            torch::NoGradGuard no_grad;
+            const Batch alone = collate({&shortest}, data.collate), pair = collate({&shortest, &longest}, data.collate);
+            QCOMPARE(alone.input_ids.size(1), int64_t(32));
+            QCOMPARE(pair.input_ids.size(1), int64_t(32));
+            const torch::Tensor a = model->forward(alone.to_model_inputs()).logits[0];
+            const torch::Tensor b = model->forward(pair.to_model_inputs()).logits[0];
+            QVERIFY2(torch::allclose(a, b, 1e-5, 1e-6), mixer);
+        }
+    }
+
     // (d) N steps straight == N/2 steps, stop, resume, N/2 steps: bit for bit (dropout and MLM masks
     // included).
     void resumeIsBitExact() {

@@ -375,6 +375,11 @@ std::vector<Example> classification_examples(const std::vector<Document>& docs, 
     return out;
 }
 
+void use_lra_batching(CollateOptions& collate, int64_t max_length) {
+    collate.mask_pad_ids = true;
+    collate.fixed_length = max_length;
+}
+
 TaskData prepare_task_data(const RunConfig& c, const TaskDataHooks& hooks) {
     TaskData out;
     out.task = c.task;
@@ -388,7 +393,7 @@ TaskData prepare_task_data(const RunConfig& c, const TaskDataHooks& hooks) {
             generate_pathfinder(out, c, values, hooks);
         }
         if (!out.lra_kind.empty()) {
-            out.collate.mask_pad_ids = true;
+            use_lra_batching(out.collate, c.model.max_length);
             out.summary = describe(out);
             return out;
         }
@@ -447,7 +452,7 @@ TaskData prepare_task_data(const RunConfig& c, const TaskDataHooks& hooks) {
         out.lra_kind = docs.format == "idx" ? "pixels" : "bytes";
         out.vocab_size = 257;
         out.specials = SpecialTokens{0, -1, -1, -1, -1};
-        out.collate.mask_pad_ids = true;
+        use_lra_batching(out.collate, c.model.max_length);
         if (out.lra_kind == "bytes") out.tokenizer = make_byte_tokenizer();
     } else {
         auto tok = resolve_tokenizer(c, hooks);

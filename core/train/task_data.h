@@ -51,6 +51,11 @@ void save_task_artifacts(const TaskData& data, const RunDirectory& dir);
 // empty: the model folder's own vocab.txt, else the `bert-vocab` recipe. Exposed for `ponet predict`.
 std::shared_ptr<const Tokenizer> resolve_tokenizer(const RunConfig& config, const TaskDataHooks& hooks);
 
+// How LRA rows are batched (PONET-SPEC §4.1): id 0 masked as padding (§7 #18), and every row padded to the model's
+// full length, as the reference pipeline pads to a power of two. Its MEAN pooling divides by all L positions and FNet
+// mixes the padding in, so a row padded only to its batch's longest would give logits that depend on its batch.
+void use_lra_batching(CollateOptions& collate, int64_t max_length);
+
 // The LRA byte tokenizer (id = byte + 1).
 std::shared_ptr<const Tokenizer> make_byte_tokenizer();
 

@@ -1192,7 +1192,7 @@ InferenceModel load_inference_model(const std::string& path, const std::string& 
         if (d.tokenizer->kind() == "bytes") d.lra_kind = "bytes";
     }
     d.collate.pad_id = std::max<int64_t>(0, mc.pad_token_id);
-    d.collate.mask_pad_ids = d.task == TaskKind::Lra;
+    if (d.task == TaskKind::Lra) use_lra_batching(d.collate, im.max_length);
     im.model->eval();
     return im;
 }
