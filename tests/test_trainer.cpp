@@ -296,6 +296,25 @@ class TestTrainer : public QObject {
         }
     }
 
+    // (c3) train.cuda_graphs = on where steps cannot be recorded (here: the CPU) says so in the log; the run trains
+    // as usual.
+    void cudaGraphsOnTheCpuSaySo() {
+        RunConfig c = quick_pretrain(2);
+        c.train.cuda_graphs = "on";
+        struct Logs : Recorder {
+            std::vector<std::string> lines;
+            void on_log(const std::string& level, const std::string& m) override { lines.push_back(level + ": " + m); }
+        } rec;
+        RunControl ctl;
+        const RunOutcome o = Trainer().run(c, dir("graphs-cpu"), rec, ctl);
+        QVERIFY2(o.status == "finished", o.message.c_str());
+        const bool said = std::any_of(rec.lines.begin(), rec.lines.end(), [](const std::string& l) {
+            return l.rfind("warning: ", 0) == 0 && l.find("train.cuda_graphs = on") != std::string::npos &&
+                   l.find("cpu") != std::string::npos;
+        });
+        QVERIFY(said);
+    }
+
     // (d) N steps straight == N/2 steps, stop, resume, N/2 steps: bit for bit (dropout and MLM masks
     // included).
     void resumeIsBitExact() {

@@ -196,7 +196,7 @@ void BenchmarkPage::buildForm() {
     graphs_->setItemData(0,
                          tr("Capture each step once as a CUDA graph and replay it where that was measured to gain "
                             "(batch × length up to %L1 tokens); CUDA only")
-                             .arg(ponet::bench::kGraphAutoTokens),
+                             .arg(ponet::kGraphAutoTokens),
                          Qt::ToolTipRole);
     graphs_->addItem(tr("on"), QStringLiteral("on"));
     graphs_->setItemData(1, tr("Every cell as CUDA graph replays (a step that reads values back to the host, such as "

@@ -12,8 +12,6 @@
 #include <ctime>
 #include <exception>
 #include <fstream>
-#include <map>
-#include <mutex>
 #include <new>
 #include <sstream>
 
@@ -21,6 +19,7 @@
 #include "core/model/ponet_model.h"
 #include "core/train/optimizer.h"
 #include "core/train/run_config.h"
+#include "core/train/step_graph.h"
 #include "core/train/task_data.h"
 #include "core/train/trainer.h"
 #include "core/util/error.h"
@@ -31,7 +30,6 @@
 #if defined(PONET_WITH_CUDA)
 #include <ATen/cuda/CUDAContext.h>
 #include <ATen/cuda/CUDAEvent.h>
-#include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAGuard.h>
 #define PONET_BENCH_CUDA_EVENTS 1
 #endif
@@ -159,11 +157,6 @@ bool is_out_of_memory(const std::string& what) {
            what.find("OutOfMemory") != std::string::npos;
 }
 
-std::string first_line(const std::string& s) {
-    const auto nl = s.find('\n');
-    return nl == std::string::npos ? s : s.substr(0, nl);
-}
-
 // ---- the model and its inputs
 // ---------------------------------------------------------------------------------
 
@@ -238,32 +231,9 @@ double median(std::vector<double> v) {
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-#if defined(PONET_WITH_CUDA)
-// One capture stream per device for the whole process: cuBLAS keeps a workspace per (handle, stream) for good, so a
-// fresh pool stream per cell would leave one more workspace allocated after every captured cell and count it in
-// the next cells' peak memory.
-c10::cuda::CUDAStream capture_stream(c10::DeviceIndex index) {
-    static std::mutex mutex;
-    static std::map<c10::DeviceIndex, c10::cuda::CUDAStream> streams;
-    std::lock_guard<std::mutex> lock(mutex);
-    auto it = streams.find(index);
-    if (it == streams.end()) it = streams.emplace(index, at::cuda::getStreamFromPool(false, index)).first;
-    return it->second;
-}
-
-#endif
-
-#if defined(PONET_BENCH_GRAPHS)
-// Set once a capture has failed in this process: no later cell tries again.
-std::atomic<bool>& graph_capture_failed() {
-    static std::atomic<bool> failed{false};
-    return failed;
-}
-#endif
-
 bool graph_wanted(const BenchSpec& spec, const torch::Device& device, int64_t length) {
 #if defined(PONET_BENCH_GRAPHS)
-    if (!device.is_cuda() || spec.cuda_graphs == "off" || graph_capture_failed().load()) return false;
+    if (!device.is_cuda() || spec.cuda_graphs == "off" || graph_capture_failed()) return false;
     return spec.cuda_graphs == "on" || spec.batch * length <= kGraphAutoTokens;
 #else
     (void)spec, (void)device, (void)length;
@@ -351,24 +321,17 @@ void measure(CellContext& ctx, BenchRow& row) {
 
     std::function<void()> timed_step = [&] { step(false); };
 #if defined(PONET_BENCH_GRAPHS)
-    std::unique_ptr<at::cuda::CUDAGraph> graph;
+    std::unique_ptr<StepGraph> graph;
     if (want_graph) {
         struct NoGraph {
             std::string why;
         };
-        const auto index = static_cast<c10::DeviceIndex>(cuda_index(ctx.device));
-        auto main_stream = at::cuda::getCurrentCUDAStream(index);
-        auto side = capture_stream(index);
-        at::cuda::CUDAEvent ready;
-        ready.record(main_stream);
-        ready.block(side);
         std::string no_graph;  // why the cell is timed as ordinary steps instead
-        bool capture_failed = false, capturing = false;
+        bool capture_failed = false;
         // An error of the eager warm-up before the capture is the cell's own (an OOM is reported as the cell's
-        // OOM, as without a graph), not a failed capture: raised again once the streams are joined.
-        std::exception_ptr before_capture;
+        // OOM, as without a graph), not a failed capture: it propagates.
         try {
-            c10::cuda::CUDAStreamGuard on_side(side);
+            CaptureStreamScope on_side(ctx.device);
             for (int64_t i = 0; i < eager_warmup; ++i) {
                 step(false);
                 report_step(i + 1);
@@ -379,44 +342,15 @@ void measure(CellContext& ctx, BenchRow& row) {
                 throw NoGraph{"the optimizer step cannot be captured (it needs ATen's fused CUDA AdamW and a "
                               "gradient for every parameter)"};
             if (train) optimizer->zero_grad();  // gradients are born inside the graph's memory pool
-            auto g = std::make_unique<at::cuda::CUDAGraph>();
-            // Thread-local capture mode: the capture only forbids unsafe CUDA calls (a synchronisation, a plain
-            // cudaMalloc) on this thread, so a training run or a classification the app runs at the same time on
-            // another thread is not disturbed.
-            capturing = true;
-            g->capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
-            try {
-                step(true);
-            } catch (...) {
-                try {
-                    g->capture_end();
-                } catch (...) {
-                }
-                throw;
-            }
-            g->capture_end();
+            auto g = std::make_unique<StepGraph>();
+            g->capture([&] { step(true); });
             graph = std::move(g);
-        } catch (const Cancelled&) {
-            throw;
         } catch (const NoGraph& n) {
             no_graph = n.why;
-        } catch (const std::exception& e) {
-            if (!capturing) {
-                before_capture = std::current_exception();
-            } else {
-                // A capture that failed part-way can leave CUDA's random generator in capture mode (LibTorch offers
-                // no public way back), so no further capture is tried in this process and the message says what
-                // to do.
-                graph_capture_failed().store(true);
-                capture_failed = true;
-                no_graph = "CUDA graph capture failed: " + first_line(e.what());
-            }
+        } catch (const GraphCaptureError& e) {
+            capture_failed = true;
+            no_graph = std::string("CUDA graph capture failed: ") + e.what();
         }
-        // The main stream waits for the side stream's work whatever happened there.
-        at::cuda::CUDAEvent done;
-        done.record(side);
-        done.block(main_stream);
-        if (before_capture) std::rethrow_exception(before_capture);
         if (!no_graph.empty()) {
             graph.reset();
             const std::string restart = " (restart the program before training on this GPU)";

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/train/run_config.h"  // kGraphAutoTokens
+
 namespace ponet::bench {
 
 enum class BenchMode { Train, Infer };
@@ -43,11 +45,6 @@ struct BenchSpec {
     void validate() const;
 };
 
-// Tokens per step (batch × length) up to which cuda_graphs "auto" captures the step. Table 2's 8K and 16K cells
-// (32 × 8,192 and 32 × 16,384) ran 3.5 % and 1.9 % faster as replays for both PoNet and FNet, with the same peak
-// memory, and the eager 8K median varied with the host's load (tests/gpu/round52.sh and round53.sh,
-// docs/PERFORMANCE.md); longer steps were not measured.
-constexpr int64_t kGraphAutoTokens = 32 * 16384;
 
 // "512,1K,2048" → {512, 1024, 2048}; "4k" and "64K" are accepted. Throws ponet::InvalidInput on a bad item.
 std::vector<int64_t> parse_lengths(const std::string& text);

@@ -396,6 +396,14 @@ const std::vector<Binding>& bindings() {
                                     "with the step it appeared). auto: log on one CUDA device without fp16 loss "
                                     "scaling, step elsewhere"),
                          PONET_FIELD(train.metrics_sync)));
+        t.push_back(bind(choice_opt("train.cuda_graphs", "auto", {"auto", "on", "off"},
+                                    "Record the training step once as a CUDA graph and replay it, so that a small "
+                                    "model's step is not held up by the host launching its kernels one by one. "
+                                    "Needs one CUDA device, train.metrics_sync = log, no gradient accumulation or "
+                                    "checkpointing and the fused mixing; batches of another shape run as ordinary "
+                                    "steps. auto: where batch x length is at most 524,288 tokens; on: at any "
+                                    "length"),
+                         PONET_FIELD(train.cuda_graphs)));
         t.push_back(bind(bool_opt("train.grad_checkpointing", "false",
                                   "Recompute layer activations in the backward pass to save memory"),
                          PONET_FIELD(train.grad_checkpointing)));

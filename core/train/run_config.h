@@ -76,11 +76,18 @@ struct TrainConfig {
     bool grad_checkpointing{};
     std::string mixer_impl;  // auto | fused | reference (PoNet mixing code path)
     std::string metrics_sync;  // auto | step | log: when the step's loss, accuracy and gradient norm reach the host
+    std::string cuda_graphs;   // auto | on | off: training steps recorded once as a CUDA graph and replayed
     int64_t seed{};
     std::string device;  // auto | cpu | cuda | cuda:N
     int64_t log_every{};
     OneCycleConfig onecycle;
 };
+
+// Tokens per step (batch × length) up to which cuda_graphs "auto" records the step as a CUDA graph, in the trainer
+// (train.cuda_graphs) and in `ponet bench`. Table 2's 8K and 16K cells (32 × 8,192 and 32 × 16,384) ran 3.5 % and
+// 1.9 % faster as replays for both PoNet and FNet, with the same peak memory, and the eager 8K median varied with
+// the host's load (tests/gpu/round52.sh and round53.sh, docs/PERFORMANCE.md); longer steps were not measured.
+constexpr int64_t kGraphAutoTokens = 32 * 16384;
 
 struct RunConfig {
     // Every field starts at its option's default from the table.

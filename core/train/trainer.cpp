@@ -22,6 +22,7 @@
 #include "core/train/optimizer.h"
 #include "core/train/run_directory.h"
 #include "core/train/schedule.h"
+#include "core/train/step_graph.h"
 #include "core/util/error.h"
 #include "core/util/fs_util.h"
 #include "core/util/paths.h"
@@ -76,15 +77,16 @@ bool is_out_of_memory(const std::exception& e) {
     return std::string(e.what()).find("out of memory") != std::string::npos;
 }
 
-std::string first_line(const std::string& s) {
-    const auto nl = s.find('\n');
-    return nl == std::string::npos ? s : s.substr(0, nl);
+// The batch's model inputs completed and checked on the host (defaults, segment ids, id ranges), so that the
+// forward needs no range check on the device (ForwardOptions::validate_inputs off: a host synchronisation less in
+// every step).
+ModelInputs host_inputs(const Batch& b, const ModelConfig& mc) {
+    return complete_inputs(mc, b.to_model_inputs(), /*validate=*/true);
 }
 
 // `async`: through pinned host memory, so that the copy does not wait for the GPU's queued work (a plain copy
 // from pageable memory does).
-ModelInputs to_device(const Batch& b, const torch::Device& d, bool async = false) {
-    ModelInputs in = b.to_model_inputs();
+ModelInputs to_device(ModelInputs in, const torch::Device& d, bool async = false) {
     auto mv = [&](torch::Tensor& t) {
         if (!t.defined()) return;
         t = async && d.is_cuda() ? t.pin_memory().to(d, t.scalar_type(), /*non_blocking=*/true) : t.to(d);
@@ -211,10 +213,10 @@ std::pair<int64_t, int64_t> mlm_hits(const torch::Tensor& logits, const torch::T
 
 // A training step's numbers kept on the device (train.metrics_sync = log): sums since the last read and the first
 // step whose loss or gradient norm was not finite. read() is the one host synchronisation, made once per log,
-// evaluation or checkpoint instead of several times in every step.
+// evaluation or checkpoint instead of several times in every step. Every update is made in place on one tensor, so
+// that a step recorded as a CUDA graph adds to the same sums on each replay.
 class DeviceTally {
   public:
-    explicit DeviceTally(const torch::Device& device) : device_(device) {}
     enum Slot {
         Loss, MlmLoss, SsoLoss, ClsCorrect, MlmCorrect, MlmCounted, SsoCorrect, Norm,  // sums (Norm: the last)
         BadLoss, BadNorm,  // the first step with a non-finite value
@@ -222,37 +224,93 @@ class DeviceTally {
     };
     static constexpr double kNone = std::numeric_limits<double>::infinity();  // no bad step
 
-    void add(Slot s, const torch::Tensor& v) {
-        const torch::Tensor x = v.detach().to(torch::kDouble).reshape({});
-        sums_[s] = sums_[s].defined() ? sums_[s] + x : x;
+    explicit DeviceTally(const torch::Device& device) {
+        const auto opts = torch::TensorOptions(torch::kDouble).device(device);
+        start_ = torch::cat({torch::zeros({BadLoss}, opts), torch::full({kSlots - BadLoss}, kNone, opts)});
+        values_ = start_.clone();
     }
-    void set(Slot s, const torch::Tensor& v) { sums_[s] = v.detach().to(torch::kDouble).reshape({}); }
-    // Keeps the smallest `step` at which v was not finite.
-    void mark_nonfinite(Slot s, const torch::Tensor& v, int64_t step) {
-        const auto opts = v.options().dtype(torch::kDouble);
-        const torch::Tensor here = torch::where(torch::isfinite(v.detach()).all(), torch::full({}, kNone, opts),
-                                                torch::full({}, static_cast<double>(step), opts));
-        sums_[s] = sums_[s].defined() ? torch::minimum(sums_[s], here) : here;
+    void add(Slot s, const torch::Tensor& v) { values_.select(0, s).add_(v.detach().to(torch::kDouble).reshape({})); }
+    void set(Slot s, const torch::Tensor& v) { values_.select(0, s).copy_(v.detach().reshape({})); }
+    // Keeps the smallest step (a 0-dim double tensor on the device) at which v was not finite.
+    void mark_nonfinite(Slot s, const torch::Tensor& v, const torch::Tensor& step) {
+        torch::Tensor slot = values_.select(0, s);
+        slot.copy_(torch::where(torch::isfinite(v.detach()).all(), slot, torch::minimum(slot, step)));
     }
     bool empty() const { return steps == 0; }
     // Every slot at once (unwritten sums read 0, unwritten bad-step slots kNone), then starts over.
     std::array<double, kSlots> read() {
         std::array<double, kSlots> out{};
-        std::vector<torch::Tensor> parts;
-        const auto opts = torch::TensorOptions(torch::kDouble).device(device_);
-        for (int i = 0; i < kSlots; ++i)
-            parts.push_back(sums_[i].defined() ? sums_[i] : torch::full({}, i >= BadLoss ? kNone : 0.0, opts));
-        const torch::Tensor host = torch::stack(parts).to(torch::kCPU).contiguous();
+        const torch::Tensor host = values_.to(torch::kCPU).contiguous();
         const double* v = host.data_ptr<double>();
         for (int i = 0; i < kSlots; ++i) out[static_cast<size_t>(i)] = v[i];
-        for (auto& t : sums_) t = torch::Tensor();
+        values_.copy_(start_);
         return out;
     }
     int64_t steps = 0, micro_batches = 0;  // counted on the host since the last read
 
   private:
-    torch::Device device_;
-    std::array<torch::Tensor, kSlots> sums_;
+    torch::Tensor start_, values_;  // [kSlots] double
+};
+
+// train.cuda_graphs: the training step recorded once as a CUDA graph (StepGraph) and replayed for every later
+// batch of the recorded shape. A batch is copied into the recorded step's own input tensors first; after a replay
+// the parameters' gradients are the graph's again (an ordinary step in between gives them new tensors).
+class RecordedStep {
+    static std::array<torch::Tensor*, 6> input_tensors(ModelInputs& in) {
+        return {&in.input_ids, &in.attention_mask, &in.token_type_ids, &in.segment_ids, &in.labels, &in.sso_labels};
+    }
+
+  public:
+    bool recorded() const { return graph_.captured(); }
+    const ModelInputs& inputs() const { return inputs_; }
+
+    // Whether `in` (completed on the host) can replay the recorded step: the same tensors with the same shapes and
+    // types, the same fixed-segment promise, and segment ids within the bound it was recorded with.
+    bool fits(ModelInputs in) const {
+        ModelInputs own = inputs_;
+        const auto theirs = input_tensors(in), ours = input_tensors(own);
+        for (size_t i = 0; i < theirs.size(); ++i) {
+            const torch::Tensor &a = *theirs[i], &b = *ours[i];
+            if (a.defined() != b.defined()) return false;
+            if (a.defined() && (a.sizes() != b.sizes() || a.scalar_type() != b.scalar_type())) return false;
+        }
+        return in.segment_width == inputs_.segment_width && in.num_segments >= 0 &&
+               in.num_segments <= inputs_.num_segments;
+    }
+
+    // Records `body` (which reads inputs()) for batches like `first`; nothing runs until replay(). Derived segment
+    // counts vary between batches, so the bound recorded is the next power of two from 8 (fixed segments keep their
+    // exact count). Throws GraphCaptureError when the capture fails.
+    void record(const ModelInputs& first, const torch::Device& device, const std::vector<torch::Tensor>& params,
+                const std::function<void()>& body) {
+        inputs_ = first;
+        for (torch::Tensor* t : input_tensors(inputs_))
+            if (t->defined()) *t = t->to(device);
+        if (first.segment_width == 0) {
+            int64_t bound = 8;
+            while (bound < first.num_segments) bound *= 2;
+            inputs_.num_segments = bound;
+        }
+        params_ = params;
+        graph_.capture(body);
+        grads_.clear();
+        for (const auto& p : params_) grads_.push_back(p.grad());
+    }
+
+    // The recorded step on `in` (fits() must hold): the batch copied in through pinned memory, the graph replayed,
+    // the gradients made the graph's.
+    void replay(ModelInputs in) {
+        const auto from = input_tensors(in), to = input_tensors(inputs_);
+        for (size_t i = 0; i < from.size(); ++i)
+            if (from[i]->defined()) to[i]->copy_(from[i]->pin_memory(), /*non_blocking=*/true);
+        graph_.replay();
+        for (size_t i = 0; i < params_.size(); ++i) params_[i].mutable_grad() = grads_[i];
+    }
+
+  private:
+    StepGraph graph_;
+    ModelInputs inputs_;
+    std::vector<torch::Tensor> params_, grads_;
 };
 
 double ratio(int64_t a, int64_t b) {
@@ -436,12 +494,13 @@ EvalMetrics evaluate_examples(PoNetTaskModelImpl& model, const std::vector<Examp
     while (auto b = stream.next()) {
         if (s.max_batches > 0 && batches >= s.max_batches) break;
         ++batches;
-        ModelInputs in = to_device(*b, device);
+        ModelInputs in = to_device(host_inputs(*b, model.config()), device);
         ModelOutput out;
         {
             CudaAutocastGuard autocast(amp, autocast_dtype(s.precision));
             ForwardOptions fo;
             fo.impl = s.mixer_impl;
+            fo.validate_inputs = false;  // checked on the host by to_device
             out = model.forward(in, fo);
         }
         const double n = static_cast<double>(b->size());
@@ -711,6 +770,7 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
         es.mixer_impl = mixer_impl_from_string(c.train.mixer_impl);
         ForwardOptions train_forward;
         train_forward.impl = es.mixer_impl;
+        train_forward.validate_inputs = false;  // checked on the host by to_device
 
         int64_t last_checkpoint = -1;
         auto save = [&](bool best) {
@@ -843,6 +903,74 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
             iv.grad_norm = v[DeviceTally::Norm];
             return true;
         };
+        // The step being run, on the device, for the tally's first non-finite step (also inside a recorded step).
+        const torch::Tensor step_mark = torch::zeros({}, torch::TensorOptions(torch::kDouble).device(device));
+        // The deferred numbers of one micro-batch, added on the device.
+        auto tally_batch = [&](const ModelOutput& out, const ModelInputs& in, const torch::Tensor& loss) {
+            tally.add(DeviceTally::Loss, loss);  // divided by accum in double at the read
+            if (c.task == TaskKind::Pretrain) {
+                tally.add(DeviceTally::MlmLoss, out.mlm_loss);
+                tally.add(DeviceTally::SsoLoss, out.sso_loss);
+                const auto [mc, mn] = mlm_hits_tensors(out.prediction_logits, in.labels);
+                tally.add(DeviceTally::MlmCorrect, mc);
+                tally.add(DeviceTally::MlmCounted, mn);
+                tally.add(DeviceTally::SsoCorrect, class_hits_tensor(out.seq_relationship_logits, in.sso_labels));
+            } else {
+                tally.add(DeviceTally::ClsCorrect, class_hits_tensor(out.logits, in.labels));
+            }
+        };
+        // The gradient clipping with its norm kept on the device.
+        auto clip_deferred = [&] {
+            const torch::Tensor total = clip_grad_norm_tensor(params, c.train.clip_norm);
+            if (total.defined()) {
+                tally.set(DeviceTally::Norm, total);
+                tally.mark_nonfinite(DeviceTally::BadNorm, total, step_mark);
+            }
+        };
+
+        // train.cuda_graphs: where nothing in the step needs the host, the step is recorded once as a CUDA graph
+        // (after a few ordinary ones, when two batches in a row have the same shape) and replayed from then on.
+        const std::string graphs_mode = c.train.cuda_graphs.empty() ? "auto" : c.train.cuda_graphs;
+        const std::string no_graphs = [&]() -> std::string {
+            if (graphs_mode == "off") return "off";
+            if (!device.is_cuda())
+                return graphs_mode == "on" ? "this run is on " + device.str() + ", and graphs need a CUDA device"
+                                           : "off";
+            if (!cuda_graphs_built()) return "this build cannot record CUDA graphs (it needs LibTorch 2.1 or newer)";
+            if (graph_capture_failed()) return "an earlier CUDA graph capture failed in this process";
+            if (comm) return "a data-parallel run agrees with the other workers in every step";
+            if (!defer) return "the step's numbers are read back every step (train.metrics_sync, fp16 loss scaling)";
+            if (accum > 1) return "gradient accumulation (train.grad_accum > 1)";
+            if (c.train.grad_checkpointing) return "gradient checkpointing replays each layer's random numbers";
+            if (hooks_.after_forward) return "a test hook sees every loss";
+            if (model->config().mixer == MixerKind::PoNet && es.mixer_impl == MixerImpl::Reference)
+                return "the reference PoNet mixing (train.mixer_impl) reads segment counts back to the host";
+            return {};
+        }();
+        if (no_graphs != "off" && !no_graphs.empty())
+            rec.log(graphs_mode == "on" ? "warning" : "info",
+                    "train.cuda_graphs = " + graphs_mode + ", but training steps run one by one, not as graph "
+                    "replays: " + no_graphs);
+        RecordedStep recorded;
+        std::optional<CaptureStreamScope> capture_stream;  // every step on the recording stream
+        if (no_graphs.empty()) capture_stream.emplace(device);
+        std::vector<int64_t> last_shape;
+        int64_t replays = 0, ordinary_after_recording = 0;
+        bool recording_off = false;
+        // The recorded step: what an ordinary deferred step does on the device, read from the recording's inputs.
+        auto recorded_body = [&] {
+            const ModelInputs& in = recorded.inputs();
+            ModelOutput out;
+            {
+                CudaAutocastGuard autocast(amp, autocast_dtype(precision));
+                out = model->forward(in, train_forward);
+            }
+            const torch::Tensor loss = out.loss.to(torch::kFloat);
+            tally.mark_nonfinite(DeviceTally::BadLoss, loss, step_mark);
+            model->base().backward(loss);
+            tally_batch(out, in, loss);
+            clip_deferred();
+        };
         int64_t rank_tokens = 0;   // data-parallel: this rank's own tokens in the logging interval
         while (st.step < total && !stop) {
             if (comm ? agreed_stop : control.stop.load()) {
@@ -868,7 +996,71 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
             if (!comm && control.stop.load()) continue;
 
             const int64_t step = st.step + 1;
-            optimizer->zero_grad();
+            if (defer) step_mark.fill_(static_cast<double>(step));
+            // With graphs possible the step's one batch is fetched here: it replays the recorded step (recorded now
+            // when the moment has come) or goes through the micro-batch loop below as an ordinary step.
+            std::optional<LoadedBatch> fetched;
+            std::optional<ModelInputs> prepared;  // its inputs, completed on the host
+            bool replayed = false;
+            if (no_graphs.empty()) {
+                fetched = prefetcher->next();
+                if (!fetched) throw Error("the training data ended unexpectedly");
+                const Batch& b = fetched->batch;
+                ModelInputs in = host_inputs(b, model->config());
+                const std::vector<int64_t> shape(b.input_ids.sizes().begin(), b.input_ids.sizes().end());
+                const bool small = graphs_mode == "on" || b.input_ids.numel() <= kGraphAutoTokens;
+                if (!recorded.recorded() && !recording_off && small && shape == last_shape &&
+                    step > first_step + 3) {
+                    current_batch = b.size();
+                    current_length = b.input_ids.size(1);
+                    optimizer->zero_grad();  // the gradients are born in the graph's memory pool
+                    try {
+                        recorded.record(in, device, params, recorded_body);
+                        rec.log("info", "step " + std::to_string(step) + ": the training step (batch of " +
+                                            std::to_string(b.size()) + " x " + std::to_string(shape[1]) +
+                                            " tokens) is recorded as a CUDA graph and replayed from now on; "
+                                            "batches of another shape run as ordinary steps (train.cuda_graphs)");
+                    } catch (const GraphCaptureError& e) {
+                        // Nothing of this step ran: the weights are step st.step's, and are saved before stopping
+                        // (unless a step since the last read spoilt them).
+                        if (!flush_tally()) break;
+                        save(false);
+                        stop = RunStop{"failed",
+                                       "recording the training step as a CUDA graph failed at step " +
+                                           std::to_string(step) + ": " + e.what() + ". Step " +
+                                           std::to_string(st.step) +
+                                           " was saved; restart the program (CUDA's random generator may be "
+                                           "left unusable in this one) and resume the run with "
+                                           "train.cuda_graphs = off",
+                                       false};
+                        break;
+                    } catch (const Error& e) {
+                        // Refused before anything was recorded (another capture in this process failed meanwhile).
+                        recording_off = true;
+                        rec.log("warning", std::string("training steps run one by one from now on: ") + e.what());
+                    }
+                }
+                last_shape = shape;
+                if (recorded.recorded() && recorded.fits(in)) {
+                    recorded.replay(in);
+                    replayed = true;
+                    ++replays;
+                    cursor = fetched->cursor;
+                    iv.examples += b.size();
+                    iv.tokens += b.tokens;
+                    if (c.task == TaskKind::Pretrain)
+                        iv.sso_counted += in.sso_labels.size(0);
+                    else
+                        iv.cls_counted += in.labels.size(0);
+                    ++tally.micro_batches;
+                    ++tally.steps;
+                    fetched.reset();
+                } else {
+                    if (recorded.recorded()) ++ordinary_after_recording;
+                    prepared = std::move(in);
+                }
+            }
+            if (!replayed) optimizer->zero_grad();
             double step_loss = 0;
             // Data-parallel sums of this step over its micro-batches, reduced across the ranks after backward.
             double mlm_part = 0, sso_part = 0;
@@ -877,8 +1069,9 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                                          &iv.cls_correct, &iv.cls_counted, &iv.examples,    &iv.tokens};
             int64_t counted_before[8];
             for (int i = 0; i < 8; ++i) counted_before[i] = *counters[i];
-            for (int64_t micro = 0; micro < accum; ++micro) {
-                auto lb = prefetcher->next();
+            for (int64_t micro = 0; micro < (replayed ? 0 : accum); ++micro) {
+                std::optional<LoadedBatch> lb = fetched ? std::move(fetched) : prefetcher->next();
+                fetched.reset();
                 if (!lb) throw Error("the training data ended unexpectedly");
                 std::optional<Batch> shard;
                 if (comm) shard = shard_batch(lb->batch, rank, world);
@@ -890,7 +1083,9 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                     rank_tokens += b.tokens;
                     if (local_nonfinite || b.size() == 0) continue;  // nothing to compute on this rank
                 }
-                ModelInputs in = to_device(b, device, defer);
+                ModelInputs in = to_device(prepared ? std::move(*prepared) : host_inputs(b, model->config()), device,
+                                           defer);
+                prepared.reset();
                 ModelOutput out;
                 {
                     CudaAutocastGuard autocast(amp, autocast_dtype(precision));
@@ -915,7 +1110,7 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                 }
                 if (hooks_.after_forward) hooks_.after_forward(step, loss);
                 // Deferred: the loss is checked at the next read (flush_tally) instead of here.
-                if (defer) tally.mark_nonfinite(DeviceTally::BadLoss, loss, step);
+                if (defer) tally.mark_nonfinite(DeviceTally::BadLoss, loss, step_mark);
                 const double lv = defer ? 0.0 : loss.item<double>();
                 if (comm && !std::isfinite(lv)) {
                     local_nonfinite = true;  // every rank learns it from the step's reduction below
@@ -940,7 +1135,7 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                 model->base().backward(scaled_loss);  // = backward(), plus recomputation when checkpointing
                 cursor = lb->cursor;
                 if (defer) {
-                    tally.add(DeviceTally::Loss, loss);  // divided by accum in double at the read, as below
+                    tally_batch(out, in, loss);
                     ++tally.micro_batches;
                 } else {
                     step_loss += lv / static_cast<double>(accum);
@@ -948,15 +1143,7 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                 iv.examples += b.size();
                 iv.tokens += b.tokens;
                 if (c.task == TaskKind::Pretrain) {
-                    if (defer) {
-                        tally.add(DeviceTally::MlmLoss, out.mlm_loss);
-                        tally.add(DeviceTally::SsoLoss, out.sso_loss);
-                        const auto [mc, mn] = mlm_hits_tensors(out.prediction_logits, in.labels);
-                        tally.add(DeviceTally::MlmCorrect, mc);
-                        tally.add(DeviceTally::MlmCounted, mn);
-                        tally.add(DeviceTally::SsoCorrect,
-                                  class_hits_tensor(out.seq_relationship_logits, in.sso_labels));
-                    } else {
+                    if (!defer) {
                         if (!comm) {
                             iv.mlm_loss.add(out.mlm_loss.item<double>());
                             iv.sso_loss.add(out.sso_loss.item<double>());
@@ -967,10 +1154,7 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                     }
                     iv.sso_counted += in.sso_labels.size(0);
                 } else {
-                    if (defer)
-                        tally.add(DeviceTally::ClsCorrect, class_hits_tensor(out.logits, in.labels));
-                    else
-                        iv.cls_correct += class_hits(out.logits, in.labels).first;
+                    if (!defer) iv.cls_correct += class_hits(out.logits, in.labels).first;
                     iv.cls_counted += in.labels.size(0);
                 }
             }
@@ -1013,12 +1197,10 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                     if (p.grad().defined()) p.grad().div_(scale);
             }
             double norm = 0;
-            if (defer) {
-                const torch::Tensor total = clip_grad_norm_tensor(params, c.train.clip_norm);
-                if (total.defined()) {
-                    tally.set(DeviceTally::Norm, total);
-                    tally.mark_nonfinite(DeviceTally::BadNorm, total, step);
-                }
+            if (replayed) {
+                // Clipped inside the recorded step.
+            } else if (defer) {
+                clip_deferred();
                 ++tally.steps;
             } else {
                 norm = clip_grad_norm(params, c.train.clip_norm);
@@ -1115,6 +1297,13 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
             if (!stop && checkpoint_now && last_checkpoint != step) save(false);
         }
         prefetcher->stop();
+        capture_stream.reset();  // what follows runs on the caller's stream again
+        if (recorded.recorded())
+            rec.log("info", std::to_string(replays) + " steps ran as CUDA graph replays" +
+                                (ordinary_after_recording > 0
+                                     ? ", " + std::to_string(ordinary_after_recording) +
+                                           " after the recording as ordinary steps (batches of another shape)"
+                                     : std::string()));
         // A stop between two reads: the steps since the last one are checked before the checkpoint below.
         if (defer && !(stop && stop->status == "failed")) flush_tally();
 

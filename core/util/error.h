@@ -17,4 +17,7 @@ public:
     using Error::Error;
 };
 
+// The first line of a message (ATen's carry a C++ backtrace after it).
+inline std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
 }  // namespace ponet
