@@ -198,3 +198,59 @@ round_end() {
   echo "total $(( $(date +%s) - t0 )) s"
   (cd "${out:?}" && tar -czf results.tgz --remove-files *.json *.log *.csv *.err 2>/dev/null)
 }
+
+# Trainer rounds (69-71): the run folders go under $runs, the logs under $out.
+# trainer_rate METRICS: steps/s between a run's second and last step report (its own clock: data preparation and
+# start-up do not count) and its last loss.
+trainer_rate() {
+  python3 - "$1" <<'PY'
+import json, sys
+steps = [r for r in map(json.loads, open(sys.argv[1])) if r.get('event') == 'step']
+a, b = steps[1], steps[-1]
+print(f"{(b['step'] - a['step']) / (b['elapsed_seconds'] - a['elapsed_seconds']):.1f} steps/s, last loss {b['loss']:.4f}")
+PY
+}
+
+# listops_run NAME LENGTH PRECISION GRAPHS STEPS: an LRA ListOps run (`lra-listops` preset at LENGTH tokens, 6,000
+# generated training examples, no evaluation or checkpoint during the run) with train.cuda_graphs=GRAPHS; prints its
+# rate and graph log lines.
+listops_run() {
+  local run=$runs/$1
+  timeout 150 "$p" lra --preset lra-listops --set data.dataset=listops:train=6000,dev=300,test=300,seed=0 \
+    --set model.max_length="$2" --set train.device=cuda --set train.precision="$3" --set train.max_steps="$5" \
+    --set train.warmup_steps=100 --set train.lr=5e-4 --set train.eval_every=100000 --set train.log_every=100 \
+    --set train.checkpoint_every=100000 --set train.seed=1 --set train.cuda_graphs="$4" --run-dir "$run" \
+    > "$out/$1.log" 2>&1
+  echo "$1: exit $?, $(trainer_rate "$run/metrics.jsonl")"
+  grep -E "CUDA graph|one by one|graph replays" "$out/$1.log" | sed 's/^/    /' | head -3
+}
+
+# pretrain_corpus: $runs/corpus.jsonl (3,000 generated documents of common English words) and $runs/vocab.txt (a
+# WordPiece vocabulary of those words, the letters and the special tokens).
+pretrain_corpus() {
+  python3 - "$runs/corpus.jsonl" "$runs/vocab.txt" <<'PY'
+import json, random, string, sys
+random.seed(0)
+words = "the of and a to in is was he for it with as his on be at by had are but from or have an they which one you were her all she there would their we him been has when who will more no if out so said what up its about into than them can only other new some could time these two may then do first any my now such like our over man me even most made after also did many before must through back years where much your way well down should because each just those people mr how too little state good very make world still own see men work long get here between both life being under never day same another know while last might us great old year off come since against go came right used take three".split()
+with open(sys.argv[1], "w") as f:
+    for i in range(3000):
+        sents = [" ".join(random.choice(words) for _ in range(random.randint(6, 18))).capitalize() + "." for _ in range(random.randint(4, 12))]
+        f.write(json.dumps({"id": f"doc{i}", "text": " ".join(sents)}) + "\n")
+with open(sys.argv[2], "w") as f:
+    letters = list(string.ascii_lowercase)
+    f.write("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "."] + sorted(set(words)) + letters +
+                      ["##" + c for c in letters]) + "\n")
+PY
+}
+
+# pretrain_run GRAPHS: MLM + SSO pre-training of the `tiny` preset on pretrain_corpus's files (128 tokens, batch 32,
+# bf16, 600 steps) with train.cuda_graphs=GRAPHS; prints its rate and graph log lines.
+pretrain_run() {
+  local g=$1
+  timeout 150 "$p" pretrain --preset tiny --set data.train="$runs/corpus.jsonl" --set data.tokenizer="$runs/vocab.txt" \
+    --set train.device=cuda --set train.precision=bf16 --set train.batch_size=32 --set train.max_steps=600 \
+    --set train.eval_every=100000 --set train.log_every=100 --set train.checkpoint_every=100000 --set train.seed=1 \
+    --set train.cuda_graphs=$g --run-dir "$runs/pretrain-$g" > "$out/pretrain-$g.log" 2>&1
+  echo "pretrain-$g: exit $?, $(trainer_rate "$runs/pretrain-$g/metrics.jsonl")"
+  grep -E "CUDA graph|one by one|graph replays|error|failed" "$out/pretrain-$g.log" | sed 's/^/    /' | head -4
+}

@@ -9,19 +9,11 @@ out=${1:-$OUT}
 gpu_round_start "$out"
 runs=/tmp/round71
 rm -rf "$runs"; mkdir -p "$runs"
-sed -n '/^rate() {/,/^}/p; /^listops() {/,/^}/p' tests/gpu/round70.sh > "$runs/fns.sh"
-source "$runs/fns.sh"
 for len in 512 2048; do
-  for g in off on; do listops "$len-$g" "$len" bf16 $g 1500; done
+  for g in off on; do listops_run "$len-$g" "$len" bf16 $g 1500; done
 done
-sed -n '/^python3 - "\$runs\/corpus.jsonl"/,/^PY$/p' tests/gpu/round70.sh > "$runs/gen.sh"
-source "$runs/gen.sh"
-timeout 150 "$p" pretrain --preset tiny --set data.train="$runs/corpus.jsonl" --set data.tokenizer="$runs/vocab.txt" \
-  --set train.device=cuda --set train.precision=bf16 --set train.batch_size=32 --set train.max_steps=600 \
-  --set train.eval_every=100000 --set train.log_every=100 --set train.checkpoint_every=100000 --set train.seed=1 \
-  --run-dir "$runs/pretrain-on" > "$out/pretrain-on.log" 2>&1
-echo "pretrain-on: exit $?, $(rate "$runs/pretrain-on/metrics.jsonl")"
-grep -E "CUDA graph|one by one|graph replays|error|failed" "$out/pretrain-on.log" | sed 's/^/    /' | head -4
+pretrain_corpus
+pretrain_run on
 echo "== ponet race: PoNet, then FNet, on ListOps in one process (each run records its own step), 600 steps each"
 timeout 200 "$p" race --preset lra-listops --mixers ponet,fnet --steps 600 --device cuda --runs-dir "$runs/race" \
   --set data.dataset=listops:train=6000,dev=300,test=300,seed=0 --set model.max_length=512 \
