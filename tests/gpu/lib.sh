@@ -200,6 +200,9 @@ round_end() {
 }
 
 # Trainer rounds (69-71): the run folders go under $runs, the logs under $out.
+# trainer_round_start OUT NAME: gpu_round_start OUT, and an empty $runs=/tmp/NAME.
+trainer_round_start() { gpu_round_start "$1"; runs=/tmp/$2; rm -rf "$runs"; mkdir -p "$runs"; }
+
 # trainer_rate METRICS: steps/s between a run's second and last step report (its own clock: data preparation and
 # start-up do not count) and its last loss.
 trainer_rate() {

@@ -7,9 +7,7 @@
 # Usage on the device machine: bash tests/gpu/round70.sh OUT
 source tests/gpu/lib.sh
 out=${1:-$OUT}
-gpu_round_start "$out"
-runs=/tmp/round70
-rm -rf "$runs"; mkdir -p "$runs"
+trainer_round_start "$out" round70
 for i in 1 2; do
   for g in off on; do listops_run "512-$g-$i" 512 bf16 $g 3000; done
 done

@@ -6,9 +6,7 @@
 # Usage on the device machine: bash tests/gpu/round71.sh OUT
 source tests/gpu/lib.sh
 out=${1:-$OUT}
-gpu_round_start "$out"
-runs=/tmp/round71
-rm -rf "$runs"; mkdir -p "$runs"
+trainer_round_start "$out" round71
 for len in 512 2048; do
   for g in off on; do listops_run "$len-$g" "$len" bf16 $g 1500; done
 done
