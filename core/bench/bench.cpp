@@ -342,6 +342,8 @@ void measure(CellContext& ctx, BenchRow& row) {
                 throw NoGraph{"the optimizer step cannot be captured (it needs ATen's fused CUDA AdamW and a "
                               "gradient for every parameter)"};
             if (train) optimizer->zero_grad();  // gradients are born inside the graph's memory pool
+            // A capture that failed on another thread since graph_wanted() makes this cell ordinary steps too.
+            if (graph_capture_failed()) throw NoGraph{"an earlier CUDA graph capture failed in this process"};
             auto g = std::make_unique<StepGraph>();
             g->capture([&] { step(true); });
             graph = std::move(g);

@@ -4,8 +4,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
-#include <thread>
-#include <utility>
+#include <vector>
 
 #include "core/util/torch_compat.h"
 
@@ -41,11 +40,53 @@ bool cuda_graphs_built() {
 
 bool graph_capture_failed() { return capture_failed_flag().load(); }
 
+#if defined(PONET_WITH_CUDA)
+namespace {
+
+// The recording streams of each device not in use by a scope. A scope takes one (or makes one where none is free)
+// and gives it back, so that scopes alive at once never share a stream (work another thread queued on a stream
+// being captured would be recorded into that graph) and their number never grows past the most alive at once: each
+// stream keeps a cuBLAS workspace for good, and the app starts every run and benchmark on a thread of its own.
+std::mutex& free_streams_mutex() {
+    static std::mutex mutex;
+    return mutex;
+}
+std::map<c10::DeviceIndex, std::vector<c10::cuda::CUDAStream>>& free_streams() {
+    static std::map<c10::DeviceIndex, std::vector<c10::cuda::CUDAStream>> streams;
+    return streams;
+}
+
+c10::cuda::CUDAStream take_stream(c10::DeviceIndex index) {
+    {
+        std::lock_guard<std::mutex> lock(free_streams_mutex());
+        auto& free = free_streams()[index];
+        if (!free.empty()) {
+            const c10::cuda::CUDAStream s = free.back();
+            free.pop_back();
+            return s;
+        }
+    }
+    c10::cuda::CUDAGuard on_device(index);
+    cudaStream_t raw = nullptr;
+    C10_CUDA_CHECK(cudaStreamCreateWithFlags(&raw, cudaStreamNonBlocking));
+    return c10::cuda::getStreamFromExternal(raw, index);
+}
+
+void give_back_stream(c10::DeviceIndex index, c10::cuda::CUDAStream s) {
+    std::lock_guard<std::mutex> lock(free_streams_mutex());
+    free_streams()[index].push_back(s);
+}
+
+}  // namespace
+#endif
+
 struct CaptureStreamScope::Impl {
 #if defined(PONET_WITH_CUDA)
+    c10::DeviceIndex index;
     c10::cuda::CUDAStream caller, side;
     c10::cuda::CUDAStreamGuard on_side;
-    Impl(c10::cuda::CUDAStream c, c10::cuda::CUDAStream s) : caller(c), side(s), on_side(s) {}
+    Impl(c10::DeviceIndex i, c10::cuda::CUDAStream c, c10::cuda::CUDAStream s)
+        : index(i), caller(c), side(s), on_side(s) {}
 #endif
 };
 
@@ -53,28 +94,17 @@ CaptureStreamScope::CaptureStreamScope(const torch::Device& device) {
 #if defined(PONET_WITH_CUDA)
     if (!device.is_cuda()) throw Error("a capture stream needs a CUDA device, not " + device.str());
     const auto index = static_cast<c10::DeviceIndex>(device.has_index() ? device.index() : 0);
-    c10::cuda::CUDAStream side = [&] {
-        // One stream of its own per thread and device: work another thread queues on a stream being captured would
-        // be recorded into that graph (runs and benchmarks can go on side by side in the app), and a pool stream
-        // can be handed to two threads.
-        static std::mutex mutex;
-        static std::map<std::pair<std::thread::id, c10::DeviceIndex>, c10::cuda::CUDAStream> streams;
-        std::lock_guard<std::mutex> lock(mutex);
-        const auto key = std::make_pair(std::this_thread::get_id(), index);
-        auto it = streams.find(key);
-        if (it == streams.end()) {
-            c10::cuda::CUDAGuard on_device(index);
-            cudaStream_t raw = nullptr;
-            C10_CUDA_CHECK(cudaStreamCreateWithFlags(&raw, cudaStreamNonBlocking));
-            it = streams.emplace(key, c10::cuda::getStreamFromExternal(raw, index)).first;
-        }
-        return it->second;
-    }();
+    const c10::cuda::CUDAStream side = take_stream(index);
     const auto caller = at::cuda::getCurrentCUDAStream(index);
-    at::cuda::CUDAEvent ready;
-    ready.record(caller);
-    ready.block(side);
-    impl_ = std::make_unique<Impl>(caller, side);
+    try {
+        at::cuda::CUDAEvent ready;
+        ready.record(caller);
+        ready.block(side);
+    } catch (...) {
+        give_back_stream(index, side);
+        throw;
+    }
+    impl_ = std::make_unique<Impl>(index, caller, side);
 #else
     (void)device;
     throw Error("this build has no CUDA");
@@ -90,6 +120,10 @@ CaptureStreamScope::~CaptureStreamScope() {
     } catch (...) {
         // A broken device: the caller's next call reports it.
     }
+    const c10::DeviceIndex index = impl_->index;
+    const c10::cuda::CUDAStream side = impl_->side;
+    impl_.reset();  // the caller's stream is current again
+    give_back_stream(index, side);
 #endif
 }
 

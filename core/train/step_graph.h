@@ -23,10 +23,10 @@ bool graph_capture_failed();
 // While it lives, the current stream of `device` is the one its steps are recorded on (and their ordinary steps
 // run on): capture needs a stream other than the default one, and the ordinary steps before a capture must run on
 // the same stream (cuBLAS keeps a workspace per handle and stream, made on first use, which a capture must not be
-// the one to make). One such stream per thread and device, kept for the whole process, so that no workspace is
-// left behind per capture and no other thread's work lands on a stream being captured. It starts after the work
-// already queued on the caller's stream, and the caller's stream waits for its work when the scope ends. CUDA
-// builds only; throws ponet::Error elsewhere.
+// the one to make). Scopes alive at once have streams of their own (no other thread's work lands on a stream being
+// captured); a scope that ends gives its stream to the next, so that no workspace is left behind per capture. It
+// starts after the work already queued on the caller's stream, and the caller's stream waits for its work when the
+// scope ends. CUDA builds only; throws ponet::Error elsewhere.
 class CaptureStreamScope {
   public:
     explicit CaptureStreamScope(const torch::Device& device);
@@ -55,9 +55,9 @@ class StepGraph {
     // Records `body` as one graph; nothing runs until replay(). Call it inside a CaptureStreamScope. `body` must
     // only queue work on the current stream (no host synchronisation, no tensor read back); tensors it allocates
     // live in the graph's own memory pool for as long as this object does. Only this thread's unsafe CUDA calls are
-    // forbidden meanwhile, so a run on another thread is not disturbed. Throws GraphCaptureError when the capture
-    // fails (the message says why) and ponet::Error when graph_capture_failed() was already set or the build has no
-    // graphs.
+    // forbidden meanwhile, so other threads may go on using the device (dropout they draw during the capture has
+    // not been checked against a captured step's). Throws GraphCaptureError when the capture fails (the message
+    // says why) and ponet::Error when graph_capture_failed() was already set or the build has no graphs.
     void capture(const std::function<void()>& body);
     // Runs the recorded work again on the current stream (the capture stream's device).
     void replay();

@@ -996,6 +996,11 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
             if (!comm && control.stop.load()) continue;
 
             const int64_t step = st.step + 1;
+            // The interval's counts before this step (a replayed step adds to them too, before the loop below).
+            int64_t* const counters[] = {&iv.mlm_correct, &iv.mlm_counted, &iv.sso_correct, &iv.sso_counted,
+                                         &iv.cls_correct, &iv.cls_counted, &iv.examples,    &iv.tokens};
+            int64_t counted_before[8];
+            for (int i = 0; i < 8; ++i) counted_before[i] = *counters[i];
             if (defer) step_mark.fill_(static_cast<double>(step));
             // With graphs possible the step's one batch is fetched here: it replays the recorded step (recorded now
             // when the moment has come) or goes through the micro-batch loop below as an ordinary step.
@@ -1065,10 +1070,6 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
             // Data-parallel sums of this step over its micro-batches, reduced across the ranks after backward.
             double mlm_part = 0, sso_part = 0;
             bool local_nonfinite = false;
-            int64_t* const counters[] = {&iv.mlm_correct, &iv.mlm_counted, &iv.sso_correct, &iv.sso_counted,
-                                         &iv.cls_correct, &iv.cls_counted, &iv.examples,    &iv.tokens};
-            int64_t counted_before[8];
-            for (int i = 0; i < 8; ++i) counted_before[i] = *counters[i];
             for (int64_t micro = 0; micro < (replayed ? 0 : accum); ++micro) {
                 std::optional<LoadedBatch> lb = fetched ? std::move(fetched) : prefetcher->next();
                 fetched.reset();
