@@ -3,7 +3,7 @@
 # 5,000 steps, fp16), PoNet with three seeds and FNet and attention with one, all five runs side by side on the
 # one GPU. The generated data is the same for every run (data seed 0: 96,000 / 2,000 / 2,000 examples as LRA).
 # Evaluation every 250 steps instead of 50 (to fit the GPU time; the best dev checkpoint is still the one tested).
-# Usage: bash tests/gpu/reproduce-lra.sh [OUT_DIR] [MAX_STEPS]
+# Usage: [LRA_RUNS="ponet-s1 fnet-s1 ..."] bash tests/gpu/reproduce-lra.sh [OUT_DIR] [MAX_STEPS]
 set -uo pipefail
 out=${1:-${OUT:-/tmp/ponet-gpu}}
 steps=${2:-5000}
@@ -22,11 +22,10 @@ launch() {  # name, extra --set options...
       --set train.max_steps="$steps" --set train.log_every=100 "$@" --run-dir "$runs/$name" > "$out/$name.log" 2>&1
     echo "$name exit $? wall $(( $(date +%s) - start )) s" >> "$out/summary.txt" ) &
 }
-launch listops-ponet-s1 --set train.seed=1
-launch listops-ponet-s2 --set train.seed=2
-launch listops-ponet-s3 --set train.seed=3
-launch listops-fnet-s1 --set train.seed=1 --set model.mixer=fnet
-launch listops-attention-s1 --set train.seed=1 --set model.mixer=attention
+# LRA_RUNS: which of the five runs (MIXER-sSEED), all by default.
+for run in ${LRA_RUNS:-ponet-s1 ponet-s2 ponet-s3 fnet-s1 attention-s1}; do
+  launch "listops-$run" --set train.seed="${run##*-s}" --set model.mixer="${run%-s*}"
+done
 wait
 for r in "$runs"/*; do
   n=$(basename "$r"); mkdir -p "$out/runs/$n"
