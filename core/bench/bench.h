@@ -45,7 +45,6 @@ struct BenchSpec {
     void validate() const;
 };
 
-
 // "512,1K,2048" → {512, 1024, 2048}; "4k" and "64K" are accepted. Throws ponet::InvalidInput on a bad item.
 std::vector<int64_t> parse_lengths(const std::string& text);
 // "ponet,fnet" → {"ponet", "fnet"}; throws ponet::InvalidInput for an unknown name (listing the known ones).

@@ -401,8 +401,8 @@ const std::vector<Binding>& bindings() {
                                     "model's step is not held up by the host launching its kernels one by one. "
                                     "Needs one CUDA device, train.metrics_sync = log, no gradient accumulation or "
                                     "checkpointing and the fused mixing; batches of another shape run as ordinary "
-                                    "steps. auto: where batch x length is at most 524,288 tokens; on: at any "
-                                    "length"),
+                                    "steps. auto: where batch x length is at most " +
+                                        std::to_string(kGraphAutoTokens) + " tokens; on: at any length"),
                          PONET_FIELD(train.cuda_graphs)));
         t.push_back(bind(bool_opt("train.grad_checkpointing", "false",
                                   "Recompute layer activations in the backward pass to save memory"),

@@ -256,8 +256,11 @@ class DeviceTally {
 // batch of the recorded shape. A batch is copied into the recorded step's own input tensors first; after a replay
 // the parameters' gradients are the graph's again (an ordinary step in between gives them new tensors).
 class RecordedStep {
-    static std::array<torch::Tensor*, 6> input_tensors(ModelInputs& in) {
-        return {&in.input_ids, &in.attention_mask, &in.token_type_ids, &in.segment_ids, &in.labels, &in.sso_labels};
+    // Pointers to the batch's tensors, in one order (const for const inputs).
+    template <typename Inputs>
+    static auto input_tensors(Inputs& in) {
+        return std::array{&in.input_ids, &in.attention_mask, &in.token_type_ids, &in.segment_ids, &in.labels,
+                          &in.sso_labels};
     }
 
   public:
@@ -266,9 +269,8 @@ class RecordedStep {
 
     // Whether `in` (completed on the host) can replay the recorded step: the same tensors with the same shapes and
     // types, the same fixed-segment promise, and segment ids within the bound it was recorded with.
-    bool fits(ModelInputs in) const {
-        ModelInputs own = inputs_;
-        const auto theirs = input_tensors(in), ours = input_tensors(own);
+    bool fits(const ModelInputs& in) const {
+        const auto theirs = input_tensors(in), ours = input_tensors(inputs_);
         for (size_t i = 0; i < theirs.size(); ++i) {
             const torch::Tensor &a = *theirs[i], &b = *ours[i];
             if (a.defined() != b.defined()) return false;
@@ -299,8 +301,9 @@ class RecordedStep {
 
     // The recorded step on `in` (fits() must hold): the batch copied in through pinned memory, the graph replayed,
     // the gradients made the graph's.
-    void replay(ModelInputs in) {
-        const auto from = input_tensors(in), to = input_tensors(inputs_);
+    void replay(const ModelInputs& in) {
+        const auto from = input_tensors(in);
+        const auto to = input_tensors(inputs_);
         for (size_t i = 0; i < from.size(); ++i)
             if (from[i]->defined()) to[i]->copy_(from[i]->pin_memory(), /*non_blocking=*/true);
         graph_.replay();
