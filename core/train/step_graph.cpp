@@ -90,7 +90,7 @@ struct CaptureStreamScope::Impl {
 #endif
 };
 
-CaptureStreamScope::CaptureStreamScope(const torch::Device& device) {
+CaptureStreamScope::CaptureStreamScope(const c10::Device& device) {
 #if defined(PONET_WITH_CUDA)
     if (!device.is_cuda()) throw Error("a capture stream needs a CUDA device, not " + device.str());
     const auto index = static_cast<c10::DeviceIndex>(device.has_index() ? device.index() : 0);

@@ -2,7 +2,7 @@
 // bound by the host's kernel launches (a few hundred autograd ops), not by the GPU. Shared by the trainer
 // (train.cuda_graphs) and `ponet bench --cuda-graphs`.
 #pragma once
-#include <torch/torch.h>
+#include <c10/core/Device.h>
 
 #include <functional>
 #include <memory>
@@ -29,7 +29,7 @@ bool graph_capture_failed();
 // scope ends. CUDA builds only; throws ponet::Error elsewhere.
 class CaptureStreamScope {
   public:
-    explicit CaptureStreamScope(const torch::Device& device);
+    explicit CaptureStreamScope(const c10::Device& device);
     ~CaptureStreamScope();
     CaptureStreamScope(const CaptureStreamScope&) = delete;
     CaptureStreamScope& operator=(const CaptureStreamScope&) = delete;
