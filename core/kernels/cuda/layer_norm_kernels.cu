@@ -8,6 +8,7 @@
 #include <cuda_runtime.h>
 
 #include "core/kernels/cuda/device_info.h"
+#include "core/kernels/cuda/launch.cuh"
 
 namespace ponet::cuda_kernels {
 namespace {
@@ -34,6 +35,7 @@ __global__ void __launch_bounds__(kWarps * 32) ln_forward(const float* __restric
                                                          const float* __restrict__ b, OutT* __restrict__ y,
                                                          float* __restrict__ mean_out, float* __restrict__ rstd_out,
                                                          int64_t rows, int D, float eps) {
+    wait_for_prior_grids();
     const int lane = threadIdx.x & 31;
     const float inv_d = 1.0f / static_cast<float>(D);
     for (int64_t r = static_cast<int64_t>(blockIdx.x) * kWarps + (threadIdx.x >> 5); r < rows;
@@ -75,6 +77,7 @@ __global__ void __launch_bounds__(kWarps * 32) ln_backward(const DyT* __restrict
                                                           const float* __restrict__ rstd, float* __restrict__ dx,
                                                           float* __restrict__ part_w, float* __restrict__ part_b,
                                                           int64_t rows, int D) {
+    wait_for_prior_grids();
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const float inv_d = 1.0f / static_cast<float>(D);
     float wk[K], acc_w[K], acc_b[K];
@@ -142,7 +145,8 @@ const char* launch_forward(const float* x, const float* w, const float* b, OutT*
                            int64_t rows, int D, float eps, cudaStream_t stream) {
     const int blocks = forward_blocks(rows);
     const int k = (D + 31) / 32;
-#define PONET_LN_FWD(KV) ln_forward<OutT, KV><<<blocks, kWarps * 32, 0, stream>>>(x, w, b, y, mean, rstd, rows, D, eps)
+#define PONET_LN_FWD(KV) \
+    launch(ln_forward<OutT, KV>, blocks, kWarps * 32, 0, stream, x, w, b, y, mean, rstd, rows, D, eps)
     if (k <= 1) PONET_LN_FWD(1);
     else if (k <= 2) PONET_LN_FWD(2);
     else if (k <= 4) PONET_LN_FWD(4);
@@ -160,7 +164,7 @@ const char* launch_backward(const DyT* dy, const float* x, const float* w, const
                             cudaStream_t stream) {
     const int k = (D + 31) / 32;
 #define PONET_LN_BWD(KV) \
-    ln_backward<DyT, KV><<<blocks, kWarps * 32, 0, stream>>>(dy, x, w, mean, rstd, dx, part_w, part_b, rows, D)
+    launch(ln_backward<DyT, KV>, blocks, kWarps * 32, 0, stream, dy, x, w, mean, rstd, dx, part_w, part_b, rows, D)
     if (k <= 1) PONET_LN_BWD(1);
     else if (k <= 2) PONET_LN_BWD(2);
     else if (k <= 4) PONET_LN_BWD(4);

@@ -8,6 +8,7 @@
 #include <curand_kernel.h>
 
 #include "core/kernels/cuda/device_info.h"
+#include "core/kernels/cuda/launch.cuh"
 
 namespace ponet::cuda_kernels {
 namespace {
@@ -25,6 +26,7 @@ struct alignas(16) Pack8 {
 // The bias is read in fp32 as the parameter is (no cast pass); each sum is rounded once.
 template <typename T>
 __global__ void bias_add_kernel(T* __restrict__ y, const float* __restrict__ bias, int64_t packs, int C) {
+    wait_for_prior_grids();
     const int packs_per_row = C / 8;
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < packs;
          i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -45,6 +47,7 @@ __global__ void bias_add_kernel(T* __restrict__ y, const float* __restrict__ bia
 // columns are summed through shared memory at the end: one partial row per block. blockDim = 256.
 template <typename Op>
 __global__ void column_pass_kernel(Op op, float* __restrict__ part, int64_t rows, int C) {
+    wait_for_prior_grids();
     const int packs_per_row = C / 8;
     const int rows_per_pass = blockDim.x / packs_per_row;  // >= 1 (C <= 2048)
     const int p = threadIdx.x % packs_per_row, lane_row = threadIdx.x / packs_per_row;
@@ -138,6 +141,7 @@ template <typename T>
 __global__ void bias_dropout_add_kernel(const T* __restrict__ y, const float* __restrict__ bias, DropoutDraw drop,
                                         const float* __restrict__ residual, float* __restrict__ out, int64_t packs,
                                         int C) {
+    wait_for_prior_grids();
     const int packs_per_row = C / 8;
     const MaskStream m = mask_stream(drop);
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < packs;
@@ -213,6 +217,7 @@ template <int A> __device__ __forceinline__ float act_grad(float x) {
 template <typename T, int A>
 __global__ void bias_act_dropout_kernel(T* __restrict__ y, const float* __restrict__ bias, DropoutDraw drop,
                                         T* __restrict__ out, int64_t packs, int C) {
+    wait_for_prior_grids();
     const int packs_per_row = C / 8;
     const MaskStream m = mask_stream(drop);
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < packs;
@@ -265,6 +270,7 @@ constexpr int kSumGroups = 32;  // a 1,024-thread block: 32 warps split the rows
 
 __global__ void __launch_bounds__(32 * kSumGroups) sum_partials_kernel(const float* __restrict__ part, int64_t rows,
                                                                        int64_t cols, float* __restrict__ out) {
+    wait_for_prior_grids();
     __shared__ float acc_sh[kSumGroups][32];
     const int lane = threadIdx.x % 32, grp = threadIdx.x / 32;
     const int64_t c = blockIdx.x * int64_t(32) + lane;
@@ -291,6 +297,7 @@ __global__ void __launch_bounds__(32 * kSumGroups) sum_partials_kernel(const flo
 template <typename T>
 __global__ void stack_weights_kernel(StackedSources src, int64_t n, int64_t nb, int bias_count, T* __restrict__ w,
                                      float* __restrict__ b) {
+    wait_for_prior_grids();
     const int m = blockIdx.y;
     const float* wm = src.w[m];
     const float* bm = src.b[m];
@@ -330,7 +337,7 @@ template <typename Op>
 const char* launch_column_pass(const Op& op, float* part, int blocks, int64_t rows, int64_t C, cudaStream_t stream) {
     if (C < 8 || C % 8 != 0 || C > 2048) return "width must be a multiple of 8 up to 2048";
     if (blocks < 1) return "no blocks";
-    column_pass_kernel<<<blocks, 256, 256 * 8 * sizeof(float), stream>>>(op, part, rows, static_cast<int>(C));
+    launch(column_pass_kernel<Op>, blocks, 256, 256 * 8 * sizeof(float), stream, op, part, rows, static_cast<int>(C));
     return last_error();
 }
 
@@ -356,10 +363,10 @@ template <typename T>
 const char* launch_bias_act_dropout(int act, int blocks, cudaStream_t stream, T* y, const float* bias,
                                     const DropoutDraw& drop, T* out, int64_t packs, int c) {
     switch (act) {
-        case 0: bias_act_dropout_kernel<T, 0><<<blocks, 256, 0, stream>>>(y, bias, drop, out, packs, c); break;
-        case 1: bias_act_dropout_kernel<T, 1><<<blocks, 256, 0, stream>>>(y, bias, drop, out, packs, c); break;
-        case 2: bias_act_dropout_kernel<T, 2><<<blocks, 256, 0, stream>>>(y, bias, drop, out, packs, c); break;
-        case 3: bias_act_dropout_kernel<T, 3><<<blocks, 256, 0, stream>>>(y, bias, drop, out, packs, c); break;
+        case 0: launch(bias_act_dropout_kernel<T, 0>, blocks, 256, 0, stream, y, bias, drop, out, packs, c); break;
+        case 1: launch(bias_act_dropout_kernel<T, 1>, blocks, 256, 0, stream, y, bias, drop, out, packs, c); break;
+        case 2: launch(bias_act_dropout_kernel<T, 2>, blocks, 256, 0, stream, y, bias, drop, out, packs, c); break;
+        case 3: launch(bias_act_dropout_kernel<T, 3>, blocks, 256, 0, stream, y, bias, drop, out, packs, c); break;
         default: return "unknown activation";
     }
     return last_error();
@@ -389,10 +396,11 @@ const char* bias_add_inplace(void* y, const float* bias, DType dt, int64_t rows,
     if (l.packs == 0) return nullptr;
     switch (dt) {
         case DType::BF16:
-            bias_add_kernel<<<l.blocks, 256, 0, stream>>>(static_cast<__nv_bfloat16*>(y), bias, l.packs, l.c);
+            launch(bias_add_kernel<__nv_bfloat16>, l.blocks, 256, 0, stream, static_cast<__nv_bfloat16*>(y), bias,
+                   l.packs, l.c);
             return last_error();
         case DType::F16:
-            bias_add_kernel<<<l.blocks, 256, 0, stream>>>(static_cast<__half*>(y), bias, l.packs, l.c);
+            launch(bias_add_kernel<__half>, l.blocks, 256, 0, stream, static_cast<__half*>(y), bias, l.packs, l.c);
             return last_error();
         case DType::F32: break;
     }
@@ -421,12 +429,12 @@ const char* bias_dropout_add(const void* y, const float* bias, const DropoutDraw
     if (l.packs == 0) return nullptr;
     switch (dt) {
         case DType::BF16:
-            bias_dropout_add_kernel<<<l.blocks, 256, 0, stream>>>(static_cast<const __nv_bfloat16*>(y), bias, drop,
-                                                                  residual, out, l.packs, l.c);
+            launch(bias_dropout_add_kernel<__nv_bfloat16>, l.blocks, 256, 0, stream,
+                   static_cast<const __nv_bfloat16*>(y), bias, drop, residual, out, l.packs, l.c);
             return last_error();
         case DType::F16:
-            bias_dropout_add_kernel<<<l.blocks, 256, 0, stream>>>(static_cast<const __half*>(y), bias, drop, residual,
-                                                                  out, l.packs, l.c);
+            launch(bias_dropout_add_kernel<__half>, l.blocks, 256, 0, stream, static_cast<const __half*>(y), bias, drop,
+                   residual, out, l.packs, l.c);
             return last_error();
         case DType::F32: break;
     }
@@ -495,11 +503,12 @@ const char* stack_weights(const StackedSources& src, int count, int64_t n, int64
                     static_cast<unsigned>(count));
     switch (wdt) {
         case DType::BF16:
-            stack_weights_kernel<<<grid, threads, 0, stream>>>(src, n, nb, bias_count, static_cast<__nv_bfloat16*>(w),
-                                                                b);
+            launch(stack_weights_kernel<__nv_bfloat16>, grid, threads, 0, stream, src, n, nb, bias_count,
+                   static_cast<__nv_bfloat16*>(w), b);
             return last_error();
         case DType::F16:
-            stack_weights_kernel<<<grid, threads, 0, stream>>>(src, n, nb, bias_count, static_cast<__half*>(w), b);
+            launch(stack_weights_kernel<__half>, grid, threads, 0, stream, src, n, nb, bias_count,
+                   static_cast<__half*>(w), b);
             return last_error();
         case DType::F32: break;
     }
@@ -510,7 +519,7 @@ const char* sum_partials(const float* part, int64_t sets, int64_t rows, int64_t 
                          cudaStream_t stream) {
     if (sets < 1 || cols < 1 || sets > 65535) return "partial sums: bad shape";
     const dim3 grid(static_cast<unsigned>((cols + 31) / 32), static_cast<unsigned>(sets));
-    sum_partials_kernel<<<grid, 32 * kSumGroups, 0, stream>>>(part, rows, cols, out);
+    launch(sum_partials_kernel, grid, 32 * kSumGroups, 0, stream, part, rows, cols, out);
     return last_error();
 }
 

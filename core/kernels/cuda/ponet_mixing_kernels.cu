@@ -13,6 +13,7 @@
 // first forward pass reads Q alone, the fusion pass writes each segment's maximum, and the backward's row pass
 // writes dS (the last pass then writes dQ only).
 #include "core/kernels/cuda/ponet_mixing_cuda.h"
+#include "core/kernels/cuda/launch.cuh"
 #include "core/kernels/cuda/ponet_mixing_device.cuh"
 #include "core/kernels/cuda/ponet_mixing_vec.h"
 
@@ -122,6 +123,7 @@ __device__ __forceinline__ void row_head_totals(bool shfl, const float (&part)[N
 }
 
 __global__ void fill_kernel(float* p, float v, int64_t n) {
+    wait_for_prior_grids();
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
          i += static_cast<int64_t>(gridDim.x) * blockDim.x)
         p[i] = v;
@@ -137,6 +139,7 @@ template <typename T, int NK>
 __global__ void __launch_bounds__(128, (min_blocks<NK, 8>()))
     fwd_qsum_segmax(Problem p, int rpw, int cw, const T* __restrict__ q, const T* __restrict__ s, float* pq,
                     float* cnt, float* segmax) {
+    wait_for_prior_grids();
     const Rows r = warp_rows(p.L, rpw);
     const int lane = threadIdx.x % 32;
     const int64_t c0 = static_cast<int64_t>(blockIdx.z) * cw, ce = c0 + cw < p.D ? c0 + cw : p.D;
@@ -214,6 +217,7 @@ constexpr int kCombineGroups = 8;
 
 __global__ void __launch_bounds__(32 * kCombineGroups) fwd_qmean(Problem p, int64_t P, const float* pq,
                                                                  const float* cnt, float* g) {
+    wait_for_prior_grids();
     __shared__ float part[kCombineGroups][32];
     const int lane = threadIdx.x % 32, grp = threadIdx.x / 32;
     const int64_t b = blockIdx.y, D = p.D, c = blockIdx.x * int64_t(32) + lane;
@@ -243,6 +247,7 @@ template <typename T, int NK>
 __global__ void __launch_bounds__(128) fwd_scores(Problem p, int rpw, int cw, const T* __restrict__ k_in,
                                                   const float* gmean, float* zbuf, float* pm,
                                                   float* pl, float* pa, T* __restrict__ keys) {
+    wait_for_prior_grids();
     extern __shared__ float zsm[];  // [kWarps][H]
     const Rows r = warp_rows(p.L, rpw);
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -329,6 +334,7 @@ __global__ void __launch_bounds__(128) fwd_scores(Problem p, int rpw, int cw, co
 __global__ void __launch_bounds__(32 * kCombineGroups) fwd_combine(Problem p, int64_t P, const float* pm,
                                                                    const float* pl, const float* pa,
                                                                    float* gp, float* mh, float* lh) {
+    wait_for_prior_grids();
     __shared__ float sm_m[kCombineGroups][32], sm_l[kCombineGroups][32], sm_a[kCombineGroups][32];
     const int lane = threadIdx.x % 32, grp = threadIdx.x / 32;
     const int64_t b = blockIdx.y, D = p.D, d = D / p.H;
@@ -364,6 +370,7 @@ __global__ void __launch_bounds__(128, (min_blocks<NK, 8>()))
              const T* __restrict__ s, const float* gp_in, const float* segmax, const float* mh,
              const float* lh, T* __restrict__ y, int8_t* __restrict__ win, float* alpha,
              uint32_t* __restrict__ ties, T* __restrict__ outs) {
+    wait_for_prior_grids();
     const Rows r = warp_rows(p.L, rpw);
     if (r.begin >= r.end) return;
     const int lane = threadIdx.x % 32;
@@ -474,6 +481,7 @@ __global__ void __launch_bounds__(128, (min_blocks<NK, 7>()))
              const T* __restrict__ dy, const float* gp_in, const float* segmax,
              const int8_t* __restrict__ win, const uint32_t* __restrict__ eqbits, T* __restrict__ dout,
              T* __restrict__ dl, float* dgp_out, float* gsum, float* ties) {
+    wait_for_prior_grids();
     const Rows r = warp_rows(p.L, rpw);
     if (r.begin >= r.end) return;
     const int lane = threadIdx.x % 32;
@@ -595,6 +603,7 @@ __global__ void __launch_bounds__(128, (min_blocks<NK, 7>()))
 // C[b, h] = Σ_i α_i dα_i = <dg′, g′> + Σ_i α_i · (the α output's own gradient).
 __global__ void bwd_softmax_dot(Problem p, const float* dgp, const float* gp, const float* alpha, const float* dalpha,
                                 float* C) {
+    wait_for_prior_grids();
     const int64_t bh = blockIdx.x, b = bh / p.H, h = bh % p.H, d = p.D / p.H;
     float v = 0.f;
     for (int64_t c = threadIdx.x; c < d; c += blockDim.x) v += dgp[b * p.D + h * d + c] * gp[b * p.D + h * d + c];
@@ -617,6 +626,7 @@ template <typename T, int NK>
 __global__ void __launch_bounds__(128, (min_blocks<NK, 6>()))
     bwd_keys(Problem p, int rpw, int cw, const T* __restrict__ k_in, const float* g_in, const float* dgp_in,
              const float* alpha, const float* dalpha, const float* C, T* __restrict__ dk, float* dg_out) {
+    wait_for_prior_grids();
     extern __shared__ float zsm[];
     const Rows r = warp_rows(p.L, rpw);
     if (r.begin >= r.end) return;
@@ -699,6 +709,7 @@ __global__ void __launch_bounds__(128, (min_blocks<NK, 8>()))
     bwd_qs(Problem p, int rpw, int cw, const T* __restrict__ s, const float* dg, const float* cnt,
            const float* segmax, const float* gsum, const float* ties, const uint32_t* __restrict__ eqbits,
            T* __restrict__ dq, T* __restrict__ ds) {
+    wait_for_prior_grids();
     const Rows r = warp_rows(p.L, rpw);
     if (r.begin >= r.end) return;
     const int lane = threadIdx.x % 32;
@@ -904,34 +915,34 @@ void launch_forward(const Problem& p, int lpr, const void* q, const void* k, con
         vec::qsum_segmax(p, lpr, rpw, grid.x, q, s, f.pq, st.cnt, table, stream);
         pq_parts = grid.x;
     } else {
-        fwd_qsum_segmax<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(q),
-                                                                 static_cast<const T*>(s), f.pq, st.cnt, table);
+        launch(fwd_qsum_segmax<T, NK>, grid, 32 * kWarps, 0, stream, p, rpw, cw, static_cast<const T*>(q),
+               static_cast<const T*>(s), f.pq, st.cnt, table);
     }
     // With few partials per row the vector scores and fusion passes merge them themselves (g and g′ with them);
     // otherwise fwd_qmean and fwd_combine do, once per row (ponet_mixing_vec.h).
     const dim3 cgrid(static_cast<unsigned>((p.D + 31) / 32), static_cast<unsigned>(p.B));
     const bool vscores = vga && enabled(Kernel::Scores), vfuse = lpr > 0 && enabled(Kernel::Fuse);
     const bool merge_q = vscores && pq_parts <= vec::kMergeParts;
-    if (!merge_q) fwd_qmean<<<cgrid, 32 * kCombineGroups, 0, stream>>>(p, pq_parts, f.pq, st.cnt, st.g);
+    if (!merge_q) launch(fwd_qmean, cgrid, 32 * kCombineGroups, 0, stream, p, pq_parts, f.pq, st.cnt, st.g);
     if (vscores) {
         vec::scores(p, lpr, rpw, grid.x, k, merge_q ? f.pq : nullptr, pq_parts, st.cnt, st.g, st.alpha, f.pm, f.pl,
                     f.pa, st.keys, stream);
         ps_parts = grid.x;
     } else {
-        fwd_scores<T, NK><<<grid, 32 * kWarps, smem, stream>>>(p, rpw, cw, static_cast<const T*>(k), st.g,
-                                                               st.alpha, f.pm, f.pl, f.pa, static_cast<T*>(st.keys));
+        launch(fwd_scores<T, NK>, grid, 32 * kWarps, smem, stream, p, rpw, cw, static_cast<const T*>(k), st.g, st.alpha,
+               f.pm, f.pl, f.pa, static_cast<T*>(st.keys));
     }
     const bool merge_s = vfuse && ps_parts <= vec::kMergeParts;
-    if (!merge_s) fwd_combine<<<cgrid, 32 * kCombineGroups, 0, stream>>>(p, ps_parts, f.pm, f.pl, f.pa, st.gp, f.mh, f.lh);
+    if (!merge_s)
+        launch(fwd_combine, cgrid, 32 * kCombineGroups, 0, stream, p, ps_parts, f.pm, f.pl, f.pa, st.gp, f.mh, f.lh);
     if (vfuse) {
         vec::fuse(p, lpr, rpw, grid.x, o, l, s, merge_s ? f.pm : nullptr, f.pl, f.pa, ps_parts, f.mh, f.lh, st.gp,
                   st.segmax, y, st.win, st.alpha, st.ties, st.outs, stream);
         return;
     }
-    fwd_fuse<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(o),
-                                                      static_cast<const T*>(l), static_cast<const T*>(s), st.gp,
-                                                      st.segmax, f.mh, f.lh, static_cast<T*>(y), st.win, st.alpha,
-                                                      st.ties, static_cast<T*>(st.outs));
+    launch(fwd_fuse<T, NK>, grid, 32 * kWarps, 0, stream, p, rpw, cw, static_cast<const T*>(o),
+           static_cast<const T*>(l), static_cast<const T*>(s), st.gp, st.segmax, f.mh, f.lh, static_cast<T*>(y), st.win,
+           st.alpha, st.ties, static_cast<T*>(st.outs));
 }
 
 // `lpr` as in launch_forward; with p.seg_width the rows and dQ/dS passes run in the vector layout (backward()
@@ -951,26 +962,25 @@ void launch_backward(const Problem& p, int lpr, const void* k, const void* o, co
         vec::rows(p, lpr, rpw, grid.x, o, s, dy, st.gp, st.segmax, st.win, st.ties, dout, dl, ds, w.dgp, w.gsum,
                   w.ties, stream);
     else
-        bwd_rows<T, NK><<<grid, 32 * kWarps, 0, stream>>>(
-            p, rpw, cw, static_cast<const T*>(o), static_cast<const T*>(s), static_cast<const T*>(dy), st.gp,
-            st.segmax, st.win, st.ties, static_cast<T*>(dout), static_cast<T*>(dl), w.dgp, w.gsum, w.ties);
+        launch(bwd_rows<T, NK>, grid, 32 * kWarps, 0, stream, p, rpw, cw, static_cast<const T*>(o),
+               static_cast<const T*>(s), static_cast<const T*>(dy), st.gp, st.segmax, st.win, st.ties,
+               static_cast<T*>(dout), static_cast<T*>(dl), w.dgp, w.gsum, w.ties);
     // The vector key pass adds up C itself where the GA weights have no gradient of their own.
     const bool vkeys = vga && enabled(Kernel::Keys);
     if (!vkeys || dalpha)
-        bwd_softmax_dot<<<static_cast<unsigned>(p.B * p.H), 256, 0, stream>>>(p, w.dgp, st.gp, st.alpha, dalpha,
-                                                                             w.C);
+        launch(bwd_softmax_dot, static_cast<unsigned>(p.B * p.H), 256, 0, stream, p, w.dgp, st.gp, st.alpha, dalpha,
+               w.C);
     if (vkeys)
         vec::keys(p, lpr, rpw, grid.x, k, st.g, w.dgp, st.alpha, dalpha, dalpha ? w.C : nullptr, st.gp, dk, w.dg,
                   stream);
     else
-        bwd_keys<T, NK><<<grid, 32 * kWarps, smem, stream>>>(p, rpw, cw, static_cast<const T*>(k), st.g, w.dgp,
-                                                             st.alpha, dalpha, w.C, static_cast<T*>(dk), w.dg);
+        launch(bwd_keys<T, NK>, grid, 32 * kWarps, smem, stream, p, rpw, cw, static_cast<const T*>(k), st.g, w.dgp,
+               st.alpha, dalpha, w.C, static_cast<T*>(dk), w.dg);
     if (lpr > 0 && enabled(Kernel::Qs))
         vec::qs(p, lpr, rpw, grid.x, s, w.dg, st.cnt, st.segmax, w.gsum, w.ties, st.ties, dq, ds, stream);
     else
-        bwd_qs<T, NK><<<grid, 32 * kWarps, 0, stream>>>(p, rpw, cw, static_cast<const T*>(s), w.dg, st.cnt,
-                                                        st.segmax, w.gsum, w.ties, st.ties, static_cast<T*>(dq),
-                                                        static_cast<T*>(ds));
+        launch(bwd_qs<T, NK>, grid, 32 * kWarps, 0, stream, p, rpw, cw, static_cast<const T*>(s), w.dg, st.cnt,
+               st.segmax, w.gsum, w.ties, st.ties, static_cast<T*>(dq), static_cast<T*>(ds));
 }
 
 template <typename F>
@@ -1006,7 +1016,7 @@ const char* last_error() {
 void fill(float* p, float v, int64_t n, cudaStream_t stream) {
     if (n <= 0) return;
     const int64_t blocks = std::min<int64_t>((n + 255) / 256, 4096);
-    fill_kernel<<<static_cast<unsigned>(blocks), 256, 0, stream>>>(p, v, n);
+    launch(fill_kernel, static_cast<unsigned>(blocks), 256, 0, stream, p, v, n);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include <initializer_list>
 #include <string>
 
+#include "core/kernels/cuda/launch.cuh"
 #include "core/kernels/cuda/ponet_mixing_device.cuh"
 #include "core/kernels/cuda/ponet_mixing_vec.h"
 
@@ -260,6 +261,7 @@ template <typename T, int LPR>
 __global__ void __launch_bounds__(128, 7) qsum_segmax_kernel(Problem p, int rpw, const T* __restrict__ q,
                                                           const T* __restrict__ s, float* pq, float* cnt,
                                                           float* segmax) {
+    wait_for_prior_grids();
     constexpr int G = 32 / LPR, D = 8 * LPR;
     __shared__ float sbq[D], sbs[D];
     stage_bias<D>(p, kProjQ, sbq);
@@ -351,6 +353,7 @@ __global__ void __launch_bounds__(128) scores_kernel(Problem p, int rpw, const T
                                                      const float* pq, int64_t pq_parts, const float* cnt,
                                                      float* g_save, float* zbuf, float* pm, float* pl,
                                                      float* pa, T* __restrict__ keys) {
+    wait_for_prior_grids();
     constexpr int G = 32 / LPR, D = 8 * LPR;
     __shared__ float sbk[D], sg[D];
     stage_bias<D>(p, kProjK, sbk);
@@ -425,6 +428,7 @@ __global__ void __launch_bounds__(128, 4) fuse_kernel(Problem p, int rpw, const 
                                                    float* gp_save, float* segmax,
                                                    T* __restrict__ y, int8_t* __restrict__ win, float* alpha,
                                                    uint32_t* __restrict__ ties, T* __restrict__ outs) {
+    wait_for_prior_grids();
     constexpr int G = 32 / LPR, D = 8 * LPR, W = D / 32;
     __shared__ float sgp[D], sbo[D], sbs[D], sbl[D], smh[D], slh[D];
     const int64_t b = blockIdx.y, L = p.L;
@@ -578,6 +582,7 @@ __global__ void __launch_bounds__(128, 4) rows_kernel(Problem p, int rpw, const 
                                                    const uint32_t* __restrict__ eqbits, T* __restrict__ dout,
                                                    T* __restrict__ dl, T* __restrict__ ds, float* dgp_out,
                                                    float* gsum, float* ties) {
+    wait_for_prior_grids();
     constexpr int G = 32 / LPR, D = 8 * LPR, W = D / 32;
     __shared__ float sgp[D];
     const int64_t b = blockIdx.y, L = p.L;
@@ -778,6 +783,7 @@ __global__ void __launch_bounds__(128) keys_kernel(Problem p, int rpw, const T* 
                                                    const float* dgp_in, const float* alpha, const float* dalpha,
                                                    const float* C, const float* gp, T* __restrict__ dk,
                                                    float* dg_out) {
+    wait_for_prior_grids();
     constexpr int G = 32 / LPR, D = 8 * LPR;
     const Rows r = warp_rows(p.L, rpw);
     // A warp without rows skips the loop (no return: the block synchronises at the end).
@@ -836,6 +842,7 @@ __global__ void __launch_bounds__(128) qs_kernel(Problem p, int rpw, const T* __
                                                  const float* cnt, const float* segmax, const float* gsum,
                                                  const float* ties, const uint32_t* __restrict__ eqbits,
                                                  T* __restrict__ dq, T* __restrict__ ds) {
+    wait_for_prior_grids();
     constexpr int G = 32 / LPR, D = 8 * LPR, W = D / 32;
     const Rows r = warp_rows(p.L, rpw);
     // A warp without rows skips the loop (no return: the block synchronises at the end).
@@ -962,8 +969,8 @@ void qsum_segmax(const Problem& p, int lpr, int rpw, unsigned gx, const void* q,
                  float* cnt, float* segmax, cudaStream_t stream) {
     with_layout(p, lpr, [&](auto tag, auto lanes) {
         using T = decltype(tag);
-        qsum_segmax_kernel<T, decltype(lanes)::value><<<grid_of(p, gx), 32 * kWarps, 0, stream>>>(
-            p, rpw, static_cast<const T*>(q), static_cast<const T*>(s), pq, cnt, segmax);
+        launch(qsum_segmax_kernel<T, decltype(lanes)::value>, grid_of(p, gx), 32 * kWarps, 0, stream, p, rpw,
+               static_cast<const T*>(q), static_cast<const T*>(s), pq, cnt, segmax);
     });
 }
 
@@ -972,8 +979,8 @@ void scores(const Problem& p, int lpr, int rpw, unsigned gx, const void* k, cons
             cudaStream_t stream) {
     with_layout(p, lpr, [&](auto tag, auto lanes) {
         using T = decltype(tag);
-        scores_kernel<T, decltype(lanes)::value><<<grid_of(p, gx), 32 * kWarps, 0, stream>>>(
-            p, rpw, static_cast<const T*>(k), pq, pq_parts, cnt, g, zbuf, pm, pl, pa, static_cast<T*>(keys));
+        launch(scores_kernel<T, decltype(lanes)::value>, grid_of(p, gx), 32 * kWarps, 0, stream, p, rpw,
+               static_cast<const T*>(k), pq, pq_parts, cnt, g, zbuf, pm, pl, pa, static_cast<T*>(keys));
     });
 }
 
@@ -983,9 +990,9 @@ void fuse(const Problem& p, int lpr, int rpw, unsigned gx, const void* o, const 
           cudaStream_t stream) {
     with_layout(p, lpr, [&](auto tag, auto lanes) {
         using T = decltype(tag);
-        fuse_kernel<T, decltype(lanes)::value><<<grid_of(p, gx), 32 * kWarps, 0, stream>>>(
-            p, rpw, static_cast<const T*>(o), static_cast<const T*>(l), static_cast<const T*>(s), pm, pl, pa,
-            ps_parts, mh, lh, gp, segmax, static_cast<T*>(y), win, alpha, ties, static_cast<T*>(outs));
+        launch(fuse_kernel<T, decltype(lanes)::value>, grid_of(p, gx), 32 * kWarps, 0, stream, p, rpw,
+               static_cast<const T*>(o), static_cast<const T*>(l), static_cast<const T*>(s), pm, pl, pa, ps_parts, mh,
+               lh, gp, segmax, static_cast<T*>(y), win, alpha, ties, static_cast<T*>(outs));
     });
 }
 
@@ -998,9 +1005,9 @@ void rows(const Problem& p, int lpr, int rpw, unsigned gx, const void* o, const 
         auto kernel = p.seg_width == 0                 ? rows_kernel<T, lpr_v, kTables>
                       : (32 / lpr_v) % p.seg_width == 0 ? rows_kernel<T, lpr_v, kStepRuns>
                                                         : rows_kernel<T, lpr_v, kLoadRuns>;
-        kernel<<<grid_of(p, gx), 32 * kWarps, 0, stream>>>(
-            p, rpw, static_cast<const T*>(o), static_cast<const T*>(s), static_cast<const T*>(dy), gp, segmax, win,
-            eqbits, static_cast<T*>(dout), static_cast<T*>(dl), static_cast<T*>(ds), dgp, gsum, ties);
+        launch(kernel, grid_of(p, gx), 32 * kWarps, 0, stream, p, rpw, static_cast<const T*>(o),
+               static_cast<const T*>(s), static_cast<const T*>(dy), gp, segmax, win, eqbits, static_cast<T*>(dout),
+               static_cast<T*>(dl), static_cast<T*>(ds), dgp, gsum, ties);
     });
 }
 
@@ -1009,8 +1016,8 @@ void keys(const Problem& p, int lpr, int rpw, unsigned gx, const void* k, const 
           cudaStream_t stream) {
     with_layout(p, lpr, [&](auto tag, auto lanes) {
         using T = decltype(tag);
-        keys_kernel<T, decltype(lanes)::value><<<grid_of(p, gx), 32 * kWarps, 0, stream>>>(
-            p, rpw, static_cast<const T*>(k), g, dgp, alpha, dalpha, C, gp, static_cast<T*>(dk), dg);
+        launch(keys_kernel<T, decltype(lanes)::value>, grid_of(p, gx), 32 * kWarps, 0, stream, p, rpw,
+               static_cast<const T*>(k), g, dgp, alpha, dalpha, C, gp, static_cast<T*>(dk), dg);
     });
 }
 
@@ -1019,9 +1026,8 @@ void qs(const Problem& p, int lpr, int rpw, unsigned gx, const void* s, const fl
         cudaStream_t stream) {
     with_layout(p, lpr, [&](auto tag, auto lanes) {
         using T = decltype(tag);
-        qs_kernel<T, decltype(lanes)::value><<<grid_of(p, gx), 32 * kWarps, 0, stream>>>(
-            p, rpw, static_cast<const T*>(s), dg, cnt, segmax, gsum, ties, eqbits, static_cast<T*>(dq),
-            static_cast<T*>(ds));
+        launch(qs_kernel<T, decltype(lanes)::value>, grid_of(p, gx), 32 * kWarps, 0, stream, p, rpw,
+               static_cast<const T*>(s), dg, cnt, segmax, gsum, ties, eqbits, static_cast<T*>(dq), static_cast<T*>(ds));
     });
 }
 
