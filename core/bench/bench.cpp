@@ -279,7 +279,7 @@ void measure(CellContext& ctx, BenchRow& row) {
                 CudaAutocastGuard autocast(ctx.amp, ctx.amp_dtype);
                 out = model->forward(in, fopt);
             }
-            model->base().backward(out.loss.to(torch::kFloat), true);
+            model->base().backward(out.loss.to(torch::kFloat));
             if (!captured) {
                 adamw_step(*optimizer);
             } else if (!adamw_step_device_counts(*optimizer, device_steps)) {

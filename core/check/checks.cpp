@@ -10,12 +10,10 @@
 #include "core/io/model_io.h"
 #include "core/kernels/layer_norm_fused.h"
 #include "core/kernels/linear_fused.h"
-#include "core/kernels/weight_gradients.h"
 #include "core/io/safetensors.h"
 #include "core/model/ponet_model.h"
 #include "core/model/segments.h"
 #include "core/train/optimizer.h"
-#include "core/train/step_graph.h"
 #include "core/util/error.h"
 #include "core/util/fs_util.h"
 #include "core/util/torch_compat.h"
@@ -844,53 +842,6 @@ CheckResult linear_fused_vs_aten(const torch::Device& device, torch::ScalarType 
         r.passed = false;
         r.detail = "the fused kernels were not used for every shape";
     }
-    return r;
-}
-
-CheckResult deferred_weight_gradients(const torch::Device& device) {
-    const std::string what = "weight gradients waited for at the end of backward vs in each layer";
-    auto cfg = tiny_config("PoNetModel", MixerKind::PoNet);
-    cfg.hidden_dropout_prob = 0.0;  // the two passes see the same network
-    cfg.attention_probs_dropout_prob = 0.0;
-    auto model = build_model(cfg);
-    randomise(*model, 17);
-    model->to(device);
-    model->train();
-    auto gen = at::detail::createCPUGenerator(19);
-    const auto b = tiny_batch(40, {40, 31, 12}, gen);
-    const auto in = inputs_of(b.ids.to(device), b.mask.to(device));
-    const auto weights = at::randn({3, 40, cfg.hidden_size}, gen, torch::TensorOptions().dtype(torch::kFloat))
-                             .to(device);
-    // The deferral needs a stream other than the default one, as the trainer's and the benchmark's steps have.
-    const CaptureStreamScope own_stream(device);
-    bool deferred = false;
-    auto gradients = [&](bool defer) {
-        for (auto& p : model->parameters()) p.mutable_grad() = torch::Tensor();
-        torch::Tensor loss;
-        {
-            CudaAutocastGuard autocast(true, torch::kBFloat16);
-            loss = (model->forward(in).encoder.last_hidden_state.to(torch::kFloat) * weights).sum();
-        }
-        {
-            const DeferredWeightGradients scope(device, model->parameters(), defer);
-            deferred = deferred || scope.active();
-            loss.backward();
-        }
-        std::vector<torch::Tensor> g;
-        for (const auto& p : model->parameters()) g.push_back(p.grad().defined() ? p.grad().clone() : torch::Tensor());
-        return g;
-    };
-    const auto per_layer = gradients(false);
-    const auto at_end = gradients(true);
-    double worst = 0;
-    for (size_t i = 0; i < per_layer.size(); ++i) {
-        if (per_layer[i].defined() != at_end[i].defined())
-            return result(what, device, INFINITY, 1e-2, "rel L2", "a parameter has a gradient only one way");
-        if (per_layer[i].defined()) worst = std::max(worst, rel_l2(at_end[i], per_layer[i]));
-    }
-    auto r = result(what, device, worst, 1e-2, "rel L2");
-    r.detail = deferred ? "every parameter's gradient, bf16 autocast"
-                        : "not deferred here (PONET_WGRAD_STREAM is not `pass`): both passes wait in each layer";
     return r;
 }
 

@@ -60,11 +60,6 @@ CheckResult linear_dropout_add_vs_aten(const torch::Device& device, torch::Scala
 // backward) against ATen under the same autocast `dtype`: every activation without dropout, the GELUs with p = 0.25
 // and the mask read off the output; output and the input, weight and bias gradients, and the kept fraction.
 CheckResult linear_activation_dropout_vs_aten(const torch::Device& device, torch::ScalarType dtype);
-// A PoNet model's backward under bf16 autocast on a stream of its own, once with each fused layer waiting for its
-// weight gradients (companion stream, weight_gradients.h) and once with the wait deferred to the end of the pass
-// (DeferredWeightGradients): every parameter's gradient the same within bf16 rounding (the mixing's atomic sums
-// have no fixed order), and the deferral taken. CUDA only.
-CheckResult deferred_weight_gradients(const torch::Device& device);
 // save_model_dir → load_model_dir is bit-exact in every parameter and output.
 CheckResult save_load_roundtrip(const torch::Device& device);
 

@@ -89,8 +89,6 @@ SelfTestReport run_selftest(const SelfTestOptions& options) {
                 guarded("fused linear", name, [&] {
                     for (auto dt : {torch::kBFloat16, torch::kHalf}) emit(check::linear_fused_vs_aten(device, dt));
                 });
-            if (device.is_cuda())  // no companion stream on the CPU
-                guarded("deferred weight gradients", name, [&] { emit(check::deferred_weight_gradients(device)); });
             guarded("linear layer epilogues", name, [&] {
                 emit(check::linear_dropout_add_vs_aten(device, torch::kBFloat16));
                 if (device.is_cuda()) emit(check::linear_dropout_add_vs_aten(device, torch::kHalf));

@@ -1,7 +1,6 @@
 #include "core/kernels/linear_fused.h"
 
 #include "core/kernels/layer_norm_fused.h"
-#include "core/kernels/weight_gradients.h"
 
 #include <cstdint>
 #include <cstdlib>
@@ -119,38 +118,31 @@ LowProduct low_product(const torch::Tensor& x, const torch::Tensor& weight, cons
 }
 
 // A linear layer's bias gradient from one column pass over its output gradient: `pass(part, stream)` writes the
-// `blocks` per-block partial rows (run only when there are rows), summed on the weight gradients' companion stream
-// (ready once finish_weight_gradients() or the deferring scope has waited for it).
+// `blocks` per-block partial rows (run only when there are rows), summed here.
 template <typename Pass>
 torch::Tensor bias_gradient(int64_t rows, int64_t C, int blocks, const torch::Device& device, const char* what,
                             Pass pass) {
     const auto opts = torch::TensorOptions().dtype(torch::kFloat).device(device);
     auto part = torch::empty({blocks, C}, opts);
-    if (rows > 0) check_launch(pass(part.data_ptr<float>(), c10::cuda::getCurrentCUDAStream().stream()), what);
+    auto db = torch::empty({C}, opts);
+    const auto stream = c10::cuda::getCurrentCUDAStream().stream();
+    if (rows > 0) check_launch(pass(part.data_ptr<float>(), stream), what);
     else part.zero_();
-    // The partials' sum is read by nothing before the optimizer: beside the products, like the weight gradient.
-    return start_weight_gradient({part}, [&] {
-        auto db = torch::empty({C}, opts);
-        check_launch(cuda_kernels::sum_partials(part.data_ptr<float>(), 1, blocks, C, db.data_ptr<float>(),
-                                                c10::cuda::getCurrentCUDAStream().stream()),
-                     "bias gradient sum");
-        return db;
-    });
+    check_launch(cuda_kernels::sum_partials(part.data_ptr<float>(), 1, blocks, C, db.data_ptr<float>(), stream),
+                 "bias gradient sum");
+    return db;
 }
 
 // The products of the backward from the low-precision output gradient dy2 [rows, C]: the input gradient in the
-// input's dtype, shaped as the output gradient `grad_sizes` with the input width, and the weight gradient in fp32
-// (on the companion stream, beside the input gradient; see weight_gradients.h).
+// input's dtype, shaped as the output gradient `grad_sizes` with the input width, and the weight gradient in fp32.
 std::pair<torch::Tensor, torch::Tensor> product_gradients(const torch::Tensor& dy2, const torch::Tensor& w,
                                                           const torch::Tensor& x2, at::IntArrayRef grad_sizes,
                                                           torch::ScalarType x_dtype) {
     auto in_sizes = grad_sizes.vec();
     in_sizes.back() = w.size(1);
-    auto dw = start_weight_gradient({dy2, x2}, [&] { return weight_gradient(dy2, x2); });
     auto dx = at::mm(dy2, w).view(in_sizes);
     if (dx.scalar_type() != x_dtype) dx = dx.to(x_dtype);
-    finish_weight_gradients();
-    return {dx, dw};
+    return {dx, weight_gradient(dy2, x2)};
 }
 
 class FusedLinear : public torch::autograd::Function<FusedLinear> {
@@ -190,13 +182,12 @@ public:
         auto dy2 = dy.to(lp).contiguous().view({-1, C});
         // The column sums read 16 bytes at a time: a gradient that is a view at an odd offset is copied first.
         if (reinterpret_cast<std::uintptr_t>(dy2.data_ptr()) % 16 != 0) dy2 = dy2.clone();
+        auto [dx, dw] = product_gradients(dy2, w, x2, dy.sizes(), x_dtype);
         const int64_t rows = dy2.size(0);
         const int blocks = cuda_kernels::column_sum_blocks(rows, C);
-        // Before the products: product_gradients() waits for the companion stream's work, the bias sum's included.
         auto db = bias_gradient(rows, C, blocks, dy2.device(), "bias gradient", [&](float* part, cudaStream_t stream) {
             return cuda_kernels::column_sums(dy2.data_ptr(), low_dtype(lp), part, blocks, rows, C, stream);
         });
-        auto [dx, dw] = product_gradients(dy2, w, x2, dy.sizes(), x_dtype);
         return {dx, dw, db, torch::Tensor(), torch::Tensor()};
     }
 };
@@ -381,9 +372,8 @@ public:
             const auto dy2 = grads[0].to(w.scalar_type()).contiguous().view({-1, w.size(0)});
             auto in_sizes = grads[0].sizes().vec();
             in_sizes.back() = w.size(1);
-            const auto dw = start_weight_gradient({dy2, x2}, [&] { return weight_gradient(dy2, x2); });
             out[0] = at::mm(dy2, w).view(in_sizes).to(x_dtype);
-            finish_weight_gradients();
+            const auto dw = weight_gradient(dy2, x2);
             for (int64_t i = 0; i < count; ++i) out[1 + i] = dw.narrow(0, i * rows, rows);
         }
         if (grads[1].defined())

@@ -4,7 +4,6 @@
 #include "core/kernels/layer_norm_fused.h"
 #include "core/kernels/linear_fused.h"
 #include "core/kernels/ponet_mixing_fused.h"
-#include "core/kernels/weight_gradients.h"
 
 #include <cmath>
 #include <tuple>
@@ -389,8 +388,7 @@ void PoNetModelImpl::set_gradient_checkpointing(bool enabled, bool autocast, at:
     checkpoint_autocast_dtype_ = autocast_dtype;
 }
 
-void PoNetModelImpl::backward(const torch::Tensor& loss, bool defer_weight_gradients) {
-    const DeferredWeightGradients deferred(loss.device(), parameters(), defer_weight_gradients);
+void PoNetModelImpl::backward(const torch::Tensor& loss) {
     loss.backward();
     // Last layer first: each recompute's backward fills the previous layer's output leaf (or, for layer 0, flows
     // on into the embeddings, whose graph the no-grad forward left untouched).

@@ -153,9 +153,7 @@ public:
     bool gradient_checkpointing() const { return checkpointing_; }
     // loss.backward(), then the checkpointed layers' recompute-and-backward, last layer first. Use it instead
     // of loss.backward() whenever checkpointing may be on (it is exactly loss.backward() otherwise).
-    // `defer_weight_gradients`: the caller reads no gradient before this returns (no gradient hooks), so the fused
-    // layers' weight gradients may be waited for once at the end (DeferredWeightGradients) instead of per layer.
-    void backward(const torch::Tensor& loss, bool defer_weight_gradients = false);
+    void backward(const torch::Tensor& loss);
 
 private:
     struct CheckpointedLayer {

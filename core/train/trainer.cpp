@@ -970,7 +970,7 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
             }
             const torch::Tensor loss = out.loss.to(torch::kFloat);
             tally.mark_nonfinite(DeviceTally::BadLoss, loss, step_mark);
-            model->base().backward(loss, true);  // no reducer where steps are recorded
+            model->base().backward(loss);
             tally_batch(out, in, loss);
             clip_deferred();
         };
@@ -1136,9 +1136,7 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                 torch::Tensor scaled_loss = loss / static_cast<double>(accum);
                 if (scaled) scaled_loss = scaled_loss * scale;
                 if (reducer) reducer->before_backward(micro == accum - 1);
-                // = backward(), plus recomputation when checkpointing; the reducer's hooks read each gradient
-                // as it comes, so only without them may the weight gradients be waited for at the end.
-                model->base().backward(scaled_loss, !reducer);
+                model->base().backward(scaled_loss);  // = backward(), plus recomputation when checkpointing
                 cursor = lb->cursor;
                 if (defer) {
                     tally_batch(out, in, loss);
