@@ -13,8 +13,9 @@ namespace ponet::cuda_kernels {
 
 // Whether launches on the current device carry the PDL attribute: compute capability 9.0 or later, our kernels
 // compiled for it, and PONET_PDL not 0 (read once per process and device). While `stream` is being captured, only
-// where every node the launch would depend on is a kernel: a graph takes programmatic edges between kernels only,
-// and one after a copy or a memset made the capture fail.
+// where every node the launch would depend on is a kernel: in a graph only a kernel node has the programmatic
+// output port such an edge starts from (cudaGraphEdgeData), so after a copy, a memset or an event the launch
+// keeps the ordinary dependency.
 bool dependent_launch_enabled(cudaStream_t stream);
 
 // First statement of every kernel launched by launch(): waits for the grids this one depends on, then lets the
