@@ -209,6 +209,16 @@ void TestConfigIo::configRoundTrip() {
     const auto r2 = ponet::ModelConfig::from_json_text(lra.to_json_text());
     QCOMPARE(r2.variant, ponet::ModelVariant::Lra);
     QCOMPARE(r2.mixer, ponet::MixerKind::FNet);
+
+    // What the trainer records about the run: written only where known, read back as written.
+    QVERIFY(text.find("ponet_max_length") == std::string::npos);
+    QVERIFY(text.find("ponet_lra_input") == std::string::npos);
+    lra.trained_length = 256;
+    lra.lra_input = "bytes";
+    const auto r3 = ponet::ModelConfig::from_json_text(lra.to_json_text());
+    QCOMPARE(r3.trained_length, int64_t(256));
+    QCOMPARE(r3.lra_input, std::string("bytes"));
+    QCOMPARE(r3.to_json_text(), lra.to_json_text());
 }
 
 void TestConfigIo::configFileRoundTrip() {
@@ -306,6 +316,10 @@ void TestConfigIo::malformedConfig_data() {
                                   << "problem_type";
     QTest::newRow("bad id2label key") << R"({"id2label": {"zero": "a"}})"
                                       << "id2label";
+    QTest::newRow("trained length") << R"({"max_position_embeddings": 512, "ponet_max_length": 1024})"
+                                    << "ponet_max_length 1024 is outside [0, max_position_embeddings 512]";
+    QTest::newRow("lra input") << R"({"ponet_lra_input": "audio"})"
+                               << "unknown ponet_lra_input 'audio'";
 }
 
 void TestConfigIo::malformedConfig() {

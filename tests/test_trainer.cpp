@@ -22,6 +22,7 @@
 #include "core/io/atomic_file.h"
 #include "core/io/model_io.h"
 #include "core/train/checkpoint.h"
+#include "core/train/document_classifier.h"
 #include "core/train/run_config.h"
 #include "core/train/run_directory.h"
 #include "core/train/trainer.h"
@@ -296,7 +297,75 @@ class TestTrainer : public QObject {
         }
     }
 
-    // (c3) train.cuda_graphs = on where steps cannot be recorded (here: the CPU) says so in the log; the run trains
+    // Two steps of `c` in `name`, for the tests that only need a trained run to load.
+    void trainBriefly(RunConfig c, const char* name) const {
+        c.train.batch_size = 4;
+        c.train.max_steps = 2;
+        c.train.warmup_steps = 1;
+        c.train.eval_every = 1000;
+        c.train.checkpoint_every = 0;
+        Recorder rec;
+        RunControl ctl;
+        const RunOutcome o = Trainer().run(c, dir(name), rec, ctl);
+        QVERIFY2(o.status == "finished", o.message.c_str());
+    }
+
+    // (c3) A checkpoint copied out of its run folder classifies as the run does: its config.json records the length
+    // the model was trained at and what an LRA model reads, which only the run's own config said before (a copied
+    // LRA text model had no byte tokenizer and would have padded to all its positions, changing its mean pooling).
+    void copiedCheckpointClassifiesLikeItsRun() {
+        RunConfig c = tiny(TaskKind::Lra);
+        c.data.train = corpus_;
+        c.data.validation_fraction = 0.2;
+        c.model.preset = "lra-text";
+        c.model.max_length = 64;
+        trainBriefly(c, "lra-bytes");
+        if (QTest::currentTestFailed()) return;
+        const auto latest = latest_valid_checkpoint(dir("lra-bytes"));
+        QVERIFY(latest.has_value());
+        const std::string copy = dir("lra-bytes-copied");
+        fs::copy(latest->path, copy, fs::copy_options::recursive);
+        const ModelConfig mc = ModelConfig::load(copy + "/config.json");
+        QCOMPARE(mc.trained_length, int64_t(64));
+        QCOMPARE(mc.lra_input, std::string("bytes"));
+        QVERIFY(mc.max_position_embeddings > 64);
+        auto from_run = DocumentClassifier::open(dir("lra-bytes")), from_copy = DocumentClassifier::open(copy);
+        QCOMPARE(from_copy->max_length(), int64_t(64));
+        QCOMPARE(from_run->max_length(), int64_t(64));
+        const std::vector<std::string> texts{"A short note.", "Another text, a little longer than the first one."};
+        const auto a = from_run->classify(texts), b = from_copy->classify(texts);
+        for (size_t i = 0; i < texts.size(); ++i) {
+            QCOMPARE(b[i].label, a[i].label);
+            QVERIFY(std::abs(b[i].confidence - a[i].confidence) < 1e-6);
+        }
+    }
+
+    // (c4) FNet mixes the padding in, so an FNet classifier pads every row to its trained length: a document's
+    // prediction must not depend on the documents dropped beside it.
+    void fnetPredictionsDoNotDependOnTheBatch() {
+        RunConfig c = tiny(TaskKind::Finetune);
+        c.data.train = corpus_;
+        c.data.validation_fraction = 0.2;
+        c.model.mixer = "fnet";
+        c.model.max_length = 48;
+        trainBriefly(c, "fnet-classifier");
+        if (QTest::currentTestFailed()) return;
+        auto classifier = DocumentClassifier::open(dir("fnet-classifier"));
+        const std::string short_text = "Rain fell.";
+        const std::string long_text = "The committee met for three hours on Tuesday and agreed on nothing at all, "
+                                      "although every member spoke at length about the budget.";
+        const auto alone = classifier->classify({short_text});
+        const auto beside = classifier->classify({short_text, long_text});
+        QCOMPARE(beside[0].top.size(), alone[0].top.size());
+        for (size_t j = 0; j < alone[0].top.size(); ++j) {
+            QCOMPARE(beside[0].top[j].first, alone[0].top[j].first);
+            QVERIFY2(std::abs(beside[0].top[j].second - alone[0].top[j].second) < 1e-6,
+                     (std::to_string(alone[0].top[j].second) + " alone, " + std::to_string(beside[0].top[j].second) +
+                      " beside a longer text").c_str());
+        }
+    }
+
+    // (c5) train.cuda_graphs = on where steps cannot be recorded (here: the CPU) says so in the log; the run trains
     // as usual.
     void cudaGraphsOnTheCpuSaySo() {
         RunConfig c = quick_pretrain(2);

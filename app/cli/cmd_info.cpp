@@ -64,6 +64,9 @@ int run_info(const ParsedArgs& a) {
               << "\n"
               << "special tokens   pad " << c.pad_token_id << ", cls " << c.cls_token_id << ", sep " << c.sep_token_id
               << ", mask " << c.mask_token_id << "\n";
+    if (c.trained_length > 0)
+        std::cout << "trained at       " << c.trained_length << " tokens"
+                  << (c.lra_input.empty() ? "" : " (reads " + c.lra_input + ")") << "\n";
     if (s.architecture != "PoNetModel" && s.architecture != "PoNetForPreTraining")
         std::cout << "labels           " << c.num_labels() << " (" << c.problem_type << ")\n";
     std::cout << "\nparameters       " << with_commas(s.total_parameters) << "\n";

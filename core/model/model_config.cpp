@@ -52,7 +52,7 @@ const char* const kKnownKeys[] = {
     "max_position_embeddings", "type_vocab_size", "initializer_range", "layer_norm_eps", "clsgsepg",
     "position_embedding_type", "pad_token_id", "unk_token_id", "cls_token_id", "sep_token_id", "mask_token_id",
     "id2label", "label2id", "num_labels", "problem_type", "mixer", "ponet_variant", "segment_strategy",
-    "segment_num", "classifier_hidden"};
+    "segment_num", "classifier_hidden", "ponet_max_length", "ponet_lra_input"};
 
 template <class T>
 void read_field(const json& j, const char* key, T& out, const std::string& origin) {
@@ -160,6 +160,11 @@ void ModelConfig::validate() const {
             "config: unknown problem_type '" + problem_type + "'");
     require(segment_num > 0, "config: segment_num must be positive");
     require(classifier_hidden >= 0, "config: classifier_hidden must be >= 0");
+    require(trained_length >= 0 && trained_length <= max_position_embeddings,
+            "config: ponet_max_length " + std::to_string(trained_length) + " is outside [0, max_position_embeddings " +
+                std::to_string(max_position_embeddings) + "]");
+    require(lra_input.empty() || lra_input == "listops" || lra_input == "pixels" || lra_input == "bytes",
+            "config: unknown ponet_lra_input '" + lra_input + "' (listops, pixels or bytes)");
     require(std::isfinite(initializer_range) && initializer_range >= 0,
             "config: initializer_range must be a finite number >= 0");
     require(std::isfinite(layer_norm_eps), "config: layer_norm_eps must be finite");
@@ -212,6 +217,8 @@ ModelConfig ModelConfig::from_json_text(const std::string& text, const std::stri
     read_field(j, "problem_type", c.problem_type, origin);
     read_field(j, "segment_num", c.segment_num, origin);
     read_field(j, "classifier_hidden", c.classifier_hidden, origin);
+    read_field(j, "ponet_max_length", c.trained_length, origin);
+    read_field(j, "ponet_lra_input", c.lra_input, origin);
 
     if (auto it = j.find("id2label"); it != j.end() && !it->is_null() && !it->is_object())
         throw InvalidInput(origin + ": field 'id2label' must be an object {\"0\": \"name\", ...}, got " +
@@ -310,6 +317,9 @@ std::string ModelConfig::to_json_text() const {
     j["segment_strategy"] = to_string(segment_strategy);
     j["segment_num"] = segment_num;
     j["classifier_hidden"] = classifier_hidden;
+    // Written only where known, so that a model from elsewhere keeps its config.json as it came.
+    if (trained_length > 0) j["ponet_max_length"] = trained_length;
+    if (!lra_input.empty()) j["ponet_lra_input"] = lra_input;
     return j.dump(2) + "\n";
 }
 

@@ -65,6 +65,12 @@ struct ModelConfig {
     SegmentStrategy segment_strategy = SegmentStrategy::Derived;
     int64_t segment_num = 64;          // only with SegmentStrategy::Fixed (LRA `segment_num`, §4.2.2)
     int64_t classifier_hidden = 0;     // LRA MLP head width; 0 = intermediate_size
+    // The sequence length the model was trained at (the run's model.max_length; 0: not recorded, as in a model
+    // from elsewhere). Inference truncates to it, and LRA and FNet models pad every input to it, so a checkpoint
+    // copied out of its run folder classifies as the run does.
+    int64_t trained_length = 0;
+    // What an LRA model without a tokenizer of its own reads: "listops", "pixels" or "bytes"; empty otherwise.
+    std::string lra_input;
 
     // Fields we do not know, kept verbatim (a JSON object text) so a round trip loses nothing.
     std::string extra_json = "{}";

@@ -380,6 +380,10 @@ void use_lra_batching(CollateOptions& collate, int64_t max_length) {
     collate.fixed_length = max_length;
 }
 
+void use_model_batching(CollateOptions& collate, const ModelConfig& model, int64_t max_length) {
+    if (model.mixer == MixerKind::FNet && max_length > 0) collate.fixed_length = max_length;
+}
+
 TaskData prepare_task_data(const RunConfig& c, const TaskDataHooks& hooks) {
     TaskData out;
     out.task = c.task;

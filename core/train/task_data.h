@@ -13,6 +13,7 @@
 #include "core/data/classification.h"
 #include "core/data/pretraining.h"
 #include "core/data/recipes.h"
+#include "core/model/model_config.h"
 #include "core/text/tokenizer.h"
 #include "core/train/run_config.h"
 
@@ -55,6 +56,11 @@ std::shared_ptr<const Tokenizer> resolve_tokenizer(const RunConfig& config, cons
 // full length, as the reference pipeline pads to a power of two. Its MEAN pooling divides by all L positions and FNet
 // mixes the padding in, so a row padded only to its batch's longest would give logits that depend on its batch.
 void use_lra_batching(CollateOptions& collate, int64_t max_length);
+
+// FNet mixes the padding in (its Fourier transform runs over every position), so an FNet model's rows are padded to
+// `max_length` as LRA rows are, whatever the task: padded only to their batch's longest, a row's output would depend
+// on the rows batched with it. Other mixers mask the padding out and keep the collation as it is.
+void use_model_batching(CollateOptions& collate, const ModelConfig& model, int64_t max_length);
 
 // The LRA byte tokenizer (id = byte + 1).
 std::shared_ptr<const Tokenizer> make_byte_tokenizer();

@@ -450,6 +450,10 @@ std::shared_ptr<PoNetTaskModelImpl> build_task_model(const RunConfig& c, const T
         mc.problem_type =
             data.labels.multi_label() ? "multi_label_classification" : "single_label_classification";
     }
+    mc.trained_length = c.model.max_length;
+    mc.lra_input = c.task != TaskKind::Lra ? ""
+                   : data.lra_kind == "pathfinder" ? "pixels"  // what the inference side calls Pathfinder images
+                                                   : data.lra_kind;
     mc.validate();
     if (fresh) {
         if (note)
@@ -674,7 +678,7 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                                 (p.total > 0 ? " of " + std::to_string(p.total >> 20) + " MiB" : ""));
         };
         if (resuming && is_dir(run_dir + "/tokenizer")) hooks.tokenizer_dir = run_dir + "/tokenizer";
-        const TaskData data = [&] {
+        TaskData data = [&] {
             if (!comm) return prepare_task_data(c, hooks);
             // The first worker of each machine prepares (and fetches) the data first, the others then find it
             // in the cache instead of downloading it at the same time.
@@ -694,6 +698,7 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
         torch::manual_seed(static_cast<uint64_t>(c.train.seed));
         std::string note;
         std::shared_ptr<PoNetTaskModelImpl> model = build_task_model(c, data, &note);
+        use_model_batching(data.collate, model->config(), c.model.max_length);
         model->to(device);
         if (comm) comm->broadcast_module(*model);
         model->base().set_gradient_checkpointing(c.train.grad_checkpointing, amp, autocast_dtype(precision));
@@ -1357,7 +1362,8 @@ InferenceModel load_inference_model(const std::string& path, const std::string& 
     LoadedModel lm = load_model_dir(im.checkpoint, device);
     im.model = lm.model;
     const ModelConfig& mc = im.model->config();
-    im.max_length = mc.max_position_embeddings;
+    // The length the model was trained at, from its config where recorded (a copied checkpoint), or its run's.
+    im.max_length = mc.trained_length > 0 ? mc.trained_length : mc.max_position_embeddings;
     // A run directory holds the tokenizer and the run config; a checkpoint's run is two levels up.
     std::string run;
     for (const std::string& cand : {path, im.checkpoint + "/../.."})
@@ -1378,6 +1384,12 @@ InferenceModel load_inference_model(const std::string& path, const std::string& 
             d.lra_kind = rc.data.dataset.rfind("listops", 0) == 0 ? "listops" : "pixels";
     } else if (is_file(im.checkpoint + "/vocab.txt")) {
         d.tokenizer = load_tokenizer(im.checkpoint);
+    } else if (d.task == TaskKind::Lra) {
+        // Without its run folder an LRA model says itself what it reads (models trained before it did cannot).
+        if (mc.lra_input == "bytes")
+            d.tokenizer = make_byte_tokenizer();
+        else
+            d.lra_kind = mc.lra_input;
     }
     if (d.tokenizer) {
         d.specials = d.tokenizer->special_tokens();
@@ -1386,6 +1398,7 @@ InferenceModel load_inference_model(const std::string& path, const std::string& 
     }
     d.collate.pad_id = std::max<int64_t>(0, mc.pad_token_id);
     if (d.task == TaskKind::Lra) use_lra_batching(d.collate, im.max_length);
+    use_model_batching(d.collate, mc, im.max_length);
     im.model->eval();
     return im;
 }
