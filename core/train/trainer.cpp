@@ -656,6 +656,9 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
 
         if (c.name.empty() && dir) c.name = dir->name();
         status.max_steps = c.train.max_steps;
+        // The configuration before the first status: a run folder with a status always holds the configuration it
+        // runs with, also when the process is killed while the data are still being prepared.
+        if (!resuming && dir) dir->save_config(c);
         if (dir) dir->write_status(status);
         rec.log("info", std::string(resuming ? "resuming" : "starting") + " " + to_string(c.task) +
                             " run in " + run_dir + " on " + device.str() +
@@ -690,10 +693,7 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
         }();
         rec.log("info", data.summary);
         if (comm) check_same_data(*comm, data);
-        if (!resuming && dir) {
-            dir->save_config(c);
-            save_task_artifacts(data, *dir);
-        }
+        if (!resuming && dir) save_task_artifacts(data, *dir);
 
         torch::manual_seed(static_cast<uint64_t>(c.train.seed));
         std::string note;
