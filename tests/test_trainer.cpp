@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "core/data/importers.h"
+#include "core/data/lra.h"
 #include "core/data/recipes.h"
 #include "core/io/atomic_file.h"
 #include "core/io/model_io.h"
@@ -338,6 +339,57 @@ class TestTrainer : public QObject {
             QCOMPARE(b[i].label, a[i].label);
             QVERIFY(std::abs(b[i].confidence - a[i].confidence) < 1e-6);
         }
+    }
+
+    // (c3b) A ListOps model scores ListOps files (`ponet eval RUN --data listops.jsonl`), from its run and from a
+    // checkpoint copied out of it alike; a symbol outside ListOps' fifteen is refused, naming the document.
+    void listopsModelsScoreListOpsFiles() {
+        RunConfig c = tiny(TaskKind::Lra);
+        c.data.dataset = "listops:train=64,dev=8,test=0,min_length=3,max_length=30,max_depth=3";
+        c.model.preset = "lra-listops";
+        c.model.max_length = 32;
+        trainBriefly(c, "listops-eval");
+        if (QTest::currentTestFailed()) return;
+        ListOpsOptions o;
+        o.min_length = 3;
+        o.max_length = 30;
+        o.max_depth = 3;
+        o.seed = 11;
+        ListOpsGenerator gen(o);
+        std::vector<Document> docs(12);
+        for (size_t i = 0; i < docs.size(); ++i) {
+            const ListOpsExample e = gen.next();
+            docs[i].id = "doc-" + std::to_string(i);
+            docs[i].text = e.source;
+            docs[i].labels = {std::to_string(e.label)};
+        }
+        const auto latest = latest_valid_checkpoint(dir("listops-eval"));
+        QVERIFY(latest.has_value());
+        const std::string copy = dir("listops-eval-copied");
+        fs::copy(latest->path, copy, fs::copy_options::recursive);
+        std::vector<double> losses;
+        for (const std::string& path : {dir("listops-eval"), copy}) {
+            InferenceModel im = load_inference_model(path, "best", torch::kCPU);
+            QCOMPARE(im.data.lra_kind, std::string("listops"));
+            const auto ex = classification_examples(docs, im.data.tokenizer.get(), im.data.labels, im.max_length,
+                                                    im.data.lra_kind);
+            QCOMPARE(ex.size(), docs.size());
+            QCOMPARE(ex[3].label, std::stoll(docs[3].labels.front()));
+            const EvalMetrics m = evaluate_examples(*im.model, ex, im.data, EvalSettings{}, torch::kCPU);
+            QCOMPARE(m.values.at("examples"), 12.0);
+            losses.push_back(m.values.at("loss"));
+            Document bad = docs[0];
+            bad.id = "broken-7";
+            bad.text += " [SUM 3 ]";
+            std::string refused;
+            try {
+                classification_examples({bad}, nullptr, im.data.labels, im.max_length, im.data.lra_kind);
+            } catch (const InvalidInput& e) {
+                refused = e.what();
+            }
+            QVERIFY2(refused.find("broken-7") != std::string::npos, refused.c_str());
+        }
+        QVERIFY(std::abs(losses[0] - losses[1]) < 1e-9);
     }
 
     // (c4) FNet mixes the padding in, so an FNet classifier pads every row to its trained length: a document's

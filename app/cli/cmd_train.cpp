@@ -164,7 +164,7 @@ std::vector<OptionSpec> run_options_spec() {
     return {OptionSpec::value("config", "FILE", "Run configuration (JSON: task, data, model, train)"),
             OptionSpec::value("preset", "NAME",
                               "Start from resources/presets/NAME.json (tiny, small, base, lra-*)"),
-            OptionSpec::value("set", "KEY=VALUE", "Override one option, e.g. train.lr=3e-5 (repeatable)")
+            OptionSpec::value("set", "KEY=VALUE", "Override one option, e.g. train.lr=3e-5")
                 .repeatable(),
             OptionSpec::value("run-dir", "DIR", "Where the run is written; default <data dir>/runs/<name>")};
 }

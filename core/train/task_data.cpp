@@ -355,6 +355,18 @@ std::vector<Example> classification_examples(const std::vector<Document>& docs, 
         for (const auto& d : docs) out.push_back(byte_text_example(d, labels, max_length));
         return out;
     }
+    if (lra_kind == "listops") {
+        // The fixed ListOps symbols, as the generated training data were tokenised; the label is the value.
+        for (const auto& d : docs) {
+            try {
+                out.push_back(listops_example(d.id, d.text, -100, max_length));
+            } catch (const InvalidInput& e) {
+                throw InvalidInput("document " + d.id + ": " + e.what());
+            }
+            if (!d.labels.empty()) out.back().label = labels.index(d.labels.front());
+        }
+        return out;
+    }
     if (lra_kind == "pixels") {
         for (const auto& d : docs) {
             LabelledImage img;
