@@ -14,6 +14,8 @@
 #include <QCoreApplication>
 #include <QFile>
 #include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QDir>
 #include <QProcess>
 #include <QRegularExpression>
@@ -202,6 +204,27 @@ void TestCli::infoBaseModel() {
     const Run g = ponet({"info", "--model", golden_});
     QVERIFY2(g.exitCode == 0, qPrintable(g.err));
     QVERIFY2(g.out.contains("model.safetensors"), qPrintable(g.out));
+    QVERIFY2(r.out.contains(QRegularExpression(R"(special tokens\s+pad 0, cls 101, sep 102, mask 103\n)")),
+             qPrintable(r.out));
+    QVERIFY2(!r.out.contains("trained at"), qPrintable(r.out));  // the built-in shape was never trained
+    // The LRA skeleton has no special tokens; a model from a run says the length it was trained at and what it reads.
+    const QString lra = QDir(tmp_.path()).filePath("lra-listops-trained");
+    QVERIFY(QDir().mkpath(lra));
+    const QString source = QString::fromStdString(ponet::resources_dir() + "/models/lra-listops/config.json");
+    QFile in(source);
+    QVERIFY2(in.open(QIODevice::ReadOnly), qPrintable(source));
+    QJsonObject config = QJsonDocument::fromJson(in.readAll()).object();
+    config.insert("ponet_max_length", 1024);
+    config.insert("ponet_lra_input", "listops");
+    QFile out(lra + "/config.json");
+    QVERIFY(out.open(QIODevice::WriteOnly));
+    out.write(QJsonDocument(config).toJson());
+    out.close();
+    const Run l = ponet({"info", "--model", lra});
+    QVERIFY2(l.exitCode == 0, qPrintable(l.err));
+    QVERIFY2(l.out.contains(QRegularExpression(R"(special tokens\s+none \(id 0 is padding\)\n)")), qPrintable(l.out));
+    QVERIFY2(l.out.contains(QRegularExpression(R"(trained at\s+1024 tokens \(reads listops\)\n)")),
+             qPrintable(l.out));
 }
 
 void TestCli::version() {

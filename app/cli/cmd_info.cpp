@@ -61,9 +61,13 @@ int run_info(const ParsedArgs& a) {
               << (c.segment_strategy == SegmentStrategy::Fixed
                       ? "fixed chunks of floor(L/" + std::to_string(c.segment_num) + ")+1 tokens"
                       : std::string("derived from [CLS]/[SEP] unless given"))
-              << "\n"
-              << "special tokens   pad " << c.pad_token_id << ", cls " << c.cls_token_id << ", sep " << c.sep_token_id
-              << ", mask " << c.mask_token_id << "\n";
+              << "\n";
+    // The LRA skeleton has no special tokens (PONET-SPEC §4.2.2): id 0 is padding and the other ids are symbols.
+    if (c.variant == ModelVariant::Lra)
+        std::cout << "special tokens   none (id " << c.pad_token_id << " is padding)\n";
+    else
+        std::cout << "special tokens   pad " << c.pad_token_id << ", cls " << c.cls_token_id << ", sep "
+                  << c.sep_token_id << ", mask " << c.mask_token_id << "\n";
     if (c.trained_length > 0)
         std::cout << "trained at       " << c.trained_length << " tokens"
                   << (c.lra_input.empty() ? "" : " (reads " + c.lra_input + ")") << "\n";
