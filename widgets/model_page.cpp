@@ -507,16 +507,22 @@ void ModelPage::display(const ModelSource& source, const ponet::ModelSummary& su
     set(RowHeads, tr("%1 (head size %2)").arg(formatCount(c.num_attention_heads), formatCount(c.head_dim())));
     set(RowFfn, tr("%1 (%2)").arg(formatCount(c.intermediate_size), QString::fromStdString(c.hidden_act)));
     set(RowVocab, formatCount(c.vocab_size));
-    set(RowPositions, formatCount(c.max_position_embeddings));
+    set(RowPositions, c.trained_length > 0 ? tr("%1 (trained at %2 tokens)")
+                                                 .arg(formatCount(c.max_position_embeddings),
+                                                      formatCount(c.trained_length))
+                                           : formatCount(c.max_position_embeddings));
     set(RowTokenTypes, formatCount(c.type_vocab_size));
     set(RowClsgsepg, c.clsgsepg ? tr("Yes (clsgsepg)") : tr("No"));
     set(RowSegments, segmentText(c));
-    set(RowSpecialTokens, tr("[PAD] %1 · [UNK] %2 · [CLS] %3 · [SEP] %4 · [MASK] %5")
-                              .arg(c.pad_token_id)
-                              .arg(c.unk_token_id)
-                              .arg(c.cls_token_id)
-                              .arg(c.sep_token_id)
-                              .arg(c.mask_token_id));
+    // The LRA skeleton has no special tokens (PONET-SPEC §4.2.2): id 0 is padding, the other ids are symbols.
+    set(RowSpecialTokens, c.variant == ponet::ModelVariant::Lra
+                              ? tr("none (id %1 is padding)").arg(c.pad_token_id)
+                              : tr("[PAD] %1 · [UNK] %2 · [CLS] %3 · [SEP] %4 · [MASK] %5")
+                                    .arg(c.pad_token_id)
+                                    .arg(c.unk_token_id)
+                                    .arg(c.cls_token_id)
+                                    .arg(c.sep_token_id)
+                                    .arg(c.mask_token_id));
     set(RowLabels, labelsText(c));
     set(RowDropout,
         tr("hidden %1, attention %2").arg(c.hidden_dropout_prob).arg(c.attention_probs_dropout_prob));
