@@ -162,6 +162,9 @@ void MainWindow::createPages() {
     connect(pageList_, &QListWidget::currentRowChanged, this, [this](int row) {
         if (row < 0) return;
         stack_->setCurrentIndex(row);
+        // The Model page's model in the status bar only beside that page: elsewhere (a run on the Train page, a
+        // classifier, the race) another model is at work, and the label would name the wrong one.
+        if (modelStatus_) modelStatus_->setVisible(stack_->currentWidget() == modelPage_);
         if (row < pageActions_.size()) pageActions_[row]->setChecked(true);
         if (!restoring_) QSettings().setValue(key::page, pageIds().value(row));
     });
@@ -594,6 +597,8 @@ void MainWindow::createStatusBar() {
     speedStatus_ = new QLabel(this);
     speedStatus_->setObjectName(QStringLiteral("speedStatus"));
     modelStatus_ = new QLabel(this);
+    modelStatus_->setObjectName(QStringLiteral("modelStatus"));
+    modelStatus_->setVisible(stack_->currentWidget() == modelPage_);
     deviceStatus_ = new QLabel(this);
     statusBar()->addPermanentWidget(progress_);
     statusBar()->addPermanentWidget(etaStatus_);

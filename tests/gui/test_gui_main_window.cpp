@@ -270,8 +270,13 @@ void TestMainWindow::keyboardShortcutsSwitchPagesAndRunSelfTest() {
     QCOMPARE(w.currentPage(), QStringLiteral("selftest"));
     QTest::keyClick(&w, shortcut("model"), Qt::ControlModifier);
     QCOMPARE(w.currentPage(), QStringLiteral("model"));
+    // The status bar names the Model page's model beside that page only (on the Train page a run's model is at work).
+    const auto* modelStatus = w.statusBar()->findChild<QLabel*>(QStringLiteral("modelStatus"));
+    QVERIFY(modelStatus);
+    QVERIFY(modelStatus->isVisible());
     QTest::keyClick(&w, shortcut("train"), Qt::ControlModifier);
     QCOMPARE(w.currentPage(), QStringLiteral("train"));
+    QVERIFY(!modelStatus->isVisible());
 
     QSignalSpy finished(w.selfTestPage(), &ponet::gui::SelfTestPage::finished);
     QTest::keyClick(&w, Qt::Key_F5);
