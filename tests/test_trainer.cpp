@@ -393,7 +393,8 @@ class TestTrainer : public QObject {
     }
 
     // (c4) FNet mixes the padding in, so an FNet classifier pads every row to its trained length: a document's
-    // prediction must not depend on the documents dropped beside it.
+    // prediction must not depend on the documents dropped beside it. The run's checkpoint, copied out of it, reads
+    // text with the tokenizer files it carries.
     void fnetPredictionsDoNotDependOnTheBatch() {
         RunConfig c = tiny(TaskKind::Finetune);
         c.data.train = corpus_;
@@ -415,6 +416,15 @@ class TestTrainer : public QObject {
                      (std::to_string(alone[0].top[j].second) + " alone, " + std::to_string(beside[0].top[j].second) +
                       " beside a longer text").c_str());
         }
+        // A checkpoint copied out of the run carries the run's tokenizer files and classifies the same.
+        const auto latest = latest_valid_checkpoint(dir("fnet-classifier"));
+        QVERIFY(latest.has_value());
+        QVERIFY(fs::exists(latest->path + "/vocab.txt") && fs::exists(latest->path + "/tokenizer.json"));
+        const std::string copy = dir("fnet-classifier-copied");
+        fs::copy(latest->path, copy, fs::copy_options::recursive);
+        const auto copied = DocumentClassifier::open(copy)->classify({short_text, long_text});
+        QCOMPARE(copied[0].label, beside[0].label);
+        QVERIFY(std::abs(copied[0].confidence - beside[0].confidence) < 1e-6);
     }
 
     // (c5) train.cuda_graphs = on where steps cannot be recorded (here: the CPU) says so in the log; the run trains

@@ -1382,7 +1382,9 @@ InferenceModel load_inference_model(const std::string& path, const std::string& 
         if (is_dir(run + "/tokenizer")) d.tokenizer = load_tokenizer(run + "/tokenizer");
         if (d.task == TaskKind::Lra && !d.tokenizer)
             d.lra_kind = rc.data.dataset.rfind("listops", 0) == 0 ? "listops" : "pixels";
-    } else if (is_file(im.checkpoint + "/vocab.txt")) {
+    } else if (is_file(im.checkpoint + "/tokenizer.json") || is_file(im.checkpoint + "/spm.model") ||
+               is_file(im.checkpoint + "/vocab.txt")) {
+        // An exported model, or a checkpoint with the tokenizer files its run wrote beside the weights.
         d.tokenizer = load_tokenizer(im.checkpoint);
     } else if (d.task == TaskKind::Lra) {
         // Without its run folder an LRA model says itself what it reads (models trained before it did cannot).
