@@ -427,6 +427,25 @@ class TestTrainer : public QObject {
         QVERIFY(std::abs(copied[0].confidence - beside[0].confidence) < 1e-6);
     }
 
+    // (c4b) On CUDA the trainer pads training batches to model.max_length where that costs little (the examples
+    // average at least 3/4 of it), so that every step replays the recorded CUDA graph.
+    void fixedLengthPaysWhereExamplesAreLong() {
+        auto examples = [](std::initializer_list<size_t> lengths) {
+            std::vector<Example> v;
+            for (size_t n : lengths) {
+                Example e;
+                e.input_ids.assign(n, 5);
+                v.push_back(e);
+            }
+            return v;
+        };
+        QVERIFY(fixed_length_pays(examples({128, 128, 64, 128}), 128));   // 112 on average: 7/8
+        QVERIFY(fixed_length_pays(examples({96, 96}), 128));              // exactly 3/4
+        QVERIFY(!fixed_length_pays(examples({95, 96}), 128));
+        QVERIFY(!fixed_length_pays(examples({20, 30, 128}), 128));        // short sentences: padding would triple
+        QVERIFY(!fixed_length_pays({}, 128));
+    }
+
     // (c5) train.cuda_graphs = on where steps cannot be recorded (here: the CPU) says so in the log; the run trains
     // as usual.
     void cudaGraphsOnTheCpuSaySo() {

@@ -396,6 +396,13 @@ void use_model_batching(CollateOptions& collate, const ModelConfig& model, int64
     if (model.mixer == MixerKind::FNet && max_length > 0) collate.fixed_length = max_length;
 }
 
+bool fixed_length_pays(const std::vector<Example>& examples, int64_t max_length) {
+    if (examples.empty() || max_length <= 0) return false;
+    double tokens = 0;
+    for (const auto& e : examples) tokens += static_cast<double>(e.input_ids.size());
+    return tokens >= 0.75 * static_cast<double>(max_length) * static_cast<double>(examples.size());
+}
+
 TaskData prepare_task_data(const RunConfig& c, const TaskDataHooks& hooks) {
     TaskData out;
     out.task = c.task;

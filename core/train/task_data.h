@@ -62,6 +62,12 @@ void use_lra_batching(CollateOptions& collate, int64_t max_length);
 // on the rows batched with it. Other mixers mask the padding out and keep the collation as it is.
 void use_model_batching(CollateOptions& collate, const ModelConfig& model, int64_t max_length);
 
+// Whether padding every one of `examples` to `max_length` costs little: they average at least 3/4 of it, so one fixed
+// shape adds at most a third to the work. On CUDA the trainer then pads its training batches to it, so that every
+// step replays the recorded CUDA graph (train.cuda_graphs) instead of running as an ordinary step whenever a batch's
+// longest row is shorter; the mixers mask the padding out (FNet and LRA rows are padded to it anyway).
+bool fixed_length_pays(const std::vector<Example>& examples, int64_t max_length);
+
 // The LRA byte tokenizer (id = byte + 1).
 std::shared_ptr<const Tokenizer> make_byte_tokenizer();
 

@@ -726,7 +726,17 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
             masker = std::make_shared<MlmMasker>(data.specials, data.vocab_size,
                                                  static_cast<uint64_t>(c.train.seed) + 1, mo);
         }
-        auto stream = std::make_shared<BatchStream>(data.train, so, data.collate, masker, 0);
+        CollateOptions train_collate = data.collate;
+        const bool graphs_may_record = device.is_cuda() && c.train.cuda_graphs != "off";
+        if (graphs_may_record && train_collate.fixed_length == 0 &&
+            c.train.batch_size * c.model.max_length <= kGraphAutoTokens &&
+            data.train && fixed_length_pays(*data.train, c.model.max_length)) {
+            train_collate.fixed_length = c.model.max_length;
+            rec.log("info", "training batches are padded to model.max_length (" + std::to_string(c.model.max_length) +
+                                " tokens; the examples average at least 3/4 of it), so that every step can replay "
+                                "the recorded CUDA graph (train.cuda_graphs)");
+        }
+        auto stream = std::make_shared<BatchStream>(data.train, so, train_collate, masker, 0);
         const int64_t accum = c.train.grad_accum;
         const int64_t steps_per_epoch =
             std::max<int64_t>(1, (stream->batches_per_epoch() + accum - 1) / accum);
