@@ -311,6 +311,19 @@ class TestTrainer : public QObject {
         QVERIFY2(o.status == "finished", o.message.c_str());
     }
 
+    // The newest checkpoint of run `name`, copied out of the run into `name`-copied (as a user would copy it);
+    // empty (with the test failed) where there is none.
+    std::string copyLatestCheckpoint(const char* name) const {
+        const auto latest = latest_valid_checkpoint(dir(name));
+        if (!latest) {
+            QTest::qFail("the run has no checkpoint", __FILE__, __LINE__);
+            return {};
+        }
+        const std::string copy = dir(name) + "-copied";
+        fs::copy(latest->path, copy, fs::copy_options::recursive);
+        return copy;
+    }
+
     // (c3) A checkpoint copied out of its run folder classifies as the run does: its config.json records the length
     // the model was trained at and what an LRA model reads, which only the run's own config said before (a copied
     // LRA text model had no byte tokenizer and would have padded to all its positions, changing its mean pooling).
@@ -322,10 +335,8 @@ class TestTrainer : public QObject {
         c.model.max_length = 64;
         trainBriefly(c, "lra-bytes");
         if (QTest::currentTestFailed()) return;
-        const auto latest = latest_valid_checkpoint(dir("lra-bytes"));
-        QVERIFY(latest.has_value());
-        const std::string copy = dir("lra-bytes-copied");
-        fs::copy(latest->path, copy, fs::copy_options::recursive);
+        const std::string copy = copyLatestCheckpoint("lra-bytes");
+        if (copy.empty()) return;
         const ModelConfig mc = ModelConfig::load(copy + "/config.json");
         QCOMPARE(mc.trained_length, int64_t(64));
         QCOMPARE(mc.lra_input, std::string("bytes"));
@@ -363,10 +374,8 @@ class TestTrainer : public QObject {
             docs[i].text = e.source;
             docs[i].labels = {std::to_string(e.label)};
         }
-        const auto latest = latest_valid_checkpoint(dir("listops-eval"));
-        QVERIFY(latest.has_value());
-        const std::string copy = dir("listops-eval-copied");
-        fs::copy(latest->path, copy, fs::copy_options::recursive);
+        const std::string copy = copyLatestCheckpoint("listops-eval");
+        if (copy.empty()) return;
         std::vector<double> losses;
         for (const std::string& path : {dir("listops-eval"), copy}) {
             InferenceModel im = load_inference_model(path, "best", torch::kCPU);
@@ -417,11 +426,9 @@ class TestTrainer : public QObject {
                       " beside a longer text").c_str());
         }
         // A checkpoint copied out of the run carries the run's tokenizer files and classifies the same.
-        const auto latest = latest_valid_checkpoint(dir("fnet-classifier"));
-        QVERIFY(latest.has_value());
-        QVERIFY(fs::exists(latest->path + "/vocab.txt") && fs::exists(latest->path + "/tokenizer.json"));
-        const std::string copy = dir("fnet-classifier-copied");
-        fs::copy(latest->path, copy, fs::copy_options::recursive);
+        const std::string copy = copyLatestCheckpoint("fnet-classifier");
+        if (copy.empty()) return;
+        QVERIFY(fs::exists(copy + "/vocab.txt") && fs::exists(copy + "/tokenizer.json"));
         const auto copied = DocumentClassifier::open(copy)->classify({short_text, long_text});
         QCOMPARE(copied[0].label, beside[0].label);
         QVERIFY(std::abs(copied[0].confidence - beside[0].confidence) < 1e-6);

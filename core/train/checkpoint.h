@@ -58,10 +58,9 @@ void restore_mt19937(std::mt19937_64& rng, const std::string& state);
 
 // Writes checkpoints/step-<state.step> of `run_dir` (created if needed): the model as a Hugging Face model
 // folder with the run's tokenizer files (so a checkpoint is also a model directory that reads text on its own), the
-// optimizer state when `optimizer` is given (else an
-// empty optimizer file), and trainer_state.json. The files go into checkpoints/.tmp-step-<N>-<pid>/ with
-// atomic writes; the folder is then renamed to step-<N> (replacing an older one of the same step in one
-// exchange) and the parent directory is fsynced. Returns the checkpoint's path.
+// optimizer state when `optimizer` is given (else an empty optimizer file), and trainer_state.json. The files go
+// into checkpoints/.tmp-step-<N>-<pid>/ with atomic writes; the folder is then renamed to step-<N> (replacing an
+// older one of the same step in one exchange) and the parent directory is fsynced. Returns the checkpoint's path.
 std::string write_checkpoint(const std::string& run_dir, PoNetTaskModelImpl& model,
                              const torch::optim::AdamW* optimizer, const TrainerState& state);
 

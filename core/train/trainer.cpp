@@ -727,7 +727,9 @@ RunOutcome Trainer::execute(RunConfig c, const std::string& run_dir, bool resumi
                                                  static_cast<uint64_t>(c.train.seed) + 1, mo);
         }
         CollateOptions train_collate = data.collate;
-        const bool graphs_may_record = device.is_cuda() && c.train.cuda_graphs != "off";
+        // Where the recorded step may be used at all (the full list of conditions follows with train.cuda_graphs).
+        const bool graphs_may_record = device.is_cuda() && c.train.cuda_graphs != "off" && !comm && !scaled &&
+                                       c.train.grad_accum == 1 && !c.train.grad_checkpointing;
         if (graphs_may_record && train_collate.fixed_length == 0 &&
             c.train.batch_size * c.model.max_length <= kGraphAutoTokens &&
             data.train && fixed_length_pays(*data.train, c.model.max_length)) {

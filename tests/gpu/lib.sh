@@ -257,3 +257,17 @@ pretrain_run() {
   echo "pretrain-$g: exit $?, $(trainer_rate "$runs/pretrain-$g/metrics.jsonl")"
   grep -E "CUDA graph|one by one|graph replays|error|failed" "$out/pretrain-$g.log" | sed 's/^/    /' | head -4
 }
+
+# labelled_corpus: pretrain_corpus, and $runs/labelled.jsonl: its documents labelled "short" (under 500 characters)
+# or "long", for fine-tuning classifiers (rounds 79-80).
+labelled_corpus() {
+  pretrain_corpus
+  python3 - "$runs/corpus.jsonl" "$runs/labelled.jsonl" <<'PY'
+import json, sys
+with open(sys.argv[2], "w") as f:
+    for line in open(sys.argv[1]):
+        d = json.loads(line)
+        d["label"] = "short" if len(d["text"]) < 500 else "long"
+        f.write(json.dumps(d) + "\n")
+PY
+}

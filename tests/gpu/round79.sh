@@ -9,15 +9,7 @@ out=${1:-$OUT}
 trainer_round_start "$out" round79
 selftest_cuda default
 listops_smoke
-pretrain_corpus
-python3 - "$runs/corpus.jsonl" "$runs/labelled.jsonl" <<'PY'
-import json, sys
-with open(sys.argv[2], "w") as f:
-    for line in open(sys.argv[1]):
-        d = json.loads(line)
-        d["label"] = "short" if len(d["text"]) < 500 else "long"
-        f.write(json.dumps(d) + "\n")
-PY
+labelled_corpus
 head -3 "$runs/labelled.jsonl" | python3 -c 'import json,sys; [open(f"'"$runs"'/doc{i}.txt","w").write(json.loads(l)["text"]) for i,l in enumerate(sys.stdin)]'
 for mixer in fnet ponet; do
   run=$runs/finetune-$mixer

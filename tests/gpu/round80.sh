@@ -7,15 +7,7 @@ source tests/gpu/lib.sh
 out=${1:-$OUT}
 trainer_round_start "$out" round80
 selftest_cuda default
-pretrain_corpus
-python3 - "$runs/corpus.jsonl" "$runs/labelled.jsonl" <<'PY'
-import json, sys
-with open(sys.argv[2], "w") as f:
-    for line in open(sys.argv[1]):
-        d = json.loads(line)
-        d["label"] = "short" if len(d["text"]) < 500 else "long"
-        f.write(json.dumps(d) + "\n")
-PY
+labelled_corpus
 for graphs in auto off; do
   for mixer in ponet fnet; do
     run=$runs/finetune-$mixer-$graphs
