@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/io/safetensors.h"
+#include "core/model/model_config.h"
 #include "tests/cli_process.h"
 #include "core/text/sentencepiece_tokenizer.h"
 #include "core/util/paths.h"
@@ -14,8 +15,6 @@
 #include <QCoreApplication>
 #include <QFile>
 #include <QFileInfo>
-#include <QJsonDocument>
-#include <QJsonObject>
 #include <QDir>
 #include <QProcess>
 #include <QRegularExpression>
@@ -210,16 +209,10 @@ void TestCli::infoBaseModel() {
     // The LRA skeleton has no special tokens; a model from a run says the length it was trained at and what it reads.
     const QString lra = QDir(tmp_.path()).filePath("lra-listops-trained");
     QVERIFY(QDir().mkpath(lra));
-    const QString source = QString::fromStdString(ponet::resources_dir() + "/models/lra-listops/config.json");
-    QFile in(source);
-    QVERIFY2(in.open(QIODevice::ReadOnly), qPrintable(source));
-    QJsonObject config = QJsonDocument::fromJson(in.readAll()).object();
-    config.insert("ponet_max_length", 1024);
-    config.insert("ponet_lra_input", "listops");
-    QFile out(lra + "/config.json");
-    QVERIFY(out.open(QIODevice::WriteOnly));
-    out.write(QJsonDocument(config).toJson());
-    out.close();
+    auto config = ponet::ModelConfig::load(ponet::resources_dir() + "/models/lra-listops/config.json");
+    config.trained_length = 1024;
+    config.lra_input = "listops";
+    config.save((lra + "/config.json").toStdString());
     const Run l = ponet({"info", "--model", lra});
     QVERIFY2(l.exitCode == 0, qPrintable(l.err));
     QVERIFY2(l.out.contains(QRegularExpression(R"(special tokens\s+none \(id 0 is padding\)\n)")), qPrintable(l.out));

@@ -16,6 +16,7 @@
 #include "core/io/model_io.h"
 #include "core/io/safetensors.h"
 #include "core/model/model_config.h"
+#include "core/text/tokenizer.h"
 #include "core/train/optimizer.h"
 #include "core/train/run_directory.h"
 #include "core/util/error.h"
@@ -228,12 +229,9 @@ std::string write_checkpoint(const std::string& run_dir, PoNetTaskModelImpl& mod
     if (::mkdir(tmp.c_str(), 0755) != 0) throw Error("cannot create '" + tmp + "': " + std::strerror(errno));
     try {
         save_model_dir(model, tmp);
-        // The run's tokenizer files beside the weights (as `ponet export` writes them), so that a checkpoint copied
-        // out of its run still reads text. They are a few files of at most a few megabytes.
-        for (const char* file : {"tokenizer.json", "vocab.txt", "spm.model"}) {
-            const std::string from = run_dir + "/tokenizer/" + file;
-            if (fs::is_regular_file(from, ec)) write_file_atomic(tmp + "/" + file, read_file(from));
-        }
+        // The run's tokenizer beside the weights, saved as `ponet export` saves it, so that a checkpoint copied out
+        // of its run still reads text (a few files of at most a few megabytes).
+        if (fs::is_directory(run_dir + "/tokenizer", ec)) load_tokenizer(run_dir + "/tokenizer")->save(tmp);
         const std::string opt_path = tmp + "/" + kOptimizerFile;
         if (optimizer)
             save_optimizer_state(*optimizer, model, opt_path);
